@@ -1,0 +1,84 @@
+"""whatsapp_client: an end-to-end encrypted messaging SDK with a Rust cryptographic core.
+
+The crypto engine can be used on its own, with no server::
+
+    from whatsapp_client import Account, Session
+
+    alice, bob = Account(), Account()
+    bob.rotate_signed_prekey()
+    bob.generate_one_time_prekeys(10)
+    to_bob = alice.start_session(bob.bundle(bob.one_time_prekeys[0].key_id))
+    wire = to_bob.encrypt(b"hi")
+    assert bob.decrypt(Session(), wire).plaintext == b"hi"
+"""
+
+from __future__ import annotations
+
+from whatsapp_client._core import (
+    MAX_SKIP,
+    MAX_SKIPPED_KEYS,
+    PROTOCOL_VERSION,
+    Account,
+    Decrypted,
+    OneTimePreKey,
+    PreKeyBundle,
+    Session,
+    SignedPreKey,
+    WireInfo,
+    compare_fingerprints,
+    fingerprint,
+    parse_message,
+    safety_number,
+    verify_signed_prekey,
+)
+from whatsapp_client._core import __version__ as __version__
+from whatsapp_client.errors import (
+    AuthenticationError,
+    ConnectionError,
+    CryptoError,
+    DecryptionError,
+    DuplicateMessageError,
+    InvalidKeyError,
+    InvalidMessageError,
+    InvalidSignatureError,
+    RateLimitError,
+    SessionNotFoundError,
+    StorageError,
+    TooManySkippedError,
+    UnknownPreKeyError,
+    ValidationError,
+    WhatsAppError,
+)
+
+__all__ = [
+    "MAX_SKIP",
+    "MAX_SKIPPED_KEYS",
+    "PROTOCOL_VERSION",
+    "Account",
+    "AuthenticationError",
+    "ConnectionError",
+    "CryptoError",
+    "Decrypted",
+    "DecryptionError",
+    "DuplicateMessageError",
+    "InvalidKeyError",
+    "InvalidMessageError",
+    "InvalidSignatureError",
+    "OneTimePreKey",
+    "PreKeyBundle",
+    "RateLimitError",
+    "Session",
+    "SessionNotFoundError",
+    "SignedPreKey",
+    "StorageError",
+    "TooManySkippedError",
+    "UnknownPreKeyError",
+    "ValidationError",
+    "WhatsAppError",
+    "WireInfo",
+    "compare_fingerprints",
+    "fingerprint",
+    "parse_message",
+    "safety_number",
+    "verify_signed_prekey",
+]

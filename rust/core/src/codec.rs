@@ -1,0 +1,375 @@
+//! Compact, versioned binary serialization of every stateful object, for storage.
+//!
+//! Each top-level object starts with a kind byte and a format version byte, so a reader can
+//! refuse what it does not understand and later versions can migrate. Integers are
+//! big-endian. The output holds private keys: callers seal it before it touches a disk.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::keys::{IdentityKeyPair, KeyPair, OneTimePreKey, PublicIdentity, SignedPreKey};
+use crate::prekeys::Account;
+use crate::ratchet::{Limits, RatchetState, SkippedKey};
+use crate::session::{Session, SessionRecord};
+use crate::wire::X3dhHeader;
+
+const FORMAT_VERSION: u8 = 1;
+/// Upper bounds that keep a corrupt length field from allocating without limit.
+const MAX_ITEMS: u32 = 1 << 20;
+
+/// Kind bytes of the top-level objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    Identity = 1,
+    SignedPreKey = 2,
+    OneTimePreKey = 3,
+    SessionRecord = 4,
+    Account = 5,
+}
+
+/// Objects that serialize to and from the binary format.
+pub trait Serialize: Sized {
+    /// Encodes to bytes (zeroized when dropped).
+    fn to_bytes(&self) -> Zeroizing<Vec<u8>>;
+    /// Decodes, refusing unknown kinds, versions, trailing bytes and bad lengths.
+    fn from_bytes(bytes: &[u8]) -> Result<Self>;
+}
+
+struct Writer(Zeroizing<Vec<u8>>);
+
+impl Writer {
+    fn new(kind: Kind) -> Self {
+        let mut buf = Zeroizing::new(Vec::with_capacity(256));
+        buf.push(kind as u8);
+        buf.push(FORMAT_VERSION);
+        Self(buf)
+    }
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.0.extend_from_slice(v);
+    }
+    fn len(&mut self, n: usize) {
+        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    fn opt32(&mut self, v: Option<&[u8; 32]>) {
+        match v {
+            Some(b) => {
+                self.u8(1);
+                self.bytes(b);
+            }
+            None => self.u8(0),
+        }
+    }
+    fn opt_u32(&mut self, v: Option<u32>) {
+        match v {
+            Some(n) => {
+                self.u8(1);
+                self.u32(n);
+            }
+            None => self.u8(0),
+        }
+    }
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(data: &'a [u8], kind: Kind) -> Result<Self> {
+        let mut r = Self { data };
+        if r.u8()? != kind as u8 {
+            return Err(Error::Corrupt("wrong object kind"));
+        }
+        if r.u8()? != FORMAT_VERSION {
+            return Err(Error::Corrupt("unknown format version"));
+        }
+        Ok(r)
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.data.len() < n {
+            return Err(Error::Corrupt("truncated"));
+        }
+        let (head, tail) = self.data.split_at(n);
+        self.data = tail;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?.first().copied().unwrap_or_default())
+    }
+    fn u32(&mut self) -> Result<u32> {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(self.take(4)?);
+        Ok(u32::from_be_bytes(b))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(self.take(8)?);
+        Ok(u64::from_be_bytes(b))
+    }
+    fn b32(&mut self) -> Result<[u8; 32]> {
+        let mut b = [0u8; 32];
+        b.copy_from_slice(self.take(32)?);
+        Ok(b)
+    }
+    fn secret(&mut self) -> Result<Zeroizing<[u8; 32]>> {
+        let mut b = Zeroizing::new([0u8; 32]);
+        b.copy_from_slice(self.take(32)?);
+        Ok(b)
+    }
+    fn b64(&mut self) -> Result<[u8; 64]> {
+        let mut b = [0u8; 64];
+        b.copy_from_slice(self.take(64)?);
+        Ok(b)
+    }
+    fn flag(&mut self) -> Result<bool> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Error::Corrupt("bad flag byte")),
+        }
+    }
+    fn opt32(&mut self) -> Result<Option<[u8; 32]>> {
+        if self.flag()? {
+            Ok(Some(self.b32()?))
+        } else {
+            Ok(None)
+        }
+    }
+    fn opt_secret(&mut self) -> Result<Option<Zeroizing<[u8; 32]>>> {
+        if self.flag()? {
+            Ok(Some(self.secret()?))
+        } else {
+            Ok(None)
+        }
+    }
+    fn opt_u32(&mut self) -> Result<Option<u32>> {
+        if self.flag()? {
+            Ok(Some(self.u32()?))
+        } else {
+            Ok(None)
+        }
+    }
+    fn count(&mut self, max: u32) -> Result<usize> {
+        let n = self.u32()?;
+        if n > max.min(MAX_ITEMS) {
+            return Err(Error::Corrupt("item count out of range"));
+        }
+        usize::try_from(n).map_err(|_| Error::Corrupt("item count out of range"))
+    }
+    fn finish(self) -> Result<()> {
+        if self.data.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Corrupt("trailing bytes"))
+        }
+    }
+}
+
+fn put_identity(w: &mut Writer, id: &IdentityKeyPair) {
+    w.bytes(id.dh.secret_bytes().as_ref());
+    w.bytes(id.signing_secret().as_ref());
+}
+fn get_identity(r: &mut Reader<'_>) -> Result<IdentityKeyPair> {
+    Ok(IdentityKeyPair::from_secret_bytes(r.secret()?, r.secret()?))
+}
+fn put_spk(w: &mut Writer, k: &SignedPreKey) {
+    w.u32(k.id);
+    w.bytes(k.pair.secret_bytes().as_ref());
+    w.bytes(&k.signature);
+    w.u64(k.created_at);
+}
+fn get_spk(r: &mut Reader<'_>) -> Result<SignedPreKey> {
+    Ok(SignedPreKey { id: r.u32()?, pair: KeyPair::from_secret_bytes(r.secret()?), signature: r.b64()?, created_at: r.u64()? })
+}
+fn put_opk(w: &mut Writer, k: &OneTimePreKey) {
+    w.u32(k.id);
+    w.bytes(k.pair.secret_bytes().as_ref());
+}
+fn get_opk(r: &mut Reader<'_>) -> Result<OneTimePreKey> {
+    Ok(OneTimePreKey { id: r.u32()?, pair: KeyPair::from_secret_bytes(r.secret()?) })
+}
+fn put_public_identity(w: &mut Writer, p: &PublicIdentity) {
+    w.bytes(&p.identity_key);
+    w.bytes(&p.signing_key);
+}
+fn get_public_identity(r: &mut Reader<'_>) -> Result<PublicIdentity> {
+    Ok(PublicIdentity { identity_key: r.b32()?, signing_key: r.b32()? })
+}
+
+fn put_ratchet(w: &mut Writer, s: &RatchetState) {
+    w.bytes(s.root_key.as_ref());
+    w.bytes(s.sending_ratchet.secret_bytes().as_ref());
+    w.opt32(s.remote_ratchet.as_ref());
+    w.opt32(s.sending_chain.as_deref());
+    w.opt32(s.receiving_chain.as_deref());
+    w.u32(s.ns);
+    w.u32(s.nr);
+    w.u32(s.pn);
+    w.len(s.skipped.len());
+    for k in &s.skipped {
+        w.bytes(&k.dh);
+        w.u32(k.n);
+        w.bytes(k.mk.as_ref());
+    }
+}
+fn get_ratchet(r: &mut Reader<'_>) -> Result<RatchetState> {
+    let root_key = r.secret()?;
+    let sending_ratchet = KeyPair::from_secret_bytes(r.secret()?);
+    let remote_ratchet = r.opt32()?;
+    let sending_chain = r.opt_secret()?;
+    let receiving_chain = r.opt_secret()?;
+    let (ns, nr, pn) = (r.u32()?, r.u32()?, r.u32()?);
+    let count = r.count(u32::MAX)?;
+    let mut skipped = VecDeque::with_capacity(count.min(4096));
+    for _ in 0..count {
+        skipped.push_back(SkippedKey { dh: r.b32()?, n: r.u32()?, mk: r.secret()? });
+    }
+    Ok(RatchetState { root_key, sending_ratchet, remote_ratchet, sending_chain, receiving_chain, ns, nr, pn, skipped })
+}
+
+fn put_session(w: &mut Writer, s: &Session) {
+    put_ratchet(w, &s.ratchet);
+    w.bytes(&s.associated_data);
+    put_public_identity(w, &s.peer);
+    w.bytes(&s.base.0);
+    w.bytes(&s.base.1);
+    match &s.pending_x3dh {
+        Some(x) => {
+            w.u8(1);
+            w.bytes(&x.ik);
+            w.bytes(&x.sk);
+            w.bytes(&x.ek);
+            w.u32(x.spk_id);
+            w.opt_u32(x.opk_id);
+        }
+        None => w.u8(0),
+    }
+}
+fn get_session(r: &mut Reader<'_>) -> Result<Session> {
+    let ratchet = get_ratchet(r)?;
+    let associated_data = r.b64()?;
+    let peer = get_public_identity(r)?;
+    let base = (r.b32()?, r.b32()?);
+    let pending_x3dh = if r.flag()? {
+        Some(X3dhHeader { ik: r.b32()?, sk: r.b32()?, ek: r.b32()?, spk_id: r.u32()?, opk_id: r.opt_u32()? })
+    } else {
+        None
+    };
+    Ok(Session { ratchet, associated_data, peer, base, pending_x3dh })
+}
+
+impl Serialize for IdentityKeyPair {
+    fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::new(Kind::Identity);
+        put_identity(&mut w, self);
+        w.0
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes, Kind::Identity)?;
+        let v = get_identity(&mut r)?;
+        r.finish()?;
+        Ok(v)
+    }
+}
+
+impl Serialize for SignedPreKey {
+    fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::new(Kind::SignedPreKey);
+        put_spk(&mut w, self);
+        w.0
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes, Kind::SignedPreKey)?;
+        let v = get_spk(&mut r)?;
+        r.finish()?;
+        Ok(v)
+    }
+}
+
+impl Serialize for OneTimePreKey {
+    fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::new(Kind::OneTimePreKey);
+        put_opk(&mut w, self);
+        w.0
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes, Kind::OneTimePreKey)?;
+        let v = get_opk(&mut r)?;
+        r.finish()?;
+        Ok(v)
+    }
+}
+
+impl Serialize for SessionRecord {
+    fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::new(Kind::SessionRecord);
+        match &self.peer {
+            Some(p) => {
+                w.u8(1);
+                put_public_identity(&mut w, p);
+            }
+            None => w.u8(0),
+        }
+        w.len(self.sessions.len());
+        for s in &self.sessions {
+            put_session(&mut w, s);
+        }
+        w.0
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes, Kind::SessionRecord)?;
+        let peer = if r.flag()? { Some(get_public_identity(&mut r)?) } else { None };
+        let count = r.count(1 + crate::session::MAX_OLD_SESSIONS as u32)?;
+        let sessions = (0..count).map(|_| get_session(&mut r)).collect::<Result<Vec<_>>>()?;
+        r.finish()?;
+        Ok(Self { peer, sessions })
+    }
+}
+
+impl Serialize for Account {
+    fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Writer::new(Kind::Account);
+        put_identity(&mut w, &self.identity);
+        w.len(self.signed_prekeys.len());
+        for k in &self.signed_prekeys {
+            put_spk(&mut w, k);
+        }
+        w.len(self.one_time_prekeys.len());
+        for k in self.one_time_prekeys.values() {
+            put_opk(&mut w, k);
+        }
+        w.u32(self.next_one_time_id);
+        w.u32(self.limits.max_skip);
+        w.u32(u32::try_from(self.limits.max_skipped_keys).unwrap_or(u32::MAX));
+        w.0
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes, Kind::Account)?;
+        let identity = get_identity(&mut r)?;
+        let n = r.count(crate::prekeys::MAX_SIGNED_PREKEYS as u32)?;
+        let signed_prekeys = (0..n).map(|_| get_spk(&mut r)).collect::<Result<Vec<_>>>()?;
+        let n = r.count(u32::MAX)?;
+        let mut one_time_prekeys = BTreeMap::new();
+        for _ in 0..n {
+            let k = get_opk(&mut r)?;
+            one_time_prekeys.insert(k.id, k);
+        }
+        let next_one_time_id = r.u32()?;
+        let max_skip = r.u32()?;
+        let max_skipped_keys = usize::try_from(r.u32()?).map_err(|_| Error::Corrupt("limit out of range"))?;
+        r.finish()?;
+        Ok(Self { identity, signed_prekeys, one_time_prekeys, next_one_time_id, limits: Limits { max_skip, max_skipped_keys } })
+    }
+}

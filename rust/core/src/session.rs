@@ -1,0 +1,250 @@
+//! Sessions with one peer: the active session plus up to five older ones (PROTOCOL.md §5).
+
+use rand_core::{CryptoRng, RngCore};
+
+use crate::error::{Error, Result};
+use crate::keys::{IdentityKeyPair, KeyPair, PreKeyBundle, PublicIdentity, PublicKeyBytes};
+use crate::prekeys::PreKeyStore;
+use crate::ratchet::{Limits, RatchetState};
+use crate::wire::{WireMessage, X3dhHeader};
+use crate::x3dh;
+
+/// Older sessions kept per peer so late messages for them still decrypt.
+pub const MAX_OLD_SESSIONS: usize = 5;
+
+/// One Double Ratchet session and what it was started from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub(crate) ratchet: RatchetState,
+    pub(crate) associated_data: [u8; 64],
+    /// The peer's identity as this session knows it.
+    pub(crate) peer: PublicIdentity,
+    /// `(IK_A, EK_A)` of the X3DH that started it: matches repeated prekey messages.
+    pub(crate) base: (PublicKeyBytes, PublicKeyBytes),
+    /// Sent with every message while we are the initiator and have not heard back.
+    pub(crate) pending_x3dh: Option<X3dhHeader>,
+}
+
+impl Session {
+    /// The ratchet state, read-only.
+    pub fn ratchet(&self) -> &RatchetState {
+        &self.ratchet
+    }
+
+    fn encrypt(&mut self, plaintext: &[u8]) -> Result<WireMessage> {
+        let (header, ciphertext) = self.ratchet.encrypt(plaintext, &self.associated_data)?;
+        Ok(WireMessage { header, ciphertext, x3dh: self.pending_x3dh })
+    }
+
+    fn decrypt<R: RngCore + CryptoRng>(
+        &mut self,
+        message: &WireMessage,
+        limits: &Limits,
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
+        let plaintext =
+            self.ratchet.decrypt(&message.header, &message.ciphertext, &self.associated_data, limits, rng)?;
+        // The responder has our first message, so it knows the X3DH keys: stop sending them.
+        self.pending_x3dh = None;
+        Ok(plaintext)
+    }
+}
+
+/// What a successful decrypt tells the caller besides the plaintext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decrypted {
+    /// The decrypted bytes.
+    pub plaintext: Vec<u8>,
+    /// A one-time prekey this message consumed; the caller deletes its private key.
+    pub used_one_time_prekey: Option<u32>,
+    /// The message started a new session (X3DH responder side).
+    pub new_session: bool,
+    /// The peer's identity differs from the one known before.
+    pub identity_changed: bool,
+}
+
+/// Everything we hold for one peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The peer's identity, once known.
+    pub(crate) peer: Option<PublicIdentity>,
+    /// `sessions[0]` is active; the rest are older ones, newest first.
+    pub(crate) sessions: Vec<Session>,
+}
+
+impl SessionRecord {
+    /// An empty record: no session, no known identity.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The peer identity last seen.
+    pub fn peer_identity(&self) -> Option<&PublicIdentity> {
+        self.peer.as_ref()
+    }
+
+    /// Whether there is an active session that can encrypt.
+    pub fn can_encrypt(&self) -> bool {
+        self.sessions.first().is_some_and(|s| s.ratchet.can_send())
+    }
+
+    /// Whether there is any session at all.
+    pub fn has_session(&self) -> bool {
+        !self.sessions.is_empty()
+    }
+
+    /// The active session.
+    pub fn active(&self) -> Option<&Session> {
+        self.sessions.first()
+    }
+
+    /// Number of sessions held (active plus old).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// X3DH initiator: checks the bundle, starts a session and makes it active.
+    /// Returns whether the peer's identity changed from the one known before.
+    pub fn initiate<R: RngCore + CryptoRng>(
+        &mut self,
+        identity: &IdentityKeyPair,
+        bundle: &PreKeyBundle,
+        rng: &mut R,
+    ) -> Result<bool> {
+        let ephemeral = KeyPair::generate(rng);
+        let ratchet_key = KeyPair::generate(rng);
+        self.initiate_with(identity, bundle, ephemeral, ratchet_key)
+    }
+
+    /// [`Self::initiate`] with the ephemeral and first ratchet key given (for test vectors).
+    pub fn initiate_with(
+        &mut self,
+        identity: &IdentityKeyPair,
+        bundle: &PreKeyBundle,
+        ephemeral: KeyPair,
+        ratchet_key: KeyPair,
+    ) -> Result<bool> {
+        let agreed = x3dh::initiate(identity, bundle, &ephemeral)?;
+        let ratchet = RatchetState::initiator(&agreed.shared_secret, &bundle.signed_prekey, ratchet_key)?;
+        let me = identity.public();
+        let session = Session {
+            ratchet,
+            associated_data: agreed.associated_data,
+            peer: bundle.identity,
+            base: (me.identity_key, agreed.ephemeral_public),
+            pending_x3dh: Some(X3dhHeader {
+                ik: me.identity_key,
+                sk: me.signing_key,
+                ek: agreed.ephemeral_public,
+                spk_id: bundle.signed_prekey_id,
+                opk_id: bundle.one_time_prekey.map(|(id, _)| id),
+            }),
+        };
+        Ok(self.promote_new(session))
+    }
+
+    /// Encrypts with the active session.
+    pub fn encrypt(&mut self, plaintext: &[u8]) -> Result<WireMessage> {
+        self.sessions.first_mut().ok_or(Error::NoSession("no session with this peer"))?.encrypt(plaintext)
+    }
+
+    /// Encrypts several messages; all or nothing.
+    pub fn encrypt_many<T: AsRef<[u8]>>(&mut self, plaintexts: &[T]) -> Result<Vec<WireMessage>> {
+        let session = self.sessions.first_mut().ok_or(Error::NoSession("no session with this peer"))?;
+        let mut scratch = session.clone();
+        let out = plaintexts.iter().map(|p| scratch.encrypt(p.as_ref())).collect::<Result<Vec<_>>>()?;
+        *session = scratch;
+        Ok(out)
+    }
+
+    /// Whether decrypting `message` may do public-key work (a DH ratchet step or X3DH),
+    /// so that bindings know when releasing the GIL pays off.
+    pub fn needs_public_key_work(&self, message: &WireMessage) -> bool {
+        let session = match &message.x3dh {
+            Some(x) => self.sessions.iter().find(|s| s.base == (x.ik, x.ek)),
+            None => self.sessions.first(),
+        };
+        session.map_or(true, |s| s.ratchet.needs_dh_step(&message.header))
+    }
+
+    /// Decrypts a message from this peer. On any error nothing changes.
+    pub fn decrypt<S: PreKeyStore + ?Sized, R: RngCore + CryptoRng>(
+        &mut self,
+        prekeys: &S,
+        message: &WireMessage,
+        limits: &Limits,
+        rng: &mut R,
+    ) -> Result<Decrypted> {
+        if let Some(x) = &message.x3dh {
+            if let Some(index) = self.sessions.iter().position(|s| s.base == (x.ik, x.ek)) {
+                return self.decrypt_existing(index, message, limits, rng);
+            }
+            return self.decrypt_new(prekeys, x, message, limits, rng);
+        }
+        let mut first_error = None;
+        for index in 0..self.sessions.len() {
+            match self.decrypt_existing(index, message, limits, rng) {
+                Ok(done) => return Ok(done),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_error.unwrap_or(Error::NoSession("no session with this peer")))
+    }
+
+    fn decrypt_existing<R: RngCore + CryptoRng>(
+        &mut self,
+        index: usize,
+        message: &WireMessage,
+        limits: &Limits,
+        rng: &mut R,
+    ) -> Result<Decrypted> {
+        let session = self.sessions.get_mut(index).ok_or(Error::NoSession("no session with this peer"))?;
+        let plaintext = session.decrypt(message, limits, rng)?;
+        if index > 0 {
+            // The peer is using this session: make it ours too, so both sides converge.
+            let session = self.sessions.remove(index);
+            self.sessions.insert(0, session);
+        }
+        Ok(Decrypted { plaintext, used_one_time_prekey: None, new_session: false, identity_changed: false })
+    }
+
+    fn decrypt_new<S: PreKeyStore + ?Sized, R: RngCore + CryptoRng>(
+        &mut self,
+        prekeys: &S,
+        x: &X3dhHeader,
+        message: &WireMessage,
+        limits: &Limits,
+        rng: &mut R,
+    ) -> Result<Decrypted> {
+        let spk = prekeys
+            .signed_prekey(x.spk_id)
+            .ok_or(Error::UnknownPreKey { kind: "signed", id: x.spk_id })?;
+        let opk = match x.opk_id {
+            Some(id) => Some(prekeys.one_time_prekey(id).ok_or(Error::UnknownPreKey { kind: "one-time", id })?),
+            None => None,
+        };
+        let (shared, ad) = x3dh::respond(prekeys.identity(), spk, opk, &x.ik, &x.ek)?;
+        let mut session = Session {
+            ratchet: RatchetState::responder(&shared, spk.pair.clone()),
+            associated_data: ad,
+            peer: PublicIdentity { identity_key: x.ik, signing_key: x.sk },
+            base: (x.ik, x.ek),
+            pending_x3dh: None,
+        };
+        let plaintext = session.decrypt(message, limits, rng)?;
+        let identity_changed = self.promote_new(session);
+        Ok(Decrypted { plaintext, used_one_time_prekey: x.opk_id, new_session: true, identity_changed })
+    }
+
+    /// Makes `session` active, keeps at most [`MAX_OLD_SESSIONS`] older ones, and records
+    /// the peer identity. Returns whether that identity changed.
+    fn promote_new(&mut self, session: Session) -> bool {
+        let changed = self.peer.is_some_and(|known| known != session.peer);
+        self.peer = Some(session.peer);
+        self.sessions.insert(0, session);
+        self.sessions.truncate(1 + MAX_OLD_SESSIONS);
+        changed
+    }
+}
