@@ -57,8 +57,9 @@ pub fn message_keys(mk: &[u8; 32]) -> MessageKeys {
     let _ = hk.expand(MESSAGE_INFO, okm.as_mut());
     let mut key = Zeroizing::new([0u8; 32]);
     let mut nonce = [0u8; 12];
-    key.copy_from_slice(&okm[..32]);
-    nonce.copy_from_slice(&okm[32..]);
+    let (k, n) = okm.split_at(32);
+    key.copy_from_slice(k);
+    nonce.copy_from_slice(n);
     MessageKeys { key, nonce }
 }
 

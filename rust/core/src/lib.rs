@@ -35,6 +35,7 @@ pub mod kdf;
 pub mod keys;
 pub mod prekeys;
 pub mod ratchet;
+pub mod sealed;
 pub mod session;
 pub mod wire;
 pub mod x3dh;

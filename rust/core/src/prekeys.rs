@@ -64,12 +64,12 @@ impl Account {
 
     /// Makes a new signed prekey the current one, keeping older ones up to
     /// [`MAX_SIGNED_PREKEYS`] in all. Its id is one more than the newest so far.
-    pub fn rotate_signed_prekey<R: RngCore + CryptoRng>(&mut self, now: u64, rng: &mut R) -> &SignedPreKey {
+    pub fn rotate_signed_prekey<R: RngCore + CryptoRng>(&mut self, now: u64, rng: &mut R) -> SignedPreKey {
         let id = self.signed_prekeys.first().map_or(1, |k| k.id.wrapping_add(1).max(1));
         let key = SignedPreKey::generate(&self.identity, id, now, rng);
-        self.signed_prekeys.insert(0, key);
-        self.signed_prekeys.truncate(MAX_SIGNED_PREKEYS);
-        &self.signed_prekeys[0]
+        self.signed_prekeys.truncate(MAX_SIGNED_PREKEYS - 1);
+        self.signed_prekeys.insert(0, key.clone());
+        key
     }
 
     /// Adds an already-made signed prekey as the current one (for test vectors and imports).

@@ -248,3 +248,11 @@ impl SessionRecord {
         changed
     }
 }
+
+impl Session {
+    /// True while we are the initiator and have not decrypted a reply yet, so every
+    /// message still carries the X3DH fields.
+    pub fn awaiting_reply(&self) -> bool {
+        self.pending_x3dh.is_some()
+    }
+}

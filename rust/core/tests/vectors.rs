@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! Runs every case of the WAC1 test vectors. The directory comes from `WAC1_VECTORS`
 //! (default `../shared/vectors` beside the repository); a missing directory fails loudly.
 

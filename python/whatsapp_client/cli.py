@@ -1,0 +1,47 @@
+"""The ``whatsapp-client`` command line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, Optional, Sequence
+
+USAGE = """usage: whatsapp-client COMMAND [ARGS]
+
+commands:
+  selfcheck   establish an encrypted session in-process and exchange messages
+  serve       run the reference server (whatsapp-client serve --help)
+"""
+
+
+def _selfcheck(args: Sequence[str]) -> int:
+    from whatsapp_client.selfcheck import run
+
+    return run()
+
+
+def _serve(args: Sequence[str]) -> int:
+    from whatsapp_client.server.cli import main as serve
+
+    return serve(list(args))
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "selfcheck": _selfcheck,
+    "serve": _serve,
+}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    command = COMMANDS.get(args[0])
+    if command is None:
+        print(f"whatsapp-client: unknown command {args[0]!r}\n\n{USAGE}", end="", file=sys.stderr)
+        return 2
+    return command(args[1:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
