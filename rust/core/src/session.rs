@@ -125,7 +125,7 @@ impl SessionRecord {
         ratchet_key: KeyPair,
     ) -> Result<bool> {
         let agreed = x3dh::initiate(identity, bundle, &ephemeral)?;
-        let ratchet = RatchetState::initiator(&agreed.shared_secret, &bundle.signed_prekey, ratchet_key)?;
+        let ratchet = RatchetState::initiator(&agreed.shared_secret, &agreed.signed_prekey, ratchet_key)?;
         let me = identity.public();
         let session = Session {
             ratchet,
@@ -218,6 +218,10 @@ impl SessionRecord {
         limits: &Limits,
         rng: &mut R,
     ) -> Result<Decrypted> {
+        // Other encodings of the same ephemeral key (top bit set, plus a small-order point)
+        // give the same X3DH secret but would not match `base`, so a replayed first
+        // message would start a second session: only the one canonical encoding is taken.
+        check_canonical_prime_order(&x.ek)?;
         let spk = prekeys
             .signed_prekey(x.spk_id)
             .ok_or(Error::UnknownPreKey { kind: "signed", id: x.spk_id })?;
@@ -255,4 +259,16 @@ impl Session {
     pub fn awaiting_reply(&self) -> bool {
         self.pending_x3dh.is_some()
     }
+}
+
+/// Refuses an X25519 public key unless it is the canonical encoding of a point of the
+/// prime-order subgroup, the only keys an honest peer generates.
+fn check_canonical_prime_order(key: &PublicKeyBytes) -> Result<()> {
+    let point = curve25519_dalek::montgomery::MontgomeryPoint(*key)
+        .to_edwards(0)
+        .ok_or(Error::InvalidKey("not a point of the curve"))?;
+    if point.to_montgomery().to_bytes() != *key || point.is_small_order() || !point.is_torsion_free() {
+        return Err(Error::InvalidKey("not the canonical encoding of a prime-order point"));
+    }
+    Ok(())
 }

@@ -1,0 +1,471 @@
+//! The protocol's rules one by one (PROTOCOL.md §3–5): skipped-key bounds, the session
+//! list, prekey handling, identity changes and refusal of bad keys. Every refusal is checked
+//! to leave the serialized state byte-identical.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "../../fuzz/src/lib.rs"]
+#[allow(unused)]
+mod harness;
+
+use curve25519_dalek::constants::EIGHT_TORSION;
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use harness::DetRng;
+use wac1::{
+    Account, Decrypted, Error, IdentityKeyPair, Limits, PreKeyBundle, Serialize, SessionRecord, WireMessage,
+};
+
+fn account(rng: &mut DetRng, one_time: usize) -> Account {
+    let mut a = Account::generate(rng);
+    a.rotate_signed_prekey(1, rng);
+    a.generate_one_time_prekeys(one_time, rng).unwrap();
+    a
+}
+
+fn first_opk(a: &Account) -> Option<u32> {
+    a.one_time_prekeys().next().map(|k| k.id)
+}
+
+/// Decrypts and, on failure, checks that neither the account nor the record changed.
+fn recv(account: &mut Account, record: &mut SessionRecord, m: &WireMessage, rng: &mut DetRng) -> Result<Decrypted, Error> {
+    let before = (account.to_bytes(), record.to_bytes());
+    let result = account.decrypt(record, m, rng);
+    if let Err(e) = &result {
+        assert_eq!(*account.to_bytes(), *before.0, "{e:?} changed the account");
+        assert_eq!(*record.to_bytes(), *before.1, "{e:?} changed the record");
+    }
+    result
+}
+
+struct Pair {
+    rng: DetRng,
+    alice: Account,
+    bob: Account,
+    a: SessionRecord,
+    b: SessionRecord,
+}
+
+/// Alice has started a session with Bob (with a one-time prekey if `opk`).
+fn pair(seed: u64, opk: bool) -> Pair {
+    let mut rng = DetRng::new(seed);
+    let alice = account(&mut rng, 1);
+    let bob = account(&mut rng, 3);
+    let mut a = SessionRecord::new();
+    let bundle = bob.bundle(if opk { first_opk(&bob) } else { None }).unwrap();
+    a.initiate(alice.identity(), &bundle, &mut rng).unwrap();
+    Pair { rng, alice, bob, a, b: SessionRecord::new() }
+}
+
+fn skipped(r: &SessionRecord) -> usize {
+    r.active().unwrap().ratchet().view().skipped_count
+}
+
+#[test]
+fn skipped_key_cache_is_bounded_and_drops_the_oldest() {
+    let mut p = pair(1, false);
+    p.bob.set_limits(Limits { max_skip: 100, max_skipped_keys: 20 });
+    let sent: Vec<_> = (0..40u8).map(|i| p.a.encrypt(&[i]).unwrap()).collect();
+    assert_eq!(recv(&mut p.bob, &mut p.b, &sent[39], &mut p.rng).unwrap().plaintext, [39]);
+    assert_eq!(skipped(&p.b), 20);
+    // The 20 newest skipped keys (19..=38) are kept; the oldest were dropped.
+    for i in 0..19 {
+        assert_eq!(recv(&mut p.bob, &mut p.b, &sent[i], &mut p.rng).unwrap_err(), Error::DuplicateMessage, "{i}");
+    }
+    for i in 19..39 {
+        assert_eq!(recv(&mut p.bob, &mut p.b, &sent[i], &mut p.rng).unwrap().plaintext, [u8::try_from(i).unwrap()]);
+    }
+    assert_eq!(skipped(&p.b), 0);
+
+    // The bound also holds across chains: skips in Bob's new receiving chain push out
+    // the keys left in the previous one.
+    let late: Vec<_> = (0..15u8).map(|i| p.a.encrypt(&[i]).unwrap()).collect();
+    recv(&mut p.bob, &mut p.b, &late[14], &mut p.rng).unwrap();
+    assert_eq!(skipped(&p.b), 14);
+    let reply = p.b.encrypt(b"r").unwrap();
+    recv(&mut p.alice, &mut p.a, &reply, &mut p.rng).unwrap();
+    let next: Vec<_> = (0..12u8).map(|i| p.a.encrypt(&[100 + i]).unwrap()).collect();
+    recv(&mut p.bob, &mut p.b, &next[11], &mut p.rng).unwrap();
+    assert_eq!(skipped(&p.b), 20);
+    for m in &next[..11] {
+        recv(&mut p.bob, &mut p.b, m, &mut p.rng).unwrap();
+    }
+    // 14 + 11 = 25 were skipped in all: the 5 oldest of the first chain are gone.
+    for (i, m) in late.iter().enumerate().take(14) {
+        let got = recv(&mut p.bob, &mut p.b, m, &mut p.rng);
+        assert_eq!(got.is_ok(), i >= 5, "late message {i}: {got:?}");
+    }
+}
+
+#[test]
+fn too_many_skipped_is_refused_at_the_protocol_limit() {
+    let mut p = pair(2, false);
+    assert_eq!(*p.bob.limits(), Limits { max_skip: 1000, max_skipped_keys: 1000 });
+    let sent: Vec<_> = (0..1002u32).map(|i| p.a.encrypt(&i.to_be_bytes()).unwrap()).collect();
+    // First message of a chain (a DH ratchet step): n = 1001 skips 1001 keys.
+    let err = recv(&mut p.bob, &mut p.b, &sent[1001], &mut p.rng).unwrap_err();
+    assert_eq!(err.code(), "too_many_skipped");
+    assert!(!p.b.has_session());
+    // Exactly MAX_SKIP is allowed.
+    recv(&mut p.bob, &mut p.b, &sent[1000], &mut p.rng).unwrap();
+    assert_eq!(skipped(&p.b), 1000);
+    recv(&mut p.bob, &mut p.b, &sent[0], &mut p.rng).unwrap();
+    recv(&mut p.bob, &mut p.b, &sent[1001], &mut p.rng).unwrap();
+}
+
+#[test]
+fn too_many_skipped_within_a_chain_and_in_the_previous_chain() {
+    let mut p = pair(3, false);
+    p.bob.set_limits(Limits { max_skip: 10, max_skipped_keys: 1000 });
+    let sent: Vec<_> = (0..30u8).map(|i| p.a.encrypt(&[i]).unwrap()).collect();
+    recv(&mut p.bob, &mut p.b, &sent[0], &mut p.rng).unwrap();
+    // Same chain, gap of 11 > 10.
+    let err = recv(&mut p.bob, &mut p.b, &sent[12], &mut p.rng).unwrap_err();
+    assert_eq!(err, Error::TooManySkipped { requested: 11, limit: 10 });
+    recv(&mut p.bob, &mut p.b, &sent[11], &mut p.rng).unwrap();
+
+    // Previous chain: Alice sent up to n = 29 there; her next chain says pn = 30, and Bob
+    // would have to skip 30 - 12 = 18 keys of the old chain.
+    let reply = p.b.encrypt(b"r").unwrap();
+    recv(&mut p.alice, &mut p.a, &reply, &mut p.rng).unwrap();
+    let new_chain = p.a.encrypt(b"new chain").unwrap();
+    assert_eq!(new_chain.header.pn, 30);
+    let err = recv(&mut p.bob, &mut p.b, &new_chain, &mut p.rng).unwrap_err();
+    assert_eq!(err.code(), "too_many_skipped");
+    // Delivering some of the old chain brings the gap within the limit.
+    recv(&mut p.bob, &mut p.b, &sent[21], &mut p.rng).unwrap();
+    assert_eq!(recv(&mut p.bob, &mut p.b, &new_chain, &mut p.rng).unwrap().plaintext, b"new chain");
+
+    // A counter at the very top of the range is refused without looping.
+    let mut huge = p.a.encrypt(b"x").unwrap();
+    huge.header.n = u32::MAX;
+    assert!(recv(&mut p.bob, &mut p.b, &huge, &mut p.rng).is_err());
+}
+
+#[test]
+fn active_plus_five_old_sessions() {
+    let mut rng = DetRng::new(4);
+    let alice = account(&mut rng, 0);
+    let mut bob = account(&mut rng, 8);
+    let mut b = SessionRecord::new();
+    // Alice starts seven sessions (say, after seven reinstalls that kept the identity);
+    // each first message carries x3dh, and so does a second one sent before any reply.
+    let mut firsts = Vec::new();
+    let mut seconds = Vec::new();
+    for _ in 0..7 {
+        let mut a = SessionRecord::new();
+        let opk = first_opk(&bob).unwrap();
+        a.initiate(alice.identity(), &bob.bundle(Some(opk)).unwrap(), &mut rng).unwrap();
+        firsts.push(a.encrypt(b"first").unwrap());
+        seconds.push(a.encrypt(b"second").unwrap());
+        // The server hands each one-time prekey out once: the next bundle has the next one.
+        recv(&mut bob, &mut b, firsts.last().unwrap(), &mut rng).unwrap();
+    }
+    assert_eq!(b.session_count(), 6);
+    // The oldest session is gone and its one-time prekey is consumed.
+    let err = recv(&mut bob, &mut b, &seconds[0], &mut rng).unwrap_err();
+    assert!(matches!(err, Error::UnknownPreKey { kind: "one-time", .. }), "{err:?}");
+    // The five kept old ones still decrypt their late messages, the newest too.
+    for (i, m) in seconds.iter().enumerate().skip(1) {
+        let got = recv(&mut bob, &mut b, m, &mut rng).unwrap();
+        assert_eq!(got.plaintext, b"second", "{i}");
+        assert!(!got.new_session && got.used_one_time_prekey.is_none());
+    }
+    assert_eq!(b.session_count(), 6);
+}
+
+#[test]
+fn late_message_without_x3dh_for_an_old_session() {
+    let mut p = pair(5, true);
+    let first = p.a.encrypt(b"one").unwrap();
+    recv(&mut p.bob, &mut p.b, &first, &mut p.rng).unwrap();
+    let reply = p.b.encrypt(b"two").unwrap();
+    recv(&mut p.alice, &mut p.a, &reply, &mut p.rng).unwrap();
+    let late = p.a.encrypt(b"late").unwrap();
+    assert!(late.x3dh.is_none());
+
+    // Alice starts over (a new X3DH) and Bob accepts it: his old session moves down.
+    let bundle = p.bob.bundle(first_opk(&p.bob)).unwrap();
+    p.a.initiate(p.alice.identity(), &bundle, &mut p.rng).unwrap();
+    let restart = p.a.encrypt(b"restart").unwrap();
+    assert!(recv(&mut p.bob, &mut p.b, &restart, &mut p.rng).unwrap().new_session);
+    assert_eq!(p.b.session_count(), 2);
+    let active_before = p.b.active().unwrap().clone();
+
+    // The late message is tried against the active session, then the old one.
+    assert_eq!(recv(&mut p.bob, &mut p.b, &late, &mut p.rng).unwrap().plaintext, b"late");
+    assert_ne!(p.b.active().unwrap(), &active_before, "the session the peer uses becomes active");
+    assert_eq!(p.b.session_count(), 2);
+    assert_eq!(recv(&mut p.bob, &mut p.b, &late, &mut p.rng).unwrap_err(), Error::DuplicateMessage);
+}
+
+#[test]
+fn repeated_prekey_message_after_its_one_time_prekey_was_consumed() {
+    let mut p = pair(6, true);
+    let opk = first_opk(&p.bob).unwrap();
+    let m0 = p.a.encrypt(b"m0").unwrap();
+    let m1 = p.a.encrypt(b"m1").unwrap();
+    assert_eq!(m1.x3dh, m0.x3dh);
+    assert_eq!(m0.x3dh.unwrap().opk_id, Some(opk));
+
+    let got = recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap();
+    assert!(got.new_session && !got.identity_changed);
+    assert_eq!(got.used_one_time_prekey, Some(opk));
+    assert!(p.bob.one_time_prekeys().all(|k| k.id != opk), "the one-time prekey was deleted");
+
+    // m1 names the consumed prekey but is matched to the session by ik + ek.
+    let got = recv(&mut p.bob, &mut p.b, &m1, &mut p.rng).unwrap();
+    assert_eq!(got.plaintext, b"m1");
+    assert!(!got.new_session && got.used_one_time_prekey.is_none());
+    assert_eq!(p.b.session_count(), 1);
+    // And a replay of either is a duplicate, not a new session.
+    assert_eq!(recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap_err(), Error::DuplicateMessage);
+    assert_eq!(recv(&mut p.bob, &mut p.b, &m1, &mut p.rng).unwrap_err(), Error::DuplicateMessage);
+
+    // Once Alice hears back, she stops sending x3dh.
+    let reply = p.b.encrypt(b"r").unwrap();
+    assert!(reply.x3dh.is_none());
+    recv(&mut p.alice, &mut p.a, &reply, &mut p.rng).unwrap();
+    assert!(p.a.encrypt(b"m2").unwrap().x3dh.is_none());
+}
+
+/// Other encodings of the same X25519 ephemeral key: the top bit set (X25519 ignores it)
+/// and the point plus a small-order point (clamped scalars are multiples of 8, so every DH
+/// with it gives the same output).
+fn ek_variants(ek: &[u8; 32]) -> Vec<[u8; 32]> {
+    let mut top = *ek;
+    top[31] ^= 0x80;
+    let point = MontgomeryPoint(*ek).to_edwards(0).unwrap();
+    let mut out = vec![top];
+    for t in &EIGHT_TORSION[1..] {
+        let v = (point + t).to_montgomery().to_bytes();
+        if v != *ek {
+            out.push(v);
+        }
+    }
+    out
+}
+
+#[test]
+fn replayed_prekey_message_with_another_encoding_of_ek_is_refused() {
+    for opk in [false, true] {
+        let mut p = pair(7, opk);
+        let m0 = p.a.encrypt(b"only once").unwrap();
+        recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap();
+        let x = m0.x3dh.unwrap();
+        for (i, ek) in ek_variants(&x.ek).into_iter().enumerate() {
+            let mut replay = m0.clone();
+            replay.x3dh = Some(wac1::X3dhHeader { ek, ..x });
+            let got = recv(&mut p.bob, &mut p.b, &replay, &mut p.rng);
+            assert!(got.is_err(), "opk {opk}, variant {i}: a replay decrypted again: {got:?}");
+            assert_eq!(p.b.session_count(), 1);
+        }
+    }
+}
+
+#[test]
+fn identity_change_is_reported() {
+    let mut p = pair(8, true);
+    let m0 = p.a.encrypt(b"hi").unwrap();
+    let got = recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap();
+    assert!(!got.identity_changed, "the first identity seen is not a change");
+    assert_eq!(p.b.peer_identity(), Some(&p.alice.identity().public()));
+
+    // Same identity, new session: no change.
+    let mut again = SessionRecord::new();
+    again.initiate(p.alice.identity(), &p.bob.bundle(first_opk(&p.bob)).unwrap(), &mut p.rng).unwrap();
+    let got = recv(&mut p.bob, &mut p.b, &again.encrypt(b"again").unwrap(), &mut p.rng).unwrap();
+    assert!(got.new_session && !got.identity_changed);
+
+    // A reinstall with a new identity: accepted, and flagged.
+    let reinstalled = IdentityKeyPair::generate(&mut p.rng);
+    let mut fresh = SessionRecord::new();
+    fresh.initiate(&reinstalled, &p.bob.bundle(None).unwrap(), &mut p.rng).unwrap();
+    let got = recv(&mut p.bob, &mut p.b, &fresh.encrypt(b"new phone").unwrap(), &mut p.rng).unwrap();
+    assert!(got.new_session && got.identity_changed);
+    assert_eq!(got.plaintext, b"new phone");
+    assert_eq!(p.b.peer_identity(), Some(&reinstalled.public()));
+
+    // The initiator side reports it too: Bob's record now knows the new identity, so
+    // starting from the old identity's bundle is a change, and the same again is not.
+    let old_bundle = p.alice.bundle(None).unwrap();
+    assert!(p.b.initiate(p.bob.identity(), &old_bundle, &mut p.rng).unwrap());
+    assert!(!p.b.initiate(p.bob.identity(), &old_bundle, &mut p.rng).unwrap());
+}
+
+#[test]
+fn unknown_prekey_ids_are_refused() {
+    let mut p = pair(9, true);
+    let m0 = p.a.encrypt(b"x").unwrap();
+    let x = m0.x3dh.unwrap();
+
+    let mut bad = m0.clone();
+    bad.x3dh = Some(wac1::X3dhHeader { spk_id: x.spk_id + 100, ..x });
+    let err = recv(&mut p.bob, &mut p.b, &bad, &mut p.rng).unwrap_err();
+    assert_eq!(err, Error::UnknownPreKey { kind: "signed", id: x.spk_id + 100 });
+    assert_eq!(err.code(), "unknown_prekey");
+
+    bad.x3dh = Some(wac1::X3dhHeader { opk_id: Some(999), ..x });
+    let err = recv(&mut p.bob, &mut p.b, &bad, &mut p.rng).unwrap_err();
+    assert_eq!(err, Error::UnknownPreKey { kind: "one-time", id: 999 });
+
+    // Another one-time prekey Bob does hold: known, but the keys do not match.
+    let other = p.bob.one_time_prekeys().map(|k| k.id).find(|id| Some(*id) != x.opk_id).unwrap();
+    bad.x3dh = Some(wac1::X3dhHeader { opk_id: Some(other), ..x });
+    assert_eq!(recv(&mut p.bob, &mut p.b, &bad, &mut p.rng).unwrap_err(), Error::DecryptionFailed);
+    // Leaving the one-time prekey out does not work either.
+    bad.x3dh = Some(wac1::X3dhHeader { opk_id: None, ..x });
+    assert_eq!(recv(&mut p.bob, &mut p.b, &bad, &mut p.rng).unwrap_err(), Error::DecryptionFailed);
+
+    // A signed prekey rotated out of the kept set (3 are kept) is unknown, an older one
+    // still inside it works.
+    for now in 2..5 {
+        p.bob.rotate_signed_prekey(now, &mut p.rng);
+    }
+    assert!(p.bob.signed_prekeys().iter().all(|k| k.id != x.spk_id));
+    let err = recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap_err();
+    assert!(matches!(err, Error::UnknownPreKey { kind: "signed", .. }), "{err:?}");
+
+    let mut q = pair(10, false);
+    let m = q.a.encrypt(b"grace").unwrap();
+    q.bob.rotate_signed_prekey(2, &mut q.rng);
+    assert_eq!(recv(&mut q.bob, &mut q.b, &m, &mut q.rng).unwrap().plaintext, b"grace");
+}
+
+/// u-coordinates of small-order points on Curve25519, and non-canonical encodings of them.
+fn low_order_points() -> Vec<[u8; 32]> {
+    let hex = [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880",
+    ];
+    hex.iter()
+        .map(|h| {
+            let mut out = [0u8; 32];
+            for (i, byte) in out.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap();
+            }
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn low_order_keys_are_refused() {
+    let mut rng = DetRng::new(11);
+    let alice = account(&mut rng, 0);
+    let bob = account(&mut rng, 1);
+    let good = bob.bundle(first_opk(&bob)).unwrap();
+    for bad in low_order_points() {
+        // In the bundle: a signed prekey (validly signed), the identity key, a one-time prekey.
+        let mut spk = good.clone();
+        spk.signed_prekey = bad;
+        spk.signed_prekey_signature = bob.identity().sign_prekey(spk.signed_prekey_id, &bad);
+        let mut ik = good.clone();
+        ik.identity.identity_key = bad;
+        let mut opk = good.clone();
+        opk.one_time_prekey = Some((1, bad));
+        for bundle in [spk, ik, opk] {
+            let mut record = SessionRecord::new();
+            let err = record.initiate(alice.identity(), &bundle, &mut rng).unwrap_err();
+            assert_eq!(err.code(), "invalid_key", "{bad:?}");
+            assert_eq!(record, SessionRecord::new());
+        }
+    }
+
+    // In a message: x3dh.ik, x3dh.ek and the ratchet key of the header.
+    let mut p = pair(12, true);
+    let m0 = p.a.encrypt(b"x").unwrap();
+    let x = m0.x3dh.unwrap();
+    for bad in low_order_points() {
+        for which in 0..3 {
+            let mut m = m0.clone();
+            match which {
+                0 => m.x3dh = Some(wac1::X3dhHeader { ik: bad, ..x }),
+                1 => m.x3dh = Some(wac1::X3dhHeader { ek: bad, ..x }),
+                _ => m.header.dh = bad,
+            }
+            let err = recv(&mut p.bob, &mut p.b, &m, &mut p.rng).unwrap_err();
+            assert_eq!(err.code(), "invalid_key", "field {which}: {bad:?}");
+        }
+    }
+    // After all that, the genuine message still decrypts.
+    recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap();
+    let mut m1 = p.a.encrypt(b"y").unwrap();
+    let reply = p.b.encrypt(b"r").unwrap();
+    for bad in low_order_points() {
+        let mut r = reply.clone();
+        r.header.dh = bad;
+        let before = p.a.to_bytes();
+        assert_eq!(p.alice.decrypt(&mut p.a, &r, &mut p.rng).unwrap_err().code(), "invalid_key");
+        assert_eq!(*p.a.to_bytes(), *before);
+    }
+    m1.header.dh = low_order_points()[2];
+    assert_eq!(recv(&mut p.bob, &mut p.b, &m1, &mut p.rng).unwrap_err().code(), "invalid_key");
+}
+
+#[test]
+fn invalid_signed_prekey_signature_is_refused() {
+    let mut rng = DetRng::new(13);
+    let alice = account(&mut rng, 0);
+    let bob = account(&mut rng, 1);
+    let mallory = IdentityKeyPair::generate(&mut rng);
+    let good = bob.bundle(first_opk(&bob)).unwrap();
+    let mut cases: Vec<PreKeyBundle> = Vec::new();
+    for bit in [0usize, 7, 100, 255, 256, 511] {
+        let mut b = good.clone();
+        b.signed_prekey_signature[bit / 8] ^= 1 << (bit % 8);
+        cases.push(b);
+    }
+    let mut b = good.clone();
+    b.signed_prekey_id += 1;
+    cases.push(b);
+    let mut b = good.clone();
+    b.signed_prekey[0] ^= 1;
+    cases.push(b);
+    let mut b = good.clone();
+    b.signed_prekey_signature = mallory.sign_prekey(b.signed_prekey_id, &b.signed_prekey);
+    cases.push(b);
+    let mut b = good.clone();
+    b.identity.signing_key = mallory.public().signing_key;
+    cases.push(b);
+    let mut b = good.clone();
+    b.signed_prekey_signature = [0u8; 64];
+    cases.push(b);
+    for (i, bundle) in cases.iter().enumerate() {
+        assert_eq!(bundle.verify(), Err(Error::InvalidSignature), "case {i}");
+        let mut record = SessionRecord::new();
+        assert_eq!(record.initiate(alice.identity(), bundle, &mut rng), Err(Error::InvalidSignature), "case {i}");
+        assert!(!record.has_session());
+    }
+    good.verify().unwrap();
+}
+
+#[test]
+fn decrypt_without_a_session_and_encrypt_before_one() {
+    let mut p = pair(14, false);
+    let m0 = p.a.encrypt(b"x").unwrap();
+    let reply_less = WireMessage { x3dh: None, ..m0.clone() };
+    assert_eq!(recv(&mut p.bob, &mut p.b, &reply_less, &mut p.rng).unwrap_err().code(), "no_session");
+    assert_eq!(p.b.encrypt(b"too early").unwrap_err().code(), "no_session");
+    assert!(!p.b.can_encrypt());
+    recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap();
+    assert!(p.b.can_encrypt());
+}
+
+#[test]
+fn encrypt_many_is_all_or_nothing_and_in_order() {
+    let mut p = pair(15, false);
+    let batch = p.a.encrypt_many(&[b"a".as_slice(), b"b", b"c"]).unwrap();
+    assert_eq!(batch.iter().map(|m| m.header.n).collect::<Vec<_>>(), [0, 1, 2]);
+    for (m, want) in batch.iter().zip([b"a", b"b", b"c"]) {
+        assert_eq!(recv(&mut p.bob, &mut p.b, m, &mut p.rng).unwrap().plaintext, want);
+    }
+    let mut empty = SessionRecord::new();
+    assert!(empty.encrypt_many(&[b"x"]).is_err());
+}
