@@ -1,0 +1,50 @@
+"""Structured logs: one JSON object per line on stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import msgspec
+
+_encode = msgspec.json.Encoder(enc_hook=str).encode
+
+# Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged.
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return _encode(entry).decode()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Route the server's loggers to stderr as JSON lines (idempotent)."""
+    root = logging.getLogger("whatsapp_client.server")
+    root.setLevel(level.upper())
+    root.propagate = False
+    for handler in list(root.handlers):
+        if getattr(handler, "_wac_json", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler._wac_json = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+
+
+def get_logger(name: str) -> logging.Logger:
+    return logging.getLogger(f"whatsapp_client.server.{name}")

@@ -1,0 +1,186 @@
+"""Message routing: store first, then answer ``sent`` and fan out, in commit order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from whatsapp_client.server.connection import Connection
+from whatsapp_client.server.fanout import Fanout
+from whatsapp_client.server.frames import (
+    Error,
+    GroupMessage,
+    GroupMessageOut,
+    Message,
+    MessageOut,
+    Sent,
+    Status,
+    encode_frame,
+)
+from whatsapp_client.server.logs import get_logger
+from whatsapp_client.server.metrics import Metrics
+from whatsapp_client.server.storage import Storage
+from whatsapp_client.server.storage.records import GroupStoreOutcome, StoreOutcome
+
+log = get_logger("relay")
+
+_ERRORS = {
+    "user_not_found": "no such recipient",
+    "queue_full": "the recipient has too many undelivered messages; try again later",
+    "group_not_found": "no such group, or you are not a member",
+}
+
+BACKLOG_PAGE = 500
+
+
+def _error(code: str, request_id: str) -> bytes:
+    return encode_frame(Error(code=code, message=_ERRORS.get(code, code), id=request_id))
+
+
+def _storage_failed(request_id: str) -> bytes:
+    return encode_frame(Error(code="internal_error", message="could not store", id=request_id))
+
+
+class Relay:
+    def __init__(
+        self, storage: Storage, fanout: Fanout, metrics: Metrics, max_pending: int
+    ) -> None:
+        self._storage = storage
+        self._fanout = fanout
+        self._metrics = metrics
+        self._max_pending = max_pending
+
+    # -- direct messages -------------------------------------------------------------------
+
+    def send_message(self, conn: Connection, frame: Message) -> None:
+        assert conn.user_id is not None
+        sender = conn.user_id
+        conn.inflight += 1
+        conn.inflight_drained.clear()
+
+        def committed(outcome: Any) -> None:
+            self._release(conn)
+            if isinstance(outcome, BaseException):
+                log.error("storing a message failed", extra={"error": repr(outcome)})
+                conn.send(_storage_failed(frame.id))
+                return
+            assert isinstance(outcome, StoreOutcome)
+            if outcome.error is not None:
+                conn.send(_error(outcome.error, frame.id))
+                return
+            conn.send(encode_frame(Sent(id=frame.id, timestamp=outcome.timestamp)))
+            if outcome.new:
+                self._metrics.messages_relayed.labels("direct").inc()
+                self._metrics.queue_depth.inc()
+                payload = encode_frame(
+                    MessageOut(
+                        id=frame.id,
+                        from_=sender,
+                        to=frame.to,
+                        content=frame.content,
+                        timestamp=outcome.timestamp,
+                    )
+                )
+                self._fanout.publish(frame.to, payload, (sender, frame.id))
+
+        self._storage.submit_message(
+            sender, frame.id, frame.to, frame.content, self._max_pending, committed
+        )
+
+    @staticmethod
+    def _release(conn: Connection) -> None:
+        conn.inflight -= 1
+        if conn.inflight <= 0:
+            conn.inflight_drained.set()
+
+    async def acknowledge(self, user_id: str, ids: Sequence[str]) -> None:
+        outcome = await self._storage.acknowledge(user_id, ids)
+        self._metrics.queue_depth.dec(outcome.cleared)
+        for batch in outcome.batches:
+            self.route_status(
+                batch.sender,
+                encode_frame(Status(message_ids=list(batch.ids), status="delivered", by=user_id)),
+            )
+
+    async def mark_read(self, user_id: str, peer_id: str, ids: Sequence[str]) -> None:
+        changed = await self._storage.mark_read(user_id, peer_id, ids)
+        if changed:
+            self.route_status(
+                peer_id, encode_frame(Status(message_ids=list(changed), status="read", by=user_id))
+            )
+
+    def route_status(self, user_id: str, payload: bytes) -> None:
+        """To the sender now if online, else into its durable status queue."""
+        if self._fanout.publish(user_id, payload) == 0:
+            self._storage.queue_status(user_id, payload)
+
+    # -- groups ----------------------------------------------------------------------------
+
+    def send_group_message(self, conn: Connection, frame: GroupMessage) -> None:
+        assert conn.user_id is not None
+        sender = conn.user_id
+        conn.inflight += 1
+        conn.inflight_drained.clear()
+
+        def committed(outcome: Any) -> None:
+            self._release(conn)
+            if isinstance(outcome, BaseException):
+                log.error("storing a group message failed", extra={"error": repr(outcome)})
+                conn.send(_storage_failed(frame.id))
+                return
+            assert isinstance(outcome, GroupStoreOutcome)
+            if outcome.error is not None:
+                conn.send(_error(outcome.error, frame.id))
+                return
+            conn.send(encode_frame(Sent(id=frame.id, timestamp=outcome.timestamp)))
+            if not outcome.new:
+                return
+            self._metrics.messages_relayed.labels("group").inc()
+            payload = encode_frame(
+                GroupMessageOut(
+                    id=frame.id,
+                    group_id=frame.group_id,
+                    group_name=outcome.group_name,
+                    from_=sender,
+                    content=frame.content,
+                    timestamp=outcome.timestamp,
+                )
+            )
+            for member in outcome.member_ids:
+                self._fanout.publish(member, payload)
+
+        self._storage.submit_group_message(
+            sender, frame.id, frame.group_id, frame.content, committed
+        )
+
+    # -- reconnect -------------------------------------------------------------------------
+
+    async def sync(self, conn: Connection) -> None:
+        """Send the backlog (pending messages, then queued statuses) to a fresh connection.
+
+        The connection is already attached to the fan-out, with live frames held back, so
+        nothing committed meanwhile is missed and nothing overtakes the backlog.
+        """
+        assert conn.user_id is not None
+        user_id = conn.user_id
+        after = 0
+        while True:
+            page = await self._storage.pending(user_id, BACKLOG_PAGE, after)
+            for seq, message in page:
+                after = seq
+                payload = encode_frame(
+                    MessageOut(
+                        id=message.id,
+                        from_=message.sender,
+                        to=message.recipient,
+                        content=message.content,
+                        timestamp=message.timestamp,
+                    )
+                )
+                conn.send_synced(payload, (message.sender, message.id))
+            if len(page) < BACKLOG_PAGE:
+                break
+            # Let the socket drain between pages so a large backlog does not pile up in memory.
+            await conn.drain()
+        for payload in await self._storage.take_statuses(user_id):
+            conn.send_synced(payload, None)

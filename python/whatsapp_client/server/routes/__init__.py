@@ -1,0 +1,1 @@
+"""REST handlers of §6, one module per resource."""

@@ -1,0 +1,101 @@
+"""Helpers shared by the REST handlers: bodies, bearer auth, keys, JSON answers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from whatsapp_client.server.credentials import token_hash
+from whatsapp_client.server.errors import ApiError, bad_request, unauthorized
+from whatsapp_client.server.schemas import decode, encode
+from whatsapp_client.server.state import state_of
+
+T = TypeVar("T")
+
+# Set on the request by require_user, so the logout handler can revoke exactly this token.
+TOKEN_HASH = "wac_token_hash"  # noqa: S105 (a request key, not a secret)
+
+
+async def read_body(request: web.Request, kind: type[T]) -> T:
+    raw = await request.read()
+    try:
+        return decode(kind, raw)
+    except msgspec.ValidationError as exc:
+        raise bad_request(f"invalid body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise bad_request(f"body is not valid JSON: {exc}") from None
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def require_user(request: web.Request) -> str:
+    """The caller's user id, or 401 ``unauthorized``."""
+    state = state_of(request)
+    token = bearer_token(request)
+    if token is None:
+        state.metrics.auth_failures.labels("http_no_token").inc()
+        raise unauthorized()
+    hashed = token_hash(token)
+    user_id = await state.storage.user_for_token(hashed)
+    if user_id is None:
+        state.metrics.auth_failures.labels("http_bad_token").inc()
+        raise unauthorized()
+    request[TOKEN_HASH] = hashed
+    return user_id
+
+
+def json(value: Any, status: int = 200) -> web.Response:
+    return web.Response(body=encode(value), status=status, content_type="application/json")
+
+
+def no_content() -> web.Response:
+    return web.Response(status=204)
+
+
+def key_bytes(value: str, field: str, length: int = 32) -> bytes:
+    """Decode standard padded base64 and check the length, or 400 ``invalid_key``."""
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise ApiError(400, "invalid_key", f"{field} is not valid base64") from None
+    if len(raw) != length:
+        raise ApiError(400, "invalid_key", f"{field} must be {length} bytes, got {len(raw)}")
+    return raw
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def query_int(
+    request: web.Request, name: str, default: int | None, low: int, high: int
+) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise bad_request(f"{name} must be between {low} and {high}")
+    return value
+
+
+def client_address(request: web.Request) -> str:
+    if state_of(request).settings.trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first
+    return request.remote or "unknown"

@@ -1,0 +1,96 @@
+"""Server settings: one frozen dataclass, filled from defaults, ``WHATSAPP_SERVER_*`` and flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+ENV_PREFIX = "WHATSAPP_SERVER_"
+
+MIB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every tunable of the reference server. Field names double as flag and env names."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Directory for the SQLite database; None keeps everything in a temporary directory.
+    data: str | None = None
+    log_level: str = "INFO"
+    access_log: bool = True
+
+    bcrypt_cost: int = 12
+    # "full" fsyncs every group commit; "normal" survives a process kill but not power loss.
+    sqlite_synchronous: str = "full"
+    writer_max_batch: int = 2000
+    reader_threads: int = 2
+
+    max_frame_bytes: int = 8 * MIB
+    max_body_bytes: int = 2 * MIB
+    auth_timeout: float = 10.0
+    max_unauthenticated: int = 10_000
+    outbound_queue_frames: int = 20_000
+    max_inflight_per_connection: int = 2_000
+
+    login_attempts_per_username: int = 10
+    login_attempts_per_address: int = 50
+    login_window_seconds: float = 300.0
+    registrations_per_address: int = 100
+    registration_window_seconds: float = 3600.0
+    messages_per_second: float = 200.0
+    message_burst: int = 400
+    max_pending_per_recipient: int = 10_000
+    max_one_time_prekeys: int = 2_000
+    max_group_size: int = 256
+    # Trust X-Forwarded-For for the client address (only behind a proxy you control).
+    trust_forwarded_for: bool = False
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "str")
+    if "bool" in kind:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{field.name}: expected a boolean, got {raw!r}")
+    if "None" in kind or "Optional" in kind:
+        return raw or None
+    if "int" in kind:
+        return int(raw)
+    if "float" in kind:
+        return float(raw)
+    return raw
+
+
+def settings_from_env(
+    env: Mapping[str, str] | None = None, base: Settings | None = None
+) -> Settings:
+    """Apply ``WHATSAPP_SERVER_<FIELD>`` variables on top of ``base``."""
+    source = os.environ if env is None else env
+    current = base or Settings()
+    changes: dict[str, Any] = {}
+    for field in dataclasses.fields(Settings):
+        raw = source.get(ENV_PREFIX + field.name.upper())
+        if raw is not None:
+            changes[field.name] = _coerce(field, raw)
+    return current.replace(**changes)
+
+
+def settings_fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(Settings))
+
+
+def coerce_setting(name: str, raw: str) -> Any:
+    for field in dataclasses.fields(Settings):
+        if field.name == name:
+            return _coerce(field, raw)
+    raise KeyError(name)

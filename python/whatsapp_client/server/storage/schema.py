@@ -1,0 +1,89 @@
+"""SQLite schema. Content of a direct message is kept only until its recipient acknowledges it."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen INTEGER,
+    pending_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash BLOB PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tokens_user ON tokens(user_id);
+CREATE TABLE IF NOT EXISTS identities (
+    user_id TEXT PRIMARY KEY,
+    identity_key BLOB NOT NULL,
+    signing_key BLOB NOT NULL,
+    spk_id INTEGER NOT NULL,
+    spk_public BLOB NOT NULL,
+    spk_signature BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS one_time_prekeys (
+    user_id TEXT NOT NULL,
+    key_id INTEGER NOT NULL,
+    public_key BLOB NOT NULL,
+    PRIMARY KEY (user_id, key_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS verifications (
+    user_id TEXT NOT NULL,
+    peer_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    verified INTEGER NOT NULL,
+    verified_at INTEGER,
+    PRIMARY KEY (user_id, peer_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender TEXT NOT NULL,
+    id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    content TEXT,
+    timestamp INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    UNIQUE (sender, id)
+);
+CREATE INDEX IF NOT EXISTS messages_pending ON messages(recipient, seq) WHERE content IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_recipient_id ON messages(recipient, id);
+CREATE TABLE IF NOT EXISTS status_queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS status_queue_user ON status_queue(user_id, seq);
+CREATE TABLE IF NOT EXISTS groups (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS group_members (
+    group_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    joined_at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS group_members_user ON group_members(user_id);
+CREATE TABLE IF NOT EXISTS group_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    id TEXT NOT NULL,
+    content TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    UNIQUE (sender, id)
+);
+CREATE INDEX IF NOT EXISTS group_messages_by_time ON group_messages(group_id, timestamp, seq);
+"""
