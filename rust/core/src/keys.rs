@@ -2,6 +2,8 @@
 //!
 //! Private halves live only inside these types; they are wiped on drop and never printed.
 
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use curve25519_dalek::EdwardsPoint;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand_core::{CryptoRng, RngCore};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -45,11 +47,25 @@ impl KeyPair {
 
     /// X25519 with the peer's public key. An all-zero output (low-order peer key) is refused.
     pub fn dh(&self, their_public: &PublicKeyBytes) -> Result<Secret32> {
-        let shared = self.secret.diffie_hellman(&PublicKey::from(*their_public));
-        if !shared.was_contributory() {
+        self.dh_prepared(&PreparedPublic::new(their_public))
+    }
+
+    /// X25519 with a peer key prepared once for several agreements.
+    pub fn dh_prepared(&self, their_public: &PreparedPublic) -> Result<Secret32> {
+        let shared = match &their_public.edwards {
+            // [clamp(k)]P on the Edwards form uses the vectorized backend; `mul_clamped`
+            // multiplies by the clamped integer itself (not reduced mod ℓ), so the result is
+            // X25519's exactly, torsion components included.
+            Some(point) => {
+                let scalar = Zeroizing::new(self.secret.to_bytes());
+                Zeroizing::new(point.mul_clamped(*scalar).to_montgomery().to_bytes())
+            }
+            None => Zeroizing::new(self.secret.diffie_hellman(&PublicKey::from(their_public.bytes)).to_bytes()),
+        };
+        if shared.iter().all(|b| *b == 0) {
             return Err(Error::InvalidKey("low-order public key (all-zero DH output)"));
         }
-        Ok(Zeroizing::new(shared.to_bytes()))
+        Ok(shared)
     }
 }
 
@@ -69,6 +85,28 @@ impl PartialEq for KeyPair {
     }
 }
 impl Eq for KeyPair {}
+
+/// A peer's X25519 public key, decompressed once to the Edwards form so that every
+/// agreement with it runs on the faster Edwards arithmetic. Keys that are not on the curve
+/// (on its twist) keep the Montgomery ladder.
+#[derive(Clone, Debug)]
+pub struct PreparedPublic {
+    bytes: PublicKeyBytes,
+    edwards: Option<EdwardsPoint>,
+}
+
+impl PreparedPublic {
+    /// Prepares `public` for one or more agreements.
+    pub fn new(public: &PublicKeyBytes) -> Self {
+        // Either sign gives the same u-coordinate after multiplication.
+        Self { bytes: *public, edwards: MontgomeryPoint(*public).to_edwards(0) }
+    }
+
+    /// The raw key.
+    pub fn bytes(&self) -> &PublicKeyBytes {
+        &self.bytes
+    }
+}
 
 /// The public identity of an account: X25519 `IK` and Ed25519 `SK`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

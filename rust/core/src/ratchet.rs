@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::aead;
 use crate::error::{Error, Result};
 use crate::kdf::{kdf_ck, kdf_rk, Secret32};
-use crate::keys::{KeyPair, PublicKeyBytes};
+use crate::keys::{KeyPair, PreparedPublic, PublicKeyBytes};
 
 /// Limits on skipped message keys; the protocol's values are the defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,13 +118,13 @@ pub struct StateView {
 
 impl RatchetState {
     /// Initiator: first sending ratchet key is fresh, remote ratchet key is `SPK_B`.
-    pub fn initiator(shared_secret: &[u8; 32], remote_spk: &PublicKeyBytes, ratchet: KeyPair) -> Result<Self> {
-        let dh = ratchet.dh(remote_spk)?;
+    pub fn initiator(shared_secret: &[u8; 32], remote_spk: &PreparedPublic, ratchet: KeyPair) -> Result<Self> {
+        let dh = ratchet.dh_prepared(remote_spk)?;
         let (root_key, sending_chain) = kdf_rk(shared_secret, &dh);
         Ok(Self {
             root_key,
             sending_ratchet: ratchet,
-            remote_ratchet: Some(*remote_spk),
+            remote_ratchet: Some(*remote_spk.bytes()),
             sending_chain: Some(sending_chain),
             receiving_chain: None,
             ns: 0,
@@ -216,13 +216,14 @@ impl RatchetState {
         if header.n > limits.max_skip {
             return Err(Error::TooManySkipped { requested: u64::from(header.n), limit: limits.max_skip });
         }
-        let dh_in = self.sending_ratchet.dh(&header.dh)?;
+        let remote = PreparedPublic::new(&header.dh);
+        let dh_in = self.sending_ratchet.dh_prepared(&remote)?;
         let (root_mid, ck_in) = kdf_rk(&self.root_key, &dh_in);
         let (ck_in_after, mk) = skip_to(&ck_in, 0, header.n, &header.dh, limits, &mut staged)?;
         let plaintext = aead::decrypt(&mk, ciphertext, &aad)?;
 
         let ratchet = KeyPair::generate(rng);
-        let dh_out = ratchet.dh(&header.dh)?;
+        let dh_out = ratchet.dh_prepared(&remote)?;
         let (root_key, ck_out) = kdf_rk(&root_mid, &dh_out);
 
         self.pn = self.ns;

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::kdf::{x3dh_secret, Secret32};
-use crate::keys::{IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle, PublicKeyBytes, SignedPreKey};
+use crate::keys::{IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle, PreparedPublic, PublicKeyBytes, SignedPreKey};
 
 /// What the initiator learns from X3DH.
 #[derive(Debug)]
@@ -13,6 +13,8 @@ pub struct InitiatorResult {
     pub associated_data: [u8; 64],
     /// The ephemeral public key `EK_A`, sent in every prekey message.
     pub ephemeral_public: PublicKeyBytes,
+    /// `SPK_B`, prepared: the first ratchet step agrees with it once more.
+    pub signed_prekey: PreparedPublic,
 }
 
 /// Initiator side: checks the bundle, then derives `SK` and `AD` with the given ephemeral key.
@@ -22,9 +24,10 @@ pub fn initiate(
     ephemeral: &KeyPair,
 ) -> Result<InitiatorResult> {
     bundle.verify()?;
-    let dh1 = identity.dh().dh(&bundle.signed_prekey)?;
+    let spk = PreparedPublic::new(&bundle.signed_prekey);
+    let dh1 = identity.dh().dh_prepared(&spk)?;
     let dh2 = ephemeral.dh(&bundle.identity.identity_key)?;
-    let dh3 = ephemeral.dh(&bundle.signed_prekey)?;
+    let dh3 = ephemeral.dh_prepared(&spk)?;
     let shared_secret = match &bundle.one_time_prekey {
         Some((_, opk)) => {
             let dh4 = ephemeral.dh(opk)?;
@@ -36,6 +39,7 @@ pub fn initiate(
         shared_secret,
         associated_data: associated_data(identity.dh().public(), &bundle.identity.identity_key),
         ephemeral_public: *ephemeral.public(),
+        signed_prekey: spk,
     })
 }
 
@@ -47,12 +51,13 @@ pub fn respond(
     their_identity_key: &PublicKeyBytes,
     their_ephemeral: &PublicKeyBytes,
 ) -> Result<(Secret32, [u8; 64])> {
+    let ek = PreparedPublic::new(their_ephemeral);
     let dh1 = signed_prekey.pair.dh(their_identity_key)?;
-    let dh2 = identity.dh().dh(their_ephemeral)?;
-    let dh3 = signed_prekey.pair.dh(their_ephemeral)?;
+    let dh2 = identity.dh().dh_prepared(&ek)?;
+    let dh3 = signed_prekey.pair.dh_prepared(&ek)?;
     let shared_secret = match one_time_prekey {
         Some(opk) => {
-            let dh4 = opk.pair.dh(their_ephemeral)?;
+            let dh4 = opk.pair.dh_prepared(&ek)?;
             x3dh_secret(&[&dh1, &dh2, &dh3, &dh4])
         }
         None => x3dh_secret(&[&dh1, &dh2, &dh3]),
