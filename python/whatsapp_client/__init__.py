@@ -32,6 +32,7 @@ from whatsapp_client._core import (
     verify_signed_prekey,
 )
 from whatsapp_client._core import __version__ as __version__
+from whatsapp_client.client import WhatsAppClient
 from whatsapp_client.errors import (
     AuthenticationError,
     ConnectionError,
@@ -74,6 +75,7 @@ __all__ = [
     "TooManySkippedError",
     "UnknownPreKeyError",
     "ValidationError",
+    "WhatsAppClient",
     "WhatsAppError",
     "WireInfo",
     "compare_fingerprints",

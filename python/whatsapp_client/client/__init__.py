@@ -1,0 +1,23 @@
+"""The asynchronous messaging client (:class:`WhatsAppClient`) and its data types."""
+
+from __future__ import annotations
+
+from whatsapp_client.client.client import WhatsAppClient
+from whatsapp_client.client.config import ClientConfig
+from whatsapp_client.client.models import (
+    ConnectionState,
+    Message,
+    MessageStatus,
+    PrekeyStatus,
+    User,
+)
+
+__all__ = [
+    "ClientConfig",
+    "ConnectionState",
+    "Message",
+    "MessageStatus",
+    "PrekeyStatus",
+    "User",
+    "WhatsAppClient",
+]

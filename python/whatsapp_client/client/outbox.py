@@ -1,0 +1,228 @@
+"""The persistent outbox: every outgoing message is stored before it is sent, goes out in
+order, and is resent after a reconnect or a restart until the server confirms it.
+
+A message's ciphertext is produced write-ahead by the store under the message id, so a
+resend carries the very same ciphertext: no message key is ever used twice."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import weakref
+from typing import Any, Callable
+
+from whatsapp_client import errors
+from whatsapp_client.client.connection import Connection
+from whatsapp_client.client.frames import OutgoingMessage, encode_frame
+from whatsapp_client.client.logging import get_logger
+from whatsapp_client.client.models import Message
+from whatsapp_client.client.sessions import SessionManager
+from whatsapp_client.client.store import StoreExecutor, StoreProtocol
+
+__all__ = ["InFlight", "Outbox"]
+
+log = get_logger("outbox")
+
+# Server error codes after which a message can never be delivered: it leaves the outbox.
+PERMANENT_CODES = frozenset(
+    {
+        "user_not_found",
+        "invalid_message",
+        "too_large",
+        "invalid_recipient",
+        "validation_error",
+        "not_found",
+        "forbidden",
+        "bad_request",
+        "invalid_frame",
+    }
+)
+
+
+@dataclasses.dataclass
+class InFlight:
+    peer_id: str
+    plaintext: bytes
+    type: str
+
+
+class Outbox:
+    def __init__(
+        self,
+        *,
+        executor: StoreExecutor,
+        store: Callable[[], StoreProtocol],
+        conn: Connection,
+        sessions: SessionManager,
+        on_failed: Callable[[str, errors.WhatsAppError], None],
+    ) -> None:
+        self._exec = executor
+        self._store = store
+        self._conn = conn
+        self._sessions = sessions
+        self._on_failed = on_failed
+        self.lock = asyncio.Lock()
+        self.flush_needed = True
+        self.inflight: dict[str, InFlight] = {}
+        self._waiters: dict[str, asyncio.Future[int]] = {}
+        self.live: weakref.WeakValueDictionary[str, Message] = weakref.WeakValueDictionary()
+        self._last_created = 0
+
+    def _created_at(self) -> int:
+        now = int(time.time() * 1000)
+        self._last_created = max(now, self._last_created + 1)
+        return self._last_created
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def submit(self, message: Message, plaintext: bytes, timeout: float) -> Message:
+        """Stores the message in the outbox, sends it if connected and waits (at most
+        ``timeout``) for the server's ``sent``. The message stays queued otherwise."""
+        peer = message.to
+        store = self._store()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[int] | None = None
+        async with self.lock:
+            can_encrypt = await self._sessions.has_session(peer)
+            created = self._created_at()
+
+            def persist() -> str | None:
+                store.outbox_add(message.id, peer, plaintext, created)
+                if can_encrypt:
+                    return store.encrypt(peer, plaintext, message.id)
+                return None
+
+            wire = await self._exec.run(persist)
+            self.inflight[message.id] = InFlight(peer, plaintext, message.type)
+            self.live[message.id] = message
+            if self._conn.is_connected():
+                fut = loop.create_future()
+                self._waiters[message.id] = fut
+                if self.flush_needed or wire is None:
+                    await self._flush_locked()
+                else:
+                    try:
+                        await self._conn.send_text(
+                            encode_frame(OutgoingMessage(id=message.id, to=peer, content=wire))
+                        )
+                    except errors.ConnectionError:
+                        self.flush_needed = True
+        if fut is None:
+            log.info("not connected: message %s waits in the outbox", message.id)
+            return message
+        try:
+            ts = await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except asyncio.TimeoutError:
+            log.info("no 'sent' for %s yet; it stays in the outbox", message.id)
+            return message
+        finally:
+            if fut.done() or self._waiters.get(message.id) is fut:
+                self._waiters.pop(message.id, None)
+            if not fut.done():
+                fut.cancel()
+        message.status = "sent"
+        message.timestamp = ts
+        return message
+
+    async def flush(self) -> None:
+        """Sends everything in the outbox, oldest first (after each (re)connect)."""
+        async with self.lock:
+            await self._flush_locked()
+
+    async def _flush_locked(self) -> None:
+        self.flush_needed = False
+        store = self._store()
+        items = await self._exec.run(store.outbox)
+        if items:
+            log.info("sending %d queued message(s)", len(items))
+        for item in items:
+            if not self._conn.is_connected():
+                self.flush_needed = True
+                return
+            peer = str(item.peer_id)
+            mid = str(item.message_id)
+            payload = bytes(item.payload)
+            if mid not in self.inflight:
+                self.inflight[mid] = InFlight(peer, payload, _payload_type(payload))
+            try:
+                await self._sessions.ensure(peer)
+            except (errors.SessionNotFoundError, errors.NotFoundError, errors.CryptoError) as exc:
+                await self._fail(mid, exc)
+                continue
+            except errors.WhatsAppError as exc:
+                log.info("cannot prepare %s now (%s); retrying after the next reconnect", mid, exc)
+                self.flush_needed = True
+                return
+            wire = await self._exec.run(store.encrypt, peer, payload, mid)
+            try:
+                await self._conn.send_text(
+                    encode_frame(OutgoingMessage(id=mid, to=peer, content=wire))
+                )
+            except errors.ConnectionError:
+                self.flush_needed = True
+                return
+
+    async def _fail(self, message_id: str, exc: errors.WhatsAppError) -> None:
+        log.warning("message %s cannot be delivered and leaves the outbox: %s", message_id, exc)
+        store = self._store()
+        await self._exec.run(store.outbox_remove, message_id)
+        await self._exec.run(store.forget_sent, [message_id])
+        self.inflight.pop(message_id, None)
+        live = self.live.get(message_id)
+        if live is not None:
+            live.status = "failed"
+        fut = self._waiters.pop(message_id, None)
+        if fut is not None and not fut.done():
+            fut.set_exception(exc)
+        self._on_failed(message_id, exc)
+
+    # --- server answers --------------------------------------------------------------------
+
+    def on_sent(self, message_id: str, timestamp: int) -> None:
+        fut = self._waiters.pop(message_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(timestamp)
+        live = self.live.get(message_id)
+        if live is not None:
+            if live.status == "pending":
+                live.status = "sent"
+            live.timestamp = timestamp
+
+    async def on_error(self, message_id: str, code: str, text: str) -> None:
+        if message_id not in self.inflight and message_id not in self._waiters:
+            return
+        from whatsapp_client.client.http import error_from_response
+
+        exc = error_from_response(400, {"error": {"code": code, "message": text}}, None)
+        if code in PERMANENT_CODES or isinstance(
+            exc, (errors.NotFoundError, errors.ValidationError)
+        ):
+            await self._fail(message_id, exc)
+        else:
+            fut = self._waiters.pop(message_id, None)
+            if fut is not None and not fut.done():
+                fut.set_exception(exc)
+            self.flush_needed = True
+
+    def fail_waiters(self) -> None:
+        """Connection lost: the waiting senders return; their messages stay queued."""
+        self.flush_needed = True
+
+    def cancel_all(self) -> None:
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.cancel()
+        self._waiters.clear()
+
+
+def _payload_type(payload: bytes) -> str:
+    import json
+
+    try:
+        obj: Any = json.loads(payload)
+    except ValueError:
+        return "text"
+    if isinstance(obj, dict) and isinstance(obj.get("type"), str):
+        return str(obj["type"])
+    return "text"
