@@ -84,7 +84,7 @@ async def register(http: aiohttp.ClientSession, base: str, username: str = "") -
 class Socket:
     """An authenticated WebSocket with a buffer, so tests can wait for one kind of frame."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
         self.ws = ws
         self.buffer: list[Json] = []
 
@@ -139,3 +139,33 @@ def message(to: str, content: str = "hello", message_id: str = "") -> Json:
 
 async def gather(*aws: Any) -> list[Any]:
     return list(await asyncio.gather(*aws))
+
+
+async def call(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    account: Account | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    """One REST call: the status and the decoded JSON body (None when there is none)."""
+    all_headers = dict(headers or {})
+    if account is not None:
+        all_headers.update(account.headers)
+    async with http.request(method, url, json=body, headers=all_headers) as resp:
+        raw = await resp.read()
+        if not raw:
+            return resp.status, None
+        if resp.content_type == "application/json":
+            return resp.status, await resp.json()
+        return resp.status, raw.decode()
+
+
+def error_code(body: Any) -> str:
+    """The machine code of a §6 error body (asserting the shape on the way)."""
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message"}, body
+    assert isinstance(body["error"]["message"], str)
+    code: str = body["error"]["code"]
+    return code

@@ -9,12 +9,11 @@ from aiohttp import web
 from whatsapp_client.server import credentials
 from whatsapp_client.server.errors import ApiError, conflict
 from whatsapp_client.server.routes.common import (
-    TOKEN_HASH,
     client_address,
     json,
     no_content,
     read_body,
-    require_user,
+    require_session,
 )
 from whatsapp_client.server.schemas import AuthResult, Credentials, User
 from whatsapp_client.server.state import ServerState, state_of
@@ -78,6 +77,6 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    await require_user(request)
-    await state_of(request).storage.revoke_token(request[TOKEN_HASH])
+    _, hashed = await require_session(request)
+    await state_of(request).storage.revoke_token(hashed)
     return no_content()

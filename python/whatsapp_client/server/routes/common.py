@@ -16,9 +16,6 @@ from whatsapp_client.server.state import state_of
 
 T = TypeVar("T")
 
-# Set on the request by require_user, so the logout handler can revoke exactly this token.
-TOKEN_HASH = "wac_token_hash"  # noqa: S105 (a request key, not a secret)
-
 
 async def read_body(request: web.Request, kind: type[T]) -> T:
     raw = await request.read()
@@ -40,6 +37,12 @@ def bearer_token(request: web.Request) -> str | None:
 
 async def require_user(request: web.Request) -> str:
     """The caller's user id, or 401 ``unauthorized``."""
+    user_id, _ = await require_session(request)
+    return user_id
+
+
+async def require_session(request: web.Request) -> tuple[str, bytes]:
+    """The caller's user id and the hash of the token it used, or 401 ``unauthorized``."""
     state = state_of(request)
     token = bearer_token(request)
     if token is None:
@@ -50,8 +53,7 @@ async def require_user(request: web.Request) -> str:
     if user_id is None:
         state.metrics.auth_failures.labels("http_bad_token").inc()
         raise unauthorized()
-    request[TOKEN_HASH] = hashed
-    return user_id
+    return user_id, hashed
 
 
 def json(value: Any, status: int = 200) -> web.Response:
