@@ -82,8 +82,8 @@ async def make_client(server: ServerHandle, tmp_path: Path) -> AsyncIterator[Cli
     clients: list[WhatsAppClient] = []
 
     def make(storage: str = "store", **options: Any) -> WhatsAppClient:
-        opts = {**CLIENT_OPTIONS, **options}
-        c = WhatsAppClient(server_url=server.url, storage_path=str(tmp_path / storage), **opts)
+        opts = {"server_url": server.url, **CLIENT_OPTIONS, **options}
+        c = WhatsAppClient(storage_path=str(tmp_path / storage), **opts)
         clients.append(c)
         return c
 

@@ -87,12 +87,16 @@ class PrekeyManager:
         body = await self._exec.run(payload)
         await self._http.request("PUT", "/api/keys", json=body)
 
-    async def maintain(self, status: PrekeyStatus | None = None) -> None:
-        """Rotates an old signed prekey and refills one-time prekeys when the server runs low."""
+    async def maintain(
+        self, status: PrekeyStatus | None = None, *, now: int | None = None
+    ) -> None:
+        """Rotates an old signed prekey and refills one-time prekeys when the server runs low.
+        ``now`` (Unix seconds) defaults to the current time."""
         store = self._store()
         cfg = self._config
         async with self._lock:
-            now = int(time.time())
+            if now is None:
+                now = int(time.time())
             spk = await self._exec.run(lambda: store.signed_prekey)
             if spk is None or now - int(spk.created_at) >= cfg.signed_prekey_rotation_days * DAY:
 
