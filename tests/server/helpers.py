@@ -164,7 +164,8 @@ async def call(
 
 def error_code(body: Any) -> str:
     """The machine code of a §6 error body (asserting the shape on the way)."""
-    assert isinstance(body, dict) and set(body) == {"error"}, body
+    assert isinstance(body, dict), body
+    assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message"}, body
     assert isinstance(body["error"]["message"], str)
     code: str = body["error"]["code"]

@@ -21,7 +21,8 @@ async def test_register_answers_user_and_token(
     )
     assert status == 201
     assert body["user"]["username"] == name
-    assert isinstance(body["user"]["id"], str) and body["user"]["id"]
+    assert isinstance(body["user"]["id"], str)
+    assert body["user"]["id"]
     assert len(body["token"]) >= 22  # ≥ 128 bits of base64url
 
 

@@ -1,4 +1,4 @@
-"""Authorization matrix: every REST endpoint × {no token, bad token, another user, the owner}.
+"""Authorization matrix: every REST endpoint x {no token, bad token, another user, the owner}.
 
 Setup: ``alice`` owns keys, a group, a verification record and a pending message; ``bob``
 is the other user. Unauthenticated calls get 401; bob may touch only his own keys and
@@ -88,7 +88,7 @@ def _ok(status_expected: int = 200) -> Check:
 
 
 async def _alice_still_has_opk(w: World) -> None:
-    status, body = await call(w.http, "GET", w.url("/api/keys/status"), w.alice)
+    _status, body = await call(w.http, "GET", w.url("/api/keys/status"), w.alice)
     assert body["available"] == 5
 
 
@@ -97,7 +97,7 @@ def _other_keys_are_his_own(w: World, status: int, body: Any) -> Any:
         assert status in (200, 204), body
         await _alice_still_has_opk(w)
         # Bob's upload landed on bob's account.
-        status2, mine = await call(w.http, "GET", w.url("/api/keys/status"), w.bob)
+        _status2, mine = await call(w.http, "GET", w.url("/api/keys/status"), w.bob)
         assert mine["signed_prekey_id"] is not None
 
     return check()
@@ -124,7 +124,7 @@ def _other_pending(w: World, status: int, body: Any) -> None:
 def _other_ack(w: World, status: int, body: Any) -> Any:
     async def check() -> None:
         assert status == 204
-        status2, pending = await call(w.http, "GET", w.url("/api/messages/pending"), w.alice)
+        _status2, pending = await call(w.http, "GET", w.url("/api/messages/pending"), w.alice)
         assert [m["id"] for m in pending["messages"]] == [w.message_id]
 
     return check()
@@ -142,7 +142,7 @@ def _other_spk(w: World, status: int, body: Any) -> Any:
     async def check() -> None:
         # Bob has no identity yet, so his rotation is refused; alice's is untouched.
         assert (status, error_code(body)) == (404, "no_keys")
-        status2, alice_status = await call(w.http, "GET", w.url("/api/keys/status"), w.alice)
+        _status2, alice_status = await call(w.http, "GET", w.url("/api/keys/status"), w.alice)
         assert alice_status["signed_prekey_id"] == 1
 
     return check()

@@ -127,9 +127,9 @@ async def test_put_keys_replaces_everything(
     assert await _upload(http, server, alice, Keys(range(1, 4))) == 204
     second = Keys(range(100, 102), spk_id=9)
     assert await _upload(http, server, alice, second) == 204
-    status, body = await call(http, "GET", f"{server.url}/api/keys/status", alice)
+    _status, body = await call(http, "GET", f"{server.url}/api/keys/status", alice)
     assert body == {"available": 2, "signed_prekey_id": 9}
-    status, bundle = await call(http, "GET", f"{server.url}/api/users/{alice.id}/prekeys", bob)
+    _status, bundle = await call(http, "GET", f"{server.url}/api/users/{alice.id}/prekeys", bob)
     assert bundle["identity_key"] == b64(second.identity_key)
     assert bundle["one_time_prekey"]["key_id"] == 100
 
@@ -196,7 +196,8 @@ async def test_verification_records(
         http, "POST", url, alice, {"peer_id": bob.id, "fingerprint": fp, "verified": True}
     )
     assert status == 200
-    assert body["peer_id"] == bob.id and body["verified"] is True
+    assert body["peer_id"] == bob.id
+    assert body["verified"] is True
     assert isinstance(body["verified_at"], int)
     status, stored = await call(http, "GET", f"{url}/{bob.id}", alice)
     assert stored == body

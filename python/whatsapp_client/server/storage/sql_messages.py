@@ -75,7 +75,7 @@ def acknowledge(conn: sqlite3.Connection, recipient: str, ids: Sequence[str]) ->
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
             "SELECT seq, sender, id, status FROM messages"  # noqa: S608
-            f" WHERE recipient = ? AND id IN ({marks}) AND content IS NOT NULL",
+            f" WHERE recipient = ? AND id IN ({marks}) AND content IS NOT NULL ORDER BY seq",
             (recipient, *chunk),
         ):
             seqs.append(int(row[0]))
@@ -110,7 +110,8 @@ def mark_read(
     # No RETURNING: it needs SQLite 3.35, older than some supported Pythons ship.
     rows = conn.execute(
         "SELECT seq, id FROM messages"  # noqa: S608
-        f" WHERE recipient = ? AND sender = ? AND id IN ({marks}) AND status != 'read'",
+        f" WHERE recipient = ? AND sender = ? AND id IN ({marks}) AND status != 'read'"
+        " ORDER BY seq",
         (reader, peer_id, *unique),
     ).fetchall()
     if rows:
