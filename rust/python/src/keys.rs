@@ -35,7 +35,7 @@ impl SignedPreKey {
     fn signature<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.signature)
     }
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("key_id", self.key_id)?;
         d.set_item("public_key", b64(&self.public_key))?;
@@ -68,7 +68,7 @@ impl OneTimePreKey {
     fn public_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.public_key)
     }
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("key_id", self.key_id)?;
         d.set_item("public_key", b64(&self.public_key))?;
@@ -142,7 +142,7 @@ impl PreKeyBundle {
         )
     }
 
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    pub fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let b = &self.inner;
         let d = PyDict::new(py);
         d.set_item("identity_key", b64(&b.identity.identity_key))?;

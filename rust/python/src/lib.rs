@@ -13,6 +13,7 @@ mod account;
 mod errors;
 mod functions;
 mod keys;
+mod locking;
 mod session;
 mod store;
 mod vectors;

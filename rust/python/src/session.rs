@@ -1,11 +1,14 @@
 //! `Session` (everything held for one peer) and `Decrypted`.
 
+use std::sync::Mutex;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
 use rand_core::OsRng;
-use wac1::{Serialize, SessionRecord, WireMessage};
+use wac1::{PublicIdentity, Serialize, SessionRecord, WireMessage};
 
 use crate::errors::{key32, IntoPyResult};
+use crate::locking;
 
 /// Plaintexts at least this large are encrypted with the GIL released.
 pub const BULK_BYTES: usize = 16 * 1024;
@@ -13,10 +16,16 @@ pub const BULK_BYTES: usize = 16 * 1024;
 const SEAL_LABEL: &[u8] = b"WAC1/sealed/session";
 
 /// Everything held for one peer: the active session and up to five older ones.
-#[pyclass(module = "whatsapp_client._core")]
-#[derive(Clone, Debug, Default)]
+#[pyclass(module = "whatsapp_client._core", frozen)]
+#[derive(Debug, Default)]
 pub struct Session {
-    pub record: SessionRecord,
+    pub record: Mutex<SessionRecord>,
+}
+
+impl Session {
+    pub fn of(record: SessionRecord) -> Self {
+        Self { record: Mutex::new(record) }
+    }
 }
 
 #[pymethods]
@@ -27,64 +36,60 @@ impl Session {
     }
 
     /// Encrypts with the active session and returns the `E2EE:` wire string.
-    fn encrypt(&mut self, py: Python<'_>, plaintext: &[u8]) -> PyResult<String> {
-        let record = &mut self.record;
-        let result = if plaintext.len() >= BULK_BYTES {
-            py.allow_threads(|| record.encrypt(plaintext).map(|m| m.encode()))
-        } else {
-            record.encrypt(plaintext).map(|m| m.encode())
-        };
-        result.py(py)
+    fn encrypt(&self, py: Python<'_>, plaintext: &[u8]) -> PyResult<String> {
+        let heavy = plaintext.len() >= BULK_BYTES;
+        locking::with(py, &self.record, heavy, |r| r.encrypt(plaintext).map(|m| m.encode())).py(py)
     }
 
     /// Encrypts many messages in one call; all or nothing.
-    fn encrypt_many(&mut self, py: Python<'_>, plaintexts: Vec<Vec<u8>>) -> PyResult<Vec<String>> {
-        let record = &mut self.record;
-        py.allow_threads(|| record.encrypt_many(&plaintexts).map(|ms| ms.iter().map(WireMessage::encode).collect()))
-            .py(py)
+    fn encrypt_many(&self, py: Python<'_>, plaintexts: Vec<Vec<u8>>) -> PyResult<Vec<String>> {
+        locking::with(py, &self.record, true, |r| {
+            r.encrypt_many(&plaintexts).map(|ms| ms.iter().map(WireMessage::encode).collect())
+        })
+        .py(py)
     }
 
     #[getter]
-    fn can_encrypt(&self) -> bool {
-        self.record.can_encrypt()
+    fn can_encrypt(&self, py: Python<'_>) -> bool {
+        locking::peek(py, &self.record, SessionRecord::can_encrypt)
     }
     #[getter]
-    fn has_session(&self) -> bool {
-        self.record.has_session()
+    fn has_session(&self, py: Python<'_>) -> bool {
+        locking::peek(py, &self.record, SessionRecord::has_session)
     }
     #[getter]
-    fn session_count(&self) -> usize {
-        self.record.session_count()
+    fn session_count(&self, py: Python<'_>) -> usize {
+        locking::peek(py, &self.record, SessionRecord::session_count)
     }
     #[getter]
     fn peer_identity_key<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
-        self.record.peer_identity().map(|p| PyBytes::new(py, &p.identity_key))
+        self.peer(py).map(|p| PyBytes::new(py, &p.identity_key))
     }
     #[getter]
     fn peer_signing_key<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
-        self.record.peer_identity().map(|p| PyBytes::new(py, &p.signing_key))
+        self.peer(py).map(|p| PyBytes::new(py, &p.signing_key))
     }
     #[getter]
-    fn peer_fingerprint(&self) -> Option<String> {
-        self.record.peer_identity().map(wac1::fingerprint)
+    fn peer_fingerprint(&self, py: Python<'_>) -> Option<String> {
+        self.peer(py).as_ref().map(wac1::fingerprint)
     }
     /// True while the active session still sends X3DH fields (no reply decrypted yet).
     #[getter]
-    fn awaiting_reply(&self) -> bool {
-        self.record.active().is_some_and(wac1::Session::awaiting_reply)
+    fn awaiting_reply(&self, py: Python<'_>) -> bool {
+        locking::peek(py, &self.record, |r| r.active().is_some_and(wac1::Session::awaiting_reply))
     }
 
-    fn copy(&self) -> Self {
-        self.clone()
+    fn copy(&self, py: Python<'_>) -> Self {
+        Self::of(locking::read(py, &self.record))
     }
-    fn __copy__(&self) -> Self {
-        self.clone()
+    fn __copy__(&self, py: Python<'_>) -> Self {
+        self.copy(py)
     }
 
     /// The state sealed (XChaCha20-Poly1305) under a 32-byte key.
     fn to_bytes<'py>(&self, py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
         let key = key32(py, key, "key")?;
-        let plain = self.record.to_bytes();
+        let plain = locking::peek(py, &self.record, Serialize::to_bytes);
         let sealed = wac1::sealed::seal(&key, SEAL_LABEL, &plain, &mut OsRng).py(py)?;
         Ok(PyBytes::new(py, &sealed))
     }
@@ -94,22 +99,31 @@ impl Session {
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: &[u8], key: &[u8]) -> PyResult<Self> {
         let key = key32(py, key, "key")?;
         let plain = wac1::sealed::open(&key, SEAL_LABEL, data).py(py)?;
-        Ok(Self { record: SessionRecord::from_bytes(&plain).py(py)? })
+        Ok(Self::of(SessionRecord::from_bytes(&plain).py(py)?))
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.downcast::<Self>().is_ok_and(|o| o.borrow().record == self.record)
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> bool {
+        let Ok(other) = other.downcast::<Self>() else { return false };
+        let other = other.get();
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        let theirs = locking::read(py, &other.record);
+        locking::peek(py, &self.record, |mine| *mine == theirs)
     }
 
-    fn __repr__(&self) -> String {
-        match self.record.peer_identity() {
-            Some(p) => format!(
-                "Session(peer_fingerprint={}, sessions={})",
-                wac1::fingerprint(p),
-                self.record.session_count()
-            ),
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let (peer, count) = locking::peek(py, &self.record, |r| (r.peer_identity().copied(), r.session_count()));
+        match peer {
+            Some(p) => format!("Session(peer_fingerprint={}, sessions={count})", wac1::fingerprint(&p)),
             None => "Session(empty)".to_owned(),
         }
+    }
+}
+
+impl Session {
+    fn peer(&self, py: Python<'_>) -> Option<PublicIdentity> {
+        locking::peek(py, &self.record, |r| r.peer_identity().copied())
     }
 }
 

@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use crate::account::Account;
 use crate::errors::{invalid, key32, IntoPyResult};
 use crate::keys::PreKeyBundle;
+use crate::locking;
 use crate::session::{Decrypted, Session};
 
 fn secret(py: Python<'_>, bytes: &[u8], what: &str) -> PyResult<Zeroizing<[u8; 32]>> {
@@ -24,14 +25,14 @@ fn _vector_account(py: Python<'_>, identity_private: &[u8], signing_private: &[u
         secret(py, identity_private, "identity_private")?,
         secret(py, signing_private, "signing_private")?,
     );
-    Ok(Account { inner: wac1::Account::from_identity(identity) })
+    Ok(Account::of(wac1::Account::from_identity(identity)))
 }
 
 #[pyfunction]
 #[pyo3(signature = (account, key_id, private_key, signature, created_at=0))]
 fn _vector_add_signed_prekey(
     py: Python<'_>,
-    account: &mut Account,
+    account: &Account,
     key_id: u32,
     private_key: &[u8],
     signature: &[u8],
@@ -39,14 +40,14 @@ fn _vector_add_signed_prekey(
 ) -> PyResult<()> {
     let signature = <[u8; 64]>::try_from(signature).map_err(|_| invalid(py, "signature must be 64 bytes"))?;
     let pair = KeyPair::from_secret_bytes(secret(py, private_key, "private_key")?);
-    account.inner.add_signed_prekey(SignedPreKey { id: key_id, pair, signature, created_at });
+    locking::with(py, &account.inner, false, |a| a.add_signed_prekey(SignedPreKey { id: key_id, pair, signature, created_at }));
     Ok(())
 }
 
 #[pyfunction]
-fn _vector_add_one_time_prekey(py: Python<'_>, account: &mut Account, key_id: u32, private_key: &[u8]) -> PyResult<()> {
+fn _vector_add_one_time_prekey(py: Python<'_>, account: &Account, key_id: u32, private_key: &[u8]) -> PyResult<()> {
     let pair = KeyPair::from_secret_bytes(secret(py, private_key, "private_key")?);
-    account.inner.add_one_time_prekey(OneTimePreKey { id: key_id, pair });
+    locking::with(py, &account.inner, false, |a| a.add_one_time_prekey(OneTimePreKey { id: key_id, pair }));
     Ok(())
 }
 
@@ -54,14 +55,17 @@ fn _vector_add_one_time_prekey(py: Python<'_>, account: &mut Account, key_id: u3
 fn _vector_initiate(
     py: Python<'_>,
     account: &Account,
-    session: &mut Session,
+    session: &Session,
     bundle: &PreKeyBundle,
     ephemeral_private: &[u8],
     ratchet_private: &[u8],
 ) -> PyResult<bool> {
     let ephemeral = KeyPair::from_secret_bytes(secret(py, ephemeral_private, "ephemeral_private")?);
     let ratchet = KeyPair::from_secret_bytes(secret(py, ratchet_private, "ratchet_private")?);
-    session.record.initiate_with(account.inner.identity(), &bundle.inner, ephemeral, ratchet).py(py)
+    locking::with2(py, &account.inner, &session.record, |_, _| false, |a, r| {
+        r.initiate_with(a.identity(), &bundle.inner, ephemeral, ratchet)
+    })
+    .py(py)
 }
 
 /// Hands out one fixed key as the "random" ratchet key of a DH step.
@@ -91,8 +95,8 @@ impl CryptoRng for FixedRng {}
 #[pyfunction]
 fn _vector_decrypt(
     py: Python<'_>,
-    account: &mut Account,
-    session: &mut Session,
+    account: &Account,
+    session: &Session,
     message: &str,
     next_ratchet_private: Option<&[u8]>,
 ) -> PyResult<Decrypted> {
@@ -101,17 +105,18 @@ fn _vector_decrypt(
         Some(k) => Some(key32(py, k, "next_ratchet_private")?),
         None => None,
     };
-    let done = account.inner.decrypt(&mut session.record, &msg, &mut FixedRng(next)).py(py)?;
+    let done =
+        locking::with2(py, &account.inner, &session.record, |_, _| false, |a, r| a.decrypt(r, &msg, &mut FixedRng(next)))
+            .py(py)?;
     Ok(Decrypted::of(py, &done))
 }
 
 /// Names of the `state_after` fields that differ from the active session's state.
 #[pyfunction]
 fn _vector_state_mismatches(py: Python<'_>, session: &Session, expected: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    let Some(active) = session.record.active() else {
+    let Some(view) = locking::peek(py, &session.record, |r| r.active().map(|s| s.ratchet().view())) else {
         return Ok(vec!["<no session>".to_owned()]);
     };
-    let view = active.ratchet().view();
     let key = |name: &str| -> PyResult<Option<[u8; 32]>> {
         let value = expected.get_item(name)?;
         if value.is_none() {
