@@ -1,7 +1,683 @@
-//! Python bindings of the encrypted local store (filled in by the store crate's bindings).
+//! Python bindings of the encrypted local store (`wac1-store`): `KeyStore`, `PeerIdentity`,
+//! `StoredMessage` and `OutboxItem`. Every call that touches the disk releases the GIL.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+use wac1::encoding::b64;
+use wac1_store::{Durability, KdfParams, Store, StoreError, StoreOptions};
+
+use crate::keys::{OneTimePreKey, PreKeyBundle, SignedPreKey};
+use crate::session::Decrypted;
 
 /// Adds the store classes to the `_core` module.
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<KeyStore>()?;
+    m.add_class::<PeerIdentity>()?;
+    m.add_class::<StoredMessage>()?;
+    m.add_class::<OutboxItem>()?;
     Ok(())
+}
+
+/// Raises `whatsapp_client.errors.<class_name>(message, code=code)`.
+fn raise_class(py: Python<'_>, class_name: &str, code: &str, message: &str) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let class = py.import("whatsapp_client.errors")?.getattr(class_name)?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("code", code)?;
+        Ok(PyErr::from_value(class.call((message,), Some(&kwargs))?))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+fn store_err(py: Python<'_>, err: &StoreError) -> PyErr {
+    let message = err.to_string();
+    match err {
+        StoreError::Crypto(e) => crate::errors::to_py_err(py, e),
+        StoreError::Auth(_) => raise_class(py, "StorageAuthError", err.code(), &message),
+        StoreError::Corrupt(_) => raise_class(py, "StorageCorruptError", err.code(), &message),
+        StoreError::Locked(_) => raise_class(py, "StoreLockedError", err.code(), &message),
+        StoreError::Permissions(_) | StoreError::Storage(_) => {
+            raise_class(py, "StorageError", err.code(), &message)
+        }
+        StoreError::Invalid(_) => raise_class(py, "ValidationError", err.code(), &message),
+        StoreError::NotFound(_) => raise_class(py, "NotFoundError", err.code(), &message),
+    }
+}
+
+fn closed(py: Python<'_>) -> PyErr {
+    raise_class(py, "StorageError", "store_closed", "the store is closed")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn options(
+    py: Python<'_>,
+    durability: &str,
+    create: bool,
+    kdf_memory_kib: u32,
+    kdf_iterations: u32,
+    max_skip: u32,
+    max_skipped_keys: usize,
+    session_cache: usize,
+) -> PyResult<StoreOptions> {
+    let durability = Durability::parse(durability).map_err(|e| store_err(py, &e))?;
+    Ok(StoreOptions {
+        durability,
+        create,
+        kdf: KdfParams { memory_kib: kdf_memory_kib, iterations: kdf_iterations, lanes: 1 },
+        limits: wac1::Limits { max_skip, max_skipped_keys },
+        session_cache,
+    })
+}
+
+/// The encrypted, crash-safe local store of one account (`keys.db` + `messages.db`).
+#[pyclass(module = "whatsapp_client._core", frozen)]
+#[derive(Debug)]
+pub struct KeyStore {
+    inner: Mutex<Option<Store>>,
+}
+
+impl KeyStore {
+    /// Runs `f` on the open store with the GIL released.
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Store) -> wac1_store::Result<T> + Send,
+    ) -> PyResult<T> {
+        let result = py.allow_threads(|| {
+            let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(store) => f(store).map_err(Some),
+                None => Err(None),
+            }
+        });
+        result.map_err(|e| match e {
+            Some(e) => store_err(py, &e),
+            None => closed(py),
+        })
+    }
+
+    /// Takes the store out (closing the handle) and runs `f` on it with the GIL released.
+    fn take<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(Store) -> wac1_store::Result<T> + Send,
+    ) -> PyResult<T> {
+        let result = py.allow_threads(|| {
+            let store = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match store {
+                Some(store) => f(store).map_err(Some),
+                None => Err(None),
+            }
+        });
+        result.map_err(|e| match e {
+            Some(e) => store_err(py, &e),
+            None => closed(py),
+        })
+    }
+}
+
+#[pymethods]
+impl KeyStore {
+    /// Opens (or creates) the store in `directory` (`<storage_path>/<user_id>`).
+    #[staticmethod]
+    #[pyo3(signature = (directory, password, *, durability="full", create=true, kdf_memory_kib=65536,
+                        kdf_iterations=3, max_skip=1000, max_skipped_keys=1000, session_cache=1024))]
+    fn open(
+        py: Python<'_>,
+        directory: PathBuf,
+        password: &str,
+        durability: &str,
+        create: bool,
+        kdf_memory_kib: u32,
+        kdf_iterations: u32,
+        max_skip: u32,
+        max_skipped_keys: usize,
+        session_cache: usize,
+    ) -> PyResult<KeyStore> {
+        let opts = options(
+            py,
+            durability,
+            create,
+            kdf_memory_kib,
+            kdf_iterations,
+            max_skip,
+            max_skipped_keys,
+            session_cache,
+        )?;
+        let store =
+            py.allow_threads(|| Store::open(&directory, password, opts)).map_err(|e| store_err(py, &e))?;
+        Ok(KeyStore { inner: Mutex::new(Some(store)) })
+    }
+
+    /// Creates a store in `directory` from `export_account()` output.
+    #[staticmethod]
+    #[pyo3(signature = (directory, password, document, passphrase, *, durability="full", kdf_memory_kib=65536,
+                        kdf_iterations=3, max_skip=1000, max_skipped_keys=1000, session_cache=1024))]
+    fn import_account(
+        py: Python<'_>,
+        directory: PathBuf,
+        password: &str,
+        document: &str,
+        passphrase: &str,
+        durability: &str,
+        kdf_memory_kib: u32,
+        kdf_iterations: u32,
+        max_skip: u32,
+        max_skipped_keys: usize,
+        session_cache: usize,
+    ) -> PyResult<KeyStore> {
+        let opts = options(
+            py,
+            durability,
+            true,
+            kdf_memory_kib,
+            kdf_iterations,
+            max_skip,
+            max_skipped_keys,
+            session_cache,
+        )?;
+        let store = py
+            .allow_threads(|| Store::import_account(&directory, password, document, passphrase, opts))
+            .map_err(|e| store_err(py, &e))?;
+        Ok(KeyStore { inner: Mutex::new(Some(store)) })
+    }
+
+    /// Closes the store (releases the lock). Closing twice is harmless.
+    fn close(&self, py: Python<'_>) {
+        let store = py.allow_threads(|| self.inner.lock().unwrap_or_else(|e| e.into_inner()).take());
+        py.allow_threads(move || drop(store));
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
+    }
+
+    /// Whether the store has been closed or wiped.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+    }
+
+    /// The account directory.
+    #[getter]
+    fn directory(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |s| Ok(s.directory().to_string_lossy().into_owned()))
+    }
+
+    /// `"full"` or `"fast"`.
+    #[getter]
+    fn durability(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.with(py, |s| {
+            Ok(match s.options().durability {
+                Durability::Full => "full",
+                Durability::Fast => "fast",
+            })
+        })
+    }
+
+    /// Session records currently held in memory (bounded by `session_cache`).
+    #[getter]
+    fn cached_sessions(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with(py, |s| Ok(s.cached_sessions()))
+    }
+
+    // ----- account ------------------------------------------------------------------------
+
+    fn has_identity(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with(py, |s| Ok(s.has_identity()))
+    }
+
+    /// Makes a new identity; raises `ValidationError` when one exists.
+    fn create_identity(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |s| s.create_identity())
+    }
+
+    #[getter]
+    fn identity_key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let ik = self.with(py, |s| Ok(s.keys_identity()?.identity_key))?;
+        Ok(PyBytes::new(py, &ik))
+    }
+
+    #[getter]
+    fn signing_key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let sk = self.with(py, |s| Ok(s.keys_identity()?.signing_key))?;
+        Ok(PyBytes::new(py, &sk))
+    }
+
+    #[getter]
+    fn fingerprint(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |s| Ok(wac1::fingerprint(&s.keys_identity()?)))
+    }
+
+    /// Makes a new current signed prekey (committed) and returns its public half.
+    fn rotate_signed_prekey(&self, py: Python<'_>, now: u64) -> PyResult<SignedPreKey> {
+        let key = self.with(py, |s| s.rotate_signed_prekey(now))?;
+        Ok(SignedPreKey::of(&key))
+    }
+
+    /// Drops non-current signed prekeys created before `older_than` (Unix seconds).
+    fn expire_signed_prekeys(&self, py: Python<'_>, older_than: u64) -> PyResult<usize> {
+        self.with(py, |s| s.expire_signed_prekeys(older_than))
+    }
+
+    #[getter]
+    fn signed_prekey(&self, py: Python<'_>) -> PyResult<Option<SignedPreKey>> {
+        let key = self.with(py, |s| s.signed_prekey())?;
+        Ok(key.as_ref().map(SignedPreKey::of))
+    }
+
+    /// Makes `count` one-time prekeys (committed) and returns their public halves.
+    fn generate_one_time_prekeys(&self, py: Python<'_>, count: usize) -> PyResult<Vec<OneTimePreKey>> {
+        let keys = self.with(py, |s| s.generate_one_time_prekeys(count))?;
+        Ok(keys.iter().map(OneTimePreKey::of).collect())
+    }
+
+    fn one_time_prekey_count(&self, py: Python<'_>) -> PyResult<usize> {
+        self.with(py, |s| s.one_time_prekey_count())
+    }
+
+    /// Our own bundle as the server would hand it out (for tests and local peers).
+    #[pyo3(signature = (one_time_prekey_id=None))]
+    fn bundle(&self, py: Python<'_>, one_time_prekey_id: Option<u32>) -> PyResult<PreKeyBundle> {
+        let inner = self.with(py, |s| s.bundle(one_time_prekey_id))?;
+        Ok(PreKeyBundle { inner })
+    }
+
+    /// The body of `PUT /api/keys` (base64 strings).
+    fn keys_payload<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let p = self.with(py, |s| s.keys_payload())?;
+        let d = PyDict::new(py);
+        d.set_item("identity_key", b64(&p.identity_key))?;
+        d.set_item("signing_key", b64(&p.signing_key))?;
+        let spk = PyDict::new(py);
+        spk.set_item("key_id", p.signed_prekey.0)?;
+        spk.set_item("public_key", b64(&p.signed_prekey.1))?;
+        spk.set_item("signature", b64(&p.signed_prekey.2))?;
+        d.set_item("signed_prekey", spk)?;
+        let opks = PyList::empty(py);
+        for (id, key) in &p.one_time_prekeys {
+            let o = PyDict::new(py);
+            o.set_item("key_id", id)?;
+            o.set_item("public_key", b64(key))?;
+            opks.append(o)?;
+        }
+        d.set_item("one_time_prekeys", opks)?;
+        Ok(d)
+    }
+
+    // ----- sessions ----------------------------------------------------------------------
+
+    fn has_session(&self, py: Python<'_>, peer_id: &str) -> PyResult<bool> {
+        self.with(py, |s| s.has_session(peer_id))
+    }
+
+    /// X3DH as initiator (committed); returns whether the peer's identity changed.
+    fn start_session(&self, py: Python<'_>, peer_id: &str, bundle: &PreKeyBundle) -> PyResult<bool> {
+        let bundle = bundle.inner.clone();
+        self.with(py, |s| s.start_session(peer_id, &bundle))
+    }
+
+    /// Encrypts; returns the wire only once the advanced state is committed.
+    #[pyo3(signature = (peer_id, plaintext, message_id=None))]
+    fn encrypt(
+        &self,
+        py: Python<'_>,
+        peer_id: &str,
+        plaintext: &[u8],
+        message_id: Option<&str>,
+    ) -> PyResult<String> {
+        self.with(py, |s| s.encrypt(peer_id, plaintext, message_id))
+    }
+
+    /// Encrypts a batch with one commit.
+    #[pyo3(signature = (peer_id, plaintexts, message_ids=None))]
+    fn encrypt_many(
+        &self,
+        py: Python<'_>,
+        peer_id: &str,
+        plaintexts: Vec<Vec<u8>>,
+        message_ids: Option<Vec<String>>,
+    ) -> PyResult<Vec<String>> {
+        self.with(py, |s| s.encrypt_many(peer_id, &plaintexts, message_ids.as_deref()))
+    }
+
+    fn forget_sent(&self, py: Python<'_>, message_ids: Vec<String>) -> PyResult<()> {
+        self.with(py, |s| s.forget_sent(&message_ids))
+    }
+
+    /// Decrypts in one transaction; nothing is committed on failure.
+    #[pyo3(signature = (peer_id, wire, message_id=None))]
+    fn decrypt(
+        &self,
+        py: Python<'_>,
+        peer_id: &str,
+        wire: &str,
+        message_id: Option<&str>,
+    ) -> PyResult<Decrypted> {
+        let done = self.with(py, |s| s.decrypt(peer_id, wire, message_id))?;
+        Ok(Decrypted::of(py, &done))
+    }
+
+    fn forget_received(&self, py: Python<'_>, message_ids: Vec<String>) -> PyResult<()> {
+        self.with(py, |s| s.forget_received(&message_ids))
+    }
+
+    fn peer_identity(&self, py: Python<'_>, peer_id: &str) -> PyResult<Option<PeerIdentity>> {
+        let p = self.with(py, |s| s.peer_identity(peer_id))?;
+        Ok(p.map(|p| PeerIdentity {
+            identity_key: p.identity.identity_key,
+            signing_key: p.identity.signing_key,
+            fingerprint: wac1::fingerprint(&p.identity),
+            verified: p.verified,
+            verified_at: p.verified_at,
+        }))
+    }
+
+    fn set_verified(&self, py: Python<'_>, peer_id: &str, verified: bool) -> PyResult<()> {
+        self.with(py, |s| s.set_verified(peer_id, verified))
+    }
+
+    // ----- key-value ----------------------------------------------------------------------
+
+    fn kv_get<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let v = self.with(py, |s| s.kv_get(key))?;
+        Ok(v.map(|v| PyBytes::new(py, &v)))
+    }
+
+    fn kv_set(&self, py: Python<'_>, key: &str, value: &[u8]) -> PyResult<()> {
+        self.with(py, |s| s.kv_set(key, value))
+    }
+
+    fn kv_delete(&self, py: Python<'_>, key: &str) -> PyResult<()> {
+        self.with(py, |s| s.kv_delete(key))
+    }
+
+    // ----- backup and password --------------------------------------------------------------
+
+    fn export_session(&self, py: Python<'_>, peer_id: &str, passphrase: &str) -> PyResult<String> {
+        self.with(py, |s| s.export_session(peer_id, passphrase))
+    }
+
+    fn import_session(
+        &self,
+        py: Python<'_>,
+        peer_id: &str,
+        document: &str,
+        passphrase: &str,
+    ) -> PyResult<()> {
+        self.with(py, |s| s.import_session(peer_id, document, passphrase))
+    }
+
+    fn export_account(&self, py: Python<'_>, passphrase: &str) -> PyResult<String> {
+        self.with(py, |s| s.export_account(passphrase))
+    }
+
+    fn change_password(&self, py: Python<'_>, old: &str, new: &str) -> PyResult<()> {
+        self.with(py, |s| s.change_password(old, new))
+    }
+
+    /// Deletes every local file of this account and closes the store.
+    fn wipe(&self, py: Python<'_>) -> PyResult<()> {
+        self.take(py, |s| s.wipe())
+    }
+
+    // ----- history and outbox --------------------------------------------------------------
+
+    fn save_message(&self, py: Python<'_>, message: &StoredMessage) -> PyResult<bool> {
+        let m = message.to_core();
+        self.with(py, |s| s.save_message(&m))
+    }
+
+    fn update_status(&self, py: Python<'_>, message_ids: Vec<String>, status: &str) -> PyResult<usize> {
+        self.with(py, |s| s.update_status(&message_ids, status))
+    }
+
+    fn get_message(&self, py: Python<'_>, message_id: &str) -> PyResult<Option<StoredMessage>> {
+        let m = self.with(py, |s| s.get_message(message_id))?;
+        Ok(m.map(StoredMessage::from_core))
+    }
+
+    #[pyo3(signature = (peer_id, limit=50, before=None))]
+    fn messages(
+        &self,
+        py: Python<'_>,
+        peer_id: &str,
+        limit: usize,
+        before: Option<i64>,
+    ) -> PyResult<Vec<StoredMessage>> {
+        let ms = self.with(py, |s| s.messages(peer_id, limit, before))?;
+        Ok(ms.into_iter().map(StoredMessage::from_core).collect())
+    }
+
+    fn outbox_add(
+        &self,
+        py: Python<'_>,
+        message_id: &str,
+        peer_id: &str,
+        payload: &[u8],
+        created_at: i64,
+    ) -> PyResult<()> {
+        self.with(py, |s| s.outbox_add(message_id, peer_id, payload, created_at))
+    }
+
+    fn outbox(&self, py: Python<'_>) -> PyResult<Vec<OutboxItem>> {
+        let items = self.with(py, |s| s.outbox())?;
+        Ok(items
+            .into_iter()
+            .map(|i| OutboxItem {
+                message_id: i.message_id,
+                peer_id: i.peer_id,
+                payload: i.payload,
+                created_at: i.created_at,
+            })
+            .collect())
+    }
+
+    fn outbox_remove(&self, py: Python<'_>, message_id: &str) -> PyResult<()> {
+        self.with(py, |s| s.outbox_remove(message_id))
+    }
+
+    // ----- benchmark hooks -------------------------------------------------------------------
+
+    /// Copies one peer's session to `count` made-up peers (benchmarks of large stores only:
+    /// the copies share key material).
+    fn _bench_clone_sessions(
+        &self,
+        py: Python<'_>,
+        template_peer: &str,
+        prefix: &str,
+        count: usize,
+    ) -> PyResult<()> {
+        self.with(py, |s| s.bench_clone_sessions(template_peer, prefix, count))
+    }
+
+    /// Drops the in-memory session cache.
+    fn _clear_cache(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |s| {
+            s.clear_cache();
+            Ok(())
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        match self.inner.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(s) => format!("KeyStore({:?})", s.directory().display().to_string()),
+            None => "KeyStore(closed)".to_owned(),
+        }
+    }
+}
+
+/// A peer's identity as the store knows it.
+#[pyclass(module = "whatsapp_client._core", frozen)]
+#[derive(Clone, Debug)]
+pub struct PeerIdentity {
+    identity_key: [u8; 32],
+    signing_key: [u8; 32],
+    #[pyo3(get)]
+    fingerprint: String,
+    #[pyo3(get)]
+    verified: bool,
+    #[pyo3(get)]
+    verified_at: Option<i64>,
+}
+
+#[pymethods]
+impl PeerIdentity {
+    #[getter]
+    fn identity_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.identity_key)
+    }
+    #[getter]
+    fn signing_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.signing_key)
+    }
+    fn __repr__(&self) -> String {
+        format!("PeerIdentity(fingerprint={:?}, verified={})", self.fingerprint, self.verified)
+    }
+}
+
+/// One message of the local history.
+#[pyclass(module = "whatsapp_client._core", frozen, eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMessage {
+    #[pyo3(get)]
+    id: String,
+    #[pyo3(get)]
+    peer_id: String,
+    #[pyo3(get)]
+    from_user: String,
+    #[pyo3(get)]
+    to: String,
+    #[pyo3(get)]
+    direction: String,
+    #[pyo3(get, name = "type")]
+    kind: String,
+    #[pyo3(get)]
+    timestamp: i64,
+    #[pyo3(get)]
+    status: String,
+    content: Vec<u8>,
+    #[pyo3(get)]
+    group_id: Option<String>,
+}
+
+impl StoredMessage {
+    fn to_core(&self) -> wac1_store::StoredMessage {
+        wac1_store::StoredMessage {
+            id: self.id.clone(),
+            peer_id: self.peer_id.clone(),
+            from_user: self.from_user.clone(),
+            to: self.to.clone(),
+            direction: self.direction.clone(),
+            kind: self.kind.clone(),
+            timestamp: self.timestamp,
+            status: self.status.clone(),
+            content: self.content.clone(),
+            group_id: self.group_id.clone(),
+        }
+    }
+
+    fn from_core(m: wac1_store::StoredMessage) -> Self {
+        Self {
+            id: m.id,
+            peer_id: m.peer_id,
+            from_user: m.from_user,
+            to: m.to,
+            direction: m.direction,
+            kind: m.kind,
+            timestamp: m.timestamp,
+            status: m.status,
+            content: m.content,
+            group_id: m.group_id,
+        }
+    }
+}
+
+#[pymethods]
+impl StoredMessage {
+    #[new]
+    #[pyo3(signature = (*, id, peer_id, from_user, to, direction, r#type, timestamp, content, status="pending", group_id=None))]
+    fn new(
+        id: String,
+        peer_id: String,
+        from_user: String,
+        to: String,
+        direction: String,
+        r#type: String,
+        timestamp: i64,
+        content: Vec<u8>,
+        status: &str,
+        group_id: Option<String>,
+    ) -> Self {
+        Self {
+            id,
+            peer_id,
+            from_user,
+            to,
+            direction,
+            kind: r#type,
+            timestamp,
+            status: status.to_owned(),
+            content,
+            group_id,
+        }
+    }
+
+    #[getter]
+    fn content<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.content)
+    }
+
+    /// A copy with some fields replaced.
+    #[pyo3(signature = (*, status=None))]
+    fn replace(&self, status: Option<String>) -> Self {
+        let mut m = self.clone();
+        if let Some(s) = status {
+            m.status = s;
+        }
+        m
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "StoredMessage(id={:?}, peer_id={:?}, direction={:?}, type={:?}, timestamp={}, status={:?})",
+            self.id, self.peer_id, self.direction, self.kind, self.timestamp, self.status
+        )
+    }
+}
+
+/// A message waiting in the outbox.
+#[pyclass(module = "whatsapp_client._core", frozen)]
+#[derive(Clone, Debug)]
+pub struct OutboxItem {
+    #[pyo3(get)]
+    message_id: String,
+    #[pyo3(get)]
+    peer_id: String,
+    payload: Vec<u8>,
+    #[pyo3(get)]
+    created_at: i64,
+}
+
+#[pymethods]
+impl OutboxItem {
+    #[getter]
+    fn payload<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.payload)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "OutboxItem(message_id={:?}, peer_id={:?}, created_at={})",
+            self.message_id, self.peer_id, self.created_at
+        )
+    }
 }
