@@ -118,7 +118,8 @@ impl Sim {
 
     fn send(&mut self, from_alice: bool, len: usize) {
         self.sent += 1;
-        let mut plaintext = format!("{} from {}:", self.sent, if from_alice { "alice" } else { "bob" }).into_bytes();
+        let mut plaintext =
+            format!("{} from {}:", self.sent, if from_alice { "alice" } else { "bob" }).into_bytes();
         plaintext.extend((0..len).map(|i| u8::try_from(i % 251).unwrap()));
         let party = self.party(from_alice);
         if !party.record.can_encrypt() {
@@ -147,7 +148,11 @@ impl Sim {
                 }
             }
             Err(e) => {
-                assert_eq!(*party.account.to_bytes(), *before.0, "failed decrypt ({e:?}) changed the account");
+                assert_eq!(
+                    *party.account.to_bytes(),
+                    *before.0,
+                    "failed decrypt ({e:?}) changed the account"
+                );
                 assert_eq!(*party.record.to_bytes(), *before.1, "failed decrypt ({e:?}) changed the record");
             }
         }
@@ -163,7 +168,8 @@ impl Sim {
 
     fn deliver_at(&mut self, to_bob: bool, i: usize) {
         let msg = self.queue(to_bob).remove(i);
-        let got = self.receive(to_bob, &msg.message).unwrap_or_else(|e| panic!("genuine message refused: {e:?}"));
+        let got =
+            self.receive(to_bob, &msg.message).unwrap_or_else(|e| panic!("genuine message refused: {e:?}"));
         assert_eq!(got.plaintext, msg.plaintext);
         assert!(!got.identity_changed, "the peer's identity never changes here");
         self.decrypted += 1;
@@ -315,7 +321,8 @@ fn start(seed: u64, with_opk: bool) -> Sim {
     let mut alice = new_party(&mut rng);
     let bob = new_party(&mut rng);
     let opk = with_opk.then(|| bob.account.one_time_prekeys().next().unwrap().id);
-    let changed = alice.record.initiate(alice.account.identity(), &bob.account.bundle(opk).unwrap(), &mut rng).unwrap();
+    let changed =
+        alice.record.initiate(alice.account.identity(), &bob.account.bundle(opk).unwrap(), &mut rng).unwrap();
     assert!(!changed);
     Sim {
         alice,
@@ -331,7 +338,7 @@ fn start(seed: u64, with_opk: bool) -> Sim {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Alice starts, then anything happens; every genuine message that is not dropped
     /// decrypts exactly once, everything else fails without changing state.

@@ -81,7 +81,10 @@ fn from_bytes_corpus_replays() {
         if name.starts_with("truncated-") || name.starts_with("badversion-") {
             assert_eq!(accepted, 0, "{name}");
         }
-        if ["account-", "record-", "identity", "signed-prekey", "one-time-prekey"].iter().any(|p| name.starts_with(p)) {
+        if ["account-", "record-", "identity", "signed-prekey", "one-time-prekey"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
             assert_eq!(accepted, 1, "{name}");
         }
     }
@@ -95,6 +98,9 @@ fn seed_corpus_matches_the_fixture() {
     for (target, name, bytes) in harness::seed_corpus() {
         let path = corpus_dir(target).join(&name);
         let on_disk = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(on_disk, bytes, "{target}/{name} differs from the fixture (WAC1_WRITE_CORPUS=1 rewrites it)");
+        assert_eq!(
+            on_disk, bytes,
+            "{target}/{name} differs from the fixture (WAC1_WRITE_CORPUS=1 rewrites it)"
+        );
     }
 }

@@ -27,7 +27,12 @@ fn first_opk(a: &Account) -> Option<u32> {
 }
 
 /// Decrypts and, on failure, checks that neither the account nor the record changed.
-fn recv(account: &mut Account, record: &mut SessionRecord, m: &WireMessage, rng: &mut DetRng) -> Result<Decrypted, Error> {
+fn recv(
+    account: &mut Account,
+    record: &mut SessionRecord,
+    m: &WireMessage,
+    rng: &mut DetRng,
+) -> Result<Decrypted, Error> {
     let before = (account.to_bytes(), record.to_bytes());
     let result = account.decrypt(record, m, rng);
     if let Err(e) = &result {
@@ -68,11 +73,11 @@ fn skipped_key_cache_is_bounded_and_drops_the_oldest() {
     assert_eq!(recv(&mut p.bob, &mut p.b, &sent[39], &mut p.rng).unwrap().plaintext, [39]);
     assert_eq!(skipped(&p.b), 20);
     // The 20 newest skipped keys (19..=38) are kept; the oldest were dropped.
-    for i in 0..19 {
-        assert_eq!(recv(&mut p.bob, &mut p.b, &sent[i], &mut p.rng).unwrap_err(), Error::DuplicateMessage, "{i}");
+    for (i, m) in sent.iter().enumerate().take(19) {
+        assert_eq!(recv(&mut p.bob, &mut p.b, m, &mut p.rng).unwrap_err(), Error::DuplicateMessage, "{i}");
     }
-    for i in 19..39 {
-        assert_eq!(recv(&mut p.bob, &mut p.b, &sent[i], &mut p.rng).unwrap().plaintext, [u8::try_from(i).unwrap()]);
+    for (i, m) in sent.iter().enumerate().take(39).skip(19) {
+        assert_eq!(recv(&mut p.bob, &mut p.b, m, &mut p.rng).unwrap().plaintext, [u8::try_from(i).unwrap()]);
     }
     assert_eq!(skipped(&p.b), 0);
 
@@ -440,7 +445,11 @@ fn invalid_signed_prekey_signature_is_refused() {
     for (i, bundle) in cases.iter().enumerate() {
         assert_eq!(bundle.verify(), Err(Error::InvalidSignature), "case {i}");
         let mut record = SessionRecord::new();
-        assert_eq!(record.initiate(alice.identity(), bundle, &mut rng), Err(Error::InvalidSignature), "case {i}");
+        assert_eq!(
+            record.initiate(alice.identity(), bundle, &mut rng),
+            Err(Error::InvalidSignature),
+            "case {i}"
+        );
         assert!(!record.has_session());
     }
     good.verify().unwrap();

@@ -9,7 +9,9 @@ mod harness;
 
 use harness::DetRng;
 use proptest::prelude::*;
-use wac1::{Account, IdentityKeyPair, KeyPair, Limits, OneTimePreKey, Serialize, SessionRecord, SignedPreKey};
+use wac1::{
+    Account, IdentityKeyPair, KeyPair, Limits, OneTimePreKey, Serialize, SessionRecord, SignedPreKey,
+};
 use zeroize::Zeroizing;
 
 /// Serializes, parses back, and checks equality and stable bytes.

@@ -12,7 +12,13 @@ fn sample() -> WireMessage {
     WireMessage {
         header: Header { dh: [1u8; 32], pn: 7, n: 4_000_000_000 },
         ciphertext: (0u8..=40).collect(),
-        x3dh: Some(X3dhHeader { ik: [2u8; 32], sk: [3u8; 32], ek: [4u8; 32], spk_id: 9, opk_id: Some(u32::MAX) }),
+        x3dh: Some(X3dhHeader {
+            ik: [2u8; 32],
+            sk: [3u8; 32],
+            ek: [4u8; 32],
+            spk_id: 9,
+            opk_id: Some(u32::MAX),
+        }),
     }
 }
 
@@ -73,7 +79,17 @@ fn strings_without_the_prefix_are_refused() {
 
 #[test]
 fn unknown_or_malformed_versions_are_refused() {
-    for v in [json!(0), json!(2), json!(255), json!(-1), json!(1.0), json!("1"), json!(null), json!(true), json!([1])] {
+    for v in [
+        json!(0),
+        json!(2),
+        json!(255),
+        json!(-1),
+        json!(1.0),
+        json!("1"),
+        json!(null),
+        json!(true),
+        json!([1]),
+    ] {
         refused_with(|m| m["v"] = v.clone());
     }
     refused_with(|m| {
@@ -101,7 +117,18 @@ fn keys_that_are_not_32_bytes_are_refused() {
 #[test]
 fn bad_counters_are_refused() {
     // As JSON text, so that the exact number spelling reaches the parser.
-    let bad = ["-1", "-4294967295", "1.0", "1.5", "0.0", "1e0", "1E3", "4294967296", "18446744073709551616", "1e10"];
+    let bad = [
+        "-1",
+        "-4294967295",
+        "1.0",
+        "1.5",
+        "0.0",
+        "1e0",
+        "1E3",
+        "4294967296",
+        "18446744073709551616",
+        "1e10",
+    ];
     let bad_values = [json!("1"), json!(null), json!(true), json!([1]), json!({"n": 1})];
     for field in ["pn", "n", "spk_id", "opk_id"] {
         for number in bad {
@@ -137,15 +164,15 @@ fn set(v: &mut Value, field: &str, to: Value) {
 fn invalid_base64_is_refused() {
     let good = b64(&[6u8; 32]);
     let mut invalid = vec![
-        format!("{}*", &good[..good.len() - 1]),    // not in the alphabet
-        good.trim_end_matches('=').to_string(),     // padding missing
-        format!("{good}="),                          // too much padding
-        format!("{good}===="),                       // a whole block of padding
-        good.replacen('B', "-", 1),                  // URL-safe alphabet
+        format!("{}*", &good[..good.len() - 1]), // not in the alphabet
+        good.trim_end_matches('=').to_string(),  // padding missing
+        format!("{good}="),                      // too much padding
+        format!("{good}===="),                   // a whole block of padding
+        good.replacen('B', "-", 1),              // URL-safe alphabet
         good.replacen('G', "_", 1),
-        format!(" {good}"),                          // whitespace
+        format!(" {good}"),                           // whitespace
         format!("{}\\n{}", &good[..10], &good[10..]), // an escaped newline inside
-        format!("{}={}", &good[..10], &good[11..]),  // '=' in the wrong place
+        format!("{}={}", &good[..10], &good[11..]),   // '=' in the wrong place
     ];
     // Non-canonical: the unused low bits of the last character are not zero.
     let mut chars: Vec<char> = good.chars().collect();
@@ -181,7 +208,8 @@ fn duplicate_keys_are_refused() {
         refused(&dup);
     }
     // A second "header" object.
-    let dup = text.replacen("\"ciphertext\"", "\"header\":{\"dh\":\"AAAA\",\"pn\":0,\"n\":0},\"ciphertext\"", 1);
+    let dup =
+        text.replacen("\"ciphertext\"", "\"header\":{\"dh\":\"AAAA\",\"pn\":0,\"n\":0},\"ciphertext\"", 1);
     refused(&dup);
     // And a second x3dh, even when the first is null.
     let plain = WireMessage { x3dh: None, ..sample() }.encode();
@@ -262,7 +290,11 @@ fn formatting_and_key_order_variations_are_accepted() {
     // JSON string escapes inside base64 strings are the same string.
     let dh = v["header"]["dh"].as_str().unwrap().to_string();
     let first = dh.chars().next().unwrap();
-    accepted.push(wire(&v).replacen(&format!("\"{dh}\""), &format!("\"\\u{:04x}{}\"", u32::from(first), &dh[1..]), 1));
+    accepted.push(wire(&v).replacen(
+        &format!("\"{dh}\""),
+        &format!("\"\\u{:04x}{}\"", u32::from(first), &dh[1..]),
+        1,
+    ));
     accepted.push(wire(&v).replacen(&format!("\"{dh}\""), &format!("\"{}\"", dh.replace('/', "\\/")), 1));
     for text in &accepted {
         assert_eq!(WireMessage::parse(text).as_ref(), Ok(&want), "{text}");
