@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -117,7 +118,7 @@ def _add_routes(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     """The application; storage opens on startup and is committed and closed on cleanup."""
     app = web.Application(
-        middlewares=[error_middleware, metrics_middleware],
+        middlewares=[metrics_middleware, error_middleware],
         client_max_size=settings.max_body_bytes,
     )
     data_dir = settings.data
@@ -156,10 +157,16 @@ def create_app(settings: Settings) -> web.Application:
 
     async def shutdown(app: web.Application) -> None:
         # Runs before handlers are cancelled: tell clients we are going away (1001).
+        # All at once: each close waits (bounded) for the client's reply.
         state.shutting_down = True
-        for conn in list(state.sockets):
-            if not conn.ws.closed:
-                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        await asyncio.gather(
+            *(
+                conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                for conn in list(state.sockets)
+                if not conn.ws.closed
+            ),
+            return_exceptions=True,
+        )
 
     async def cleanup(app: web.Application) -> None:
         await storage.close()

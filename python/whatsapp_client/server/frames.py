@@ -1,8 +1,5 @@
 """WebSocket frames of §7: one tagged union per direction, decoder and encoder built once."""
 
-# msgspec evaluates these annotations at runtime, where `X | None` needs Python 3.10.
-# ruff: noqa: UP045
-
 from __future__ import annotations
 
 from typing import Annotated, Optional, Union

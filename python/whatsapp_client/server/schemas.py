@@ -4,9 +4,6 @@ The same Structs generate the OpenAPI components, so the document cannot drift f
 handlers accept.
 """
 
-# msgspec evaluates these annotations at runtime, where `X | None` needs Python 3.10.
-# ruff: noqa: UP045
-
 from __future__ import annotations
 
 from typing import Annotated, Any, Optional, TypeVar

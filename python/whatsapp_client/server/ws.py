@@ -55,7 +55,10 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         return error_response(
             429, "rate_limited", "too many unauthenticated connections", retry_after=1
         )
-    ws = web.WebSocketResponse(max_msg_size=settings.max_frame_bytes, decode_text=False)
+    # aiohttp drops the connection outright on frames over its own limit, so give it slack:
+    # frames up to twice our limit are read and refused politely (`too_large`, socket kept);
+    # only grossly oversized ones hit aiohttp's hard stop.
+    ws = web.WebSocketResponse(max_msg_size=2 * settings.max_frame_bytes, decode_text=False)
     state.unauthenticated += 1
     conn = Connection(ws, settings.outbound_queue_frames)
     state.sockets.add(conn)
@@ -174,6 +177,11 @@ async def _handle(
     bucket: TokenBucket,
     spawn: Any,
 ) -> None:
+    if len(data) > state.settings.max_frame_bytes:
+        state.metrics.rate_limited.labels("frame_size").inc()
+        limit = state.settings.max_frame_bytes
+        conn.send(_error("too_large", f"frames are limited to {limit} bytes", probe_id(data)))
+        return
     try:
         frame = decode_client_frame(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
