@@ -478,3 +478,18 @@ fn encrypt_many_is_all_or_nothing_and_in_order() {
     let mut empty = SessionRecord::new();
     assert!(empty.encrypt_many(&[b"x"]).is_err());
 }
+
+#[test]
+fn a_message_reflected_back_to_its_sender_fails() {
+    let mut p = pair(16, true);
+    let m0 = p.a.encrypt(b"to bob").unwrap();
+    // Alice's own prekey message matches her own session by ik + ek; it must still fail.
+    assert!(recv(&mut p.alice, &mut p.a, &m0, &mut p.rng).is_err());
+    recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap();
+    let r = p.b.encrypt(b"to alice").unwrap();
+    assert!(recv(&mut p.bob, &mut p.b, &r, &mut p.rng).is_err());
+    assert_eq!(recv(&mut p.alice, &mut p.a, &r, &mut p.rng).unwrap().plaintext, b"to alice");
+    let m1 = p.a.encrypt(b"again").unwrap();
+    assert!(recv(&mut p.alice, &mut p.a, &m1, &mut p.rng).is_err());
+    assert_eq!(recv(&mut p.bob, &mut p.b, &m1, &mut p.rng).unwrap().plaintext, b"again");
+}

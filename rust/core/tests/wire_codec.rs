@@ -351,3 +351,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn deeply_nested_json_does_not_overflow_the_stack() {
+    for depth in [200usize, 100_000] {
+        // Inside an unknown field it is skipped (without recursion): still the same message.
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let mut v = value();
+        v["future"] = json!("@@");
+        assert_eq!(WireMessage::parse(&wire(&v).replacen("\"@@\"", &nested, 1)).unwrap(), sample());
+        // In place of a field it is refused.
+        let mut v = value();
+        v["header"] = json!("@@");
+        refused(&wire(&v).replacen("\"@@\"", &nested, 1));
+        let objects = format!("{}{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        refused(&format!("E2EE:{objects}"));
+    }
+}
