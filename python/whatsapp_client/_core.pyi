@@ -74,8 +74,8 @@ class OneTimePreKey:
 class PreKeyBundle:
     """Another user's prekey bundle (PROTOCOL.md §6.3)."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         identity_key: bytes,
         signing_key: bytes,
@@ -84,7 +84,7 @@ class PreKeyBundle:
         signed_prekey_signature: bytes,
         one_time_prekey_id: Optional[int] = None,
         one_time_prekey: Optional[bytes] = None,
-    ) -> None: ...
+    ) -> PreKeyBundle: ...
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> PreKeyBundle:
         """Builds a bundle from the server's JSON (base64 values); raises ``InvalidMessageError``."""
@@ -146,12 +146,13 @@ class Session:
     def awaiting_reply(self) -> bool:
         """True while the active session still sends X3DH fields (no reply decrypted yet)."""
     def copy(self) -> Session: ...
+    def __copy__(self) -> Session: ...
     def to_bytes(self, key: bytes) -> bytes:
         """The state sealed (XChaCha20-Poly1305) under a 32-byte key."""
-    @staticmethod
-    def from_bytes(data: bytes, key: bytes) -> Session:
+    @classmethod
+    def from_bytes(cls, data: bytes, key: bytes) -> Session:
         """Restores sealed state; raises ``CorruptStateError`` on a wrong key or bad data."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class Account:
@@ -195,10 +196,13 @@ class Account:
     def decrypt_many(self, session: Session, messages: Sequence[str]) -> list[Union[Decrypted, CryptoError]]:
         """Decrypts many messages of one peer in one call; each result is a ``Decrypted`` or the error."""
     def copy(self) -> Account: ...
-    def to_bytes(self, key: bytes) -> bytes: ...
-    @staticmethod
-    def from_bytes(data: bytes, key: bytes) -> Account: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __copy__(self) -> Account: ...
+    def to_bytes(self, key: bytes) -> bytes:
+        """The account sealed (XChaCha20-Poly1305) under a 32-byte key."""
+    @classmethod
+    def from_bytes(cls, data: bytes, key: bytes) -> Account:
+        """Restores a sealed account; raises ``CorruptStateError`` on a wrong key or bad data."""
+    def __eq__(self, value: object, /) -> bool: ...
 
 # --- conformance hooks ---------------------------------------------------------------------
 # For running the WAC1 test vectors, which fix every private key. Never use with real keys.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable, Optional, Sequence
+from collections.abc import Sequence
+from typing import Callable, Optional
 
 USAGE = """usage: whatsapp-client COMMAND [ARGS]
 

@@ -179,7 +179,7 @@ class UsernameTakenError(WhatsAppError):
     default_code = "username_taken"
 
 
-class ConnectionError(WhatsAppError, builtins.ConnectionError):  # noqa: A001
+class ConnectionError(WhatsAppError, builtins.ConnectionError):
     """The server could not be reached or the connection dropped."""
 
     default_code = "connection_error"

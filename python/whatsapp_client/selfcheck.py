@@ -19,8 +19,10 @@ def run(out: Callable[[str], None] = print) -> int:
     bundle = bob.bundle(opk.key_id)
     bundle.verify()
     to_bob = alice.start_session(bundle)
-    out(f"alice -> bob       session started with X3DH (signed prekey {bundle.signed_prekey_id}, "
-        f"one-time prekey {bundle.one_time_prekey_id})")
+    out(
+        f"alice -> bob       session started with X3DH (signed prekey {bundle.signed_prekey_id}, "
+        f"one-time prekey {bundle.one_time_prekey_id})"
+    )
 
     to_alice = Session()
     texts = ["Hello Bob \N{WAVING HAND SIGN}", "Second message", "Grüße aus Köln"]
@@ -29,7 +31,8 @@ def run(out: Callable[[str], None] = print) -> int:
         info = parse_message(wire)
         got = bob.decrypt(to_alice, wire)
         shown = json.loads(got.plaintext)["text"]
-        out(f"alice -> bob  #{info.message_number}  {shown!r}  (prekey message: {info.is_prekey_message})")
+        prekey = "prekey message" if info.is_prekey_message else "ratchet message"
+        out(f"alice -> bob  #{info.message_number}  {shown!r}  ({prekey})")
         if shown != text:
             out("FAILED: plaintext mismatch")
             return 1

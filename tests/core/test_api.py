@@ -7,6 +7,8 @@ import copy
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -33,12 +35,13 @@ from whatsapp_client.errors import (
 )
 
 
-def unchanged(account: Account, session: Session, call: object) -> None:
-    """Runs a failing decrypt and checks it changed neither object."""
+@contextmanager
+def unchanged(account: Account, session: Session) -> Iterator[None]:
+    """Checks that the block (a failing call) changed neither object."""
     before = (account.copy(), session.copy())
-    assert callable(call)
-    call()
-    assert (account, session) == before
+    yield
+    assert account == before[0]
+    assert session == before[1]
 
 
 def test_first_message_consumes_the_one_time_prekey() -> None:
@@ -67,7 +70,7 @@ def test_repeated_prekey_message_uses_the_existing_session() -> None:
 
 
 def test_x3dh_fields_stop_after_a_reply() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, _bob, to_bob, _to_alice = pair()
     assert not to_bob.awaiting_reply
     assert not parse_message(to_bob.encrypt(b"x")).is_prekey_message
 
@@ -131,10 +134,11 @@ def test_bundle_round_trip() -> None:
     ],
 )
 def test_malformed_wire_strings(bad: str) -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, _to_bob, to_alice = pair()
     with pytest.raises(InvalidMessageError):
         parse_message(bad)
-    unchanged(bob, to_alice, lambda: pytest.raises(InvalidMessageError, bob.decrypt, to_alice, bad))
+    with unchanged(bob, to_alice), pytest.raises(InvalidMessageError):
+        bob.decrypt(to_alice, bad)
 
 
 @pytest.mark.parametrize(
@@ -152,33 +156,37 @@ def test_malformed_wire_strings(bad: str) -> None:
     ],
 )
 def test_invalid_fields_are_refused(changes: dict[str, object]) -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, to_bob, to_alice = pair()
     wire = edit_wire(to_bob.encrypt(b"x"), **changes)
-    unchanged(bob, to_alice, lambda: pytest.raises(InvalidMessageError, bob.decrypt, to_alice, wire))
+    with unchanged(bob, to_alice), pytest.raises(InvalidMessageError):
+        bob.decrypt(to_alice, wire)
 
 
 def test_formatting_and_key_order_are_free() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, to_bob, to_alice = pair()
     body = json.loads(to_bob.encrypt(b"spaced").removeprefix("E2EE:"))
     wire = "E2EE:" + json.dumps(dict(reversed(list(body.items()))), indent=4)
     assert bob.decrypt(to_alice, wire).plaintext == b"spaced"
 
 
 def test_replay_and_tamper_change_nothing() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, to_bob, to_alice = pair()
     wire = to_bob.encrypt(b"once")
     assert bob.decrypt(to_alice, wire).plaintext == b"once"
-    unchanged(bob, to_alice, lambda: pytest.raises(DuplicateMessageError, bob.decrypt, to_alice, wire))
+    with unchanged(bob, to_alice), pytest.raises(DuplicateMessageError):
+        bob.decrypt(to_alice, wire)
     forged = edit_wire(to_bob.encrypt(b"x"), n=5)
-    unchanged(bob, to_alice, lambda: pytest.raises(DecryptionError, bob.decrypt, to_alice, forged))
+    with unchanged(bob, to_alice), pytest.raises(DecryptionError):
+        bob.decrypt(to_alice, forged)
 
 
 def test_max_skip_is_enforced_and_configurable() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, to_bob, to_alice = pair()
     bob.max_skip = 3
     skipped = [to_bob.encrypt(b"s") for _ in range(4)]
     late = to_bob.encrypt(b"late")
-    unchanged(bob, to_alice, lambda: pytest.raises(TooManySkippedError, bob.decrypt, to_alice, late))
+    with unchanged(bob, to_alice), pytest.raises(TooManySkippedError):
+        bob.decrypt(to_alice, late)
     bob.max_skip = 1000
     assert bob.decrypt(to_alice, late).plaintext == b"late"
     for wire in reversed(skipped):
@@ -186,7 +194,7 @@ def test_max_skip_is_enforced_and_configurable() -> None:
 
 
 def test_skipped_key_cache_is_bounded() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, to_bob, to_alice = pair()
     bob.max_skipped_keys = 2
     wires = [to_bob.encrypt(str(i).encode()) for i in range(5)]
     assert bob.decrypt(to_alice, wires[4]).plaintext == b"4"
@@ -205,7 +213,8 @@ def test_unknown_prekey() -> None:
     assert bob.remove_one_time_prekey(opk.key_id)
     wire = to_bob.encrypt(b"x")
     fresh = Session()
-    unchanged(bob, fresh, lambda: pytest.raises(UnknownPreKeyError, bob.decrypt, fresh, wire))
+    with unchanged(bob, fresh), pytest.raises(UnknownPreKeyError):
+        bob.decrypt(fresh, wire)
 
 
 def test_no_session() -> None:
@@ -213,13 +222,13 @@ def test_no_session() -> None:
         Session().encrypt(b"x")
     with pytest.raises(SessionNotFoundError):
         Session().encrypt_many([b"x"])
-    alice, bob, to_bob, _ = pair()
+    _alice, bob, to_bob, _ = pair()
     with pytest.raises(SessionNotFoundError):
         bob.decrypt(Session(), to_bob.encrypt(b"no x3dh on this one"))
 
 
 def test_identity_change_is_reported() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, _to_bob, to_alice = pair()
     old = to_alice.peer_fingerprint
     reinstalled = Account()
     reinstalled.rotate_signed_prekey()
@@ -241,7 +250,7 @@ def test_sessions_kept_are_bounded() -> None:
 
 
 def test_batch_calls() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, to_bob, to_alice = pair()
     plaintexts = [f"m{i}".encode() for i in range(50)]
     wires = to_bob.encrypt_many(plaintexts)
     results = bob.decrypt_many(to_alice, [*wires, wires[0], "garbage"])
@@ -251,7 +260,7 @@ def test_batch_calls() -> None:
 
 
 def test_sealed_serialization() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, bob, to_bob, to_alice = pair()
     key = os.urandom(32)
     restored = Session.from_bytes(to_alice.to_bytes(key), key)
     assert restored == to_alice
@@ -271,7 +280,7 @@ def test_sealed_serialization() -> None:
 
 
 def test_copies_are_independent() -> None:
-    alice, bob, to_bob, to_alice = pair()
+    _alice, _bob, to_bob, _to_alice = pair()
     snapshot = copy.copy(to_bob)
     to_bob.encrypt(b"advance")
     assert snapshot != to_bob
@@ -280,7 +289,10 @@ def test_copies_are_independent() -> None:
 def test_fingerprints_and_safety_numbers() -> None:
     alice, bob, to_bob, to_alice = pair()
     assert fingerprint(alice.identity_key, alice.signing_key) == alice.fingerprint
-    assert to_bob.peer_fingerprint == bob.fingerprint and to_alice.peer_fingerprint == alice.fingerprint
+    assert (
+        to_bob.peer_fingerprint == bob.fingerprint
+        and to_alice.peer_fingerprint == alice.fingerprint
+    )
     assert compare_fingerprints(alice.fingerprint, alice.fingerprint.upper())
     assert not compare_fingerprints(alice.fingerprint, bob.fingerprint)
     number = safety_number(alice.fingerprint, bob.fingerprint)
@@ -311,7 +323,7 @@ def test_threads_take_turns_on_one_session() -> None:
         try:
             for start in range(0, len(chunk), 5):
                 results.extend(bob.decrypt_many(to_alice, chunk[start : start + 5]))
-                to_alice.peer_fingerprint  # noqa: B018 - a read racing the writers
+                assert to_alice.peer_fingerprint == alice.fingerprint  # a read racing the writers
         except BaseException as exc:  # collected and asserted below
             failures.append(exc)
 

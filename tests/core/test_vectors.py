@@ -58,7 +58,9 @@ def test_primitives(vectors: Path) -> None:
         _core._vector_aead_decrypt(b(e["message_key"]), ct, b(e["associated_data"]) + b"x")
 
     s = p["signed_prekey"]
-    public, signature = _core._vector_sign_prekey(b(s["signing_private"]), s["key_id"], b(s["public_key"]))
+    public, signature = _core._vector_sign_prekey(
+        b(s["signing_private"]), s["key_id"], b(s["public_key"])
+    )
     assert public == b(s["signing_public"])
     assert signature == b(s["signature"])
     assert _core.verify_signed_prekey(public, s["key_id"], b(s["public_key"]), signature)
