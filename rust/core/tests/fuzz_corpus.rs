@@ -56,6 +56,9 @@ fn decrypt_corpus_replays() {
         if name.starts_with("replay-") {
             assert!(matches!(outcome, Outcome::Refused(_)), "{name}: {outcome:?}");
         }
+        if name.starts_with("regression-ek-") {
+            assert!(matches!(outcome, Outcome::Refused(wac1::Error::InvalidKey(_))), "{name}: {outcome:?}");
+        }
         if name.starts_with("edge-unknown-") {
             assert!(
                 matches!(outcome, Outcome::Refused(wac1::Error::UnknownPreKey { .. })),

@@ -378,6 +378,14 @@ pub fn seed_corpus() -> Vec<(&'static str, String, Vec<u8>)> {
     for g in &fx.delivered {
         out.push(("decrypt", format!("replay-{}", g.name), g.wire.clone().into_bytes()));
     }
+    // The top bit of x3dh.ek (byte 40 + 32 + 32 + 31 of the fields): the same X25519 key to
+    // the DH, but another `base`. It once started a second session from one message.
+    for name in ["other-identity-no-opk", "other-identity-opk", "prekey-repeat"] {
+        let g = fx.pending.iter().find(|g| g.name == name).unwrap();
+        let mut seed = field_seed(fx, g, 40 + 32 + 32 + 31);
+        *seed.last_mut().unwrap() = 0x80;
+        out.push(("decrypt", format!("regression-ek-top-bit-{name}"), seed));
+    }
     let c1 = &fx.pending.iter().find(|g| g.name == "chain-1").unwrap().message;
     let w = c1.encode();
     let body = w.strip_prefix("E2EE:").unwrap();
