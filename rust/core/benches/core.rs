@@ -12,7 +12,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use curve25519_dalek::montgomery::MontgomeryPoint;
 use rand_core::OsRng;
+use wac1::keys::PreparedPublic;
 use wac1::{aead, kdf, verify_signed_prekey, Account, KeyPair, PreKeyBundle, SessionRecord, WireMessage};
 
 /// The 100-byte message of operations (a), (b) and (e).
@@ -202,6 +204,28 @@ fn bench_primitives(c: &mut Criterion) {
     let theirs = *KeyPair::generate(&mut OsRng).public();
     group.bench_function("x25519_keygen", |b| b.iter(|| KeyPair::generate(&mut OsRng)));
     group.bench_function("x25519_dh", |b| b.iter(|| ours.dh(black_box(&theirs)).unwrap()));
+    // The same split in two: the peer key to the Edwards form once, then the agreement.
+    group.bench_function("x25519_prepare_public", |b| b.iter(|| PreparedPublic::new(black_box(&theirs))));
+    let prepared = PreparedPublic::new(&theirs);
+    // The plain Montgomery ladder of x25519-dalek, for comparison with the Edwards route.
+    let ladder_secret = x25519_dalek::StaticSecret::random_from_rng(OsRng);
+    let ladder_public = x25519_dalek::PublicKey::from(theirs);
+    group.bench_function("x25519_dh_ladder", |b| {
+        b.iter(|| ladder_secret.diffie_hellman(black_box(&ladder_public)))
+    });
+    // What the responder checks on `x3dh.ek` (session.rs, check_canonical_prime_order).
+    group.bench_function("x3dh_ek_canonical_prime_order_check", |b| {
+        b.iter(|| {
+            let point = MontgomeryPoint(*black_box(&theirs)).to_edwards(0).unwrap();
+            assert!(point.to_montgomery().to_bytes() == theirs);
+            assert!(!point.is_small_order() && point.is_torsion_free());
+        })
+    });
+    let point = MontgomeryPoint(theirs).to_edwards(0).unwrap();
+    group.bench_function("edwards_is_torsion_free", |b| b.iter(|| black_box(&point).is_torsion_free()));
+    group.bench_function("edwards_to_montgomery", |b| b.iter(|| black_box(&point).to_montgomery()));
+    group
+        .bench_function("x25519_dh_prepared", |b| b.iter(|| ours.dh_prepared(black_box(&prepared)).unwrap()));
 
     let mut bob = Account::generate(&mut OsRng);
     let spk = bob.rotate_signed_prekey(0, &mut OsRng).clone();
