@@ -13,6 +13,7 @@ JSON = dict[str, Any]
 
 _MODELS: tuple[type[Any], ...] = (
     s.Credentials,
+    s.Registration,
     s.AuthResult,
     s.User,
     s.KeysUpload,
@@ -137,7 +138,7 @@ def _paths() -> JSON:
                 tag=a,
                 ok=201,
                 ok_schema="AuthResult",
-                body="Credentials",
+                body="Registration",
                 errors=(409, 429),
                 auth=False,
             )

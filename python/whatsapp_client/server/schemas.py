@@ -23,6 +23,14 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True):
     password: Annotated[str, Meta(max_length=1024)]
 
 
+class Registration(msgspec.Struct):
+    """How registration is documented; decoding uses the lenient :class:`Credentials` so
+    that a bad username or password gets its own error code (§6.1), not a generic 400."""
+
+    username: Annotated[str, Meta(pattern=r"^[a-z0-9_.\-]{3,32}$")]
+    password: Annotated[str, Meta(min_length=8, max_length=1024)]
+
+
 class User(msgspec.Struct):
     id: str
     username: str
