@@ -493,3 +493,44 @@ fn a_message_reflected_back_to_its_sender_fails() {
     assert!(recv(&mut p.alice, &mut p.a, &m1, &mut p.rng).is_err());
     assert_eq!(recv(&mut p.bob, &mut p.b, &m1, &mut p.rng).unwrap().plaintext, b"again");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, failure_persistence: None, ..Default::default() })]
+
+    /// With any limits and any delivery order: the skipped-key cache never exceeds its bound,
+    /// a message decrypts at most once and to its own plaintext, and `too_many_skipped` is
+    /// exactly the case of a gap above `max_skip`.
+    #[test]
+    fn skipped_key_limits_hold_for_any_order(
+        seed in 0u64..1_000_000,
+        max_skip in 1u32..20,
+        max_skipped_keys in 0usize..15,
+        order in proptest::collection::vec(0usize..60, 1..80),
+    ) {
+        let mut p = pair(seed, false);
+        p.bob.set_limits(Limits { max_skip, max_skipped_keys });
+        let sent: Vec<_> = (0..60u8).map(|i| p.a.encrypt(&[i]).unwrap()).collect();
+        // The session starts with message 0; the rest stay in its first receiving chain.
+        recv(&mut p.bob, &mut p.b, &sent[0], &mut p.rng).unwrap();
+        let mut done = std::collections::HashSet::from([0usize]);
+        for i in order {
+            let nr = p.b.active().map(|s| s.ratchet().view().nr);
+            let n = u32::try_from(i).unwrap();
+            match recv(&mut p.bob, &mut p.b, &sent[i], &mut p.rng) {
+                Ok(got) => {
+                    proptest::prop_assert!(done.insert(i), "message {} decrypted twice", i);
+                    proptest::prop_assert_eq!(got.plaintext, vec![u8::try_from(i).unwrap()]);
+                    proptest::prop_assert!(n < nr.unwrap_or(0) || n - nr.unwrap_or(0) <= max_skip);
+                }
+                Err(Error::TooManySkipped { .. }) => {
+                    proptest::prop_assert!(n >= nr.unwrap_or(0) && n - nr.unwrap_or(0) > max_skip);
+                }
+                Err(Error::DuplicateMessage) => proptest::prop_assert!(nr.is_some_and(|nr| n < nr)),
+                Err(e) => proptest::prop_assert!(false, "unexpected {:?}", e),
+            }
+            if p.b.has_session() {
+                proptest::prop_assert!(skipped(&p.b) <= max_skipped_keys);
+            }
+        }
+    }
+}
