@@ -191,7 +191,12 @@ fn put_spk(w: &mut Writer, k: &SignedPreKey) {
     w.u64(k.created_at);
 }
 fn get_spk(r: &mut Reader<'_>) -> Result<SignedPreKey> {
-    Ok(SignedPreKey { id: r.u32()?, pair: KeyPair::from_secret_bytes(r.secret()?), signature: r.b64()?, created_at: r.u64()? })
+    Ok(SignedPreKey {
+        id: r.u32()?,
+        pair: KeyPair::from_secret_bytes(r.secret()?),
+        signature: r.b64()?,
+        created_at: r.u64()?,
+    })
 }
 fn put_opk(w: &mut Writer, k: &OneTimePreKey) {
     w.u32(k.id);
@@ -236,7 +241,17 @@ fn get_ratchet(r: &mut Reader<'_>) -> Result<RatchetState> {
     for _ in 0..count {
         skipped.push_back(SkippedKey { dh: r.b32()?, n: r.u32()?, mk: r.secret()? });
     }
-    Ok(RatchetState { root_key, sending_ratchet, remote_ratchet, sending_chain, receiving_chain, ns, nr, pn, skipped })
+    Ok(RatchetState {
+        root_key,
+        sending_ratchet,
+        remote_ratchet,
+        sending_chain,
+        receiving_chain,
+        ns,
+        nr,
+        pn,
+        skipped,
+    })
 }
 
 fn put_session(w: &mut Writer, s: &Session) {
@@ -370,6 +385,12 @@ impl Serialize for Account {
         let max_skip = r.u32()?;
         let max_skipped_keys = usize::try_from(r.u32()?).map_err(|_| Error::Corrupt("limit out of range"))?;
         r.finish()?;
-        Ok(Self { identity, signed_prekeys, one_time_prekeys, next_one_time_id, limits: Limits { max_skip, max_skipped_keys } })
+        Ok(Self {
+            identity,
+            signed_prekeys,
+            one_time_prekeys,
+            next_one_time_id,
+            limits: Limits { max_skip, max_skipped_keys },
+        })
     }
 }

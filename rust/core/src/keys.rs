@@ -60,7 +60,9 @@ impl KeyPair {
                 let scalar = Zeroizing::new(self.secret.to_bytes());
                 Zeroizing::new(point.mul_clamped(*scalar).to_montgomery().to_bytes())
             }
-            None => Zeroizing::new(self.secret.diffie_hellman(&PublicKey::from(their_public.bytes)).to_bytes()),
+            None => {
+                Zeroizing::new(self.secret.diffie_hellman(&PublicKey::from(their_public.bytes)).to_bytes())
+            }
         };
         if shared.iter().all(|b| *b == 0) {
             return Err(Error::InvalidKey("low-order public key (all-zero DH output)"));
@@ -119,9 +121,7 @@ pub struct PublicIdentity {
 
 impl core::fmt::Debug for PublicIdentity {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PublicIdentity")
-            .field("fingerprint", &crate::fingerprint::fingerprint(self))
-            .finish()
+        f.debug_struct("PublicIdentity").field("fingerprint", &crate::fingerprint::fingerprint(self)).finish()
     }
 }
 
@@ -147,7 +147,10 @@ impl IdentityKeyPair {
 
     /// The public half.
     pub fn public(&self) -> PublicIdentity {
-        PublicIdentity { identity_key: *self.dh.public(), signing_key: self.signing.verifying_key().to_bytes() }
+        PublicIdentity {
+            identity_key: *self.dh.public(),
+            signing_key: self.signing.verifying_key().to_bytes(),
+        }
     }
 
     /// The X25519 identity key pair.
@@ -167,7 +170,10 @@ impl IdentityKeyPair {
 
 impl core::fmt::Debug for IdentityKeyPair {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("IdentityKeyPair").field("public", &self.public()).field("secret", &"<redacted>").finish()
+        f.debug_struct("IdentityKeyPair")
+            .field("public", &self.public())
+            .field("secret", &"<redacted>")
+            .finish()
     }
 }
 

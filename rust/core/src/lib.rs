@@ -44,9 +44,8 @@ pub use codec::Serialize;
 pub use error::{Error, Result};
 pub use fingerprint::{fingerprint, fingerprint_digest, safety_number};
 pub use keys::{
-    verify_signed_prekey, IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle, PreparedPublic, PublicIdentity,
-    PublicKeyBytes,
-    SignedPreKey,
+    verify_signed_prekey, IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle, PreparedPublic,
+    PublicIdentity, PublicKeyBytes, SignedPreKey,
 };
 pub use prekeys::{Account, PreKeyStore};
 pub use ratchet::{Header, Limits, RatchetState, StateView};

@@ -139,7 +139,8 @@ impl Account {
         let spk = self.current_signed_prekey().ok_or(Error::NoSession("no signed prekey yet"))?;
         let opk = match one_time_prekey {
             Some(id) => {
-                let key = self.one_time_prekeys.get(&id).ok_or(Error::UnknownPreKey { kind: "one-time", id })?;
+                let key =
+                    self.one_time_prekeys.get(&id).ok_or(Error::UnknownPreKey { kind: "one-time", id })?;
                 Some((id, *key.pair.public()))
             }
             None => None,

@@ -118,7 +118,11 @@ pub struct StateView {
 
 impl RatchetState {
     /// Initiator: first sending ratchet key is fresh, remote ratchet key is `SPK_B`.
-    pub fn initiator(shared_secret: &[u8; 32], remote_spk: &PreparedPublic, ratchet: KeyPair) -> Result<Self> {
+    pub fn initiator(
+        shared_secret: &[u8; 32],
+        remote_spk: &PreparedPublic,
+        ratchet: KeyPair,
+    ) -> Result<Self> {
         let dh = ratchet.dh_prepared(remote_spk)?;
         let (root_key, sending_chain) = kdf_rk(shared_secret, &dh);
         Ok(Self {
@@ -189,7 +193,8 @@ impl RatchetState {
             return Ok(plaintext);
         }
 
-        let next_nr = header.n.checked_add(1).ok_or(Error::InvalidMessage("message number out of range".into()))?;
+        let next_nr =
+            header.n.checked_add(1).ok_or(Error::InvalidMessage("message number out of range".into()))?;
         let mut staged = Vec::new();
 
         if self.remote_ratchet == Some(header.dh) {

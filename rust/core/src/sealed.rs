@@ -17,7 +17,12 @@ const VERSION: u8 = 1;
 const HEADER: usize = 4 + 1 + 24;
 
 /// Seals `plaintext` under `key`, bound to `label`.
-pub fn seal<R: RngCore + CryptoRng>(key: &[u8; 32], label: &[u8], plaintext: &[u8], rng: &mut R) -> Result<Vec<u8>> {
+pub fn seal<R: RngCore + CryptoRng>(
+    key: &[u8; 32],
+    label: &[u8],
+    plaintext: &[u8],
+    rng: &mut R,
+) -> Result<Vec<u8>> {
     let mut nonce = [0u8; 24];
     rng.fill_bytes(&mut nonce);
     let cipher = XChaCha20Poly1305::new(key.into());

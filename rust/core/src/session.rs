@@ -222,11 +222,12 @@ impl SessionRecord {
         // give the same X3DH secret but would not match `base`, so a replayed first
         // message would start a second session: only the one canonical encoding is taken.
         check_canonical_prime_order(&x.ek)?;
-        let spk = prekeys
-            .signed_prekey(x.spk_id)
-            .ok_or(Error::UnknownPreKey { kind: "signed", id: x.spk_id })?;
+        let spk =
+            prekeys.signed_prekey(x.spk_id).ok_or(Error::UnknownPreKey { kind: "signed", id: x.spk_id })?;
         let opk = match x.opk_id {
-            Some(id) => Some(prekeys.one_time_prekey(id).ok_or(Error::UnknownPreKey { kind: "one-time", id })?),
+            Some(id) => {
+                Some(prekeys.one_time_prekey(id).ok_or(Error::UnknownPreKey { kind: "one-time", id })?)
+            }
             None => None,
         };
         let (shared, ad) = x3dh::respond(prekeys.identity(), spk, opk, &x.ik, &x.ek)?;

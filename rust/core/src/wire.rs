@@ -68,12 +68,13 @@ impl WireMessage {
         let body = text
             .strip_prefix(PREFIX)
             .ok_or_else(|| Error::InvalidMessage("missing the E2EE: prefix".into()))?;
-        let raw: RawWire =
-            serde_json::from_str(body).map_err(|e| Error::InvalidMessage(format!("malformed message: {e}")))?;
+        let raw: RawWire = serde_json::from_str(body)
+            .map_err(|e| Error::InvalidMessage(format!("malformed message: {e}")))?;
         if raw.v != 1 {
             return Err(Error::InvalidMessage(format!("unsupported version {}", raw.v)));
         }
-        let header = Header { dh: unb64_32(&raw.header.dh, "header.dh")?, pn: raw.header.pn, n: raw.header.n };
+        let header =
+            Header { dh: unb64_32(&raw.header.dh, "header.dh")?, pn: raw.header.pn, n: raw.header.n };
         let ciphertext = unb64(&raw.ciphertext)?;
         let x3dh = match raw.x3dh {
             None => None,
@@ -91,7 +92,8 @@ impl WireMessage {
     /// Encodes as a compact wire string.
     pub fn encode(&self) -> String {
         let ct = b64(&self.ciphertext);
-        let mut out = String::with_capacity(PREFIX.len() + 96 + ct.len() + if self.x3dh.is_some() { 200 } else { 0 });
+        let mut out =
+            String::with_capacity(PREFIX.len() + 96 + ct.len() + if self.x3dh.is_some() { 200 } else { 0 });
         out.push_str(PREFIX);
         out.push_str("{\"v\":1,\"header\":{\"dh\":\"");
         out.push_str(&b64(&self.header.dh));

@@ -2,7 +2,9 @@
 
 use crate::error::Result;
 use crate::kdf::{x3dh_secret, Secret32};
-use crate::keys::{IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle, PreparedPublic, PublicKeyBytes, SignedPreKey};
+use crate::keys::{
+    IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle, PreparedPublic, PublicKeyBytes, SignedPreKey,
+};
 
 /// What the initiator learns from X3DH.
 #[derive(Debug)]

@@ -9,8 +9,8 @@ use wac1::encoding::{b64, unb64, unb64_32};
 use wac1::kdf::{kdf_ck, kdf_rk, message_keys};
 use wac1::keys::signed_prekey_message;
 use wac1::{
-    aead, fingerprint, safety_number, Account, Error, Header, IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle,
-    PublicIdentity, Serialize, SessionRecord, SignedPreKey, WireMessage,
+    aead, fingerprint, safety_number, Account, Error, Header, IdentityKeyPair, KeyPair, OneTimePreKey,
+    PreKeyBundle, PublicIdentity, Serialize, SessionRecord, SignedPreKey, WireMessage,
 };
 use zeroize::Zeroizing;
 
@@ -29,7 +29,8 @@ fn vectors_dir() -> PathBuf {
 
 fn load(name: &str) -> Value {
     let path = vectors_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -87,7 +88,10 @@ fn primitives() {
     assert_eq!(pt, b(&e["plaintext"]));
     let mut tampered = ct.clone();
     tampered[0] ^= 1;
-    assert_eq!(aead::decrypt(&k(&e["message_key"]), &tampered, &b(&e["associated_data"])), Err(Error::DecryptionFailed));
+    assert_eq!(
+        aead::decrypt(&k(&e["message_key"]), &tampered, &b(&e["associated_data"])),
+        Err(Error::DecryptionFailed)
+    );
 
     let sp = &p["signed_prekey"];
     let id = IdentityKeyPair::from_secret_bytes(Zeroizing::new([7u8; 32]), secret(&sp["signing_private"]));
@@ -131,7 +135,8 @@ fn bundle_of(v: &Value) -> PreKeyBundle {
 
 /// Bob's account exactly as the vectors describe the responder.
 fn responder_account(r: &Value, bundle: &PreKeyBundle) -> Account {
-    let identity = IdentityKeyPair::from_secret_bytes(secret(&r["identity_private"]), secret(&r["signing_private"]));
+    let identity =
+        IdentityKeyPair::from_secret_bytes(secret(&r["identity_private"]), secret(&r["signing_private"]));
     let mut acct = Account::from_identity(identity);
     let pair = KeyPair::from_secret_bytes(secret(&r["signed_prekey_private"]));
     acct.add_signed_prekey(SignedPreKey {
@@ -141,7 +146,10 @@ fn responder_account(r: &Value, bundle: &PreKeyBundle) -> Account {
         created_at: 0,
     });
     if let Some((id, _)) = bundle.one_time_prekey {
-        acct.add_one_time_prekey(OneTimePreKey { id, pair: KeyPair::from_secret_bytes(secret(&r["one_time_prekey_private"])) });
+        acct.add_one_time_prekey(OneTimePreKey {
+            id,
+            pair: KeyPair::from_secret_bytes(secret(&r["one_time_prekey_private"])),
+        });
     }
     acct
 }
@@ -155,7 +163,8 @@ fn x3dh_cases() {
         let name = s(&case["name"]);
         let i = &case["initiator"];
         let bundle = bundle_of(&case["bundle"]);
-        let alice = IdentityKeyPair::from_secret_bytes(secret(&i["identity_private"]), Zeroizing::new([1u8; 32]));
+        let alice =
+            IdentityKeyPair::from_secret_bytes(secret(&i["identity_private"]), Zeroizing::new([1u8; 32]));
         let ek = KeyPair::from_secret_bytes(secret(&i["ephemeral_private"]));
         let result = wac1::x3dh::initiate(&alice, &bundle, &ek);
         match case["error"].as_str() {
@@ -177,7 +186,14 @@ fn x3dh_cases() {
                 let bob = responder_account(&case["responder"], &bundle);
                 let spk = bob.signed_prekeys()[0].clone();
                 let opk = bob.one_time_prekeys().next().cloned();
-                let (sk, ad) = wac1::x3dh::respond(bob.identity(), &spk, opk.as_ref(), &k(&i["identity_public"]), &got.ephemeral_public).unwrap();
+                let (sk, ad) = wac1::x3dh::respond(
+                    bob.identity(),
+                    &spk,
+                    opk.as_ref(),
+                    &k(&i["identity_public"]),
+                    &got.ephemeral_public,
+                )
+                .unwrap();
                 assert_eq!(*sk, k(&case["shared_secret"]), "{name} responder");
                 assert_eq!(ad.to_vec(), b(&case["associated_data"]), "{name} responder");
             }
@@ -217,13 +233,29 @@ fn check_state(record: &SessionRecord, expect: &Value, label: &str) {
     let view = record.active().unwrap().ratchet().view();
     assert_eq!(view.root_key, k(&expect["root_key"]), "{label}: root_key");
     assert_eq!(view.sending_chain_key, opt_k(&expect["sending_chain_key"]), "{label}: sending_chain_key");
-    assert_eq!(view.receiving_chain_key, opt_k(&expect["receiving_chain_key"]), "{label}: receiving_chain_key");
-    assert_eq!(view.sending_ratchet_public, k(&expect["sending_ratchet_public"]), "{label}: sending_ratchet_public");
-    assert_eq!(view.remote_ratchet_public, opt_k(&expect["remote_ratchet_public"]), "{label}: remote_ratchet_public");
+    assert_eq!(
+        view.receiving_chain_key,
+        opt_k(&expect["receiving_chain_key"]),
+        "{label}: receiving_chain_key"
+    );
+    assert_eq!(
+        view.sending_ratchet_public,
+        k(&expect["sending_ratchet_public"]),
+        "{label}: sending_ratchet_public"
+    );
+    assert_eq!(
+        view.remote_ratchet_public,
+        opt_k(&expect["remote_ratchet_public"]),
+        "{label}: remote_ratchet_public"
+    );
     assert_eq!(u64::from(view.ns), expect["ns"].as_u64().unwrap(), "{label}: ns");
     assert_eq!(u64::from(view.nr), expect["nr"].as_u64().unwrap(), "{label}: nr");
     assert_eq!(u64::from(view.pn), expect["pn"].as_u64().unwrap(), "{label}: pn");
-    assert_eq!(view.skipped_count as u64, expect["skipped_count"].as_u64().unwrap(), "{label}: skipped_count");
+    assert_eq!(
+        view.skipped_count as u64,
+        expect["skipped_count"].as_u64().unwrap(),
+        "{label}: skipped_count"
+    );
 }
 
 #[test]
@@ -231,7 +263,8 @@ fn ratchet_conversation() {
     let v = load("ratchet.json");
     let a = &v["alice"];
     let bundle = bundle_of(&v["bob_bundle"]);
-    let alice_id = IdentityKeyPair::from_secret_bytes(secret(&a["identity_private"]), secret(&a["signing_private"]));
+    let alice_id =
+        IdentityKeyPair::from_secret_bytes(secret(&a["identity_private"]), secret(&a["signing_private"]));
     let mut bob = responder_account(&v["bob"], &bundle);
     bob.set_limits(wac1::Limits { max_skip: u32_of(&v["max_skip"]), ..wac1::Limits::default() });
 
@@ -289,7 +322,12 @@ fn ratchet_conversation() {
                 let (before_alice, before_bob, before_acct) =
                     (alice.to_bytes(), bob_record.to_bytes(), bob.to_bytes());
                 let result = if alice_turn {
-                    alice.decrypt(&Account::generate(&mut rand_core::OsRng), &msg, &wac1::Limits::default(), &mut rng)
+                    alice.decrypt(
+                        &Account::generate(&mut rand_core::OsRng),
+                        &msg,
+                        &wac1::Limits::default(),
+                        &mut rng,
+                    )
                 } else {
                     bob.decrypt(&mut bob_record, &msg, &mut rng)
                 };
@@ -299,7 +337,9 @@ fn ratchet_conversation() {
                         assert!(
                             matches!(
                                 err,
-                                Error::DuplicateMessage | Error::DecryptionFailed | Error::TooManySkipped { .. }
+                                Error::DuplicateMessage
+                                    | Error::DecryptionFailed
+                                    | Error::TooManySkipped { .. }
                             ),
                             "{label}: expected {code}, got {err:?}"
                         );

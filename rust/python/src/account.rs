@@ -10,8 +10,8 @@ use wac1::encoding::b64;
 use wac1::{Account as CoreAccount, Limits, Serialize, WireMessage};
 
 use crate::errors::{exception_value, invalid, key32, IntoPyResult};
-use crate::locking;
 use crate::keys::{OneTimePreKey, PreKeyBundle, SignedPreKey};
+use crate::locking;
 use crate::session::{Decrypted, Session, BULK_BYTES};
 
 const SEAL_LABEL: &[u8] = b"WAC1/sealed/account";
@@ -105,7 +105,8 @@ impl Account {
             return Err(invalid(py, format!("at most {MAX_PREKEY_BATCH} one-time prekeys per call")));
         }
         locking::with(py, &self.inner, true, |a| {
-            a.generate_one_time_prekeys(count, &mut OsRng).map(|ks| ks.into_iter().map(OneTimePreKey::of).collect())
+            a.generate_one_time_prekeys(count, &mut OsRng)
+                .map(|ks| ks.into_iter().map(OneTimePreKey::of).collect())
         })
         .py(py)
     }
@@ -126,7 +127,8 @@ impl Account {
                 a.one_time_prekeys().map(OneTimePreKey::of).collect::<Vec<_>>(),
             )
         });
-        let spk = spk.ok_or_else(|| invalid(py, "no signed prekey yet: call rotate_signed_prekey() first"))?;
+        let spk =
+            spk.ok_or_else(|| invalid(py, "no signed prekey yet: call rotate_signed_prekey() first"))?;
         let d = PyDict::new(py);
         d.set_item("identity_key", b64(&me.identity_key))?;
         d.set_item("signing_key", b64(&me.signing_key))?;
@@ -157,15 +159,20 @@ impl Account {
         match session {
             Some(bound) => {
                 let target = bound.get();
-                locking::with2(py, &self.inner, &target.record, |_, _| true, |a, r| {
-                    r.initiate(a.identity(), bundle, &mut OsRng)
-                })
+                locking::with2(
+                    py,
+                    &self.inner,
+                    &target.record,
+                    |_, _| true,
+                    |a, r| r.initiate(a.identity(), bundle, &mut OsRng),
+                )
                 .py(py)?;
                 Ok(bound.unbind())
             }
             None => {
                 let mut record = wac1::SessionRecord::new();
-                locking::with(py, &self.inner, true, |a| record.initiate(a.identity(), bundle, &mut OsRng)).py(py)?;
+                locking::with(py, &self.inner, true, |a| record.initiate(a.identity(), bundle, &mut OsRng))
+                    .py(py)?;
                 Py::new(py, Session::of(record))
             }
         }
@@ -248,7 +255,8 @@ impl Account {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let (me, count) = locking::peek(py, &self.inner, |a| (a.identity().public(), a.one_time_prekeys().count()));
+        let (me, count) =
+            locking::peek(py, &self.inner, |a| (a.identity().public(), a.one_time_prekeys().count()));
         format!("Account(fingerprint={}, one_time_prekeys={count})", wac1::fingerprint(&me))
     }
 }

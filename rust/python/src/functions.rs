@@ -17,9 +17,11 @@ pub fn verify_signed_prekey(
     public_key: &[u8],
     signature: &[u8],
 ) -> bool {
-    let (Ok(sk), Ok(pk), Ok(sig)) =
-        (<[u8; 32]>::try_from(signing_key), <[u8; 32]>::try_from(public_key), <[u8; 64]>::try_from(signature))
-    else {
+    let (Ok(sk), Ok(pk), Ok(sig)) = (
+        <[u8; 32]>::try_from(signing_key),
+        <[u8; 32]>::try_from(public_key),
+        <[u8; 64]>::try_from(signature),
+    ) else {
         return false;
     };
     py.allow_threads(|| wac1::verify_signed_prekey(&sk, key_id, &pk, &sig).is_ok())

@@ -21,7 +21,12 @@ pub struct SignedPreKey {
 
 impl SignedPreKey {
     pub fn of(key: &wac1::SignedPreKey) -> Self {
-        Self { key_id: key.id, public_key: *key.pair.public(), signature: key.signature, created_at: key.created_at }
+        Self {
+            key_id: key.id,
+            public_key: *key.pair.public(),
+            signature: key.signature,
+            created_at: key.created_at,
+        }
     }
 }
 
@@ -217,7 +222,8 @@ fn item<'py>(py: Python<'_>, data: &Bound<'py, PyAny>, key: &str) -> PyResult<Bo
 }
 
 fn b64_item(py: Python<'_>, data: &Bound<'_, PyAny>, key: &str) -> PyResult<Vec<u8>> {
-    let text: String = item(py, data, key)?.extract().map_err(|_| invalid(py, format!("{key} must be a base64 string")))?;
+    let text: String =
+        item(py, data, key)?.extract().map_err(|_| invalid(py, format!("{key} must be a base64 string")))?;
     unb64(&text).py(py)
 }
 

@@ -17,7 +17,12 @@ fn acquire<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Runs `f` on the locked value; without the GIL when `heavy` or when the lock is busy.
-pub fn with<T: Send, R: Send>(py: Python<'_>, m: &Mutex<T>, heavy: bool, f: impl FnOnce(&mut T) -> R + Send) -> R {
+pub fn with<T: Send, R: Send>(
+    py: Python<'_>,
+    m: &Mutex<T>,
+    heavy: bool,
+    f: impl FnOnce(&mut T) -> R + Send,
+) -> R {
     if !heavy {
         if let Ok(mut guard) = m.try_lock() {
             return f(&mut guard);

@@ -113,7 +113,8 @@ impl Session {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        let (peer, count) = locking::peek(py, &self.record, |r| (r.peer_identity().copied(), r.session_count()));
+        let (peer, count) =
+            locking::peek(py, &self.record, |r| (r.peer_identity().copied(), r.session_count()));
         match peer {
             Some(p) => format!("Session(peer_fingerprint={}, sessions={count})", wac1::fingerprint(&p)),
             None => "Session(empty)".to_owned(),

@@ -40,12 +40,19 @@ fn _vector_add_signed_prekey(
 ) -> PyResult<()> {
     let signature = <[u8; 64]>::try_from(signature).map_err(|_| invalid(py, "signature must be 64 bytes"))?;
     let pair = KeyPair::from_secret_bytes(secret(py, private_key, "private_key")?);
-    locking::with(py, &account.inner, false, |a| a.add_signed_prekey(SignedPreKey { id: key_id, pair, signature, created_at }));
+    locking::with(py, &account.inner, false, |a| {
+        a.add_signed_prekey(SignedPreKey { id: key_id, pair, signature, created_at })
+    });
     Ok(())
 }
 
 #[pyfunction]
-fn _vector_add_one_time_prekey(py: Python<'_>, account: &Account, key_id: u32, private_key: &[u8]) -> PyResult<()> {
+fn _vector_add_one_time_prekey(
+    py: Python<'_>,
+    account: &Account,
+    key_id: u32,
+    private_key: &[u8],
+) -> PyResult<()> {
     let pair = KeyPair::from_secret_bytes(secret(py, private_key, "private_key")?);
     locking::with(py, &account.inner, false, |a| a.add_one_time_prekey(OneTimePreKey { id: key_id, pair }));
     Ok(())
@@ -62,9 +69,13 @@ fn _vector_initiate(
 ) -> PyResult<bool> {
     let ephemeral = KeyPair::from_secret_bytes(secret(py, ephemeral_private, "ephemeral_private")?);
     let ratchet = KeyPair::from_secret_bytes(secret(py, ratchet_private, "ratchet_private")?);
-    locking::with2(py, &account.inner, &session.record, |_, _| false, |a, r| {
-        r.initiate_with(a.identity(), &bundle.inner, ephemeral, ratchet)
-    })
+    locking::with2(
+        py,
+        &account.inner,
+        &session.record,
+        |_, _| false,
+        |a, r| r.initiate_with(a.identity(), &bundle.inner, ephemeral, ratchet),
+    )
     .py(py)
 }
 
@@ -105,15 +116,24 @@ fn _vector_decrypt(
         Some(k) => Some(key32(py, k, "next_ratchet_private")?),
         None => None,
     };
-    let done =
-        locking::with2(py, &account.inner, &session.record, |_, _| false, |a, r| a.decrypt(r, &msg, &mut FixedRng(next)))
-            .py(py)?;
+    let done = locking::with2(
+        py,
+        &account.inner,
+        &session.record,
+        |_, _| false,
+        |a, r| a.decrypt(r, &msg, &mut FixedRng(next)),
+    )
+    .py(py)?;
     Ok(Decrypted::of(py, &done))
 }
 
 /// Names of the `state_after` fields that differ from the active session's state.
 #[pyfunction]
-fn _vector_state_mismatches(py: Python<'_>, session: &Session, expected: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+fn _vector_state_mismatches(
+    py: Python<'_>,
+    session: &Session,
+    expected: &Bound<'_, PyAny>,
+) -> PyResult<Vec<String>> {
     let Some(view) = locking::peek(py, &session.record, |r| r.active().map(|s| s.ratchet().view())) else {
         return Ok(vec!["<no session>".to_owned()]);
     };
@@ -153,8 +173,10 @@ fn _vector_x3dh<'py>(
     ephemeral_private: &[u8],
     bundle: &PreKeyBundle,
 ) -> PyResult<X3dhOut<'py>> {
-    let identity =
-        IdentityKeyPair::from_secret_bytes(secret(py, identity_private, "identity_private")?, Zeroizing::new([1u8; 32]));
+    let identity = IdentityKeyPair::from_secret_bytes(
+        secret(py, identity_private, "identity_private")?,
+        Zeroizing::new([1u8; 32]),
+    );
     let ephemeral = KeyPair::from_secret_bytes(secret(py, ephemeral_private, "ephemeral_private")?);
     let out = wac1::x3dh::initiate(&identity, &bundle.inner, &ephemeral).py(py)?;
     Ok((
@@ -166,7 +188,11 @@ fn _vector_x3dh<'py>(
 }
 
 #[pyfunction]
-fn _vector_x25519<'py>(py: Python<'py>, private_key: &[u8], public_key: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+fn _vector_x25519<'py>(
+    py: Python<'py>,
+    private_key: &[u8],
+    public_key: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
     let pair = KeyPair::from_secret_bytes(secret(py, private_key, "private_key")?);
     let shared = pair.dh(&key32(py, public_key, "public_key")?).py(py)?;
     Ok(PyBytes::new(py, shared.as_ref()))
@@ -179,19 +205,29 @@ fn _vector_public_key<'py>(py: Python<'py>, private_key: &[u8]) -> PyResult<Boun
 }
 
 #[pyfunction]
-fn _vector_kdf_rk<'py>(py: Python<'py>, root_key: &[u8], dh_out: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+fn _vector_kdf_rk<'py>(
+    py: Python<'py>,
+    root_key: &[u8],
+    dh_out: &[u8],
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let (rk, ck) = kdf_rk(&key32(py, root_key, "root_key")?, &key32(py, dh_out, "dh_out")?);
     Ok((PyBytes::new(py, rk.as_ref()), PyBytes::new(py, ck.as_ref())))
 }
 
 #[pyfunction]
-fn _vector_kdf_ck<'py>(py: Python<'py>, chain_key: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+fn _vector_kdf_ck<'py>(
+    py: Python<'py>,
+    chain_key: &[u8],
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let (mk, next) = kdf_ck(&key32(py, chain_key, "chain_key")?);
     Ok((PyBytes::new(py, mk.as_ref()), PyBytes::new(py, next.as_ref())))
 }
 
 #[pyfunction]
-fn _vector_message_keys<'py>(py: Python<'py>, message_key: &[u8]) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+fn _vector_message_keys<'py>(
+    py: Python<'py>,
+    message_key: &[u8],
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let keys = message_keys(&key32(py, message_key, "message_key")?);
     Ok((PyBytes::new(py, keys.key.as_ref()), PyBytes::new(py, &keys.nonce)))
 }
@@ -203,7 +239,8 @@ fn _vector_aead_encrypt<'py>(
     plaintext: &[u8],
     associated_data: &[u8],
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let ct = wac1::aead::encrypt(&key32(py, message_key, "message_key")?, plaintext, associated_data).py(py)?;
+    let ct =
+        wac1::aead::encrypt(&key32(py, message_key, "message_key")?, plaintext, associated_data).py(py)?;
     Ok(PyBytes::new(py, &ct))
 }
 
@@ -214,7 +251,8 @@ fn _vector_aead_decrypt<'py>(
     ciphertext: &[u8],
     associated_data: &[u8],
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let pt = wac1::aead::decrypt(&key32(py, message_key, "message_key")?, ciphertext, associated_data).py(py)?;
+    let pt =
+        wac1::aead::decrypt(&key32(py, message_key, "message_key")?, ciphertext, associated_data).py(py)?;
     Ok(PyBytes::new(py, &pt))
 }
 
@@ -231,8 +269,10 @@ fn _vector_sign_prekey<'py>(
     key_id: u32,
     public_key: &[u8],
 ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-    let identity =
-        IdentityKeyPair::from_secret_bytes(Zeroizing::new([1u8; 32]), secret(py, signing_private, "signing_private")?);
+    let identity = IdentityKeyPair::from_secret_bytes(
+        Zeroizing::new([1u8; 32]),
+        secret(py, signing_private, "signing_private")?,
+    );
     let sig = identity.sign_prekey(key_id, &key32(py, public_key, "public_key")?);
     Ok((PyBytes::new(py, &identity.public().signing_key), PyBytes::new(py, &sig)))
 }
