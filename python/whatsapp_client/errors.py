@@ -19,13 +19,19 @@ __all__ = [
     "CryptoError",
     "DecryptionError",
     "DuplicateMessageError",
+    "FingerprintMismatchError",
     "ForbiddenError",
+    "GroupFullError",
+    "GroupPermissionError",
     "IdentityChangedError",
     "InvalidKeyError",
     "InvalidMessageError",
     "InvalidSignatureError",
     "MediaError",
+    "MissingExtraError",
     "NotFoundError",
+    "NotGroupMemberError",
+    "OwnerMustTransferError",
     "RateLimitError",
     "ServerError",
     "SessionNotFoundError",
@@ -219,6 +225,50 @@ class ServerError(WhatsAppError):
     """The server failed or answered something this client does not understand."""
 
     default_code = "server_error"
+
+
+# --- features: groups, fingerprints, optional extras ----------------------------------------
+
+
+class NotGroupMemberError(NotFoundError):
+    """The group does not exist or you are not a member of it (the server does not tell
+    the two apart, so that group ids do not leak)."""
+
+    default_code = "group_not_found"
+
+
+class GroupPermissionError(ForbiddenError):
+    """Your role in the group does not allow this (only the owner and admins manage
+    members; only the owner can remove an admin or hand ownership over)."""
+
+    default_code = "forbidden"
+
+
+class OwnerMustTransferError(ConflictError):
+    """The owner cannot leave or step down while other members remain: make another member
+    owner first (``add_group_member(group_id, user_id, role="owner")``)."""
+
+    default_code = "owner_must_transfer"
+
+
+class GroupFullError(ConflictError):
+    """The group has reached the server's maximum size."""
+
+    default_code = "group_full"
+
+
+class FingerprintMismatchError(CryptoError):
+    """The fingerprint given does not match the identity this device holds for the peer:
+    do not mark it verified (the keys may have been replaced)."""
+
+    default_code = "fingerprint_mismatch"
+
+
+class MissingExtraError(WhatsAppError, ImportError):
+    """An optional feature needs a package that is not installed; the message names the
+    extra to install (for example ``pip install 'whatsapp-client[qrcode]'``)."""
+
+    default_code = "missing_extra"
 
 
 _BY_CODE: dict[str, type[WhatsAppError]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from whatsapp_client.client.client import WhatsAppClient
 from whatsapp_client.client.config import ClientConfig
+from whatsapp_client.client.groups import Group, GroupMember
 from whatsapp_client.client.models import (
     ConnectionState,
     Message,
@@ -15,6 +16,8 @@ from whatsapp_client.client.models import (
 __all__ = [
     "ClientConfig",
     "ConnectionState",
+    "Group",
+    "GroupMember",
     "Message",
     "MessageStatus",
     "PrekeyStatus",

@@ -22,6 +22,7 @@ from whatsapp_client.client import store as store_mod
 from whatsapp_client.client.config import ClientConfig, build_config, load_config_file
 from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.events import EventRegistry, Handler
+from whatsapp_client.client.features import FeaturesMixin
 from whatsapp_client.client.frames import (
     Ack,
     ErrorFrame,
@@ -102,7 +103,7 @@ class _Signals:
             c.stop()
 
 
-class WhatsAppClient:
+class WhatsAppClient(FeaturesMixin):
     """An end-to-end encrypted messaging client.
 
     ::
@@ -178,6 +179,7 @@ class WhatsAppClient:
             Pong: self._ignore,
         }
         self._unknown_frame_handlers: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {}
+        self._init_features()
 
     # --- construction ------------------------------------------------------------------
 
@@ -458,6 +460,7 @@ class WhatsAppClient:
         if to == user.id:
             raise errors.ValidationError("cannot send a message to yourself")
         plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self._note_peer(to)
         try:
             await self._sessions.ensure(to)
         except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:

@@ -71,6 +71,11 @@ class Message:
     direction: str = "out"
     payload: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
     group_id: str | None = None
+    group_name: str | None = None
+    """The group's name for a group message (``None`` for a direct message)."""
+    sender_verified: bool = False
+    """For a received direct message: whether the sender's identity was marked verified on
+    this device (``verify_fingerprint``) when the message arrived."""
 
     @property
     def peer_id(self) -> str:
@@ -80,6 +85,52 @@ class Message:
     @property
     def outgoing(self) -> bool:
         return self.direction == "out"
+
+    # --- media (PROTOCOL.md §5 plaintext payloads of type "image" and "file") ---------------
+
+    @property
+    def is_media(self) -> bool:
+        """True for ``image`` and ``file`` messages."""
+        return self.type in ("image", "file")
+
+    @property
+    def mime(self) -> str | None:
+        """The MIME type of an image or file message."""
+        value = self.payload.get("mime")
+        return value if isinstance(value, str) else None
+
+    @property
+    def filename(self) -> str | None:
+        """The file name of an image or file message, when the sender gave one."""
+        value = self.payload.get("filename")
+        return value if isinstance(value, str) else None
+
+    @property
+    def caption(self) -> str | None:
+        """The caption of an image or file message, when there is one."""
+        value = self.payload.get("caption")
+        return value if isinstance(value, str) else None
+
+    @property
+    def image_data(self) -> str | None:
+        """The base64 text of an image message's bytes (``client.decode_image`` decodes it)."""
+        value = self.payload.get("data")
+        return value if self.type == "image" and isinstance(value, str) else None
+
+    @property
+    def data(self) -> bytes | None:
+        """The raw bytes of an image or file message (``None`` for other types, or when the
+        payload's base64 is malformed)."""
+        value = self.payload.get("data")
+        if not self.is_media or not isinstance(value, str):
+            return None
+        import base64
+        import binascii
+
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return None
 
 
 @dataclasses.dataclass(frozen=True)

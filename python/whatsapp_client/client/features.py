@@ -1,0 +1,406 @@
+"""The feature half of :class:`~whatsapp_client.WhatsAppClient`: typing indicators,
+presence, media, fingerprints and groups.
+
+Each feature lives in its own module; this mixin creates them, registers their frame
+handlers and events with the client, and exposes their public methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from whatsapp_client import errors
+from whatsapp_client.client import media as media_mod
+from whatsapp_client.client.events import Handler
+from whatsapp_client.client.fingerprints import (
+    Fingerprints,
+    compare_fingerprints,
+    make_qr_image,
+    parse_qr_payload,
+    qr_payload,
+)
+from whatsapp_client.client.frames import ErrorFrame, GroupMessage, Online, Sent, Typing
+from whatsapp_client.client.groups import Group, Groups
+from whatsapp_client.client.logging import get_logger
+from whatsapp_client.client.models import Message
+from whatsapp_client.client.presence import Presence
+from whatsapp_client.client.typing_indicators import TYPING_TIMEOUT, TypingIndicators
+
+if TYPE_CHECKING:
+    from whatsapp_client.client.config import ClientConfig
+    from whatsapp_client.client.connection import Connection
+    from whatsapp_client.client.events import EventRegistry
+    from whatsapp_client.client.http import HttpApi
+    from whatsapp_client.client.models import User
+    from whatsapp_client.client.sessions import SessionManager
+    from whatsapp_client.client.store import StoreExecutor, StoreProtocol
+    from whatsapp_client.client.tasks import TaskSet
+
+__all__ = ["FEATURE_EVENTS", "FeaturesMixin"]
+
+log = get_logger("features")
+H = TypeVar("H", bound=Handler)
+
+FEATURE_EVENTS = (
+    "typing",  # (user_id, is_typing)
+    "presence",  # (user_id, online)
+    "group_message",  # (Message)
+)
+
+
+class FeaturesMixin:
+    """Typing, presence, media, fingerprints and groups (mixed into ``WhatsAppClient``)."""
+
+    if TYPE_CHECKING:
+        _config: ClientConfig
+        _http: HttpApi
+        _conn: Connection
+        _events: EventRegistry
+        _tasks: TaskSet
+        _sessions: SessionManager | None
+        _user: User | None
+        _frame_handlers: dict[type[Any], Callable[[Any], Awaitable[None]]]
+
+        def _require_login(self) -> tuple[User, StoreProtocol, StoreExecutor]:
+            raise NotImplementedError
+
+        def _emit(self, name: str, *args: Any) -> None:
+            raise NotImplementedError
+
+        async def send_payload(
+            self, to: str, payload: Mapping[str, Any], content: str = ""
+        ) -> Message:
+            raise NotImplementedError
+
+        def get_fingerprint(self) -> str:
+            raise NotImplementedError
+
+    def _init_features(self) -> None:
+        """Creates the feature objects and hooks them into the client (called once)."""
+        for name in FEATURE_EVENTS:
+            self._events.add_event(name)
+        self._typing = TypingIndicators(conn=self._conn, tasks=self._tasks, emit=self._emit)
+        self._presence = Presence(conn=self._conn, tasks=self._tasks, emit=self._emit)
+        self._fingerprints = Fingerprints(
+            http=self._http, login=self._require_login, sessions=lambda: self._sessions
+        )
+        self._groups = Groups(
+            http=self._http,
+            conn=self._conn,
+            config=lambda: self._config,
+            login=self._require_login,
+            emit=self._emit,
+            watch=self._presence.watch,
+        )
+        self._features_user: str | None = None
+        handlers = self._frame_handlers
+        handlers[Typing] = self._typing.on_frame
+        handlers[Online] = self._presence.on_frame
+        handlers[GroupMessage] = self._groups.on_frame
+        on_sent = handlers[Sent]
+        on_error = handlers[ErrorFrame]
+
+        async def sent(frame: Sent) -> None:
+            if not self._groups.on_sent(frame):
+                await on_sent(frame)
+
+        async def error(frame: ErrorFrame) -> None:
+            if not self._groups.on_error(frame):
+                await on_error(frame)
+
+        handlers[Sent] = sent
+        handlers[ErrorFrame] = error
+        # Internal handlers run before any the application adds (they are registered first).
+        self._events.add("connection_change", self._features_on_connection)
+        self._events.add("message", self._features_on_message)
+        self._events.add("identity_change", self._features_on_identity_change)
+
+    # --- internal hooks ------------------------------------------------------------------
+
+    def _note_peer(self, peer_id: str) -> None:
+        """Called for every direct message sent: the peer's presence is watched."""
+        self._presence.watch(peer_id)
+
+    async def _features_on_connection(self, connected: bool) -> None:
+        if not connected:
+            return
+        try:
+            user, store, executor = self._require_login()
+        except errors.AuthenticationError:
+            return
+        if self._features_user != user.id:
+            self._typing.reset()
+            self._fingerprints.reset()
+            self._groups.reset()
+            self._presence.reset()
+            self._features_user = user.id
+            await self._presence.load(user.id, store, executor)
+        self._tasks.spawn(self._features_after_connect(), "whatsapp-features-connect")
+
+    async def _features_after_connect(self) -> None:
+        await self._presence.resubscribe()
+        for step in (self._fingerprints.sync_pending, self._groups.catch_up):
+            try:
+                await step()
+            except errors.WhatsAppError as exc:
+                log.info("after-connect step %s failed: %s", step.__name__, exc)
+
+    async def _features_on_message(self, message: Message) -> None:
+        if message.direction != "in" or message.group_id is not None:
+            return
+        self._presence.watch(message.from_user)
+        try:
+            message.sender_verified = await self._fingerprints.is_verified(message.from_user)
+        except errors.WhatsAppError:
+            message.sender_verified = False
+
+    async def _features_on_identity_change(self, peer_id: str, *_: Any) -> None:
+        self._fingerprints.forget(peer_id)
+
+    # --- typing --------------------------------------------------------------------------
+
+    async def send_typing(
+        self, to: str, typing: bool = True, *, auto_stop: float | None = TYPING_TIMEOUT
+    ) -> bool:
+        """Tells ``to`` that you are typing (or stopped). ``typing=True`` stops by itself
+        after ``auto_stop`` seconds (5 by default; ``None`` never) unless sent again.
+
+        Returns False when not connected: typing indicators are never queued."""
+        self._require_login()
+        return await self._typing.send(to, typing, auto_stop)
+
+    def on_typing(self, handler: H) -> H:
+        """Decorator: ``handler(user_id, is_typing)`` when a peer starts or stops typing
+        (a peer silent for more than 6 s after "typing" is reported as stopped)."""
+        self._events.add("typing", handler)
+        return handler
+
+    def get_typing_users(self) -> set[str]:
+        """Peers currently typing to you."""
+        return self._typing.typing_users()
+
+    # --- presence ------------------------------------------------------------------------
+
+    async def subscribe_presence(self, user_ids: Iterable[str]) -> None:
+        """Watches the presence of these users (peers you message and group members are
+        watched automatically). Their current state arrives at once."""
+        self._require_login()
+        if isinstance(user_ids, str):
+            user_ids = [user_ids]
+        await self._presence.subscribe(list(user_ids))
+
+    def get_online_users(self) -> set[str]:
+        """The watched users that are online now."""
+        return self._presence.online_users()
+
+    def is_user_online(self, user_id: str) -> bool:
+        """Whether a watched user is online (False when unknown)."""
+        return self._presence.is_online(user_id)
+
+    def get_last_seen(self, user_id: str) -> int | None:
+        """When an offline watched user was last online (ms since the epoch), if known."""
+        return self._presence.last_seen(user_id)
+
+    def on_presence(self, handler: H) -> H:
+        """Decorator: ``handler(user_id, online)`` when a watched user comes or goes."""
+        self._events.add("presence", handler)
+        return handler
+
+    # --- media ---------------------------------------------------------------------------
+
+    async def send_image(
+        self,
+        to: str,
+        image_path: str | os.PathLike[str] | None = None,
+        image_data: bytes | None = None,
+        caption: str | None = None,
+        *,
+        filename: str | None = None,
+        max_dimension: int | None = None,
+    ) -> Message:
+        """Sends a JPEG, PNG, GIF or WebP image, end-to-end encrypted.
+
+        Give ``image_path`` or ``image_data``. The type is read from the bytes (a file
+        named ``.jpg`` that holds something else is refused). ``max_dimension`` downscales
+        larger images first (needs Pillow: the ``images`` extra). Raises ``MediaError``
+        before anything is sent for an unknown type or an image over ``media_max_bytes``."""
+        self._require_login()
+        cfg = self._config
+        hard_limit = 16 * 1024 * 1024
+        read_limit = hard_limit if max_dimension is not None else cfg.media_max_bytes
+        data, name = await media_mod.read_media(image_path, image_data, read_limit, "image")
+        mime = media_mod.detect_image_mime(data)
+        if mime is None:
+            raise errors.MediaError(
+                "unsupported image type: the bytes are not JPEG, PNG, GIF or WebP "
+                "(use send_file for other files)",
+                code="unsupported_image_type",
+            )
+        if max_dimension is not None:
+            data = await asyncio.to_thread(media_mod.downscale_image, data, mime, max_dimension)
+        media_mod._check_limit(len(data), cfg.media_max_bytes, "image")
+        payload = media_mod.image_payload(data, mime, caption, filename or name, cfg.max_text_bytes)
+        media_mod.check_frame_size(len(payload["data"]) + len(caption or "") * 4 + 256)
+        return await self.send_payload(to, payload, payload.get("caption", ""))
+
+    async def send_file(
+        self,
+        to: str,
+        path: str | os.PathLike[str] | None = None,
+        data: bytes | None = None,
+        filename: str | None = None,
+        caption: str | None = None,
+        *,
+        mime: str | None = None,
+    ) -> Message:
+        """Sends a document, audio or video file, end-to-end encrypted.
+
+        Give ``path`` or ``data`` (then ``filename`` is required). The MIME type is
+        guessed from the bytes and the name unless given. Raises ``MediaError`` before
+        anything is sent when the file is over ``media_max_bytes``."""
+        self._require_login()
+        cfg = self._config
+        raw, name = await media_mod.read_media(path, data, cfg.media_max_bytes, "file")
+        fname = filename or name
+        if not fname:
+            raise errors.ValidationError("sending bytes as a file needs filename=...")
+        kind = mime or media_mod.guess_file_mime(fname, raw)
+        payload = media_mod.file_payload(raw, kind, fname, caption, cfg.max_text_bytes)
+        media_mod.check_frame_size(len(payload["data"]) + len(caption or "") * 4 + 512)
+        return await self.send_payload(to, payload, payload.get("caption", ""))
+
+    async def save_image(self, message: Message, path: str | os.PathLike[str]) -> Path:
+        """Writes a received (or sent) image to ``path`` (a directory gets a generated
+        name); returns the path written. ``MediaError`` if it is not an image message."""
+        return await media_mod.save_media(message, path, image_only=True)
+
+    async def save_file(self, message: Message, path: str | os.PathLike[str]) -> Path:
+        """Writes the bytes of an image or file message to ``path``; returns the path."""
+        return await media_mod.save_media(message, path, image_only=False)
+
+    @staticmethod
+    def decode_image(value: Message | str | bytes) -> bytes:
+        """The raw bytes of an image message, of its base64 text (``message.image_data``)
+        or of bytes; ``MediaError`` unless they are a JPEG, PNG, GIF or WebP image."""
+        return media_mod.decode_image(value)
+
+    @staticmethod
+    def open_image(value: Message | str | bytes) -> Any:
+        """A ``PIL.Image.Image`` of an image message (needs the ``images`` extra)."""
+        return media_mod.open_image(value)
+
+    # --- fingerprints --------------------------------------------------------------------
+
+    async def get_peer_fingerprint(self, peer_id: str) -> str:
+        """The fingerprint (64 hex characters) of the identity this device holds for
+        ``peer_id``; a session is started first if you never talked to the peer."""
+        return await self._fingerprints.peer_fingerprint(peer_id)
+
+    async def verify_fingerprint(
+        self, peer_id: str, fingerprint: str, verified: bool = True
+    ) -> None:
+        """Marks ``peer_id`` verified after you compared ``fingerprint`` out of band.
+
+        The fingerprint is checked (in constant time) against the identity this device
+        holds: a mismatch raises ``FingerprintMismatchError`` and changes nothing. The flag
+        is stored locally and copied to the server (``POST /api/verify-key``; retried after
+        the next connect when the server cannot be reached). ``verified=False`` unmarks."""
+        await self._fingerprints.verify(peer_id, fingerprint, verified)
+
+    async def is_fingerprint_verified(self, peer_id: str) -> bool:
+        """Whether ``peer_id`` is marked verified on this device (a changed identity clears
+        the mark)."""
+        return await self._fingerprints.is_verified(peer_id)
+
+    async def get_verification_record(self, peer_id: str) -> dict[str, Any] | None:
+        """The account's verification record for ``peer_id`` as the server holds it."""
+        return await self._fingerprints.server_record(peer_id)
+
+    @staticmethod
+    def compare_fingerprints(fingerprint1: str, fingerprint2: str) -> bool:
+        """Constant-time comparison of two fingerprints (case and spaces ignored)."""
+        return compare_fingerprints(fingerprint1, fingerprint2)
+
+    async def safety_number(self, peer_id: str) -> str:
+        """The 60-digit safety number of you and ``peer_id``: the same on both sides."""
+        return await self._fingerprints.safety_number(peer_id)
+
+    def fingerprint_qr_payload(self) -> str:
+        """The text of your fingerprint QR code: ``WAC1-FP:<user_id>:<fingerprint>``."""
+        user = self._require_login()[0]
+        return qr_payload(user.id, self.get_fingerprint())
+
+    def generate_fingerprint_qr(self) -> Any:
+        """A QR code image of :meth:`fingerprint_qr_payload` (``image.save("qr.png")``).
+        Needs the ``qrcode`` extra: ``pip install 'whatsapp-client[qrcode]'``;
+        ``MissingExtraError`` says so when it is missing."""
+        return make_qr_image(self.fingerprint_qr_payload())
+
+    async def verify_fingerprint_qr(self, payload: str) -> str:
+        """Verifies a peer from the text of its scanned QR code; returns the peer's id."""
+        user_id, fp = parse_qr_payload(payload)
+        await self.verify_fingerprint(user_id, fp, True)
+        return user_id
+
+    # --- groups --------------------------------------------------------------------------
+
+    async def create_group(
+        self, name: str, description: str = "", member_ids: Iterable[str] = ()
+    ) -> Group:
+        """Creates a group with you as ``owner`` and ``member_ids`` as members."""
+        return await self._groups.create(name, description, member_ids)
+
+    async def get_groups(self) -> list[Group]:
+        """The groups you belong to."""
+        return await self._groups.list_groups()
+
+    async def get_group(self, group_id: str) -> Group:
+        """One group with its members and roles (``NotGroupMemberError`` if you are not
+        a member)."""
+        return await self._groups.get(group_id)
+
+    async def update_group(
+        self, group_id: str, name: str | None = None, description: str | None = None
+    ) -> Group:
+        """Renames a group or changes its description (owner or admin)."""
+        return await self._groups.update(group_id, name, description)
+
+    async def add_group_member(self, group_id: str, user_id: str, role: str = "member") -> Group:
+        """Adds a member, or changes a member's role (owner or admin; ``role="owner"`` hands
+        ownership over and is for the owner only). ``GroupPermissionError`` otherwise."""
+        return await self._groups.add_member(group_id, user_id, role)
+
+    async def remove_group_member(self, group_id: str, user_id: str) -> None:
+        """Removes a member (owner or admin; only the owner removes admins)."""
+        await self._groups.remove_member(group_id, user_id)
+
+    async def leave_group(self, group_id: str) -> None:
+        """Leaves a group (the owner must hand ownership over first while others remain:
+        ``OwnerMustTransferError``)."""
+        await self._groups.leave(group_id)
+
+    async def send_group_message(self, group_id: str, content: str) -> Message:
+        """Sends a text to a group (members only; ``NotGroupMemberError`` otherwise).
+        Group messages are not end-to-end encrypted, and need a live connection."""
+        return await self._groups.send(group_id, content)
+
+    async def get_group_messages(
+        self, group_id: str, limit: int = 50, before: int | None = None
+    ) -> list[Message]:
+        """The local history of a group, newest first."""
+        return await self._groups.history(group_id, limit, before)
+
+    async def sync_groups(self) -> int:
+        """Fetches group messages missed while offline (also done after every connect);
+        returns how many new ones were handed to the handlers."""
+        return await self._groups.catch_up()
+
+    def on_group_message(self, handler: H) -> H:
+        """Decorator: ``handler(message)`` for each group message from another member
+        (``message.group_id``, ``message.group_name``, ``message.from_user``)."""
+        self._events.add("group_message", handler)
+        return handler

@@ -1,0 +1,478 @@
+"""Group chats (PROTOCOL.md §6.6 REST and §7 ``group_message`` frames).
+
+Groups are server-side and **not** end-to-end encrypted (the server stores and relays their
+content; the user stories ask for it that way). Every group message this client sees is
+kept in its own encrypted local store, so ``get_group_messages`` works offline; after each
+(re)connect the client fetches what it missed from the server's group history.
+
+Role errors are typed: :class:`~whatsapp_client.errors.NotGroupMemberError` (no such group,
+or not a member), :class:`~whatsapp_client.errors.GroupPermissionError` (your role does not
+allow it), :class:`~whatsapp_client.errors.OwnerMustTransferError` and
+:class:`~whatsapp_client.errors.GroupFullError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any, Callable
+from urllib.parse import quote
+
+from whatsapp_client import errors
+from whatsapp_client.client import store as store_mod
+from whatsapp_client.client.config import ClientConfig
+from whatsapp_client.client.connection import Connection
+from whatsapp_client.client.frames import ErrorFrame, GroupMessage, GroupMessageOut, Sent
+from whatsapp_client.client.http import HttpApi
+from whatsapp_client.client.logging import get_logger
+from whatsapp_client.client.models import Message, User
+from whatsapp_client.client.sessions import validate_peer_id
+from whatsapp_client.client.store import StoreExecutor, StoreProtocol
+
+__all__ = ["ROLES", "Group", "GroupMember", "Groups", "group_error"]
+
+log = get_logger("groups")
+
+ROLES = ("owner", "admin", "member")
+_SEEN_KEY = "groups:last_ts:"
+_CATCH_UP_LIMIT = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupMember:
+    """A member of a group and its role (``owner``, ``admin`` or ``member``)."""
+
+    user_id: str
+    username: str
+    role: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """A group as the server describes it (§6.6)."""
+
+    id: str
+    name: str
+    description: str
+    owner_id: str
+    created_at: int
+    members: tuple[GroupMember, ...]
+
+    @property
+    def member_ids(self) -> list[str]:
+        return [m.user_id for m in self.members]
+
+    def role_of(self, user_id: str) -> str | None:
+        """The role of ``user_id`` in the group, or ``None`` when it is not a member."""
+        for m in self.members:
+            if m.user_id == user_id:
+                return m.role
+        return None
+
+    def is_member(self, user_id: str) -> bool:
+        return self.role_of(user_id) is not None
+
+    @classmethod
+    def from_json(cls, data: Any) -> Group:
+        try:
+            members = tuple(
+                GroupMember(str(m["user_id"]), str(m.get("username") or ""), str(m["role"]))
+                for m in data["members"]
+            )
+            return cls(
+                id=str(data["id"]),
+                name=str(data["name"]),
+                description=str(data.get("description") or ""),
+                owner_id=str(data["owner_id"]),
+                created_at=int(data.get("created_at") or 0),
+                members=members,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise errors.ServerError("the server's group object is malformed") from exc
+
+
+_BY_CODE: dict[str, type[errors.WhatsAppError]] = {
+    "group_not_found": errors.NotGroupMemberError,
+    "forbidden": errors.GroupPermissionError,
+    "owner_must_transfer": errors.OwnerMustTransferError,
+    "group_full": errors.GroupFullError,
+    "member_not_found": errors.NotFoundError,
+    "user_not_found": errors.NotFoundError,
+}
+
+_HINTS: dict[str, str] = {
+    "group_not_found": "no such group, or you are not a member of it",
+    "forbidden": "your role in this group does not allow that",
+    "owner_must_transfer": (
+        "the owner cannot leave while other members remain: make another member owner "
+        "first with add_group_member(group_id, user_id, role='owner')"
+    ),
+    "group_full": "the group has reached the server's maximum size",
+    "member_not_found": "that user is not a member of the group",
+    "user_not_found": "no such user",
+}
+
+
+def group_error(code: str, detail: str = "") -> errors.WhatsAppError:
+    """The typed exception for a group error code."""
+    cls = _BY_CODE.get(code)
+    hint = _HINTS.get(code, detail or code)
+    if cls is None:
+        return errors.ServerError(f"group request failed: {code}: {detail}", code=code)
+    return cls(hint, code=code)
+
+
+def _retype(exc: errors.WhatsAppError) -> errors.WhatsAppError:
+    if exc.code in _BY_CODE:
+        new = group_error(exc.code, str(exc))
+        new.__cause__ = exc
+        return new
+    return exc
+
+
+def _validate_group_id(group_id: Any) -> str:
+    return validate_peer_id(group_id, "group_id")
+
+
+def _to_message(row: Any, me: str, names: dict[str, str]) -> Message:
+    content = bytes(row.content).decode("utf-8", "replace")
+    gid = row.group_id or row.peer_id
+    return Message(
+        id=str(row.id),
+        from_user=str(row.from_user),
+        to=str(row.to),
+        content=content,
+        type=str(row.type or "text"),
+        timestamp=int(row.timestamp),
+        status=str(row.status),
+        direction="out" if row.from_user == me else "in",
+        payload={"type": "text", "text": content},
+        group_id=str(gid),
+        group_name=names.get(str(gid)),
+    )
+
+
+class Groups:
+    """REST calls, the ``group_message`` frames and the local group history."""
+
+    def __init__(
+        self,
+        *,
+        http: HttpApi,
+        conn: Connection,
+        config: Callable[[], ClientConfig],
+        login: Callable[[], tuple[User, StoreProtocol, StoreExecutor]],
+        emit: Callable[..., None],
+        watch: Callable[[str], None],
+    ) -> None:
+        self._http = http
+        self._conn = conn
+        self._config = config
+        self._login = login
+        self._emit = emit
+        self._watch = watch
+        self._waiters: dict[str, asyncio.Future[int]] = {}
+        self._recent: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._names: dict[str, str] = {}
+        self._catch_up_lock = asyncio.Lock()
+
+    def reset(self) -> None:
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.cancel()
+        self._waiters.clear()
+        self._recent.clear()
+        self._names.clear()
+
+    # --- REST ----------------------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        self._login()
+        try:
+            return await self._http.request(method, path, **kwargs)
+        except (errors.NotFoundError, errors.ForbiddenError, errors.ConflictError) as exc:
+            raise _retype(exc) from exc.__cause__
+
+    def _learn(self, group: Group) -> Group:
+        self._names[group.id] = group.name
+        me = self._login()[0].id
+        for uid in group.member_ids:
+            if uid != me:
+                self._watch(uid)
+        return group
+
+    async def create(self, name: str, description: str, member_ids: Iterable[str]) -> Group:
+        if not isinstance(name, str) or not name.strip():
+            raise errors.ValidationError("a group needs a non-empty name")
+        if description is not None and not isinstance(description, str):
+            raise errors.ValidationError("description must be a str")
+        if isinstance(member_ids, str):
+            raise errors.ValidationError("member_ids must be a list of user ids, not one string")
+        ids = [validate_peer_id(m, "member id") for m in member_ids]
+        body = {"name": name, "description": description or "", "member_ids": ids}
+        data = await self._call("POST", "/api/groups", json=body, idempotent=False)
+        return self._learn(Group.from_json(data))
+
+    async def list_groups(self) -> list[Group]:
+        data = await self._call("GET", "/api/groups")
+        groups = [self._learn(Group.from_json(g)) for g in (data or {}).get("groups", [])]
+        return groups
+
+    async def get(self, group_id: str) -> Group:
+        gid = _validate_group_id(group_id)
+        data = await self._call("GET", f"/api/groups/{quote(gid, safe='')}")
+        return self._learn(Group.from_json(data))
+
+    async def update(self, group_id: str, name: str | None, description: str | None) -> Group:
+        gid = _validate_group_id(group_id)
+        body: dict[str, Any] = {}
+        if name is not None:
+            if not isinstance(name, str) or not name.strip():
+                raise errors.ValidationError("a group name must be a non-empty string")
+            body["name"] = name
+        if description is not None:
+            if not isinstance(description, str):
+                raise errors.ValidationError("description must be a str")
+            body["description"] = description
+        if not body:
+            raise errors.ValidationError("give a new name, a new description or both")
+        data = await self._call(
+            "PATCH", f"/api/groups/{quote(gid, safe='')}", json=body, idempotent=True
+        )
+        return self._learn(Group.from_json(data))
+
+    async def add_member(self, group_id: str, user_id: str, role: str) -> Group:
+        gid = _validate_group_id(group_id)
+        uid = validate_peer_id(user_id, "user_id")
+        if role not in ROLES:
+            raise errors.ValidationError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        data = await self._call(
+            "POST",
+            f"/api/groups/{quote(gid, safe='')}/members",
+            json={"user_id": uid, "role": role},
+            idempotent=True,
+        )
+        return self._learn(Group.from_json(data))
+
+    async def remove_member(self, group_id: str, user_id: str) -> None:
+        gid = _validate_group_id(group_id)
+        uid = validate_peer_id(user_id, "user_id")
+        await self._call(
+            "DELETE", f"/api/groups/{quote(gid, safe='')}/members/{quote(uid, safe='')}"
+        )
+
+    async def leave(self, group_id: str) -> None:
+        me = self._login()[0].id
+        await self.remove_member(group_id, me)
+
+    # --- messages ------------------------------------------------------------------------
+
+    async def send(self, group_id: str, content: str) -> Message:
+        gid = _validate_group_id(group_id)
+        user, store, executor = self._login()
+        if not isinstance(content, str) or not content:
+            raise errors.ValidationError("a group message is a non-empty str")
+        cfg = self._config()
+        try:
+            size = len(content.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise errors.ValidationError("content is not valid Unicode") from exc
+        if size > cfg.max_text_bytes:
+            raise errors.ValidationError(
+                f"text is {size} bytes of UTF-8; the limit is {cfg.max_text_bytes}",
+                code="too_large",
+            )
+        if not self._conn.is_connected():
+            raise errors.ConnectionError(
+                "not connected: group messages are sent live only (they are not queued); "
+                "wait_until_connected() and send again"
+            )
+        mid = str(uuid.uuid4())
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters[mid] = fut
+        self._remember(mid)
+        try:
+            await self._conn.send(GroupMessageOut(id=mid, group_id=gid, content=content))
+            ts = await asyncio.wait_for(asyncio.shield(fut), cfg.send_timeout)
+        except asyncio.TimeoutError as exc:
+            raise errors.ConnectionError(
+                f"the server did not confirm group message {mid} in {cfg.send_timeout}s"
+            ) from exc
+        finally:
+            self._waiters.pop(mid, None)
+            if not fut.done():
+                fut.cancel()
+        message = Message(
+            id=mid,
+            from_user=user.id,
+            to=gid,
+            content=content,
+            type="text",
+            timestamp=ts,
+            status="sent",
+            direction="out",
+            payload={"type": "text", "text": content},
+            group_id=gid,
+            group_name=self._names.get(gid),
+        )
+        await executor.run(store.save_message, self._record(message))
+        return message
+
+    def _remember(self, mid: str) -> None:
+        self._recent[mid] = None
+        while len(self._recent) > 4096:
+            self._recent.popitem(last=False)
+
+    def on_sent(self, frame: Sent) -> bool:
+        """True when the ``sent`` frame answers one of our group messages."""
+        fut = self._waiters.get(frame.id)
+        if fut is not None:
+            if not fut.done():
+                fut.set_result(frame.timestamp)
+            return True
+        return frame.id in self._recent
+
+    def on_error(self, frame: ErrorFrame) -> bool:
+        """True when the error frame answers one of our group messages."""
+        if frame.id is None:
+            return False
+        fut = self._waiters.get(frame.id)
+        if fut is not None:
+            if not fut.done():
+                fut.set_exception(group_error(frame.code, frame.message))
+            return True
+        return frame.id in self._recent
+
+    @staticmethod
+    def _record(message: Message) -> Any:
+        assert message.group_id is not None
+        return store_mod.message_record(
+            id=message.id,
+            peer_id=message.group_id,
+            from_user=message.from_user,
+            to=message.group_id,
+            direction=message.direction,
+            type="text",
+            timestamp=message.timestamp,
+            status=message.status,
+            content=message.content.encode("utf-8"),
+            group_id=message.group_id,
+        )
+
+    def _message(self, frame: GroupMessage, me: str) -> Message:
+        if frame.group_name:
+            self._names[frame.group_id] = frame.group_name
+        own = frame.from_ == me
+        return Message(
+            id=frame.id,
+            from_user=frame.from_,
+            to=frame.group_id,
+            content=frame.content,
+            type="text",
+            timestamp=frame.timestamp,
+            status="sent" if own else "received",
+            direction="out" if own else "in",
+            payload={"type": "text", "text": frame.content},
+            group_id=frame.group_id,
+            group_name=frame.group_name or self._names.get(frame.group_id),
+        )
+
+    async def on_frame(self, frame: GroupMessage) -> None:
+        await self._ingest(frame)
+
+    async def _ingest(self, frame: GroupMessage) -> bool:
+        """Stores one group message; True when it was new and handed to the handlers."""
+        try:
+            user, store, executor = self._login()
+        except errors.AuthenticationError:
+            return False
+        message = self._message(frame, user.id)
+        record = self._record(message)
+        key = _SEEN_KEY + frame.group_id
+
+        def save() -> bool:
+            new = bool(store.save_message(record))
+            raw = store.kv_get(key)
+            if not raw or int(raw.decode()) < frame.timestamp:
+                store.kv_set(key, str(frame.timestamp).encode())
+            return new
+
+        try:
+            new = await executor.run(save)
+        except errors.StorageError as exc:
+            self._emit("error", exc)
+            return False
+        if new and message.direction == "in":
+            self._watch(frame.from_)
+            self._emit("group_message", message)
+            return True
+        return False
+
+    async def catch_up(self) -> int:
+        """Fetches the group messages missed while offline, stores them and hands the new
+        ones to the handlers, oldest first. Returns how many were new."""
+        async with self._catch_up_lock:
+            user, store, executor = self._login()
+            total = 0
+            for group in await self.list_groups():
+                key = _SEEN_KEY + group.id
+                raw = await executor.run(store.kv_get, key)
+                since = int(raw.decode()) if raw else None
+                data = await self._call(
+                    "GET",
+                    f"/api/groups/{quote(group.id, safe='')}/messages",
+                    params={"limit": str(_CATCH_UP_LIMIT)},
+                )
+                frames = [
+                    GroupMessage(
+                        id=str(m["id"]),
+                        group_id=str(m["group_id"]),
+                        from_=str(m["from"]),
+                        content=str(m.get("content") or ""),
+                        timestamp=int(m.get("timestamp") or 0),
+                        group_name=m.get("group_name"),
+                    )
+                    for m in (data or {}).get("messages", [])
+                    if isinstance(m, dict)
+                ]
+                frames.sort(key=lambda f: f.timestamp)
+                if since is None:
+                    # First sight of this group on this device: keep its history, announce
+                    # nothing old.
+                    def keep(fs: list[GroupMessage] = frames, k: str = key) -> None:
+                        newest = 0
+                        for f in fs:
+                            store.save_message(self._record(self._message(f, user.id)))
+                            newest = max(newest, f.timestamp)
+                        store.kv_set(k, str(newest).encode())
+
+                    await executor.run(keep)
+                    continue
+                for f in frames:
+                    if f.timestamp >= since and await self._ingest(f):
+                        total += 1
+            return total
+
+    async def history(self, group_id: str, limit: int, before: int | None) -> list[Message]:
+        gid = _validate_group_id(group_id)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10000:
+            raise errors.ValidationError("limit must be an integer between 1 and 10000")
+        if before is not None and (
+            not isinstance(before, int) or isinstance(before, bool) or before < 0
+        ):
+            raise errors.ValidationError("before must be a timestamp in milliseconds")
+        user, store, executor = self._login()
+        rows = await executor.run(store.messages, gid, limit, before)
+        return [_to_message(r, user.id, self._names) for r in rows if r.group_id == gid]
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"names": dict(self._names), "waiting": sorted(self._waiters)}
+
+
+def dumps_group(group: Group) -> str:
+    """A group as JSON text (for logs and the demo)."""
+    return json.dumps(dataclasses.asdict(group), ensure_ascii=False)
