@@ -1,4 +1,9 @@
-"""SQLite schema. Content of a direct message is kept only until its recipient acknowledges it."""
+"""SQLite schema. Content of a direct message is kept only until its recipient acknowledges it.
+
+``seq`` columns are plain rowids (AUTOINCREMENT costs a write per insert). A new rowid is
+always above every existing one, so ``seq`` orders the rows present by insertion, which
+is all the queues need.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +49,7 @@ CREATE TABLE IF NOT EXISTS verifications (
     PRIMARY KEY (user_id, peer_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     sender TEXT NOT NULL,
     id TEXT NOT NULL,
     recipient TEXT NOT NULL,
@@ -56,7 +61,7 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_pending ON messages(recipient, seq) WHERE content IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_recipient_id ON messages(recipient, id);
 CREATE TABLE IF NOT EXISTS status_queue (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     user_id TEXT NOT NULL,
     payload BLOB NOT NULL
 );
@@ -77,7 +82,7 @@ CREATE TABLE IF NOT EXISTS group_members (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS group_members_user ON group_members(user_id);
 CREATE TABLE IF NOT EXISTS group_messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     group_id TEXT NOT NULL,
     sender TEXT NOT NULL,
     id TEXT NOT NULL,

@@ -85,6 +85,32 @@ class BatchWriter:
             raise WriterClosedError("the database writer is closed")
         self._queue.put(op)
 
+    def _attempt(self, batch: list[_Op[Any]], *, isolated: bool) -> list[Outcome]:
+        conn = self._conn
+        outcomes: list[Outcome] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for op in batch:
+                if not isolated:
+                    try:
+                        outcomes.append(op.fn(conn))
+                    except Exception as exc:
+                        raise _Retry() from exc
+                    continue
+                conn.execute("SAVEPOINT op")
+                try:
+                    outcomes.append(op.fn(conn))
+                except Exception as exc:  # one bad operation must not sink the batch
+                    conn.execute("ROLLBACK TO op")
+                    outcomes.append(exc)
+                conn.execute("RELEASE op")
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
     def close(self) -> None:
         """Commit everything already submitted, then stop the thread (blocking)."""
         if self._closed:
@@ -112,29 +138,29 @@ class BatchWriter:
             self._run_batch(batch)
 
     def _run_batch(self, batch: list[_Op[Any]]) -> None:
-        outcomes: list[Outcome] = []
-        conn = self._conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for op in batch:
-                conn.execute("SAVEPOINT op")
-                try:
-                    outcomes.append(op.fn(conn))
-                except Exception as exc:  # one bad operation must not sink the batch
-                    conn.execute("ROLLBACK TO op")
-                    outcomes.append(exc)
-                conn.execute("RELEASE op")
-            conn.execute("COMMIT")
+            outcomes = self._attempt(batch, isolated=False)
+        except _Retry:
+            # Some operation failed: undo the whole batch and replay it with a savepoint per
+            # operation, so that only the failing one is rolled back. Savepoints cost three
+            # statements per operation, which is why the common path goes without them.
+            try:
+                outcomes = self._attempt(batch, isolated=True)
+            except Exception as exc:
+                log.exception("database commit failed")
+                outcomes = [exc] * len(batch)
         except Exception as exc:
             log.exception("database commit failed")
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
             outcomes = [exc] * len(batch)
         if self._on_batch is not None:
             self._on_batch(len(batch))
         # RuntimeError: the loop is gone (interpreter shutdown) and the results have no reader.
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(_deliver, batch, outcomes)
+
+
+class _Retry(Exception):
+    """An operation raised inside a batch run without savepoints."""
 
 
 def _deliver(batch: list[_Op[Any]], outcomes: list[Outcome]) -> None:
