@@ -1,6 +1,7 @@
 """Child process of the crash tests: a sender or a receiver that runs until it is killed.
 
     python crash_child.py send <dir> <start> <durability>
+    python crash_child.py send-naive <session file> <start> <durability>
     python crash_child.py recv <dir> <wire file> <start> <durability>
 
 It prints ``ready`` once the store is open, then one line per message the store's API
@@ -9,9 +10,10 @@ returned, flushing each line: the parent treats a line it has read as released t
 
 from __future__ import annotations
 
+import os
 import sys
 
-from whatsapp_client._core import KeyStore
+from whatsapp_client._core import KeyStore, Session
 
 PASSWORD = "crash-test password"
 
@@ -58,6 +60,25 @@ def send(directory: str, start: int, durability: str) -> None:
         i += 1
 
 
+NAIVE_KEY = bytes(range(32))
+
+
+def send_naive(state_file: str, start: int) -> None:
+    """A sender that is NOT write-ahead: it saves its session only every 50 messages, after
+    releasing them. The crash test's checks must catch the key reuse this causes."""
+    with open(state_file, "rb") as f:
+        session = Session.from_bytes(f.read(), NAIVE_KEY)
+    emit("ready")
+    i = start
+    while True:
+        emit(f"{i}\t0\t{session.encrypt(plaintext(i, 0))}")
+        if i % 50 == 49:
+            with open(state_file + ".tmp", "wb") as f:
+                f.write(session.to_bytes(NAIVE_KEY))
+            os.replace(state_file + ".tmp", state_file)
+        i += 1
+
+
 def receive(directory: str, wire_file: str, start: int, durability: str) -> None:
     store = open_store(directory, durability)
     emit("ready")
@@ -76,6 +97,8 @@ def main() -> None:
     role = sys.argv[1]
     if role == "send":
         send(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif role == "send-naive":
+        send_naive(sys.argv[2], int(sys.argv[3]))
     elif role == "recv":
         receive(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     else:

@@ -25,7 +25,7 @@ import pytest
 
 from whatsapp_client._core import Account, Session, parse_message
 
-from .crash_child import open_store, plaintext
+from .crash_child import NAIVE_KEY, open_store, plaintext
 
 KILLS = int(os.environ.get("WAC1_CRASH_KILLS", "30"))
 MARKS = [pytest.mark.slow] if KILLS >= 200 else []
@@ -98,6 +98,34 @@ def opens_cleanly(directory: Path) -> None:
         assert store.has_identity()
 
 
+def kill_sender(role: str, target: Path, kills: int, rng: random.Random) -> list[tuple[bytes, str]]:
+    """Runs and kills a sender ``kills`` times; returns (plaintext, wire) of every released line."""
+    released: list[tuple[bytes, str]] = []
+    next_index = 0
+    for k in range(kills):
+        run = start(role, str(target), str(next_index), "full" if k % 2 else "fast")
+        kill_at_random(run, rng)
+        for line in run.lines:
+            i, sub, wire = line.split("\t")
+            released.append((plaintext(int(i), int(sub)), wire))
+            next_index = int(i) + 1
+        if role == "send":
+            opens_cleanly(target)
+    return released
+
+
+def reused_keys(released: list[tuple[bytes, str]]) -> list[tuple[bytes, int]]:
+    """Message keys (ratchet key, number) that encrypted two different ciphertexts."""
+    by_key: dict[tuple[bytes, int], str] = {}
+    reused = []
+    for _, wire in released:
+        info = parse_message(wire)
+        key = (info.ratchet_key, info.message_number)
+        if by_key.setdefault(key, wire) != wire:
+            reused.append(key)
+    return reused
+
+
 @pytest.mark.parametrize("kills", [pytest.param(KILLS, marks=MARKS)])
 def test_sender_killed_at_random_points(tmp_path: Path, kills: int) -> None:
     rng = random.Random(int.from_bytes(os.urandom(8), "big"))
@@ -109,24 +137,9 @@ def test_sender_killed_at_random_points(tmp_path: Path, kills: int) -> None:
         alice.create_identity()
         alice.start_session("bob", bob.bundle(opk))
 
-    released: list[tuple[bytes, str]] = []
-    next_index = 0
-    for k in range(kills):
-        run = start("send", str(directory), str(next_index), "full" if k % 2 else "fast")
-        kill_at_random(run, rng)
-        for line in run.lines:
-            i, sub, wire = line.split("\t")
-            released.append((plaintext(int(i), int(sub)), wire))
-            next_index = int(i) + 1
-        opens_cleanly(directory)
+    released = kill_sender("send", directory, kills, rng)
     assert len(released) > kills, "the sender was never killed while sending"
-
-    # No message key used for two different ciphertexts.
-    by_key: dict[tuple[bytes, int], str] = {}
-    for _, wire in released:
-        info = parse_message(wire)
-        key = (info.ratchet_key, info.message_number)
-        assert by_key.setdefault(key, wire) == wire, f"message key {key} used twice"
+    assert reused_keys(released) == [], "a message key encrypted two different ciphertexts"
 
     # Every released wire decrypts on the receiver, to what was sent.
     session = Session()
@@ -136,6 +149,18 @@ def test_sender_killed_at_random_points(tmp_path: Path, kills: int) -> None:
             continue  # the same id returned the same wire after a restart
         assert bob.decrypt(session, wire).plaintext == sent
         done.add(wire)
+
+
+def test_the_checks_catch_a_sender_that_is_not_write_ahead(tmp_path: Path) -> None:
+    """The same harness on a sender that saves its session after sending (every 50 messages):
+    the kills make it reuse message keys, and the check above sees it."""
+    rng = random.Random(int.from_bytes(os.urandom(8), "big"))
+    bob = Account()
+    bob.rotate_signed_prekey()
+    state = tmp_path / "session.bin"
+    state.write_bytes(Account().start_session(bob.bundle()).to_bytes(NAIVE_KEY))
+    released = kill_sender("send-naive", state, 8, rng)
+    assert reused_keys(released) != []
 
 
 @pytest.mark.parametrize("kills", [pytest.param(KILLS, marks=MARKS)])

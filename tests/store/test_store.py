@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -380,3 +381,23 @@ def test_context_manager_closes(tmp_path: Path) -> None:
     with KeyStore.open(str(tmp_path / "me"), PASSWORD, durability="fast", **FAST_KDF) as again:
         assert again.has_identity()
         assert again.durability == "fast"
+
+
+def test_threads_share_one_store(open_store: OpenStore) -> None:
+    alice = new_identity(open_store, "alice")
+    bob = new_identity(open_store, "bob")
+    alice.start_session("bob", bob.bundle())
+    alice._bench_clone_sessions("bob", "peer-", 8)
+    results: dict[int, list[str]] = {}
+
+    def work(t: int) -> None:
+        peer = f"peer-{t}"
+        results[t] = [alice.encrypt(peer, b"%d" % i, message_id=f"{t}-{i}") for i in range(50)]
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for t, wires in results.items():
+        assert [parse_message(w).message_number for w in wires] == list(range(50)), t
