@@ -202,7 +202,10 @@ impl SessionRecord {
     ) -> Result<Decrypted> {
         let session = self.sessions.get_mut(index).ok_or(Error::NoSession("no session with this peer"))?;
         let plaintext = session.decrypt(message, limits, rng)?;
-        if index > 0 {
+        // A late message of a session with an identity the peer has since replaced still
+        // decrypts, but must not silently make that old identity's session ours again.
+        let same_identity = self.peer.map_or(true, |known| known == session.peer);
+        if index > 0 && same_identity {
             // The peer is using this session: make it ours too, so both sides converge.
             let session = self.sessions.remove(index);
             self.sessions.insert(0, session);

@@ -534,3 +534,30 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_late_message_from_a_replaced_identity_does_not_take_the_session_back() {
+    // Bob talks with Alice's first install; Alice reinstalls with a new identity and starts
+    // over. A late message of the old install still decrypts (PROTOCOL.md §5), but Bob's
+    // next message must go to the identity he was told about, not silently back to the old.
+    let mut p = pair(17, true);
+    let m0 = p.a.encrypt(b"old install").unwrap();
+    recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap();
+    let r0 = p.b.encrypt(b"hi").unwrap();
+    recv(&mut p.alice, &mut p.a, &r0, &mut p.rng).unwrap();
+    let late = p.a.encrypt(b"late, from the old install").unwrap();
+    assert!(late.x3dh.is_none());
+
+    let mut alice2 = account(&mut p.rng, 0);
+    let mut a2 = SessionRecord::new();
+    a2.initiate(alice2.identity(), &p.bob.bundle(first_opk(&p.bob)).unwrap(), &mut p.rng).unwrap();
+    let got = recv(&mut p.bob, &mut p.b, &a2.encrypt(b"new install").unwrap(), &mut p.rng).unwrap();
+    assert!(got.identity_changed);
+
+    let got = recv(&mut p.bob, &mut p.b, &late, &mut p.rng).unwrap();
+    assert_eq!(got.plaintext, b"late, from the old install");
+    assert_eq!(p.b.peer_identity(), Some(&alice2.identity().public()));
+    let next = p.b.encrypt(b"to the new install").unwrap();
+    assert_eq!(recv(&mut alice2, &mut a2, &next, &mut p.rng).unwrap().plaintext, b"to the new install");
+    assert!(recv(&mut p.alice, &mut p.a, &next, &mut p.rng).is_err());
+}
