@@ -60,6 +60,8 @@ def compare_fingerprints(fingerprint1: str, fingerprint2: str) -> bool:
         return False
     a = "".join(fingerprint1.split())
     b = "".join(fingerprint2.split())
+    if not _HEX64.match(a) or not _HEX64.match(b):
+        return False
     return bool(_core.compare_fingerprints(a, b))
 
 
