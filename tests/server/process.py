@@ -51,7 +51,7 @@ async def server_process(data_dir: str, *extra: str) -> AsyncIterator[ServerProc
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONASYNCIODEBUG": "0"},
+        env={k: v for k, v in os.environ.items() if k != "PYTHONASYNCIODEBUG"},
     )
     assert proc.stderr is not None
     port = 0

@@ -55,6 +55,7 @@ async def test_close_commits_what_was_submitted_and_refuses_more() -> None:
         path = os.path.join(data, "w.db")
         conn = _open(path)
         writer = BatchWriter(conn, asyncio.get_running_loop())
+
         def insert(k: int) -> Any:
             def op(c: sqlite3.Connection) -> None:
                 c.execute("INSERT INTO t VALUES (?, 'y')", (k,))

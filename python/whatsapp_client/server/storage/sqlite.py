@@ -19,6 +19,7 @@ from whatsapp_client.server.storage import sql_accounts as acc
 from whatsapp_client.server.storage import sql_groups as grp
 from whatsapp_client.server.storage import sql_messages as msg
 from whatsapp_client.server.storage.base import GroupResult
+from whatsapp_client.server.storage.checkpointer import Checkpointer
 from whatsapp_client.server.storage.records import (
     AckOutcome,
     BundleRecord,
@@ -91,10 +92,13 @@ class SqliteStorage:
         self._writer = BatchWriter(
             self._write_conn, loop, max_batch=self._max_batch, on_batch=self._on_batch
         )
+        self._checkpointer = Checkpointer(_connect(self._path, self._synchronous))
 
     def _open_writer_conn(self) -> sqlite3.Connection:
         conn = _connect(self._path, self._synchronous)
         conn.executescript(DDL)
+        # Checkpoints run on their own thread (see checkpointer.py), never inside a commit.
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
@@ -110,6 +114,9 @@ class SqliteStorage:
         if self._readers is not None:
             readers, self._readers = self._readers, None
             readers.shutdown(wait=True)
+        if self._checkpointer is not None:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            await loop.run_in_executor(None, checkpointer.close)
         with self._lock:
             conns, self._reader_conns = self._reader_conns, []
         for conn in conns:
