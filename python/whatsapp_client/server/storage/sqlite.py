@@ -114,8 +114,9 @@ class SqliteStorage:
         if self._readers is not None:
             readers, self._readers = self._readers, None
             readers.shutdown(wait=True)
-        if self._checkpointer is not None:
-            checkpointer, self._checkpointer = self._checkpointer, None
+        checkpointer = self._checkpointer
+        self._checkpointer = None
+        if checkpointer is not None:
             await loop.run_in_executor(None, checkpointer.close)
         with self._lock:
             conns, self._reader_conns = self._reader_conns, []
