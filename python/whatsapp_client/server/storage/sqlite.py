@@ -80,6 +80,7 @@ class SqliteStorage:
         self._lock = threading.Lock()
         self._writer: BatchWriter | None = None
         self._write_conn: sqlite3.Connection | None = None
+        self._checkpointer: Checkpointer | None = None
 
     @property
     def path(self) -> str:
