@@ -108,6 +108,12 @@ impl SecretKey {
         Ok(Self(out))
     }
 
+    /// The raw key, for tests that search the files for it.
+    #[cfg(test)]
+    pub(crate) fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     fn from_slice(bytes: &[u8]) -> Option<Self> {
         let mut k = Zeroizing::new([0u8; 32]);
         if bytes.len() != 32 {

@@ -717,6 +717,11 @@ impl Store {
         Ok(keys)
     }
 
+    /// Our own prekey bundle, as the server would hand it out with the given one-time prekey.
+    pub fn bundle(&self, one_time_prekey: Option<u32>) -> Result<PreKeyBundle> {
+        Ok(self.require_account()?.bundle(one_time_prekey)?)
+    }
+
     /// One-time prekeys held.
     pub fn one_time_prekey_count(&self) -> Result<usize> {
         Ok(self.require_account()?.one_time_prekeys().count())
@@ -1384,4 +1389,36 @@ fn id_key(id: &str, peer: &str) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(peer.as_bytes());
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neither_the_data_key_nor_the_password_key_is_on_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("me");
+        let kdf = KdfParams { memory_kib: 64, iterations: 1, lanes: 1 };
+        let mut store = Store::open(&dir, "pw", StoreOptions { kdf, ..Default::default() }).unwrap();
+        store.create_identity().unwrap();
+        store.kv_set("token", b"t").unwrap();
+        store.change_password("pw", "pw2").unwrap();
+        let data_key = *store.data_key.expose();
+        let salt = meta_get(&store.keys, "salt").unwrap();
+        let kek = SecretKey::derive(b"pw2", &salt, &kdf).unwrap();
+        let old_salt_key = SecretKey::derive(b"pw", &salt, &kdf).unwrap();
+        for entry in fs::read_dir(&dir).unwrap() {
+            let data = fs::read(entry.unwrap().path()).unwrap();
+            for needle in [&data_key, kek.expose(), old_salt_key.expose()] {
+                assert!(!data.windows(32).any(|w| w == needle.as_slice()));
+            }
+        }
+        // The wrapped key opens with the new password only.
+        drop(store);
+        assert!(matches!(
+            Store::open(&dir, "pw", StoreOptions { kdf, ..Default::default() }),
+            Err(StoreError::Auth(_))
+        ));
+    }
 }
