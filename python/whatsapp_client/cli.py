@@ -9,6 +9,7 @@ from typing import Callable, Optional
 USAGE = """usage: whatsapp-client COMMAND [ARGS]
 
 commands:
+  demo        run a narrated encrypted conversation between two bots (in-process server)
   selfcheck   establish an encrypted session in-process and exchange messages
   serve       run the reference server (whatsapp-client serve --help)
 """
@@ -20,6 +21,12 @@ def _selfcheck(args: Sequence[str]) -> int:
     return run()
 
 
+def _demo(args: Sequence[str]) -> int:
+    from whatsapp_client.demo import main as demo
+
+    return demo(args)
+
+
 def _serve(args: Sequence[str]) -> int:
     from whatsapp_client.server.cli import main as serve
 
@@ -27,6 +34,7 @@ def _serve(args: Sequence[str]) -> int:
 
 
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "demo": _demo,
     "selfcheck": _selfcheck,
     "serve": _serve,
 }
