@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Optional
+from typing import Any, Optional
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -35,6 +35,7 @@ class Connection:
         self._sent_during_sync: set[tuple[str, str]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._closing = False
+        self._close_task: asyncio.Task[Any] | None = None
 
     # -- sync window -----------------------------------------------------------------------
 
@@ -93,4 +94,7 @@ class Connection:
             return
         self._closing = True
         self._queue.clear()
-        asyncio.get_running_loop().create_task(self.ws.close(code=code, message=message.encode()))
+        # Kept referenced so the close is not garbage-collected half way.
+        self._close_task = asyncio.get_running_loop().create_task(
+            self.ws.close(code=code, message=message.encode())
+        )

@@ -165,9 +165,7 @@ def _detach(state: ServerState, conn: Connection) -> None:
     if state.fanout.detach(conn) and conn.user_id is not None:
         stamp = state.presence.changed(conn.user_id, False)
         if stamp is not None:
-            # RuntimeError: storage already closed at shutdown; last_seen is advisory.
-            with contextlib.suppress(RuntimeError):
-                state.storage.set_last_seen(conn.user_id, stamp)
+            state.storage.set_last_seen(conn.user_id, stamp)
 
 
 async def _handle(

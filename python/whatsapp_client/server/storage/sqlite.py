@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.storage import sql_accounts as acc
 from whatsapp_client.server.storage import sql_groups as grp
 from whatsapp_client.server.storage import sql_messages as msg
@@ -37,9 +38,11 @@ from whatsapp_client.server.storage.records import (
     VerificationRecord,
 )
 from whatsapp_client.server.storage.schema import DDL, SCHEMA_VERSION
-from whatsapp_client.server.storage.writer import BatchWriter
+from whatsapp_client.server.storage.writer import BatchWriter, WriterClosedError
 
 T = TypeVar("T")
+
+log = get_logger("storage")
 
 DB_FILE = "server.sqlite3"
 
@@ -157,6 +160,16 @@ class SqliteStorage:
             raise RuntimeError("storage is closed")
         self._writer.submit_callback(fn, on_commit)
 
+    def _fire_and_forget(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
+        """Advisory writes (last_seen, queued statuses): dropped, not raised, at shutdown."""
+        if self._writer is None:
+            log.warning("storage closed; advisory write dropped")
+            return
+        try:
+            self._writer.submit_callback(fn, _ignore)
+        except WriterClosedError:
+            log.warning("storage closed; advisory write dropped")
+
     # -- health --------------------------------------------------------------------------
 
     async def ping(self) -> bool:
@@ -242,7 +255,7 @@ class SqliteStorage:
         return await self._read(lambda c: acc.presence_info(c, user_ids))
 
     def set_last_seen(self, user_id: str, when: int) -> None:
-        self._write_cb(lambda c: acc.set_last_seen(c, user_id, when), _ignore)
+        self._fire_and_forget(lambda c: acc.set_last_seen(c, user_id, when))
 
     # -- direct messages -----------------------------------------------------------------
 
@@ -274,7 +287,7 @@ class SqliteStorage:
         return await self._write(lambda c: msg.mark_read(c, reader, peer_id, ids))
 
     def queue_status(self, user_id: str, payload: bytes) -> None:
-        self._write_cb(lambda c: msg.queue_status(c, user_id, payload), _ignore)
+        self._fire_and_forget(lambda c: msg.queue_status(c, user_id, payload))
 
     async def take_statuses(self, user_id: str) -> list[bytes]:
         return await self._write(lambda c: msg.take_statuses(c, user_id))
