@@ -1,0 +1,85 @@
+"""Each example bot, run as a process against the real server and driven by a client."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.client_features.conftest import eventually
+from whatsapp_client import WhatsAppClient
+from whatsapp_client.client import Message
+from whatsapp_client.server.testing import ServerHandle
+
+from .conftest import Registered, run_example
+
+
+def inbox(client: WhatsAppClient) -> list[Message]:
+    got: list[Message] = []
+    client.on_message(got.append)
+    return got
+
+
+async def test_echo_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
+    async with run_example("echo_bot.py", server.url, tmp_path) as bot_id:
+        alice = await registered("alice")
+        got = inbox(alice)
+        statuses: list[tuple[str, str]] = []
+        alice.on_message_status(lambda mid, st: statuses.append((mid, st)))
+        sent = await alice.send_message(bot_id, "Hello, bot! 👋")
+        await eventually(lambda: len(got) == 1, what="the echo")
+        assert got[0].content == "Echo: Hello, bot! 👋" and got[0].from_user == bot_id
+        assert (sent.id, "read") in statuses  # the bot marks what it read
+        await alice.send_image(bot_id, image_data=b"GIF89a" + bytes(20))
+        await eventually(lambda: len(got) == 2, what="the media echo")
+        assert got[1].content == "Echo: got your image (image/gif, 26 bytes)"
+
+
+async def test_command_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
+    async with run_example("command_bot.py", server.url, tmp_path) as bot_id:
+        alice = await registered("alice")
+        got = inbox(alice)
+        for text in ("/help", "/time", "/echo same words 🌍", "/nope", "hello"):
+            await alice.send_message(bot_id, text)
+        await eventually(lambda: len(got) == 5, what="five replies")
+        replies = [m.content for m in got]
+        assert replies[0].startswith("Commands:") and "/time" in replies[0]
+        assert re.fullmatch(
+            r"The time is \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 \(UTC\)", replies[1]
+        )
+        assert replies[2] == "same words 🌍"
+        assert replies[3] == "Unknown command /nope. Try /help"
+        assert replies[4] == "I only understand commands. Try /help"
+
+
+async def test_group_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
+    async with run_example("group_bot.py", server.url, tmp_path) as bot_id:
+        alice = await registered("alice")
+        assert alice.user and alice.user_id
+        group_msgs: list[Message] = []
+        alice.on_group_message(group_msgs.append)
+        direct = inbox(alice)
+
+        # A group alice made, with the bot in it.
+        group = await alice.create_group("Team", member_ids=[bot_id])
+        await alice.send_group_message(group.id, "!ping")
+        await eventually(lambda: len(group_msgs) == 1, what="pong")
+        assert group_msgs[0].content == "pong" and group_msgs[0].from_user == bot_id
+        await alice.send_group_message(group.id, "!members")
+        await eventually(lambda: len(group_msgs) == 2, what="members")
+        assert group_msgs[1].content.startswith(f"Members: {alice.user.username} (owner), ")
+        assert group_msgs[1].content.endswith(" (member)")
+        await alice.send_group_message(group.id, "just chatting")
+        await alice.send_group_message(group.id, "!whoami")
+        await eventually(lambda: len(group_msgs) == 3, what="whoami")
+        assert group_msgs[2].content == "You are owner in Team"
+
+        # A group the bot makes on request.
+        await alice.send_message(bot_id, "/newgroup Book club")
+        await eventually(lambda: len(direct) == 1, what="the bot's answer")
+        assert direct[0].content.startswith("Created 'Book club': ")
+        new_id = direct[0].content.rsplit(" ", 1)[-1]
+        made = await alice.get_group(new_id)
+        assert made.owner_id == bot_id and made.role_of(alice.user_id) == "admin"
+        await eventually(lambda: len(group_msgs) == 4, what="the greeting")
+        assert group_msgs[3].group_id == new_id
+        assert group_msgs[3].content.startswith("Hello Book club!")
