@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.client_features.conftest import eventually
+from tests.client_features.conftest import Registered, eventually
 from whatsapp_client import WhatsAppClient
 from whatsapp_client.client import Message
 from whatsapp_client.server.testing import ServerHandle
 
-from .conftest import Registered, run_example
+from .conftest import run_example
 
 
 def inbox(client: WhatsAppClient) -> list[Message]:
