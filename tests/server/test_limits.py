@@ -146,10 +146,13 @@ async def test_pending_messages_per_recipient() -> None:
         frames = [message(bob.id, str(i)) for i in range(3)]
         for frame in frames:
             await a.send(frame)
-        await a.expect("sent", id=frames[0]["id"])
+        first = await a.expect("sent", id=frames[0]["id"])
         await a.expect("sent", id=frames[1]["id"])
         err = await a.expect("error")
         assert (err["code"], err["id"]) == ("queue_full", frames[2]["id"])
+        # A resend of an accepted message still gets its answer while the queue is full.
+        await a.send(frames[0])
+        assert await a.expect("sent", id=frames[0]["id"]) == first
         status, _ = await call(
             http, "POST", f"{server.url}/api/messages/ack", bob, {"ids": [frames[0]["id"]]}
         )

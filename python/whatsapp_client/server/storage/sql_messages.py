@@ -25,23 +25,32 @@ def store_message(
     max_pending: int,
 ) -> StoreOutcome:
     """Queue a message for its recipient; a known (sender, id) returns the first answer."""
-    row = conn.execute(
-        "SELECT timestamp FROM messages WHERE sender = ? AND id = ?", (sender, message_id)
-    ).fetchone()
-    if row is not None:
-        return StoreOutcome(int(row[0]), False)
+    # Common path in three statements: the recipient's count, the insert (a no-op for a
+    # known id), the count update. Resends and refusals take the slower paths.
     target = conn.execute("SELECT pending_count FROM users WHERE id = ?", (recipient,)).fetchone()
-    if target is None:
-        return StoreOutcome(0, False, "user_not_found")
-    if int(target[0]) >= max_pending:
-        return StoreOutcome(0, False, "queue_full")
-    conn.execute(
-        "INSERT INTO messages (sender, id, recipient, content, timestamp, status)"
+    if target is None or int(target[0]) >= max_pending:
+        known = _known(conn, sender, message_id)
+        if known is not None:
+            return known
+        return StoreOutcome(0, False, "user_not_found" if target is None else "queue_full")
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO messages (sender, id, recipient, content, timestamp, status)"
         " VALUES (?, ?, ?, ?, ?, 'sent')",
         (sender, message_id, recipient, content, now),
     )
+    if cursor.rowcount != 1:
+        known = _known(conn, sender, message_id)
+        assert known is not None
+        return known
     conn.execute("UPDATE users SET pending_count = pending_count + 1 WHERE id = ?", (recipient,))
     return StoreOutcome(now, True)
+
+
+def _known(conn: sqlite3.Connection, sender: str, message_id: str) -> StoreOutcome | None:
+    row = conn.execute(
+        "SELECT timestamp FROM messages WHERE sender = ? AND id = ?", (sender, message_id)
+    ).fetchone()
+    return StoreOutcome(int(row[0]), False) if row is not None else None
 
 
 def pending(
