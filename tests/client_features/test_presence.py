@@ -7,7 +7,7 @@ import pytest
 
 from whatsapp_client import ValidationError, WhatsAppClient
 
-from .conftest import Registered, eventually
+from .conftest import PASSWORD, Registered, eventually, unique_name
 
 
 def record(client: WhatsAppClient) -> list[tuple[str, bool]]:
@@ -75,3 +75,28 @@ async def test_bad_input(registered: Registered) -> None:
         await alice.subscribe_presence([""])
     assert alice.is_user_online("nobody") is False
     assert alice.get_last_seen("nobody") is None
+
+
+async def test_another_account_on_the_same_client_starts_clean(registered: Registered) -> None:
+    alice, bob = await registered("alice"), await registered("bob")
+    assert bob.user_id
+    await alice.subscribe_presence([bob.user_id])
+    b_id = bob.user_id
+    await eventually(lambda: alice.is_user_online(b_id), what="bob online")
+    await alice.logout()
+    await alice.register(unique_name("carol"), PASSWORD)
+    assert alice.get_online_users() == set()
+    assert not alice.is_user_online(b_id)
+
+
+async def test_watched_peers_are_kept_in_the_store(registered: Registered) -> None:
+    alice, bob = await registered("alice"), await registered("bob")
+    assert alice.user and bob.user_id
+    b_id = bob.user_id
+    await alice.subscribe_presence([b_id])
+    await eventually(lambda: alice.is_user_online(b_id), what="bob online")
+    name = alice.user.username
+    await alice.logout()
+    await alice.login(name, PASSWORD)
+    # Nothing subscribed explicitly after this login: the list came from the store.
+    await eventually(lambda: alice.is_user_online(b_id), what="bob online after login")

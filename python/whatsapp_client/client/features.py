@@ -97,6 +97,7 @@ class FeaturesMixin:
             watch=self._presence.watch,
         )
         self._features_user: str | None = None
+        self._features_loaded = False
         handlers = self._frame_handlers
         handlers[Typing] = self._typing.on_frame
         handlers[Online] = self._presence.on_frame
@@ -121,8 +122,22 @@ class FeaturesMixin:
 
     # --- internal hooks ------------------------------------------------------------------
 
+    def _features_bind(self) -> None:
+        """Drops the feature state of a previous account when another one logged in on
+        this client object (called by every feature entry point)."""
+        user = self._user
+        if user is None or self._features_user == user.id:
+            return
+        self._typing.reset()
+        self._fingerprints.reset()
+        self._groups.reset()
+        self._presence.bind(user.id)
+        self._features_user = user.id
+        self._features_loaded = False
+
     def _note_peer(self, peer_id: str) -> None:
         """Called for every direct message sent: the peer's presence is watched."""
+        self._features_bind()
         self._presence.watch(peer_id)
 
     async def _features_on_connection(self, connected: bool) -> None:
@@ -132,12 +147,9 @@ class FeaturesMixin:
             user, store, executor = self._require_login()
         except errors.AuthenticationError:
             return
-        if self._features_user != user.id:
-            self._typing.reset()
-            self._fingerprints.reset()
-            self._groups.reset()
-            self._presence.reset()
-            self._features_user = user.id
+        self._features_bind()
+        if not self._features_loaded:
+            self._features_loaded = True
             await self._presence.load(user.id, store, executor)
         self._tasks.spawn(self._features_after_connect(), "whatsapp-features-connect")
 
@@ -152,6 +164,7 @@ class FeaturesMixin:
     async def _features_on_message(self, message: Message) -> None:
         if message.direction != "in" or message.group_id is not None:
             return
+        self._features_bind()
         self._presence.watch(message.from_user)
         try:
             message.sender_verified = await self._fingerprints.is_verified(message.from_user)
@@ -159,6 +172,7 @@ class FeaturesMixin:
             message.sender_verified = False
 
     async def _features_on_identity_change(self, peer_id: str, *_: Any) -> None:
+        self._features_bind()
         self._fingerprints.forget(peer_id)
 
     # --- typing --------------------------------------------------------------------------
@@ -171,6 +185,7 @@ class FeaturesMixin:
 
         Returns False when not connected: typing indicators are never queued."""
         self._require_login()
+        self._features_bind()
         return await self._typing.send(to, typing, auto_stop)
 
     def on_typing(self, handler: H) -> H:
@@ -181,6 +196,7 @@ class FeaturesMixin:
 
     def get_typing_users(self) -> set[str]:
         """Peers currently typing to you."""
+        self._features_bind()
         return self._typing.typing_users()
 
     # --- presence ------------------------------------------------------------------------
@@ -189,20 +205,24 @@ class FeaturesMixin:
         """Watches the presence of these users (peers you message and group members are
         watched automatically). Their current state arrives at once."""
         self._require_login()
+        self._features_bind()
         if isinstance(user_ids, str):
             user_ids = [user_ids]
         await self._presence.subscribe(list(user_ids))
 
     def get_online_users(self) -> set[str]:
         """The watched users that are online now."""
+        self._features_bind()
         return self._presence.online_users()
 
     def is_user_online(self, user_id: str) -> bool:
         """Whether a watched user is online (False when unknown)."""
+        self._features_bind()
         return self._presence.is_online(user_id)
 
     def get_last_seen(self, user_id: str) -> int | None:
         """When an offline watched user was last online (ms since the epoch), if known."""
+        self._features_bind()
         return self._presence.last_seen(user_id)
 
     def on_presence(self, handler: H) -> H:
@@ -298,6 +318,7 @@ class FeaturesMixin:
     async def get_peer_fingerprint(self, peer_id: str) -> str:
         """The fingerprint (64 hex characters) of the identity this device holds for
         ``peer_id``; a session is started first if you never talked to the peer."""
+        self._features_bind()
         return await self._fingerprints.peer_fingerprint(peer_id)
 
     async def verify_fingerprint(
@@ -309,11 +330,13 @@ class FeaturesMixin:
         holds: a mismatch raises ``FingerprintMismatchError`` and changes nothing. The flag
         is stored locally and copied to the server (``POST /api/verify-key``; retried after
         the next connect when the server cannot be reached). ``verified=False`` unmarks."""
+        self._features_bind()
         await self._fingerprints.verify(peer_id, fingerprint, verified)
 
     async def is_fingerprint_verified(self, peer_id: str) -> bool:
         """Whether ``peer_id`` is marked verified on this device (a changed identity clears
         the mark)."""
+        self._features_bind()
         return await self._fingerprints.is_verified(peer_id)
 
     async def get_verification_record(self, peer_id: str) -> dict[str, Any] | None:

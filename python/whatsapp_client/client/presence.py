@@ -48,20 +48,30 @@ class Presence:
         self._me: str | None = None
         self._store: tuple[StoreProtocol, StoreExecutor] | None = None
 
-    async def load(self, me: str, store: StoreProtocol, executor: StoreExecutor) -> None:
-        """Loads the watched users of the logged-in account from its store."""
+    def bind(self, me: str) -> None:
+        """Starts over for another account (state of the previous one is dropped)."""
         if self._me != me:
             self.reset()
             self._me = me
+
+    async def load(self, me: str, store: StoreProtocol, executor: StoreExecutor) -> None:
+        """Adds the watched users kept in the account's store (and keeps any watched since
+        login that the store does not have yet)."""
+        self.bind(me)
         self._store = (store, executor)
         raw = await executor.run(store.kv_get, PEERS_KEY)
+        stored: set[str] = set()
         if raw:
             try:
                 ids = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 ids = []
             if isinstance(ids, list):
-                self._watched.update(i for i in ids if isinstance(i, str) and i)
+                stored = {i for i in ids if isinstance(i, str) and i and i != me}
+        extra = self._watched - stored
+        self._watched |= stored
+        if extra:
+            await self._persist()
 
     def reset(self) -> None:
         self._watched.clear()
