@@ -33,6 +33,7 @@ from whatsapp_client.client.client import WhatsAppClient as AsyncWhatsAppClient
 from whatsapp_client.client.config import ClientConfig, build_config, load_config_file
 from whatsapp_client.client.events import Handler
 from whatsapp_client.client.models import ConnectionState, Message, PrekeyStatus, User
+from whatsapp_client.client.sync_features import SyncFeaturesMixin
 
 __all__ = ["WhatsAppClient"]
 
@@ -51,7 +52,7 @@ def _threaded(handler: Handler) -> Handler:
     return run_in_thread
 
 
-class WhatsAppClient:
+class WhatsAppClient(SyncFeaturesMixin):
     """The blocking client. Same options and methods as the asynchronous one."""
 
     def __init__(
