@@ -42,12 +42,18 @@ async def check_password(password: str, hashed: bytes) -> bool:
 
 
 class DummyHash:
-    """A hash to check against for unknown usernames, so timing does not reveal them."""
+    """A hash to check against for unknown usernames, so timing does not reveal them.
+
+    Made on first use, in a thread, so neither startup nor the event loop pays for it.
+    """
 
     def __init__(self, cost: int) -> None:
-        self._hash = bcrypt.hashpw(b"not-a-password", bcrypt.gensalt(rounds=cost))
+        self._cost = cost
+        self._hash: bytes | None = None
 
     async def burn(self, password: str) -> None:
+        if self._hash is None:
+            self._hash = await hash_password("not-a-password", self._cost)
         await check_password(password, self._hash)
 
 
