@@ -51,6 +51,19 @@ impl StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ffi::ErrorCode;
+        // Our queries are fixed and our columns always hold their declared types: a value of
+        // another type, or text that is not UTF-8, can only come from a damaged file.
+        if matches!(
+            e,
+            rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+                | rusqlite::Error::Utf8Error(..)
+        ) {
+            return StoreError::Corrupt(format!(
+                "the store database holds a damaged value ({e}); restore it from a backup"
+            ));
+        }
         match e.sqlite_error_code() {
             Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
                 StoreError::Corrupt(format!("the store database is damaged ({e}); restore it from a backup"))

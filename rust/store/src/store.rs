@@ -392,7 +392,8 @@ fn open_db(path: &Path) -> Result<Connection> {
     let mut header = [0u8; 100];
     let mut f = File::open(path)?;
     let complete = f.read_exact(&mut header).is_ok();
-    if !complete || &header[..16] != b"SQLite format 3\0" {
+    // Bytes 18 and 19 are the read and write format versions: 2 (WAL) in every store file.
+    if !complete || &header[..16] != b"SQLite format 3\0" || header[18] != 2 || header[19] != 2 {
         return Err(StoreError::Corrupt(format!(
             "{} is truncated or is not a store database; restore it from a backup",
             path.display()
@@ -432,6 +433,33 @@ fn create_db(path: &Path, schema: &str, meta: &[(&str, Vec<u8>)]) -> Result<()> 
     fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent() {
         sync_dir(dir);
+    }
+    Ok(())
+}
+
+/// The schema rows (`type`, `name`, `sql`) of a database, sorted.
+fn schema_of(conn: &Connection) -> Result<Vec<(String, String, Option<String>)>> {
+    let mut stmt = conn.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Refuses a database whose tables and indexes are not exactly the ones `schema` makes.
+fn check_schema(conn: &Connection, schema: &str, path: &Path) -> Result<()> {
+    let reference = Connection::open_in_memory()?;
+    reference.execute_batch(schema)?;
+    let damaged = || {
+        StoreError::Corrupt(format!(
+            "{} has a damaged or unknown schema; restore it from a backup",
+            path.display()
+        ))
+    };
+    let found = schema_of(conn).map_err(|e| match e {
+        StoreError::Storage(_) => damaged(),
+        other => other,
+    })?;
+    if found != schema_of(&reference)? {
+        return Err(damaged());
     }
     Ok(())
 }
@@ -579,6 +607,7 @@ impl Store {
                 keys_path.display()
             )));
         }
+        check_schema(&keys, KEYS_SCHEMA, &keys_path)?;
         configure(&keys, opts.durability)?;
         if !msgs_path.exists() {
             let check = data_key.seal("meta", b"check", MESSAGES_CHECK)?;
@@ -589,6 +618,7 @@ impl Store {
             )?;
         }
         let msgs = open_db(&msgs_path)?;
+        check_schema(&msgs, MESSAGES_SCHEMA, &msgs_path)?;
         let check = meta_get(&msgs, "check")?;
         if data_key.open("meta", b"check", &check).is_err() {
             return Err(StoreError::Corrupt(format!(
@@ -852,10 +882,11 @@ impl Store {
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let Some((stored_peer, blob)) = row else { return Ok(None) };
+        // Opened with the stored peer first: a damaged row is corrupt, not a misuse.
+        let raw = self.data_key.open("sent", &id_key(id, &stored_peer), &blob)?;
         if stored_peer != peer {
             return Err(StoreError::Invalid(format!("message id {id:?} was already used for another peer")));
         }
-        let raw = self.data_key.open("sent", &id_key(id, peer), &blob)?;
         String::from_utf8(raw.to_vec())
             .map(Some)
             .map_err(|_| StoreError::Corrupt("a stored sent message is malformed".into()))
@@ -987,10 +1018,11 @@ impl Store {
             .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let Some((stored_peer, blob)) = row else { return Ok(None) };
+        // Opened with the stored peer first: a damaged row is corrupt, not a misuse.
+        let raw = self.data_key.open("inbox", &id_key(id, &stored_peer), &blob)?;
         if stored_peer != peer {
             return Err(StoreError::Invalid(format!("message id {id:?} was already used for another peer")));
         }
-        let raw = self.data_key.open("inbox", &id_key(id, peer), &blob)?;
         let mut d = Dec::new(&raw, 1, "inbox")?;
         let plaintext = d.bytes()?.to_vec();
         let used = if d.flag()? { Some(d.u32()?) } else { None };
