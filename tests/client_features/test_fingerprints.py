@@ -10,6 +10,7 @@ import pytest
 from whatsapp_client import (
     FingerprintMismatchError,
     MissingExtraError,
+    NotFoundError,
     ValidationError,
     WhatsAppClient,
     fingerprint,
@@ -114,3 +115,12 @@ async def test_qr_without_the_extra(
     monkeypatch.setitem(sys.modules, "qrcode", None)
     with pytest.raises(MissingExtraError, match=r"whatsapp-client\[qrcode\]"):
         alice.generate_fingerprint_qr()
+
+
+async def test_unknown_peer(registered: Registered) -> None:
+    alice = await registered("alice")
+    with pytest.raises(NotFoundError):
+        await alice.get_peer_fingerprint("no-such-user")
+    with pytest.raises(NotFoundError):
+        await alice.safety_number("no-such-user")
+    assert not await alice.is_fingerprint_verified("no-such-user")

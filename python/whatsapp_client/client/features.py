@@ -142,6 +142,7 @@ class FeaturesMixin:
 
     async def _features_on_connection(self, connected: bool) -> None:
         if not connected:
+            self._groups.connection_lost()
             return
         try:
             user, store, executor = self._require_login()

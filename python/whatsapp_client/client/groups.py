@@ -322,6 +322,18 @@ class Groups:
         await executor.run(store.save_message, self._record(message))
         return message
 
+    def connection_lost(self) -> None:
+        """The connection dropped: senders waiting for the server's answer give up now."""
+        for mid, fut in list(self._waiters.items()):
+            if not fut.done():
+                fut.set_exception(
+                    errors.ConnectionError(
+                        f"the connection dropped before the server confirmed group message "
+                        f"{mid}; it may or may not have been stored (see get_group_messages "
+                        "after the reconnect before sending it again)"
+                    )
+                )
+
     def _remember(self, mid: str) -> None:
         self._recent[mid] = None
         while len(self._recent) > 4096:
