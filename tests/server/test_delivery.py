@@ -7,7 +7,7 @@ import uuid
 import aiohttp
 
 from tests.server.helpers import Account, call, connect, error_code, message, register
-from whatsapp_client.server.testing import ServerHandle
+from whatsapp_client.server.testing import ServerHandle, running_server
 
 
 async def test_offline_messages_arrive_in_order_after_auth_ok(
@@ -298,3 +298,42 @@ async def test_messages_to_yourself_and_between_devices(
     await d2.expect("message", id=frame["id"])
     await d1.close()
     await d2.close()
+
+
+async def test_a_slow_consumer_is_disconnected_and_loses_nothing() -> None:
+    async with running_server(outbound_queue_frames=6) as server, aiohttp.ClientSession() as http:
+        alice = await register(http, server.url)
+        bob = await register(http, server.url)
+        # A backlog larger than the outbound queue is paged, not refused.
+        a = await connect(http, server.ws_url, alice)
+        early = [message(bob.id, str(i)) for i in range(9)]
+        for frame in early:
+            await a.send(frame)
+        for frame in early:
+            await a.expect("sent", id=frame["id"])
+        b = await connect(http, server.ws_url, bob)
+        got = await b.expect_n("message", 9)
+        assert [g["id"] for g in got] == [f["id"] for f in early]
+        await b.send({"type": "ack", "ids": [f["id"] for f in early]})
+        await a.expect("status")
+        # Now bob stops reading while alice sends far more than the socket buffers hold.
+        big = [message(bob.id, "z" * 1_000_000) for _ in range(40)]
+        for frame in big:
+            await a.send(frame)
+        for frame in big:
+            await a.expect("sent", id=frame["id"])
+        received = []
+        while True:
+            msg = await b.ws.receive(timeout=30)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            received.append(msg.json()["id"])
+        assert b.ws.close_code == 1008
+        assert len(received) < len(big)
+        await b.close()
+        # Everything not acknowledged comes back on the next connection, in order.
+        b = await connect(http, server.ws_url, bob)
+        again = await b.expect_n("message", len(big))
+        assert [g["id"] for g in again] == [f["id"] for f in big]
+        await a.close()
+        await b.close()

@@ -35,7 +35,12 @@ class Connection:
         self._sent_during_sync: set[tuple[str, str]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._closing = False
+        self._blocked = False
         self._close_task: asyncio.Task[Any] | None = None
+
+    @property
+    def max_queue(self) -> int:
+        return self._max_queue
 
     # -- sync window -----------------------------------------------------------------------
 
@@ -66,8 +71,9 @@ class Connection:
     def _enqueue(self, payload: bytes) -> None:
         if self._closing:
             return
-        if len(self._queue) >= self._max_queue:
-            # A consumer this far behind gets disconnected; its messages stay queued on disk.
+        if self._blocked and len(self._queue) >= self._max_queue:
+            # The socket is not draining and the queue is full: a consumer this far behind
+            # is disconnected; its messages stay queued on disk for its next connection.
             log.warning("closing slow consumer", extra={"user_id": self.user_id})
             self.close_soon(WSCloseCode.POLICY_VIOLATION, "too slow")
             return
@@ -78,10 +84,15 @@ class Connection:
     async def _flush(self) -> None:
         try:
             while self._queue and not self.ws.closed:
+                # send_frame only suspends when the transport's buffer is over its limit,
+                # so frames queued while this is set wait on a client that is not reading.
+                self._blocked = True
                 await self.ws.send_frame(self._queue.popleft(), WSMsgType.TEXT)
+                self._blocked = False
         except (ConnectionError, RuntimeError):
             self._queue.clear()
         finally:
+            self._blocked = False
             self._flusher = None
 
     async def drain(self) -> None:

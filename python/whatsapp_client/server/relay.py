@@ -164,8 +164,11 @@ class Relay:
         assert conn.user_id is not None
         user_id = conn.user_id
         after = 0
+        # Pages never fill the outbound queue past half, so a backlog cannot trip the
+        # slow-consumer limit on its own.
+        size = max(1, min(BACKLOG_PAGE, conn.max_queue // 2))
         while True:
-            page = await self._storage.pending(user_id, BACKLOG_PAGE, after)
+            page = await self._storage.pending(user_id, size, after)
             for seq, message in page:
                 after = seq
                 payload = encode_frame(
@@ -178,7 +181,7 @@ class Relay:
                     )
                 )
                 conn.send_synced(payload, (message.sender, message.id))
-            if len(page) < BACKLOG_PAGE:
+            if len(page) < size:
                 break
             # Let the socket drain between pages so a large backlog does not pile up in memory.
             await conn.drain()
