@@ -159,3 +159,5 @@ async def test_unknown_route_and_method_use_the_error_shape(
     assert (status, error_code(body)) == (404, "not_found")
     status, body = await call(http, "DELETE", f"{server.url}/api/auth/login")
     assert (status, error_code(body)) == (405, "method_not_allowed")
+    status, body = await call(http, "GET", f"{server.url}/ws")  # no upgrade headers
+    assert (status, error_code(body)) == (400, "invalid_request")

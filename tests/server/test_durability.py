@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import tempfile
 
@@ -80,4 +81,7 @@ async def test_sigterm_is_graceful() -> None:
             assert a.ws.close_code == 1001
             await a.close()
             assert await proc.wait() == 0
-            assert any('"msg":"stopped"' in line for line in proc.log)
+            # Logs are structured: one JSON object per line.
+            entries = [json.loads(line) for line in proc.log]
+            assert all({"ts", "level", "logger", "msg"} <= set(e) for e in entries)
+            assert [e["msg"] for e in entries][-2:] == ["storage closed", "stopped"]
