@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import msgspec
@@ -38,6 +38,8 @@ from whatsapp_client.server.state import ServerState, state_of
 log = get_logger("ws")
 
 CLOSE_UNAUTHORIZED = 4401
+
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
 _PONG = encode_frame(Pong())
 
 
@@ -142,7 +144,7 @@ async def _serve(state: ServerState, conn: Connection, user_id: str) -> None:
     tasks: set[asyncio.Task[None]] = set()
 
     def spawn(coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+        task = asyncio.get_running_loop().create_task(_guarded(conn, coro))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
@@ -160,6 +162,15 @@ async def _serve(state: ServerState, conn: Connection, user_id: str) -> None:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _guarded(conn: Connection, coro: Coroutine[Any, Any, None]) -> None:
+    """Run a background frame handler (ack, read); a failure is logged and reported."""
+    try:
+        await coro
+    except Exception:
+        log.exception("frame handler failed", extra={"user_id": conn.user_id})
+        conn.send(_error("internal_error", "the request could not be completed"))
+
+
 def _detach(state: ServerState, conn: Connection) -> None:
     state.presence.unsubscribe_all(conn)
     if state.fanout.detach(conn) and conn.user_id is not None:
@@ -173,7 +184,7 @@ async def _handle(
     conn: Connection,
     data: bytes,
     bucket: TokenBucket,
-    spawn: Any,
+    spawn: Spawn,
 ) -> None:
     if len(data) > state.settings.max_frame_bytes:
         state.metrics.rate_limited.labels("frame_size").inc()
