@@ -263,7 +263,7 @@ class FeaturesMixin:
             )
         if max_dimension is not None:
             data = await asyncio.to_thread(media_mod.downscale_image, data, mime, max_dimension)
-        media_mod._check_limit(len(data), cfg.media_max_bytes, "image")
+        media_mod.check_media_size(len(data), cfg.media_max_bytes, "image")
         payload = media_mod.image_payload(data, mime, caption, filename or name, cfg.max_text_bytes)
         media_mod.check_frame_size(len(payload["data"]) + len(caption or "") * 4 + 256)
         return await self.send_payload(to, payload, payload.get("caption", ""))

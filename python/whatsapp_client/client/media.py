@@ -31,6 +31,8 @@ __all__ = [
     "FRAME_LIMIT",
     "IMAGE_MIME_TYPES",
     "MediaSource",
+    "check_frame_size",
+    "check_media_size",
     "decode_image",
     "detect_image_mime",
     "downscale_image",
@@ -84,7 +86,8 @@ def guess_file_mime(filename: str | None, data: bytes) -> str:
     return "application/octet-stream"
 
 
-def _check_limit(size: int, limit: int, what: str) -> None:
+def check_media_size(size: int, limit: int, what: str) -> None:
+    """Refuses empty media and media over ``limit`` bytes (``MediaError``)."""
     if size == 0:
         raise errors.MediaError(f"the {what} is empty", code="empty_media")
     if size > limit:
@@ -120,7 +123,7 @@ async def read_media(
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise errors.ValidationError(f"the {what}'s data must be bytes, got {type(data)!r}")
         raw = bytes(data)
-        _check_limit(len(raw), limit, what)
+        check_media_size(len(raw), limit, what)
         return raw, None
     assert path is not None
     if not isinstance(path, (str, os.PathLike)):
@@ -133,12 +136,12 @@ async def read_media(
             size = p.stat().st_size
             if not p.is_file():
                 raise errors.ValidationError(f"{str(p)!r} is not a regular file")
-            _check_limit(size, limit, what)
+            check_media_size(size, limit, what)
             with p.open("rb") as fh:
                 raw = fh.read(limit + 1)
         except OSError as exc:
             raise errors.ValidationError(f"cannot read {str(p)!r}: {exc.strerror}") from exc
-        _check_limit(len(raw), limit, what)
+        check_media_size(len(raw), limit, what)
         return raw
 
     return await asyncio.to_thread(read), Path(raw_path).name
