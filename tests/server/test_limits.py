@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import pytest
 
@@ -229,3 +231,17 @@ async def test_unauthenticated_socket_cap() -> None:
         assert refused.value.headers is not None
         _retry_after(dict(refused.value.headers))
         await first.close()
+
+
+async def test_frame_limit_counts_utf8_bytes_not_characters() -> None:
+    async with running_server(max_frame_bytes=4096) as server, aiohttp.ClientSession() as http:
+        alice = await register(http, server.url)
+        a = await connect(http, server.ws_url, alice)
+        fits = message(alice.id, "\u00e9" * 1500)  # 3,000 bytes of content
+        await a.ws.send_str(json.dumps(fits, ensure_ascii=False))
+        await a.expect("sent", id=fits["id"])
+        over = message(alice.id, "\u00e9" * 2100)  # 2,100 characters but 4,200 bytes
+        await a.ws.send_str(json.dumps(over, ensure_ascii=False))
+        err = await a.expect("error")
+        assert (err["code"], err["id"]) == ("too_large", over["id"])
+        await a.close()

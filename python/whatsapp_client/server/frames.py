@@ -64,7 +64,7 @@ class _IdProbe(msgspec.Struct):
 _probe = msgspec.json.Decoder(_IdProbe).decode
 
 
-def probe_id(data: bytes) -> Optional[str]:
+def probe_id(data: Union[str, bytes]) -> Optional[str]:
     """The ``id`` of a frame that failed validation, so the error can name the request."""
     try:
         found = _probe(data).id

@@ -60,7 +60,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     # aiohttp drops the connection outright on frames over its own limit, so give it slack:
     # frames up to twice our limit are read and refused politely (`too_large`, socket kept);
     # only grossly oversized ones hit aiohttp's hard stop.
-    ws = web.WebSocketResponse(max_msg_size=2 * settings.max_frame_bytes, decode_text=False)
+    ws = web.WebSocketResponse(max_msg_size=2 * settings.max_frame_bytes)
     state.unauthenticated += 1
     conn = Connection(ws, settings.outbound_queue_frames)
     state.sockets.add(conn)
@@ -179,14 +179,21 @@ def _detach(state: ServerState, conn: Connection) -> None:
             state.storage.set_last_seen(conn.user_id, stamp)
 
 
+def _frame_bytes(data: str | bytes, limit: int) -> int:
+    """The frame's size in bytes; text arrives decoded, and is only re-encoded near the limit."""
+    if isinstance(data, bytes) or len(data) > limit or 4 * len(data) <= limit:
+        return len(data)  # a character is 1 to 4 bytes of UTF-8
+    return len(data.encode("utf-8"))
+
+
 async def _handle(
     state: ServerState,
     conn: Connection,
-    data: bytes,
+    data: str | bytes,
     bucket: TokenBucket,
     spawn: Spawn,
 ) -> None:
-    if len(data) > state.settings.max_frame_bytes:
+    if _frame_bytes(data, state.settings.max_frame_bytes) > state.settings.max_frame_bytes:
         state.metrics.rate_limited.labels("frame_size").inc()
         limit = state.settings.max_frame_bytes
         conn.send(_error("too_large", f"frames are limited to {limit} bytes", probe_id(data)))
