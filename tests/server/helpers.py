@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from whatsapp_client.server.testing import ServerHandle, running_server
 
 Json = dict[str, Any]
 
@@ -135,6 +139,13 @@ async def connect(
 
 def message(to: str, content: str = "hello", message_id: str = "") -> Json:
     return {"type": "message", "id": message_id or str(uuid.uuid4()), "to": to, "content": content}
+
+
+@contextlib.asynccontextmanager
+async def serving(**settings: Any) -> AsyncIterator[tuple[ServerHandle, aiohttp.ClientSession]]:
+    """A server with these settings and an HTTP session (one `async with`, Python 3.9-safe)."""
+    async with running_server(**settings) as server, aiohttp.ClientSession() as http:
+        yield server, http
 
 
 async def gather(*aws: Any) -> list[Any]:

@@ -7,7 +7,7 @@ import json
 import aiohttp
 import pytest
 
-from tests.server.helpers import Keys, call, connect, error_code, message, register
+from tests.server.helpers import Keys, call, connect, error_code, message, register, serving
 from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.testing import running_server
 
@@ -29,10 +29,7 @@ async def _login(
 
 
 async def test_login_attempts_per_username() -> None:
-    async with (
-        running_server(login_attempts_per_username=3) as server,
-        aiohttp.ClientSession() as http,
-    ):
+    async with serving(login_attempts_per_username=3) as (server, http):
         victim = await register(http, server.url)
         for _ in range(3):
             resp = await _login(http, server.url, victim.username, "wrong password")
@@ -47,10 +44,7 @@ async def test_login_attempts_per_username() -> None:
 
 
 async def test_login_attempts_per_address() -> None:
-    async with (
-        running_server(login_attempts_per_address=4) as server,
-        aiohttp.ClientSession() as http,
-    ):
+    async with serving(login_attempts_per_address=4) as (server, http):
         for i in range(4):
             resp = await _login(http, server.url, f"nobody{i}", "wrong password")
             assert resp.status == 401
@@ -64,10 +58,7 @@ async def test_login_attempts_per_address() -> None:
 
 
 async def test_registrations_per_address() -> None:
-    async with (
-        running_server(registrations_per_address=2) as server,
-        aiohttp.ClientSession() as http,
-    ):
+    async with serving(registrations_per_address=2) as (server, http):
         await register(http, server.url)
         await register(http, server.url)
         async with http.post(
@@ -79,10 +70,7 @@ async def test_registrations_per_address() -> None:
 
 async def test_messages_per_connection_per_second() -> None:
     # A refill rate this low makes the outcome independent of how fast the machine is.
-    async with (
-        running_server(messages_per_second=0.001, message_burst=3) as server,
-        aiohttp.ClientSession() as http,
-    ):
+    async with serving(messages_per_second=0.001, message_burst=3) as (server, http):
         alice = await register(http, server.url)
         bob = await register(http, server.url)
         a = await connect(http, server.ws_url, alice)
@@ -138,10 +126,7 @@ async def test_frame_just_under_the_limit_is_accepted() -> None:
 
 
 async def test_pending_messages_per_recipient() -> None:
-    async with (
-        running_server(max_pending_per_recipient=2) as server,
-        aiohttp.ClientSession() as http,
-    ):
+    async with serving(max_pending_per_recipient=2) as (server, http):
         alice = await register(http, server.url)
         bob = await register(http, server.url)
         a = await connect(http, server.ws_url, alice)
