@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rand_core::{OsRng, RngCore};
 use wac1::{Account, PublicIdentity};
-use wac1_store::{KdfParams, Store, StoreError, StoreOptions};
+use wac1_store::{KdfParams, Store, StoreError, StoreOptions, StoredMessage};
 
 fn opts() -> StoreOptions {
     StoreOptions { kdf: KdfParams { memory_kib: 64, iterations: 1, lanes: 1 }, ..Default::default() }
@@ -29,6 +29,20 @@ fn build(dir: &Path) -> PublicIdentity {
     }
     for i in 0..20 {
         s.kv_set(&format!("k{i}"), &[i as u8; 100]).unwrap();
+        s.save_message(&StoredMessage {
+            id: format!("m{i}"),
+            peer_id: "bob".into(),
+            from_user: "me".into(),
+            to: "bob".into(),
+            direction: "out".into(),
+            kind: "text".into(),
+            timestamp: i64::from(i),
+            status: "sent".into(),
+            content: vec![i as u8; 200],
+            group_id: None,
+        })
+        .unwrap();
+        s.outbox_add(&format!("o{i}"), "bob", &[1u8; 150], i64::from(i)).unwrap();
     }
     let id = s.keys_identity().unwrap();
     drop(s);
@@ -43,7 +57,9 @@ fn exercise(s: &mut Store, identity: &PublicIdentity) -> Result<(), StoreError> 
     s.encrypt("bob", b"x", Some("bob1"))?;
     s.kv_get("k3")?;
     s.outbox()?;
-    s.messages("bob", 10, None)?;
+    s.messages("bob", 50, None)?;
+    s.get_message("m7")?;
+    s.update_status(&["m3".to_owned()], "read")?;
     s.export_account("p")?;
     s.generate_one_time_prekeys(1)?;
     Ok(())
@@ -54,7 +70,10 @@ fn random_byte_damage_never_panics() {
     let tmp = tempfile::tempdir().unwrap();
     let pristine = tmp.path().join("pristine");
     let identity = build(&pristine);
-    let original = std::fs::read(pristine.join("keys.db")).unwrap();
+    let originals = [
+        ("keys.db", std::fs::read(pristine.join("keys.db")).unwrap()),
+        ("messages.db", std::fs::read(pristine.join("messages.db")).unwrap()),
+    ];
     assert!(
         !pristine.join("keys.db-wal").exists()
             || std::fs::metadata(pristine.join("keys.db-wal")).unwrap().len() == 0
@@ -69,7 +88,11 @@ fn random_byte_damage_never_panics() {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         }
-        std::fs::copy(pristine.join("messages.db"), dir.join("messages.db")).unwrap();
+        // Two rounds in three damage keys.db, one in three messages.db.
+        let (target, original) = &originals[usize::from(round % 3 == 2)];
+        for (name, content) in &originals {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
         let mut bytes = original.clone();
         let flips = 1 + (OsRng.next_u32() % 8) as usize;
         for _ in 0..flips {
@@ -79,7 +102,7 @@ fn random_byte_damage_never_panics() {
         if round % 10 == 0 {
             bytes.truncate(OsRng.next_u32() as usize % bytes.len());
         }
-        std::fs::write(dir.join("keys.db"), &bytes).unwrap();
+        std::fs::write(dir.join(target), &bytes).unwrap();
         #[cfg(unix)]
         for f in ["keys.db", "messages.db"] {
             use std::os::unix::fs::PermissionsExt;
