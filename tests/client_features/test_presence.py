@@ -100,3 +100,18 @@ async def test_watched_peers_are_kept_in_the_store(registered: Registered) -> No
     await alice.login(name, PASSWORD)
     # Nothing subscribed explicitly after this login: the list came from the store.
     await eventually(lambda: alice.is_user_online(b_id), what="bob online after login")
+
+
+async def test_subscribing_after_logging_in_again(registered: Registered) -> None:
+    alice, bob, carol = await registered("alice"), await registered("bob"), await registered("c")
+    assert alice.user and bob.user_id and carol.user_id
+    b_id, c_id = bob.user_id, carol.user_id
+    await alice.subscribe_presence([b_id])
+    name = alice.user.username
+    await alice.logout()
+    await alice.login(name, PASSWORD)
+    await alice.subscribe_presence([c_id])  # stored in the new login's store
+    await eventually(lambda: alice.get_online_users() == {b_id, c_id}, what="both online")
+    await alice.logout()
+    await alice.login(name, PASSWORD)
+    await eventually(lambda: alice.get_online_users() == {b_id, c_id}, what="both, from store")

@@ -63,6 +63,7 @@ class FeaturesMixin:
         _tasks: TaskSet
         _sessions: SessionManager | None
         _user: User | None
+        _store_obj: StoreProtocol | None
         _frame_handlers: dict[type[Any], Callable[[Any], Awaitable[None]]]
 
         def _require_login(self) -> tuple[User, StoreProtocol, StoreExecutor]:
@@ -84,7 +85,9 @@ class FeaturesMixin:
         for name in FEATURE_EVENTS:
             self._events.add_event(name)
         self._typing = TypingIndicators(conn=self._conn, tasks=self._tasks, emit=self._emit)
-        self._presence = Presence(conn=self._conn, tasks=self._tasks, emit=self._emit)
+        self._presence = Presence(
+            conn=self._conn, tasks=self._tasks, emit=self._emit, login=self._require_login
+        )
         self._fingerprints = Fingerprints(
             http=self._http, login=self._require_login, sessions=lambda: self._sessions
         )
@@ -96,7 +99,7 @@ class FeaturesMixin:
             emit=self._emit,
             watch=self._presence.watch,
         )
-        self._features_user: str | None = None
+        self._features_store: object = None
         self._features_loaded = False
         handlers = self._frame_handlers
         handlers[Typing] = self._typing.on_frame
@@ -123,16 +126,17 @@ class FeaturesMixin:
     # --- internal hooks ------------------------------------------------------------------
 
     def _features_bind(self) -> None:
-        """Drops the feature state of a previous account when another one logged in on
-        this client object (called by every feature entry point)."""
-        user = self._user
-        if user is None or self._features_user == user.id:
+        """Starts the feature state afresh for each login (called by every feature entry
+        point): nothing learned under a previous login is kept in memory."""
+        user, store = self._user, self._store_obj
+        if user is None or store is None or store is self._features_store:
             return
         self._typing.reset()
         self._fingerprints.reset()
         self._groups.reset()
+        self._presence.reset()
         self._presence.bind(user.id)
-        self._features_user = user.id
+        self._features_store = store
         self._features_loaded = False
 
     def _note_peer(self, peer_id: str) -> None:
@@ -145,13 +149,13 @@ class FeaturesMixin:
             self._groups.connection_lost()
             return
         try:
-            user, store, executor = self._require_login()
+            self._require_login()
         except errors.AuthenticationError:
             return
         self._features_bind()
-        if not self._features_loaded:
+        if not self._features_loaded:  # a new login: read the store's list of peers
             self._features_loaded = True
-            await self._presence.load(user.id, store, executor)
+            await self._presence.load()
         self._tasks.spawn(self._features_after_connect(), "whatsapp-features-connect")
 
     async def _features_after_connect(self) -> None:

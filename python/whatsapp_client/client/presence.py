@@ -16,6 +16,7 @@ from whatsapp_client import errors
 from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.frames import Online, SubscribePresence
 from whatsapp_client.client.logging import get_logger
+from whatsapp_client.client.models import User
 from whatsapp_client.client.sessions import validate_peer_id
 from whatsapp_client.client.store import StoreExecutor, StoreProtocol
 from whatsapp_client.client.tasks import TaskSet
@@ -38,15 +39,16 @@ class Presence:
         conn: Connection,
         tasks: TaskSet,
         emit: Callable[..., None],
+        login: Callable[[], tuple[User, StoreProtocol, StoreExecutor]],
     ) -> None:
         self._conn = conn
+        self._login = login
         self._tasks = tasks
         self._emit = emit
         self._watched: set[str] = set()
         self._online: dict[str, bool] = {}
         self._last_seen: dict[str, int | None] = {}
         self._me: str | None = None
-        self._store: tuple[StoreProtocol, StoreExecutor] | None = None
 
     def bind(self, me: str) -> None:
         """Starts over for another account (state of the previous one is dropped)."""
@@ -54,11 +56,12 @@ class Presence:
             self.reset()
             self._me = me
 
-    async def load(self, me: str, store: StoreProtocol, executor: StoreExecutor) -> None:
+    async def load(self) -> None:
         """Adds the watched users kept in the account's store (and keeps any watched since
         login that the store does not have yet)."""
+        user, store, executor = self._login()
+        me = user.id
         self.bind(me)
-        self._store = (store, executor)
         raw = await executor.run(store.kv_get, PEERS_KEY)
         stored: set[str] = set()
         if raw:
@@ -78,7 +81,6 @@ class Presence:
         self._online.clear()
         self._last_seen.clear()
         self._me = None
-        self._store = None
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -112,9 +114,10 @@ class Presence:
             log.debug("cannot subscribe to the presence of %s: %s", user_id, exc)
 
     async def _persist(self) -> None:
-        if self._store is None:
+        try:
+            _, store, executor = self._login()
+        except errors.AuthenticationError:
             return
-        store, executor = self._store
         data = json.dumps(sorted(self._watched)).encode("utf-8")
         await executor.run(store.kv_set, PEERS_KEY, data)
 
