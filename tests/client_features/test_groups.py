@@ -172,3 +172,18 @@ async def test_bad_input(registered: Registered) -> None:
     await alice.disconnect()
     with pytest.raises(ConnectionError):
         await alice.send_group_message(group.id, "offline")
+
+
+async def test_the_creator_gets_what_was_posted_while_it_was_offline(
+    registered: Registered,
+) -> None:
+    alice, bob, _ = await trio(registered)
+    assert bob.user_id
+    at_alice = group_inbox(alice)
+    group = await alice.create_group("Team", member_ids=[bob.user_id])
+    await alice.disconnect()
+    await bob.send_group_message(group.id, "posted while alice was away")
+    await alice.connect()
+    await eventually(lambda: len(at_alice) == 1, what="catch-up of the creator")
+    assert at_alice[0].content == "posted while alice was away"
+    assert await alice.sync_groups() == 0  # nothing new the second time

@@ -215,7 +215,17 @@ class Groups:
         ids = [validate_peer_id(m, "member id") for m in member_ids]
         body = {"name": name, "description": description or "", "member_ids": ids}
         data = await self._call("POST", "/api/groups", json=body, idempotent=False)
-        return self._learn(Group.from_json(data))
+        group = self._learn(Group.from_json(data))
+        # Everything posted from now on is new to us, even if it comes during an outage.
+        _, store, executor = self._login()
+        key = _SEEN_KEY + group.id
+
+        def mark() -> None:
+            if not store.kv_get(key):
+                store.kv_set(key, str(group.created_at).encode())
+
+        await executor.run(mark)
+        return group
 
     async def list_groups(self) -> list[Group]:
         data = await self._call("GET", "/api/groups")
