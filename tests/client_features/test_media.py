@@ -11,7 +11,7 @@ import pytest
 
 from whatsapp_client import MediaError, MissingExtraError, ValidationError, WhatsAppClient
 from whatsapp_client.client import ClientConfig, Message
-from whatsapp_client.client.media import detect_image_mime, guess_file_mime
+from whatsapp_client.client.media import check_frame_size, detect_image_mime, guess_file_mime
 
 from .conftest import Registered, eventually
 
@@ -199,3 +199,27 @@ async def test_downscaling_without_pillow(
     with pytest.raises(MissingExtraError, match=r"whatsapp-client\[images\]"):
         await alice.send_image(bob.user_id, image_data=PNG, max_dimension=100)
     assert await alice.pending_messages() == 0
+
+
+async def test_the_largest_media_that_fits_one_frame_goes_through(registered: Registered) -> None:
+    """The client's frame-size estimate is not lax: media just under it is accepted by the
+    server (whose limit is the protocol's 8 MiB) and arrives intact."""
+    alice, bob = await registered("alice"), await registered("bob")
+    assert bob.user_id
+    got = inbox(bob)
+    low, high = 1, 5 * 1024 * 1024
+    while low < high:  # the largest raw size the client lets through
+        mid = (low + high + 1) // 2
+        try:
+            check_frame_size(4 * ((mid + 2) // 3) + 512)
+            low = mid
+        except MediaError:
+            high = mid - 1
+    assert 4 * 1024 * 1024 < low < 5 * 1024 * 1024
+    blob = bytes(range(256)) * (low // 256) + bytes(low % 256)
+    sent = await alice.send_file(bob.user_id, data=blob, filename="big.bin")
+    assert sent.status == "sent"
+    await eventually(lambda: len(got) == 1, what="the big file", timeout=30)
+    assert got[0].data == blob
+    with pytest.raises(MediaError):
+        await alice.send_file(bob.user_id, data=blob + bytes(4096), filename="big.bin")
