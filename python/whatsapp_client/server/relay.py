@@ -49,6 +49,9 @@ class Relay:
         self._fanout = fanout
         self._metrics = metrics
         self._max_pending = max_pending
+        # Bound once: looking a labelled child up costs a lock and a dict per message.
+        self._relayed_direct = metrics.messages_relayed.labels("direct")
+        self._relayed_group = metrics.messages_relayed.labels("group")
 
     # -- direct messages -------------------------------------------------------------------
 
@@ -70,7 +73,7 @@ class Relay:
                 return
             conn.send(encode_frame(Sent(id=frame.id, timestamp=outcome.timestamp)))
             if outcome.new:
-                self._metrics.messages_relayed.labels("direct").inc()
+                self._relayed_direct.inc()
                 self._metrics.queue_depth.inc()
                 payload = encode_frame(
                     MessageOut(
@@ -135,7 +138,7 @@ class Relay:
             conn.send(encode_frame(Sent(id=frame.id, timestamp=outcome.timestamp)))
             if not outcome.new:
                 return
-            self._metrics.messages_relayed.labels("group").inc()
+            self._relayed_group.inc()
             payload = encode_frame(
                 GroupMessageOut(
                     id=frame.id,
