@@ -309,11 +309,18 @@ async def _conversation(
     # --- a dropped connection --------------------------------------------------------------
     step(9, "A dropped connection, recovered with nothing lost")
     await server.stop()
+    loop = asyncio.get_running_loop()
+    end = loop.time() + STEP_TIMEOUT
+    while alice.is_connected() or bob.is_connected():
+        if loop.time() > end:
+            raise DemoError("the clients did not notice the server going away")
+        await asyncio.sleep(0.01)
     say("  server    restarts: both connections drop")
     offline = [f"while the server was down #{i} 📦" for i in range(1, 4)]
     for text in offline:
         queued = await alice.send_message(b_id, text)
-        say(f"  alice  -> bob     {text!r}  [{queued.status}: kept in her encrypted outbox]")
+        where = ": kept in her encrypted outbox" if queued.status == "pending" else ""
+        say(f"  alice  -> bob     {text!r}  [{queued.status}{where}]")
     await server.start()
     await inbox_bob.until(lambda m: len(m) >= 2 + len(offline), "the queued messages")
     arrived = [m.content for m in inbox_bob.items[2:]]
