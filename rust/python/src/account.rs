@@ -7,12 +7,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyType};
 use rand_core::OsRng;
 use wac1::encoding::b64;
-use wac1::{Account as CoreAccount, Limits, Serialize, WireMessage};
+use wac1::{Account as CoreAccount, Limits, WireMessage};
 
-use crate::errors::{exception_value, invalid, key32, IntoPyResult};
+use crate::errors::{exception_value, invalid, IntoPyResult};
 use crate::keys::{OneTimePreKey, PreKeyBundle, SignedPreKey};
-use crate::locking;
 use crate::session::{Decrypted, Session, BULK_BYTES};
+use crate::{locking, state};
 
 const SEAL_LABEL: &[u8] = b"WAC1/sealed/account";
 /// Most one-time prekeys made in one call (the server takes at most 1000 per upload).
@@ -230,28 +230,17 @@ impl Account {
 
     /// The account sealed (XChaCha20-Poly1305) under a 32-byte key.
     fn to_bytes<'py>(&self, py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-        let key = key32(py, key, "key")?;
-        let plain = locking::peek(py, &self.inner, Serialize::to_bytes);
-        let sealed = wac1::sealed::seal(&key, SEAL_LABEL, &plain, &mut OsRng).py(py)?;
-        Ok(PyBytes::new(py, &sealed))
+        state::seal(py, &self.inner, SEAL_LABEL, key)
     }
 
     /// Restores a sealed account; raises `CorruptStateError` on a wrong key or bad data.
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: &[u8], key: &[u8]) -> PyResult<Self> {
-        let key = key32(py, key, "key")?;
-        let plain = wac1::sealed::open(&key, SEAL_LABEL, data).py(py)?;
-        Ok(Self::of(CoreAccount::from_bytes(&plain).py(py)?))
+        Ok(Self::of(state::open(py, data, SEAL_LABEL, key)?))
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> bool {
-        let Ok(other) = other.downcast::<Self>() else { return false };
-        let other = other.get();
-        if std::ptr::eq(self, other) {
-            return true;
-        }
-        let theirs = locking::read(py, &other.inner);
-        locking::peek(py, &self.inner, |mine| *mine == theirs)
+        other.downcast::<Self>().is_ok_and(|o| state::equal(py, &self.inner, &o.get().inner))
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {

@@ -15,6 +15,7 @@ mod functions;
 mod keys;
 mod locking;
 mod session;
+mod state;
 mod store;
 mod vectors;
 

@@ -4,11 +4,10 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
-use rand_core::OsRng;
-use wac1::{PublicIdentity, Serialize, SessionRecord, WireMessage};
+use wac1::{PublicIdentity, SessionRecord, WireMessage};
 
-use crate::errors::{key32, IntoPyResult};
-use crate::locking;
+use crate::errors::IntoPyResult;
+use crate::{locking, state};
 
 /// Plaintexts at least this large are encrypted with the GIL released.
 pub const BULK_BYTES: usize = 16 * 1024;
@@ -88,28 +87,17 @@ impl Session {
 
     /// The state sealed (XChaCha20-Poly1305) under a 32-byte key.
     fn to_bytes<'py>(&self, py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-        let key = key32(py, key, "key")?;
-        let plain = locking::peek(py, &self.record, Serialize::to_bytes);
-        let sealed = wac1::sealed::seal(&key, SEAL_LABEL, &plain, &mut OsRng).py(py)?;
-        Ok(PyBytes::new(py, &sealed))
+        state::seal(py, &self.record, SEAL_LABEL, key)
     }
 
     /// Restores sealed state; raises `CorruptStateError` on a wrong key or bad data.
     #[classmethod]
     fn from_bytes(_cls: &Bound<'_, PyType>, py: Python<'_>, data: &[u8], key: &[u8]) -> PyResult<Self> {
-        let key = key32(py, key, "key")?;
-        let plain = wac1::sealed::open(&key, SEAL_LABEL, data).py(py)?;
-        Ok(Self::of(SessionRecord::from_bytes(&plain).py(py)?))
+        Ok(Self::of(state::open(py, data, SEAL_LABEL, key)?))
     }
 
     fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> bool {
-        let Ok(other) = other.downcast::<Self>() else { return false };
-        let other = other.get();
-        if std::ptr::eq(self, other) {
-            return true;
-        }
-        let theirs = locking::read(py, &other.record);
-        locking::peek(py, &self.record, |mine| *mine == theirs)
+        other.downcast::<Self>().is_ok_and(|o| state::equal(py, &self.record, &o.get().record))
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
