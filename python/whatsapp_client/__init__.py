@@ -32,7 +32,14 @@ from whatsapp_client._core import (
     verify_signed_prekey,
 )
 from whatsapp_client._core import __version__ as __version__
-from whatsapp_client.client import WhatsAppClient
+from whatsapp_client.client import (
+    ClientConfig,
+    Group,
+    GroupMember,
+    Message,
+    User,
+    WhatsAppClient,
+)
 from whatsapp_client.errors import (
     AuthenticationError,
     ConnectionError,
@@ -66,6 +73,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "Account",
     "AuthenticationError",
+    "ClientConfig",
     "ConnectionError",
     "CryptoError",
     "Decrypted",
@@ -73,12 +81,15 @@ __all__ = [
     "DuplicateMessageError",
     "FingerprintMismatchError",
     "ForbiddenError",
+    "Group",
     "GroupFullError",
+    "GroupMember",
     "GroupPermissionError",
     "InvalidKeyError",
     "InvalidMessageError",
     "InvalidSignatureError",
     "MediaError",
+    "Message",
     "MissingExtraError",
     "NotFoundError",
     "NotGroupMemberError",
@@ -92,6 +103,7 @@ __all__ = [
     "StorageError",
     "TooManySkippedError",
     "UnknownPreKeyError",
+    "User",
     "ValidationError",
     "WhatsAppClient",
     "WhatsAppError",
