@@ -16,7 +16,7 @@ target=${CARGO_TARGET_DIR:-target}
 mkdir -p "$out"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
-python3 -m pytest benches/bench_core.py -p no:cacheprovider -q --benchmark-only \
+python3 -m pytest benches/bench_core.py -p no:cacheprovider -q --benchmark-enable --benchmark-only \
   --benchmark-json="$out/python.json" --benchmark-sort=name \
   --benchmark-columns=min,median,mean,stddev,rounds
 
