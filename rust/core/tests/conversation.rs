@@ -338,7 +338,7 @@ fn start(seed: u64, with_opk: bool) -> Sim {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Alice starts, then anything happens; every genuine message that is not dropped
     /// decrypts exactly once, everything else fails without changing state.
