@@ -287,8 +287,11 @@ def test_a_second_process_is_locked_out(open_store: OpenStore, tmp_path: Path) -
 
 def test_permissions_are_checked(open_store: OpenStore, tmp_path: Path) -> None:
     store = open_store("me")
-    store.close()
+    store.create_identity()
     root = tmp_path / "me"
+    for name in ("keys.db-wal", "keys.db-shm", "messages.db-wal", "messages.db-shm", ".lock"):
+        assert stat.S_IMODE((root / name).stat().st_mode) == 0o600, name
+    store.close()
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     assert stat.S_IMODE((root / "keys.db").stat().st_mode) == 0o600
     assert stat.S_IMODE((root / "messages.db").stat().st_mode) == 0o600
