@@ -2,7 +2,7 @@
 
     python crash_child.py send <dir> <start> <durability>
     python crash_child.py send-naive <session file> <start> <durability>
-    python crash_child.py recv <dir> <wire file> <start> <durability>
+    python crash_child.py recv <dir> <wire file> <start> <byte offset of start> <durability>
 
 It prints ``ready`` once the store is open, then one line per message the store's API
 returned, flushing each line: the parent treats a line it has read as released to the network.
@@ -79,13 +79,14 @@ def send_naive(state_file: str, start: int) -> None:
         i += 1
 
 
-def receive(directory: str, wire_file: str, start: int, durability: str) -> None:
+def receive(directory: str, wire_file: str, start: int, offset: int, durability: str) -> None:
     store = open_store(directory, durability)
     emit("ready")
-    with open(wire_file, encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    for i in range(start, len(lines)):
-        message_id, wire = lines[i].split("\t")
+    with open(wire_file, "rb") as f:
+        f.seek(offset)
+        lines = f.read().decode().splitlines()
+    for i, line in enumerate(lines, start):
+        message_id, wire = line.split("\t")
         got = store.decrypt("alice", wire, message_id=message_id)
         emit(f"{i}\t{got.plaintext.hex()}")
         if i % 50 == 49:
@@ -100,7 +101,7 @@ def main() -> None:
     elif role == "send-naive":
         send_naive(sys.argv[2], int(sys.argv[3]))
     elif role == "recv":
-        receive(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+        receive(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
     else:
         raise SystemExit(f"unknown role {role!r}")
 
