@@ -230,3 +230,42 @@ async def test_frame_limit_counts_utf8_bytes_not_characters() -> None:
         err = await a.expect("error")
         assert (err["code"], err["id"]) == ("too_large", over["id"])
         await a.close()
+
+
+async def test_forwarded_addresses_have_their_own_login_budget() -> None:
+    async with serving(trust_forwarded_for=True, login_attempts_per_address=2) as (server, http):
+        url = f"{server.url}/api/auth/login"
+        body = {"username": "nobody_at_all", "password": "wrong password"}
+        statuses = []
+        for address in ("10.0.0.1", "10.0.0.1", "10.0.0.1", "10.0.0.2"):
+            async with http.post(url, json=body, headers={"X-Forwarded-For": address}) as resp:
+                statuses.append(resp.status)
+        assert statuses == [401, 401, 429, 401]
+
+
+async def test_oversized_rest_body_is_413_in_the_error_shape() -> None:
+    async with serving(max_body_bytes=1024) as (server, http):
+        status, body = await call(
+            http,
+            "POST",
+            f"{server.url}/api/auth/register",
+            body={"username": "abcdef", "password": "x" * 4096},
+        )
+        assert (status, error_code(body)) == (413, "too_large")
+
+
+async def test_inflight_window_pauses_reading_without_losing_order() -> None:
+    async with serving(max_inflight_per_connection=1) as (server, http):
+        alice = await register(http, server.url)
+        bob = await register(http, server.url)
+        a = await connect(http, server.ws_url, alice)
+        b = await connect(http, server.ws_url, bob)
+        frames = [message(bob.id, str(i)) for i in range(50)]
+        for frame in frames:
+            await a.send(frame)
+        answers = await a.expect_n("sent", 50)
+        assert [s["id"] for s in answers] == [f["id"] for f in frames]
+        got = await b.expect_n("message", 50)
+        assert [g["content"] for g in got] == [str(i) for i in range(50)]
+        await a.close()
+        await b.close()
