@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import signal
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -16,6 +18,7 @@ from whatsapp_client.errors import (
     ValidationError,
     WhatsAppError,
 )
+from whatsapp_client.server.testing import ServerHandle
 
 
 async def test_register_login_logout_and_keys(
@@ -132,16 +135,23 @@ async def test_run_until_stop_and_several_clients(registered: Registered) -> Non
     assert len(b._tasks) == 0
 
 
-async def test_run_stops_on_sigterm(registered: Registered) -> None:
-    import os
-    import signal
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_run_stops_on_signals(
+    make_client: ClientFactory, server: ServerHandle, tmp_path: Path, signum: int
+) -> None:
+    from tests.client.test_crash import spawn_child
 
-    a = await registered("sig")
-    run = asyncio.ensure_future(a.run())
-    await eventually(lambda: a._stop_event is not None)
-    os.kill(os.getpid(), signal.SIGTERM)
-    await asyncio.wait_for(run, 10)
-    assert a.user is None
+    name = unique_name("sig")
+    setup = make_client(storage="sig")
+    await setup.register(name, PASSWORD)
+    await setup.close()
+    proc = await spawn_child("run", server.url, str(tmp_path / "sig"), name, PASSWORD, "-")
+    assert proc.stdout is not None
+    assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"READY\n"
+    proc.send_signal(signum)
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert out == b"STOPPED True\n"
+    assert proc.returncode == 0
 
 
 async def test_client_used_as_async_context_manager(make_client: ClientFactory) -> None:

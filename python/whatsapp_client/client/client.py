@@ -483,8 +483,10 @@ class WhatsAppClient(FeaturesMixin):
     ) -> list[Message]:
         """The local history with ``peer_id``, newest first; ``before`` is a timestamp (ms)."""
         validate_peer_id(peer_id)
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10000:
-            raise errors.ValidationError("limit must be an integer between 1 and 10000")
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10_000:
+            raise errors.ValidationError(
+                "limit must be an integer between 1 and 10000 (page with before=)"
+            )
         if before is not None and (
             not isinstance(before, int) or isinstance(before, bool) or before < 0
         ):
@@ -607,7 +609,7 @@ class WhatsAppClient(FeaturesMixin):
             self._tasks.spawn(self._ingester(self._ingest_q), "whatsapp-ingest")
 
     def _emit(self, name: str, *args: Any) -> None:
-        if self._dispatch_q is None:
+        if self._dispatch_q is None or not self._events.has(name):
             return
         self._dispatch_q.put_nowait((name, args))
 

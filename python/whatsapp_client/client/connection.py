@@ -278,7 +278,7 @@ class Connection:
         except BaseException:
             await ws.close()
             raise
-        if msg.type is aiohttp.WSMsgType.TEXT:
+        if msg.type == aiohttp.WSMsgType.TEXT:
             frame = decode_server_frame(msg.data)
             if isinstance(frame, AuthOk):
                 return ws
@@ -293,7 +293,9 @@ class Connection:
             raise errors.AuthenticationError(
                 "the server refused the token: log in again", code="unauthorized"
             )
-        raise errors.ConnectionError("the server closed the WebSocket during the handshake")
+        raise errors.ConnectionError(
+            f"the server closed the WebSocket during the handshake (close code {ws.close_code})"
+        )
 
     async def _serve(self, ws: WebSocket) -> None:
         loop = asyncio.get_running_loop()
@@ -302,10 +304,10 @@ class Connection:
         try:
             async for msg in ws:
                 last_rx[0] = loop.time()
-                if msg.type is aiohttp.WSMsgType.TEXT:
+                if msg.type == aiohttp.WSMsgType.TEXT:
                     frame = decode_server_frame(msg.data)
                     await self._on_frame(frame)
-                elif msg.type is aiohttp.WSMsgType.BINARY:
+                elif msg.type == aiohttp.WSMsgType.BINARY:
                     log.debug("ignoring a binary frame")
                 else:
                     break

@@ -1,4 +1,3 @@
-# ruff: noqa: UP045, UP007  (msgspec evaluates these annotations at runtime, on Python 3.9 too)
 """WebSocket frames of PROTOCOL.md §7 as msgspec structs; encoders and decoders are built once."""
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ class Outbox:
         self._waiters: dict[str, asyncio.Future[int]] = {}
         self.live: weakref.WeakValueDictionary[str, Message] = weakref.WeakValueDictionary()
         self._last_created = 0
+        self._pending: list[tuple[Message, bytes]] = []
 
     def _created_at(self) -> int:
         now = int(time.time() * 1000)
@@ -78,52 +79,86 @@ class Outbox:
 
     async def submit(self, message: Message, plaintext: bytes, timeout: float) -> Message:
         """Stores the message in the outbox, sends it if connected and waits (at most
-        ``timeout``) for the server's ``sent``. The message stays queued otherwise."""
-        peer = message.to
-        store = self._store()
+        ``timeout``) for the server's ``sent``. The message stays queued otherwise.
+
+        Concurrent calls are batched: whoever holds the lock next persists and encrypts every
+        queued submission in one store call (one ``encrypt_many`` per peer), in call order."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[int] | None = None
+        fut: asyncio.Future[int] = loop.create_future()
+        self._waiters[message.id] = fut
+        self._pending.append((message, plaintext))
         async with self.lock:
-            can_encrypt = await self._sessions.has_session(peer)
-            created = self._created_at()
-
-            def persist() -> str | None:
-                store.outbox_add(message.id, peer, plaintext, created)
-                if can_encrypt:
-                    return store.encrypt(peer, plaintext, message.id)
-                return None
-
-            wire = await self._exec.run(persist)
-            self.inflight[message.id] = InFlight(peer, plaintext, message.type)
-            self.live[message.id] = message
-            if self._conn.is_connected():
-                fut = loop.create_future()
-                self._waiters[message.id] = fut
-                if self.flush_needed or wire is None:
-                    await self._flush_locked()
-                else:
-                    try:
-                        await self._conn.send_text(
-                            encode_frame(OutgoingMessage(id=message.id, to=peer, content=wire))
-                        )
-                    except errors.ConnectionError:
-                        self.flush_needed = True
-        if fut is None:
+            batch, self._pending = self._pending, []
+            if batch:
+                await self._persist_and_send(batch)
+        if fut.done() and not fut.cancelled() and fut.exception() is None and fut.result() < 0:
+            self._waiters.pop(message.id, None)
             log.info("not connected: message %s waits in the outbox", message.id)
             return message
+        if fut.done() and fut.exception() is not None:
+            self._waiters.pop(message.id, None)
+            raise fut.exception()  # type: ignore[misc]
         try:
             ts = await asyncio.wait_for(asyncio.shield(fut), timeout)
         except asyncio.TimeoutError:
             log.info("no 'sent' for %s yet; it stays in the outbox", message.id)
             return message
         finally:
-            if fut.done() or self._waiters.get(message.id) is fut:
+            if self._waiters.get(message.id) is fut:
                 self._waiters.pop(message.id, None)
             if not fut.done():
                 fut.cancel()
+        if ts < 0:
+            return message
         message.status = "sent"
         message.timestamp = ts
         return message
+
+    async def _persist_and_send(self, batch: list[tuple[Message, bytes]]) -> None:
+        store = self._store()
+        known = self._sessions.known
+        entries = [(m, pt, self._created_at()) for m, pt in batch]
+
+        def persist() -> tuple[dict[str, str], set[str]]:
+            by_peer: dict[str, list[tuple[str, bytes]]] = {}
+            for m, pt, created in entries:
+                store.outbox_add(m.id, m.to, pt, created)
+                by_peer.setdefault(m.to, []).append((m.id, pt))
+            wires: dict[str, str] = {}
+            ready: set[str] = set()
+            for peer, items in by_peer.items():
+                if peer in known or store.has_session(peer):
+                    ready.add(peer)
+                    out = store.encrypt_many(peer, [pt for _, pt in items], [i for i, _ in items])
+                    wires.update(zip([i for i, _ in items], out))
+            return wires, ready
+
+        wires, ready = await self._exec.run(persist)
+        known.update(ready)
+        for m, pt, _ in entries:
+            self.inflight[m.id] = InFlight(m.to, pt, m.type)
+            self.live[m.id] = m
+        if not self._conn.is_connected():
+            self.flush_needed = True
+            for m, _, _ in entries:
+                self._resolve(m.id, -1)
+            return
+        if self.flush_needed or len(wires) < len(entries):
+            await self._flush_locked()
+            return
+        texts = [
+            encode_frame(OutgoingMessage(id=m.id, to=m.to, content=wires[m.id]))
+            for m, _, _ in entries
+        ]
+        try:
+            await self._conn.send_many(texts)
+        except errors.ConnectionError:
+            self.flush_needed = True
+
+    def _resolve(self, message_id: str, value: int) -> None:
+        fut = self._waiters.get(message_id)
+        if fut is not None and not fut.done():
+            fut.set_result(value)
 
     async def flush(self) -> None:
         """Sends everything in the outbox, oldest first (after each (re)connect)."""
@@ -208,6 +243,8 @@ class Outbox:
     def fail_waiters(self) -> None:
         """Connection lost: the waiting senders return; their messages stay queued."""
         self.flush_needed = True
+        for mid in list(self._waiters):
+            self._resolve(mid, -1)
 
     def cancel_all(self) -> None:
         for fut in self._waiters.values():

@@ -87,9 +87,7 @@ class PrekeyManager:
         body = await self._exec.run(payload)
         await self._http.request("PUT", "/api/keys", json=body)
 
-    async def maintain(
-        self, status: PrekeyStatus | None = None, *, now: int | None = None
-    ) -> None:
+    async def maintain(self, status: PrekeyStatus | None = None, *, now: int | None = None) -> None:
         """Rotates an old signed prekey and refills one-time prekeys when the server runs low.
         ``now`` (Unix seconds) defaults to the current time."""
         store = self._store()

@@ -45,7 +45,8 @@ class SessionManager:
         self._config = config
         self._on_identity_change = on_identity_change
         self._locks: dict[str, asyncio.Lock] = {}
-        self._known: set[str] = set()
+        self.known: set[str] = set()
+        """Peers known to have a session (a cache in front of the store)."""
 
     def _lock(self, peer_id: str) -> asyncio.Lock:
         lock = self._locks.get(peer_id)
@@ -76,18 +77,18 @@ class SessionManager:
             ) from exc
 
     async def has_session(self, peer_id: str) -> bool:
-        if peer_id in self._known:
+        if peer_id in self.known:
             return True
         store = self._store()
         ok = await self._exec.run(store.has_session, peer_id)
         if ok:
-            self._known.add(peer_id)
+            self.known.add(peer_id)
         return ok
 
     async def ensure(self, peer_id: str) -> None:
         """A usable session with ``peer_id``: starts one with X3DH when there is none, or when
         the current one was not used for ``session_timeout_days``."""
-        if peer_id in self._known:
+        if peer_id in self.known:
             return
         async with self._lock(peer_id):
             store = self._store()
@@ -105,7 +106,7 @@ class SessionManager:
 
             has, stale = await self._exec.run(check)
             if has and not stale:
-                self._known.add(peer_id)
+                self.known.add(peer_id)
                 return
             if stale:
                 log.info("the session with %s timed out; starting a fresh one", peer_id)
@@ -126,14 +127,14 @@ class SessionManager:
             return changed
 
         changed = await self._exec.run(start)
-        self._known.add(peer_id)
+        self.known.add(peer_id)
         log.info("started a session with %s", peer_id)
         if changed:
             log.warning("the identity key of %s changed; its verified flag was cleared", peer_id)
             await self._on_identity_change(peer_id)
 
     def forget(self, peer_id: str) -> None:
-        self._known.discard(peer_id)
+        self.known.discard(peer_id)
 
     def clear(self) -> None:
-        self._known.clear()
+        self.known.clear()
