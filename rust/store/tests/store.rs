@@ -431,3 +431,20 @@ fn no_secret_or_plaintext_on_disk() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.len() <= haystack.len() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn kdf_parameters_can_be_raised_by_rewrapping() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = account_dir(&tmp, "me");
+    drop(new_store(&dir));
+    let stronger = KdfParams { memory_kib: 256, iterations: 2, lanes: 1 };
+    let mut s = Store::open(&dir, "pw-1", StoreOptions { kdf: stronger, ..opts() }).unwrap();
+    s.change_password("pw-1", "pw-1").unwrap();
+    drop(s);
+    let c = rusqlite::Connection::open(dir.join("keys.db")).unwrap();
+    let kdf: Vec<u8> = c.query_row("SELECT value FROM meta WHERE name = 'kdf'", [], |r| r.get(0)).unwrap();
+    assert_eq!(KdfParams::from_json(std::str::from_utf8(&kdf).unwrap()), Some(stronger));
+    drop(c);
+    // Opening does not depend on the parameters passed: the stored ones are used.
+    assert!(Store::open(&dir, "pw-1", opts()).unwrap().has_identity());
+}
