@@ -16,6 +16,7 @@ from whatsapp_client import (
     WhatsAppClient,
 )
 from whatsapp_client.client import Message
+from whatsapp_client.client.frames import GroupMessage
 
 from .conftest import Registered, eventually
 
@@ -187,3 +188,40 @@ async def test_the_creator_gets_what_was_posted_while_it_was_offline(
     await eventually(lambda: len(at_alice) == 1, what="catch-up of the creator")
     assert at_alice[0].content == "posted while alice was away"
     assert await alice.sync_groups() == 0  # nothing new the second time
+
+
+async def test_a_live_message_stored_by_a_first_catch_up_is_still_announced(
+    registered: Registered,
+) -> None:
+    alice, bob, _ = await trio(registered)
+    assert bob.user_id
+    at_bob = group_inbox(bob)
+    group = await alice.create_group("Team", member_ids=[bob.user_id])
+    await bob.disconnect()
+    await alice.send_group_message(group.id, "old news")
+    # Bob's first look at the group stores its history without announcing it...
+    assert await bob.sync_groups() == 0
+    assert [m.content for m in await bob.get_group_messages(group.id)] == ["old news"]
+    await bob.idle()
+    assert at_bob == []
+    # ...and a later catch-up does not announce it either.
+    assert await bob.sync_groups() == 0
+    # Had that message been in flight, its live frame arriving after the silent first
+    # sight is announced, once.
+    old = (await bob.get_group_messages(group.id))[0]
+    live = GroupMessage(
+        id=old.id,
+        group_id=group.id,
+        from_=old.from_user,
+        content=old.content,
+        timestamp=old.timestamp,
+        group_name="Team",
+    )
+    await bob._groups.on_frame(live)
+    await bob._groups.on_frame(live)
+    await bob.idle()
+    assert [m.content for m in at_bob] == ["old news"]
+    await bob.connect()
+    await alice.send_group_message(group.id, "fresh")
+    await eventually(lambda: len(at_bob) == 2, what="the live message")
+    assert [m.content for m in at_bob] == ["old news", "fresh"]

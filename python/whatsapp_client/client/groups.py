@@ -179,6 +179,9 @@ class Groups:
         self._recent: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._names: dict[str, str] = {}
         self._catch_up_lock = asyncio.Lock()
+        # Ids stored silently by a first-sight catch-up: if the same message then arrives
+        # live, it is still handed to the handlers.
+        self._silent: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     def reset(self) -> None:
         for fut in self._waiters.values():
@@ -187,6 +190,7 @@ class Groups:
         self._waiters.clear()
         self._recent.clear()
         self._names.clear()
+        self._silent.clear()
 
     # --- REST ----------------------------------------------------------------------------
 
@@ -404,9 +408,9 @@ class Groups:
         )
 
     async def on_frame(self, frame: GroupMessage) -> None:
-        await self._ingest(frame)
+        await self._ingest(frame, live=True)
 
-    async def _ingest(self, frame: GroupMessage) -> bool:
+    async def _ingest(self, frame: GroupMessage, *, live: bool) -> bool:
         """Stores one group message; True when it was new and handed to the handlers."""
         try:
             user, store, executor = self._login()
@@ -428,6 +432,8 @@ class Groups:
         except errors.StorageError as exc:
             self._emit("error", exc)
             return False
+        if live and not new and self._silent.pop(frame.id, False) is None:
+            new = True  # stored by the first-sight catch-up, but it came live: announce it
         if new and message.direction == "in":
             self._watch(frame.from_)
             self._emit("group_message", message)
@@ -465,17 +471,23 @@ class Groups:
                 if since is None:
                     # First sight of this group on this device: keep its history, announce
                     # nothing old.
-                    def keep(fs: list[GroupMessage] = frames, k: str = key) -> None:
+                    def keep(fs: list[GroupMessage] = frames, k: str = key) -> list[str]:
                         newest = 0
+                        stored: list[str] = []
                         for f in fs:
-                            store.save_message(self._record(self._message(f, user.id)))
+                            if store.save_message(self._record(self._message(f, user.id))):
+                                stored.append(f.id)
                             newest = max(newest, f.timestamp)
                         store.kv_set(k, str(newest).encode())
+                        return stored
 
-                    await executor.run(keep)
+                    for mid in await executor.run(keep):
+                        self._silent[mid] = None
+                    while len(self._silent) > 4096:
+                        self._silent.popitem(last=False)
                     continue
                 for f in frames:
-                    if f.timestamp >= since and await self._ingest(f):
+                    if f.timestamp >= since and await self._ingest(f, live=False):
                         total += 1
             return total
 
