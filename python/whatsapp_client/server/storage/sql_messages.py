@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import NamedTuple, TypeVar
 
 from whatsapp_client.server.storage.records import (
     AckedBatch,
@@ -14,43 +15,87 @@ from whatsapp_client.server.storage.records import (
 
 _CHUNK = 500
 
-
-def store_message(
-    conn: sqlite3.Connection,
-    sender: str,
-    message_id: str,
-    recipient: str,
-    content: str,
-    now: int,
-    max_pending: int,
-) -> StoreOutcome:
-    """Queue a message for its recipient; a known (sender, id) returns the first answer."""
-    # Common path in three statements: the recipient's count, the insert (a no-op for a
-    # known id), the count update. Resends and refusals take the slower paths.
-    target = conn.execute("SELECT pending_count FROM users WHERE id = ?", (recipient,)).fetchone()
-    if target is None or int(target[0]) >= max_pending:
-        known = _known(conn, sender, message_id)
-        if known is not None:
-            return known
-        return StoreOutcome(0, False, "user_not_found" if target is None else "queue_full")
-    cursor = conn.execute(
-        "INSERT OR IGNORE INTO messages (sender, id, recipient, content, timestamp, status)"
-        " VALUES (?, ?, ?, ?, ?, 'sent')",
-        (sender, message_id, recipient, content, now),
-    )
-    if cursor.rowcount != 1:
-        known = _known(conn, sender, message_id)
-        assert known is not None
-        return known
-    conn.execute("UPDATE users SET pending_count = pending_count + 1 WHERE id = ?", (recipient,))
-    return StoreOutcome(now, True)
+T = TypeVar("T")
 
 
-def _known(conn: sqlite3.Connection, sender: str, message_id: str) -> StoreOutcome | None:
-    row = conn.execute(
-        "SELECT timestamp FROM messages WHERE sender = ? AND id = ?", (sender, message_id)
-    ).fetchone()
-    return StoreOutcome(int(row[0]), False) if row is not None else None
+class StoreRequest(NamedTuple):
+    sender: str
+    id: str
+    recipient: str
+    content: str
+    max_pending: int
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def store_messages(
+    conn: sqlite3.Connection, requests: Sequence[StoreRequest], now: int
+) -> list[StoreOutcome]:
+    """Queue messages for their recipients, one answer per request, in order.
+
+    A known (sender, id) gets its first answer back. The work is a handful of statements
+    for the whole group commit rather than several per message: every SQLite statement is
+    a hand-off of the GIL between this thread and the event loop.
+    """
+    recipients = list(dict.fromkeys(r.recipient for r in requests))
+    counts: dict[str, int] = {}
+    for chunk in _chunks(recipients, 500):
+        marks = ",".join("?" * len(chunk))
+        for user_id, count in conn.execute(
+            f"SELECT id, pending_count FROM users WHERE id IN ({marks})",  # noqa: S608
+            list(chunk),
+        ):
+            counts[user_id] = int(count)
+    keys = list(dict.fromkeys((r.sender, r.id) for r in requests))
+    known: dict[tuple[str, str], int] = {}
+    for key_chunk in _chunks(keys, 400):
+        values = ",".join("(?, ?)" for _ in key_chunk)
+        for sender, message_id, stamp in conn.execute(
+            "SELECT m.sender, m.id, m.timestamp FROM"  # noqa: S608 (placeholders only)
+            f" (VALUES {values}) AS v JOIN messages AS m"
+            " ON m.sender = v.column1 AND m.id = v.column2",
+            [part for key in key_chunk for part in key],
+        ):
+            known[(sender, message_id)] = int(stamp)
+    outcomes: list[StoreOutcome] = []
+    rows: list[tuple[str, str, str, str, int]] = []
+    added: dict[str, int] = {}
+    for r in requests:
+        stamp = known.get((r.sender, r.id))
+        if stamp is not None:
+            outcomes.append(StoreOutcome(stamp, False))
+            continue
+        count = counts.get(r.recipient)
+        if count is None:
+            outcomes.append(StoreOutcome(0, False, "user_not_found"))
+            continue
+        if count >= r.max_pending:
+            outcomes.append(StoreOutcome(0, False, "queue_full"))
+            continue
+        counts[r.recipient] = count + 1
+        added[r.recipient] = added.get(r.recipient, 0) + 1
+        known[(r.sender, r.id)] = now
+        rows.append((r.sender, r.id, r.recipient, r.content, now))
+        outcomes.append(StoreOutcome(now, True))
+    # Rowids follow the VALUES order, so `seq` keeps the order the messages were accepted.
+    for row_chunk in _chunks(rows, 150):
+        values = ",".join("(?, ?, ?, ?, ?, 'sent')" for _ in row_chunk)
+        conn.execute(
+            "INSERT INTO messages (sender, id, recipient, content, timestamp, status)"  # noqa: S608
+            f" VALUES {values}",
+            [part for row in row_chunk for part in row],
+        )
+    for add_chunk in _chunks(list(added.items()), 200):
+        cases = " ".join("WHEN ? THEN ?" for _ in add_chunk)
+        marks = ",".join("?" * len(add_chunk))
+        conn.execute(
+            f"UPDATE users SET pending_count = pending_count + CASE id {cases} END"  # noqa: S608
+            f" WHERE id IN ({marks})",
+            [part for item in add_chunk for part in item] + [user_id for user_id, _ in add_chunk],
+        )
+    return outcomes
 
 
 def pending(

@@ -33,7 +33,6 @@ from whatsapp_client.server.storage.records import (
     PreKey,
     SignedPreKeyRecord,
     StoredMessage,
-    StoreOutcome,
     UserRecord,
     VerificationRecord,
 )
@@ -268,12 +267,10 @@ class SqliteStorage:
         max_pending: int,
         on_commit: Callable[[Any], None],
     ) -> None:
-        def op(c: sqlite3.Connection) -> StoreOutcome:
-            return msg.store_message(
-                c, sender, message_id, recipient, content, now_ms(), max_pending
-            )
-
-        self._write_cb(op, on_commit)
+        if self._writer is None:
+            raise RuntimeError("storage is closed")
+        request = msg.StoreRequest(sender, message_id, recipient, content, max_pending)
+        self._writer.submit_merged(_store_messages, request, on_commit)
 
     async def pending(
         self, recipient: str, limit: int, after_seq: int = 0
@@ -352,6 +349,10 @@ class SqliteStorage:
         self, group_id: str, user_id: str, limit: int, before: int | None
     ) -> list[GroupMessageRecord] | None:
         return await self._read(lambda c: grp.group_history(c, group_id, user_id, limit, before))
+
+
+def _store_messages(conn: sqlite3.Connection, requests: list[Any]) -> list[Any]:
+    return list(msg.store_messages(conn, requests, now_ms()))
 
 
 def _ignore(_: Any) -> None:
