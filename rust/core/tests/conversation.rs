@@ -352,6 +352,12 @@ proptest! {
         prop_assert_eq!(sim.bob.account.one_time_prekeys().count(), if with_opk { 1 } else { 2 });
     }
 
+}
+
+proptest! {
+    // Each case does about twice the public-key work of the ones above.
+    #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
+
     /// Both start a session from the other's bundle at the same time and send before
     /// receiving anything; with any interleaving afterwards every message decrypts.
     #[test]
