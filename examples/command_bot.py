@@ -1,4 +1,8 @@
-"""Command bot: answers ``/help``, ``/time`` and ``/echo <text>`` in direct messages.
+"""Command bot: answers ``/help``, ``/time``, ``/echo <text>``, ``/safety`` and ``/online``.
+
+``/safety`` replies with the safety number of the bot and you (compare it with the one your
+client shows: ``await client.safety_number(bot_id)``); ``/online`` lists the bot's contacts
+that are online now.
 
 Run the reference server, then the bot::
 
@@ -24,7 +28,10 @@ from whatsapp_client.client import Message
 
 DEV_PASSWORD = "command-bot-dev-password"  # noqa: S105 - a local development default
 
-HELP = "Commands:\n/help - this list\n/time - the current UTC time\n/echo <text> - repeat text"
+HELP = (
+    "Commands:\n/help - this list\n/time - the current UTC time\n/echo <text> - repeat text\n"
+    "/safety - our safety number\n/online - who is online"
+)
 
 
 async def cmd_help(arg: str) -> str:
@@ -47,12 +54,20 @@ COMMANDS: dict[str, Callable[[str], Awaitable[str]]] = {
 }
 
 
-async def answer(text: str) -> str:
+async def answer(client: WhatsAppClient, sender: str, text: str) -> str:
     """The bot's reply to one message."""
     stripped = text.strip()
     if not stripped.startswith("/"):
         return "I only understand commands. Try /help"
     name, _, arg = stripped.partition(" ")
+    if name.lower() == "/safety":
+        number = await client.safety_number(sender)
+        groups = " ".join(number[i : i + 5] for i in range(0, len(number), 5))
+        return f"Our safety number: {groups}"
+    if name.lower() == "/online":
+        users = [await client.get_user(uid) for uid in sorted(client.get_online_users())]
+        names = sorted(u.username for u in users)
+        return "Online now: " + (", ".join(names) if names else "nobody")
     command = COMMANDS.get(name.lower())
     if command is None:
         return f"Unknown command {name}. Try /help"
@@ -75,7 +90,8 @@ async def start_bot(
         if message.type != "text":
             await client.send_message(message.from_user, "Send me a text command. Try /help")
             return
-        await client.send_message(message.from_user, await answer(message.content))
+        reply = await answer(client, message.from_user, message.content)
+        await client.send_message(message.from_user, reply)
 
     return client
 

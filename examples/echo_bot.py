@@ -1,4 +1,4 @@
-"""Echo bot: replies to every direct message with the same text (and describes media).
+"""Echo bot: sends every direct message back: text, images and files.
 
 Run the reference server, then the bot::
 
@@ -40,14 +40,18 @@ async def start_bot(
     async def echo(message: Message) -> None:
         await client.mark_as_read(message.from_user, [message.id])
         await client.send_typing(message.from_user, True)
+        data = message.data
         if message.type == "text":
-            reply = f"Echo: {message.content}"
-        elif message.is_media:
-            size = len(message.data or b"")
-            reply = f"Echo: got your {message.type} ({message.mime}, {size} bytes)"
+            await client.send_message(message.from_user, f"Echo: {message.content}")
+        elif message.type == "image" and data is not None:
+            # Images and files go back end-to-end encrypted, like text.
+            caption = f"Echo: {message.caption}" if message.caption else "Echo"
+            await client.send_image(message.from_user, image_data=data, caption=caption)
+        elif message.type == "file" and data is not None:
+            name = message.filename or "file.bin"
+            await client.send_file(message.from_user, data=data, filename=name, caption="Echo")
         else:
-            reply = f"Echo: got a {message.type!r} message I cannot show"
-        await client.send_message(message.from_user, reply)
+            await client.send_message(message.from_user, f"Echo: a {message.type!r} message")
         await client.send_typing(message.from_user, False)
 
     return client

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
+from typing import Callable
 
 from tests.client_features.conftest import Registered, eventually
 from whatsapp_client import WhatsAppClient
@@ -30,9 +32,15 @@ async def test_echo_bot(server: ServerHandle, registered: Registered, tmp_path: 
         assert got[0].content == "Echo: Hello, bot! 👋" and got[0].from_user == bot_id
         # The bot marks what it read (the receipt may come after the reply).
         await eventually(lambda: (sent.id, "read") in statuses, what="the read receipt")
-        await alice.send_image(bot_id, image_data=b"GIF89a" + bytes(20))
-        await eventually(lambda: len(got) == 2, what="the media echo")
-        assert got[1].content == "Echo: got your image (image/gif, 26 bytes)"
+        gif = b"GIF89a" + bytes(20)
+        await alice.send_image(bot_id, image_data=gif, caption="tiny")
+        await eventually(lambda: len(got) == 2, what="the image echo")
+        assert got[1].type == "image" and got[1].data == gif
+        assert got[1].mime == "image/gif" and got[1].caption == "Echo: tiny"
+        await alice.send_file(bot_id, data=b"%PDF-1.7 ...", filename="notes.pdf")
+        await eventually(lambda: len(got) == 3, what="the file echo")
+        assert got[2].type == "file" and got[2].filename == "notes.pdf"
+        assert got[2].data == b"%PDF-1.7 ..." and got[2].mime == "application/pdf"
 
 
 async def test_command_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
@@ -50,6 +58,26 @@ async def test_command_bot(server: ServerHandle, registered: Registered, tmp_pat
         assert replies[2] == "same words 🌍"
         assert replies[3] == "Unknown command /nope. Try /help"
         assert replies[4] == "I only understand commands. Try /help"
+
+        await alice.send_message(bot_id, "/safety")
+        await eventually(lambda: len(got) == 6, what="the safety number")
+        number = await alice.safety_number(bot_id)
+        grouped = " ".join(number[i : i + 5] for i in range(0, 60, 5))
+        assert got[5].content == f"Our safety number: {grouped}"
+
+        # The bot watches the presence of whoever writes to it; ask until it knows.
+        assert alice.user is not None
+
+        def replies_are(n: int) -> Callable[[], bool]:
+            return lambda: len(got) == n
+
+        for attempt in range(50):
+            await alice.send_message(bot_id, "/online")
+            await eventually(replies_are(7 + attempt), what="an /online reply")
+            if got[-1].content == f"Online now: {alice.user.username}":
+                break
+            await asyncio.sleep(0.05)
+        assert got[-1].content == f"Online now: {alice.user.username}"
 
 
 async def test_group_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
