@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use wac1::encoding::b64;
 use wac1_store::{Durability, KdfParams, Store, StoreError, StoreOptions};
@@ -344,7 +345,7 @@ impl KeyStore {
         &self,
         py: Python<'_>,
         peer_id: &str,
-        plaintexts: Vec<Vec<u8>>,
+        plaintexts: Vec<PyBackedBytes>,
         message_ids: Option<Vec<String>>,
     ) -> PyResult<Vec<String>> {
         self.with(py, |s| s.encrypt_many(peer_id, &plaintexts, message_ids.as_deref()))
@@ -614,10 +615,11 @@ impl StoredMessage {
         direction: String,
         r#type: String,
         timestamp: i64,
-        content: Vec<u8>,
+        content: PyBackedBytes,
         status: &str,
         group_id: Option<String>,
     ) -> Self {
+        let content = content.to_vec();
         Self {
             id,
             peer_id,
