@@ -379,9 +379,15 @@ impl Serialize for Account {
         let mut one_time_prekeys = BTreeMap::new();
         for _ in 0..n {
             let k = get_opk(&mut r)?;
-            one_time_prekeys.insert(k.id, k);
+            if one_time_prekeys.insert(k.id, k).is_some() {
+                return Err(Error::Corrupt("duplicate one-time prekey id"));
+            }
         }
         let next_one_time_id = r.u32()?;
+        // A next id at or below one already held would hand out a one-time prekey id twice.
+        if one_time_prekeys.keys().next_back().is_some_and(|max| *max >= next_one_time_id) {
+            return Err(Error::Corrupt("next one-time prekey id is not above the ids held"));
+        }
         let max_skip = r.u32()?;
         let max_skipped_keys = usize::try_from(r.u32()?).map_err(|_| Error::Corrupt("limit out of range"))?;
         r.finish()?;

@@ -206,3 +206,22 @@ proptest! {
         prop_assert!(accepted <= 1);
     }
 }
+
+#[test]
+fn account_restore_refuses_reused_one_time_prekey_ids() {
+    use rand_core::OsRng;
+    let mut account = Account::generate(&mut OsRng);
+    account.rotate_signed_prekey(0, &mut OsRng);
+    account.generate_one_time_prekeys(2, &mut OsRng).unwrap();
+    let good = account.to_bytes();
+    assert_eq!(Account::from_bytes(&good).unwrap(), account);
+    // The trailer is next_one_time_id, max_skip, max_skipped_keys (u32 each): set the next id
+    // back to 2, below the ids 1 and 2 already held.
+    let mut bad = good.to_vec();
+    let at = bad.len() - 12;
+    bad[at..at + 4].copy_from_slice(&2u32.to_be_bytes());
+    assert_eq!(
+        Account::from_bytes(&bad),
+        Err(wac1::Error::Corrupt("next one-time prekey id is not above the ids held"))
+    );
+}
