@@ -237,7 +237,7 @@ def _vector_sign_prekey(signing_private: bytes, key_id: int, public_key: bytes) 
 # --- encrypted local store -----------------------------------------------------------------
 # keys.db + messages.db in one directory per account; see docs/storage.md.
 
-from os import PathLike as _PathLike
+from os import PathLike as _PathLike  # noqa: E402 (kept inside this section)
 
 @final
 class PeerIdentity:
