@@ -14,8 +14,13 @@ PROTOCOL_VERSION: int
 MAX_SKIP: int
 MAX_SKIPPED_KEYS: int
 
-def verify_signed_prekey(signing_key: bytes, key_id: int, public_key: bytes, signature: bytes) -> bool:
-    """True when ``signature`` is ``SK``'s Ed25519 signature over ``"WAC1/spk" || u32be(key_id) || public_key``."""
+def verify_signed_prekey(
+    signing_key: bytes, key_id: int, public_key: bytes, signature: bytes
+) -> bool:
+    """Whether ``signature`` is ``SK``'s Ed25519 signature of a signed prekey.
+
+    The signed bytes are ``"WAC1/spk" || u32be(key_id) || public_key``.
+    """
 
 def fingerprint(identity_key: bytes, signing_key: bytes) -> str:
     """The 64-hex-character fingerprint of an identity."""
@@ -87,7 +92,10 @@ class PreKeyBundle:
     ) -> PreKeyBundle: ...
     @staticmethod
     def from_dict(data: Mapping[str, Any]) -> PreKeyBundle:
-        """Builds a bundle from the server's JSON (base64 values); raises ``InvalidMessageError``."""
+        """Builds a bundle from the server's JSON (base64 values).
+
+        Raises ``InvalidMessageError`` or ``InvalidKeyError`` on malformed input.
+        """
     def to_dict(self) -> dict[str, Any]: ...
     def verify(self) -> None:
         """Raises ``InvalidSignatureError`` unless the signed prekey signature verifies."""
@@ -192,9 +200,17 @@ class Account:
     def start_session(self, bundle: PreKeyBundle, session: Optional[Session] = None) -> Session:
         """X3DH as initiator. With ``session`` given, the new session becomes its active one."""
     def decrypt(self, session: Session, message: str) -> Decrypted:
-        """Decrypts into ``session``; a consumed one-time prekey is deleted. Nothing changes on error."""
-    def decrypt_many(self, session: Session, messages: Sequence[str]) -> list[Union[Decrypted, CryptoError]]:
-        """Decrypts many messages of one peer in one call; each result is a ``Decrypted`` or the error."""
+        """Decrypts into ``session``, deleting a consumed one-time prekey.
+
+        Nothing changes when it raises.
+        """
+    def decrypt_many(
+        self, session: Session, messages: Sequence[str]
+    ) -> list[Union[Decrypted, CryptoError]]:
+        """Decrypts many messages of one peer in one call.
+
+        Each result is a ``Decrypted`` or the error that message raised.
+        """
     def copy(self) -> Account: ...
     def __copy__(self) -> Account: ...
     def to_bytes(self, key: bytes) -> bytes:
@@ -213,7 +229,11 @@ def _vector_add_signed_prekey(
 ) -> None: ...
 def _vector_add_one_time_prekey(account: Account, key_id: int, private_key: bytes) -> None: ...
 def _vector_initiate(
-    account: Account, session: Session, bundle: PreKeyBundle, ephemeral_private: bytes, ratchet_private: bytes
+    account: Account,
+    session: Session,
+    bundle: PreKeyBundle,
+    ephemeral_private: bytes,
+    ratchet_private: bytes,
 ) -> bool: ...
 def _vector_decrypt(
     account: Account, session: Session, message: str, next_ratchet_private: Optional[bytes]
@@ -223,15 +243,20 @@ def _vector_x3dh(
     identity_private: bytes, ephemeral_private: bytes, bundle: PreKeyBundle
 ) -> tuple[bytes, bytes, bytes, bytes]:
     """(initiator identity public, ephemeral public, shared secret, associated data)."""
+
 def _vector_x25519(private_key: bytes, public_key: bytes) -> bytes: ...
 def _vector_public_key(private_key: bytes) -> bytes: ...
 def _vector_kdf_rk(root_key: bytes, dh_out: bytes) -> tuple[bytes, bytes]: ...
 def _vector_kdf_ck(chain_key: bytes) -> tuple[bytes, bytes]: ...
 def _vector_message_keys(message_key: bytes) -> tuple[bytes, bytes]: ...
 def _vector_aead_encrypt(message_key: bytes, plaintext: bytes, associated_data: bytes) -> bytes: ...
-def _vector_aead_decrypt(message_key: bytes, ciphertext: bytes, associated_data: bytes) -> bytes: ...
+def _vector_aead_decrypt(
+    message_key: bytes, ciphertext: bytes, associated_data: bytes
+) -> bytes: ...
 def _vector_header_bytes(dh: bytes, pn: int, n: int) -> bytes: ...
-def _vector_sign_prekey(signing_private: bytes, key_id: int, public_key: bytes) -> tuple[bytes, bytes]:
+def _vector_sign_prekey(
+    signing_private: bytes, key_id: int, public_key: bytes
+) -> tuple[bytes, bytes]:
     """(signing public key, signature)."""
 
 # --- encrypted local store -----------------------------------------------------------------
