@@ -14,16 +14,22 @@ The crypto engine can be used on its own, with no server::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from whatsapp_client._core import (
     MAX_SKIP,
     MAX_SKIPPED_KEYS,
     PROTOCOL_VERSION,
     Account,
     Decrypted,
+    KeyStore,
     OneTimePreKey,
+    OutboxItem,
+    PeerIdentity,
     PreKeyBundle,
     Session,
     SignedPreKey,
+    StoredMessage,
     WireInfo,
     compare_fingerprints,
     fingerprint,
@@ -32,14 +38,6 @@ from whatsapp_client._core import (
     verify_signed_prekey,
 )
 from whatsapp_client._core import __version__ as __version__
-from whatsapp_client.client import (
-    ClientConfig,
-    Group,
-    GroupMember,
-    Message,
-    User,
-    WhatsAppClient,
-)
 from whatsapp_client.errors import (
     AuthenticationError,
     ConnectionError,
@@ -88,19 +86,23 @@ __all__ = [
     "InvalidKeyError",
     "InvalidMessageError",
     "InvalidSignatureError",
+    "KeyStore",
     "MediaError",
     "Message",
     "MissingExtraError",
     "NotFoundError",
     "NotGroupMemberError",
     "OneTimePreKey",
+    "OutboxItem",
     "OwnerMustTransferError",
+    "PeerIdentity",
     "PreKeyBundle",
     "RateLimitError",
     "Session",
     "SessionNotFoundError",
     "SignedPreKey",
     "StorageError",
+    "StoredMessage",
     "TooManySkippedError",
     "UnknownPreKeyError",
     "User",
@@ -114,3 +116,29 @@ __all__ = [
     "safety_number",
     "verify_signed_prekey",
 ]
+
+if TYPE_CHECKING:
+    from whatsapp_client.client import (
+        ClientConfig,
+        Group,
+        GroupMember,
+        Message,
+        User,
+        WhatsAppClient,
+    )
+
+# The client (aiohttp, msgspec) loads on first use, so a tool that only embeds the crypto
+# engine or the store does not pay for importing the network stack.
+_CLIENT_NAMES = frozenset(
+    {"ClientConfig", "Group", "GroupMember", "Message", "User", "WhatsAppClient"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT_NAMES:
+        from whatsapp_client import client
+
+        value = getattr(client, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'whatsapp_client' has no attribute {name!r}")
