@@ -8,3 +8,4 @@ python3 -m ruff check python tests benches examples
 python3 -m ruff format --check python tests benches examples
 python3 -m mypy
 python3 -m mypy.stubtest whatsapp_client._core --allowlist .ci/stubtest-allowlist.txt
+NO_MKDOCS_2_WARNING=1 python3 -m mkdocs build --strict --site-dir "$(mktemp -d)"
