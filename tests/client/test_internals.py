@@ -213,3 +213,23 @@ async def test_wait_until_connected_times_out(registered: Registered) -> None:
     assert await alice.wait_until_connected(0.05) is False
     await alice.connect()
     assert await alice.wait_until_connected(1) is True
+
+
+async def test_close_while_a_send_waits_returns_it_pending(registered: Registered) -> None:
+    import asyncio
+
+    from whatsapp_client.client.frames import Sent
+
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert bob.user_id
+
+    async def swallow(frame: Sent) -> None:
+        return None
+
+    alice._frame_handlers[Sent] = swallow  # the server's "sent" never reaches the outbox
+    task = asyncio.ensure_future(alice.send_message(bob.user_id, "in flight"))
+    await eventually(lambda: alice._outbox is not None and bool(alice._outbox._waiters))
+    await alice.close()
+    message = await task
+    assert message.status == "pending"

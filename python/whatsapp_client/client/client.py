@@ -331,6 +331,8 @@ class WhatsAppClient(FeaturesMixin):
         await self._tasks.cancel_all()
         self._dispatch_q = None
         self._ingest_q = None
+        self._pending_reads = []
+        self._to_forget = []
         store, executor = self._store_obj, self._exec
         self._store_obj = None
         self._exec = None

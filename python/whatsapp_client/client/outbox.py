@@ -247,9 +247,9 @@ class Outbox:
             self._resolve(mid, -1)
 
     def cancel_all(self) -> None:
-        for fut in self._waiters.values():
-            if not fut.done():
-                fut.cancel()
+        """The client is closing: waiting senders return; their messages stay queued."""
+        for mid in list(self._waiters):
+            self._resolve(mid, -1)
         self._waiters.clear()
 
 
