@@ -1,6 +1,9 @@
 //! The key derivation functions of PROTOCOL.md §3–4.
 
 use hkdf::Hkdf;
+use std::sync::OnceLock;
+
+use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
@@ -23,17 +26,31 @@ pub fn kdf_rk(rk: &[u8; 32], dh_out: &[u8; 32]) -> (Secret32, Secret32) {
 
 /// `KDF_CK(ck)` → (message key, next chain key).
 pub fn kdf_ck(ck: &[u8; 32]) -> (Secret32, Secret32) {
-    (hmac_byte(ck, 0x01), hmac_byte(ck, 0x02))
+    // Both outputs are HMACs under the same key: key the state once and clone it.
+    let mut mk = Zeroizing::new([0u8; 32]);
+    let mut next = Zeroizing::new([0u8; 32]);
+    // HMAC accepts keys of any length, so construction cannot fail.
+    if let Ok(keyed) = <Hmac<Sha256> as Mac>::new_from_slice(ck) {
+        let mut first = keyed.clone();
+        first.update(&[0x01]);
+        mk.copy_from_slice(&first.finalize().into_bytes());
+        let mut second = keyed;
+        second.update(&[0x02]);
+        next.copy_from_slice(&second.finalize().into_bytes());
+    }
+    (mk, next)
 }
 
-fn hmac_byte(key: &[u8; 32], byte: u8) -> Secret32 {
-    // HMAC accepts keys of any length, so construction cannot fail.
-    let mut out = Zeroizing::new([0u8; 32]);
-    if let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) {
-        mac.update(&[byte]);
-        out.copy_from_slice(&mac.finalize().into_bytes());
-    }
-    out
+/// HMAC-SHA256 keyed with 32 zero bytes, the salt of every message-key expansion:
+/// keyed once per process, cloned per message.
+fn zero_salt_hmac() -> Hmac<Sha256> {
+    static KEYED: OnceLock<Hmac<Sha256>> = OnceLock::new();
+    KEYED
+        .get_or_init(|| {
+            <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32])
+                .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()))
+        })
+        .clone()
 }
 
 /// AES-256-GCM key and nonce derived from one message key.
@@ -52,9 +69,15 @@ impl core::fmt::Debug for MessageKeys {
 
 /// `HKDF(salt = 0^32, ikm = mk, info = "WAC1/message", L = 44)`.
 pub fn message_keys(mk: &[u8; 32]) -> MessageKeys {
-    let hk = Hkdf::<Sha256>::new(Some(&[0u8; 32]), mk);
+    // HKDF-Extract is HMAC(salt, ikm); the zero salt's keyed state is precomputed.
+    let mut extract = zero_salt_hmac();
+    extract.update(mk);
+    let prk = Zeroizing::new(<[u8; 32]>::from(extract.finalize().into_bytes()));
     let mut okm = Zeroizing::new([0u8; 44]);
-    let _ = hk.expand(MESSAGE_INFO, okm.as_mut());
+    if let Ok(hk) = Hkdf::<Sha256>::from_prk(prk.as_ref()) {
+        // 44 bytes is far below HKDF-SHA256's limit, so expand cannot fail.
+        let _ = hk.expand(MESSAGE_INFO, okm.as_mut());
+    }
     let mut key = Zeroizing::new([0u8; 32]);
     let mut nonce = [0u8; 12];
     let (k, n) = okm.split_at(32);

@@ -4,6 +4,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyType};
 use rand_core::OsRng;
 use wac1::encoding::b64;
@@ -198,7 +199,7 @@ impl Account {
         &self,
         py: Python<'py>,
         session: &Bound<'py, Session>,
-        messages: Vec<String>,
+        messages: Vec<PyBackedStr>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let results: Vec<wac1::Result<wac1::Decrypted>> = locking::with2(
             py,
