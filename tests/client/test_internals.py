@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -233,3 +234,25 @@ async def test_close_while_a_send_waits_returns_it_pending(registered: Registere
     await alice.close()
     message = await task
     assert message.status == "pending"
+
+
+def test_client_built_before_the_loop_runs(tmp_path: Path) -> None:
+    import asyncio
+
+    from tests.client.conftest import CLIENT_OPTIONS, PASSWORD, SERVER_SETTINGS, unique_name
+    from whatsapp_client.client import WhatsAppClient
+    from whatsapp_client.server.testing import server_in_thread
+
+    with server_in_thread(str(tmp_path / "srv"), **SERVER_SETTINGS) as srv:
+        client = WhatsAppClient(
+            server_url=srv.url, storage_path=str(tmp_path / "c"), **CLIENT_OPTIONS
+        )
+
+        async def go() -> bool:
+            async with client:
+                await client.register(unique_name("early"), PASSWORD)
+                await client.disconnect()
+                await client.connect()
+                return await client.wait_until_connected(5)
+
+        assert asyncio.run(go()) is True

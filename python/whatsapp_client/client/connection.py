@@ -75,9 +75,9 @@ class Connection:
         self._ws: WebSocket | None = None
         self._runner: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
-        self._send_lock = asyncio.Lock()
         self._stopping = False
-        self._connected_event = asyncio.Event()
+        # created on first use, inside the running loop (Python 3.9 binds it at creation)
+        self._connected_event_obj: asyncio.Event | None = None
         self.connects = 0
         """How many times the socket was opened and authenticated."""
 
@@ -89,6 +89,14 @@ class Connection:
 
     def is_connected(self) -> bool:
         return self._state is ConnectionState.CONNECTED and self._ws is not None
+
+    @property
+    def _connected_event(self) -> asyncio.Event:
+        if self._connected_event_obj is None:
+            self._connected_event_obj = asyncio.Event()
+            if self._state is ConnectionState.CONNECTED:
+                self._connected_event_obj.set()
+        return self._connected_event_obj
 
     def _set_state(self, new: ConnectionState) -> None:
         old = self._state
