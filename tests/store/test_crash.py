@@ -166,8 +166,9 @@ def test_the_checks_catch_a_sender_that_is_not_write_ahead(tmp_path: Path) -> No
     assert reused_keys(released) != []
 
 
+@pytest.mark.parametrize("role", ["recv", "recv-batch"])
 @pytest.mark.parametrize("kills", [pytest.param(KILLS, marks=MARKS)])
-def test_receiver_killed_at_random_points(tmp_path: Path, kills: int) -> None:
+def test_receiver_killed_at_random_points(tmp_path: Path, kills: int, role: str) -> None:
     rng = random.Random(int.from_bytes(os.urandom(8), "big"))
     directory = tmp_path / "bob"
     with open_store(str(directory)) as bob:
@@ -204,7 +205,7 @@ def test_receiver_killed_at_random_points(tmp_path: Path, kills: int) -> None:
         ensure(next_index + 20_000)
         durability = "full" if k % 2 else "fast"
         position = [str(next_index), str(offsets[next_index])]
-        run = start("recv", str(directory), str(wire_file), *position, durability)
+        run = start(role, str(directory), str(wire_file), *position, durability)
         kill_at_random(run, rng)
         for line in run.lines:
             assert line != "done", "the receiver ran out of messages before it was killed"
@@ -217,7 +218,7 @@ def test_receiver_killed_at_random_points(tmp_path: Path, kills: int) -> None:
 
     # A last run to the end of the file: every message arrives exactly as sent.
     position = [str(next_index), str(offsets[next_index])]
-    run = start("recv", str(directory), str(wire_file), *position, "fast")
+    run = start(role, str(directory), str(wire_file), *position, "fast")
     finish(run, killed=False)
     assert run.lines[-1] == "done"
     for line in run.lines[:-1]:

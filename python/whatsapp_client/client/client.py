@@ -692,15 +692,22 @@ class WhatsAppClient(FeaturesMixin):
         StoredMessage = store_mod.message_record
 
         def work() -> list[tuple[str, Any]]:
-            results: list[tuple[str, Any]] = []
+            # One commit per database and kind of change for the whole batch: the decrypted
+            # sessions and results (keys.db), then the history with the confirmed messages
+            # taken out of the outbox (messages.db). The acks go out only after both.
             if forget:
                 store.forget_received(forget)
+            results: list[tuple[str, Any] | None] = []
+            to_save: list[Any] = []
             sent_ids: list[str] = []
+            statuses: list[Status] = []
+            incoming: list[tuple[int, IncomingMessage]] = []
+            batch_ids: set[str] = set()
             for frame in batch:
                 if isinstance(frame, Sent):
                     info = outbox.inflight.pop(frame.id, None)
                     if info is not None:
-                        store.save_message(
+                        to_save.append(
                             StoredMessage(
                                 id=frame.id,
                                 peer_id=info.peer_id,
@@ -714,19 +721,36 @@ class WhatsAppClient(FeaturesMixin):
                                 group_id=None,
                             )
                         )
-                    store.outbox_remove(frame.id)
                     sent_ids.append(frame.id)
                 elif isinstance(frame, Status):
-                    if sent_ids:
-                        store.forget_sent(sent_ids)
-                        sent_ids = []
-                    store.update_status(frame.message_ids, frame.status)
+                    statuses.append(frame)
                     results.append(("status", frame))
+                elif (
+                    frame.id in seen
+                    or frame.id in batch_ids
+                    or store.get_message(frame.id) is not None
+                ):
+                    results.append(("dup", frame.id))
                 else:
-                    results.append(_receive_one(store, user.id, frame, seen, StoredMessage))
+                    batch_ids.add(frame.id)
+                    incoming.append((len(results), frame))
+                    results.append(None)
+            if incoming:
+                decrypted = store.decrypt_many([(f.from_, f.content, f.id) for _, f in incoming])
+                for (slot, frame), dec in zip(incoming, decrypted):
+                    kind, value, record = _received(user.id, frame, dec, StoredMessage)
+                    results[slot] = (kind, value)
+                    if record is not None:
+                        to_save.append(record)
+            if to_save or sent_ids:
+                # Saved before the status updates, so that a status that arrives in the same
+                # batch as the message's `sent` finds its row.
+                store.save_messages(to_save, remove_from_outbox=sent_ids)
+            for status in statuses:
+                store.update_status(status.message_ids, status.status)
             if sent_ids:
                 store.forget_sent(sent_ids)
-            return results
+            return [r for r in results if r is not None]
 
         results = await executor.run(work)
         acks: list[str] = []
@@ -783,44 +807,34 @@ class WhatsAppClient(FeaturesMixin):
             self._seen.popitem(last=False)
 
 
-def _receive_one(
-    store: StoreProtocol,
-    me: str,
-    frame: IncomingMessage,
-    seen: Mapping[str, None],
-    stored_cls: Any,
-) -> tuple[str, Any]:
-    """Runs on the store thread: one incoming message -> ("new"|"dup"|"bad", ...)."""
-    if frame.id in seen or store.get_message(frame.id) is not None:
-        return ("dup", frame.id)
-    try:
-        dec = store.decrypt(frame.from_, frame.content, frame.id)
-    except errors.DuplicateMessageError:
-        return ("dup", frame.id)
-    except errors.CryptoError as exc:
-        log.warning("cannot decrypt message %s from %s: %s", frame.id, frame.from_, exc.code)
+def _received(me: str, frame: IncomingMessage, dec: Any, stored_cls: Any) -> tuple[str, Any, Any]:
+    """One result of ``decrypt_many`` -> ("new"|"dup"|"bad", ..., record to save or None)."""
+    if isinstance(dec, errors.DuplicateMessageError):
+        return ("dup", frame.id, None)
+    if isinstance(dec, errors.CryptoError):
+        log.warning("cannot decrypt message %s from %s: %s", frame.id, frame.from_, dec.code)
         wrapped = errors.DecryptionError(
-            f"message {frame.id} from {frame.from_} could not be decrypted ({exc.code}); "
+            f"message {frame.id} from {frame.from_} could not be decrypted ({dec.code}); "
             "ask the sender to resend, or call request_key_refresh(peer_id)",
-            code=exc.code,
+            code=dec.code,
         )
-        wrapped.__cause__ = exc
-        return ("bad", (frame.id, wrapped))
+        wrapped.__cause__ = dec
+        return ("bad", (frame.id, wrapped), None)
+    if isinstance(dec, BaseException):
+        raise dec
     plaintext: bytes = dec.plaintext
     mtype, content, payload = _parse_payload(plaintext)
-    store.save_message(
-        stored_cls(
-            id=frame.id,
-            peer_id=frame.from_,
-            from_user=frame.from_,
-            to=frame.to or me,
-            direction="in",
-            type=mtype,
-            timestamp=frame.timestamp,
-            status="received",
-            content=plaintext,
-            group_id=None,
-        )
+    record = stored_cls(
+        id=frame.id,
+        peer_id=frame.from_,
+        from_user=frame.from_,
+        to=frame.to or me,
+        direction="in",
+        type=mtype,
+        timestamp=frame.timestamp,
+        status="received",
+        content=plaintext,
+        group_id=None,
     )
     message = Message(
         id=frame.id,
@@ -833,7 +847,7 @@ def _receive_one(
         direction="in",
         payload=payload,
     )
-    return ("new", (message, dec))
+    return ("new", (message, dec), record)
 
 
 def _parse_payload(plaintext: bytes) -> tuple[str, str, dict[str, Any]]:

@@ -120,9 +120,10 @@ class Outbox:
         entries = [(m, pt, self._created_at()) for m, pt in batch]
 
         def persist() -> tuple[dict[str, str], set[str]]:
+            # One commit for the whole batch's outbox entries, before anything is encrypted.
+            store.outbox_add_many([(m.id, m.to, pt, created) for m, pt, created in entries])
             by_peer: dict[str, list[tuple[str, bytes]]] = {}
-            for m, pt, created in entries:
-                store.outbox_add(m.id, m.to, pt, created)
+            for m, pt, _ in entries:
                 by_peer.setdefault(m.to, []).append((m.id, pt))
             wires: dict[str, str] = {}
             ready: set[str] = set()

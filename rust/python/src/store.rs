@@ -368,6 +368,23 @@ impl KeyStore {
         Ok(Decrypted::of(py, &done))
     }
 
+    /// Decrypts a batch of `(peer_id, wire, message_id)` with one commit; each result is a
+    /// `Decrypted` or the error that message raised (which changed nothing).
+    fn decrypt_many<'py>(
+        &self,
+        py: Python<'py>,
+        items: Vec<(String, String, String)>,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let results = self.with(py, |s| s.decrypt_many(&items))?;
+        results
+            .iter()
+            .map(|r| match r {
+                Ok(d) => Ok(Bound::new(py, Decrypted::of(py, d))?.into_any()),
+                Err(e) => crate::errors::exception_value(py, e),
+            })
+            .collect()
+    }
+
     fn forget_received(&self, py: Python<'_>, message_ids: Vec<String>) -> PyResult<()> {
         self.with(py, |s| s.forget_received(&message_ids))
     }
@@ -438,6 +455,18 @@ impl KeyStore {
         self.with(py, |s| s.save_message(&m))
     }
 
+    /// Saves messages and removes ids from the outbox with one commit.
+    #[pyo3(signature = (messages, *, remove_from_outbox=Vec::new()))]
+    fn save_messages(
+        &self,
+        py: Python<'_>,
+        messages: Vec<PyRef<'_, StoredMessage>>,
+        remove_from_outbox: Vec<String>,
+    ) -> PyResult<Vec<bool>> {
+        let ms: Vec<wac1_store::StoredMessage> = messages.iter().map(|m| m.to_core()).collect();
+        self.with(py, |s| s.save_messages(&ms, &remove_from_outbox))
+    }
+
     fn update_status(&self, py: Python<'_>, message_ids: Vec<String>, status: &str) -> PyResult<usize> {
         self.with(py, |s| s.update_status(&message_ids, status))
     }
@@ -470,6 +499,24 @@ impl KeyStore {
         self.with(py, |s| s.outbox_add(message_id, peer_id, payload, created_at))
     }
 
+    /// Queues `(message_id, peer_id, payload, created_at)` items with one commit.
+    fn outbox_add_many(
+        &self,
+        py: Python<'_>,
+        items: Vec<(String, String, PyBackedBytes, i64)>,
+    ) -> PyResult<()> {
+        let items: Vec<wac1_store::OutboxItem> = items
+            .into_iter()
+            .map(|(message_id, peer_id, payload, created_at)| wac1_store::OutboxItem {
+                message_id,
+                peer_id,
+                payload: payload.to_vec(),
+                created_at,
+            })
+            .collect();
+        self.with(py, |s| s.outbox_add_many(&items))
+    }
+
     fn outbox(&self, py: Python<'_>) -> PyResult<Vec<OutboxItem>> {
         let items = self.with(py, |s| s.outbox())?;
         Ok(items
@@ -485,6 +532,10 @@ impl KeyStore {
 
     fn outbox_remove(&self, py: Python<'_>, message_id: &str) -> PyResult<()> {
         self.with(py, |s| s.outbox_remove(message_id))
+    }
+
+    fn outbox_remove_many(&self, py: Python<'_>, message_ids: Vec<String>) -> PyResult<()> {
+        self.with(py, |s| s.outbox_remove_many(&message_ids))
     }
 
     // ----- benchmark hooks -------------------------------------------------------------------

@@ -1073,16 +1073,7 @@ impl Store {
             None => None,
         };
         let inbox = match message_id {
-            Some(id) => {
-                let mut e = Enc::new(1);
-                e.bytes(&done.plaintext);
-                match done.used_one_time_prekey {
-                    Some(k) => e.u8(1).u32(k),
-                    None => e.u8(0),
-                };
-                e.u8(u8::from(done.new_session)).u8(u8::from(done.identity_changed));
-                Some((id, self.data_key.seal("inbox", &id_key(id, peer), &e.finish())?))
-            }
+            Some(id) => Some((id, self.seal_inbox(id, peer, &done)?)),
             None => None,
         };
         let tx = Self::begin(&mut self.keys)?;
@@ -1103,6 +1094,150 @@ impl Store {
         }
         self.cache.put(peer, record);
         Ok(done)
+    }
+
+    /// Decrypts a batch of incoming messages, `(peer id, wire, message id)` each, with one
+    /// commit: every changed session, the account (consumed one-time prekeys), peer
+    /// identities and the sealed result of every message decrypted (as [`Store::decrypt`]
+    /// stores it under its id). Each message gets its own result: one that fails (malformed
+    /// wire, tag mismatch, replay, ...) changes nothing and does not stop the others. An id
+    /// already stored, or repeated in the batch, returns the stored result. A bad argument or
+    /// a database error fails the whole batch and commits nothing.
+    pub fn decrypt_many(
+        &mut self,
+        items: &[(String, String, String)],
+    ) -> Result<Vec<std::result::Result<Decrypted, wac1::Error>>> {
+        self.require_account()?;
+        for (peer, _, id) in items {
+            check_id("peer_id", peer)?;
+            check_id("message id", id)?;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let mut records: HashMap<String, SessionRecord> = HashMap::new();
+        let mut changed: Vec<String> = Vec::new();
+        let mut account: Option<Account> = None;
+        let mut peer_rows: HashMap<String, PeerIdentity> = HashMap::new();
+        let mut inbox_rows: Vec<(&str, &str, Vec<u8>)> = Vec::new();
+        let mut in_batch: HashMap<&str, (&str, Decrypted)> = HashMap::new();
+        for (peer, wire, id) in items {
+            if let Some((first_peer, done)) = in_batch.get(id.as_str()) {
+                if *first_peer != peer.as_str() {
+                    return Err(StoreError::Invalid(format!(
+                        "message id {id:?} was already used for another peer"
+                    )));
+                }
+                out.push(Ok(done.clone()));
+                continue;
+            }
+            if let Some(done) = self.inbox_result(id, peer)? {
+                out.push(Ok(done));
+                continue;
+            }
+            let message = match WireMessage::parse(wire) {
+                Ok(m) => m,
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+            };
+            if !records.contains_key(peer) {
+                let r = self.take_session(peer)?;
+                records.insert(peer.clone(), r);
+            }
+            let Some(record) = records.get_mut(peer) else {
+                return Err(StoreError::Storage("session record missing from the batch".into()));
+            };
+            let current = match &account {
+                Some(a) => a,
+                None => self.require_account()?,
+            };
+            let limits = *current.limits();
+            // The engine leaves the record untouched on failure.
+            let mut done = match record.decrypt(current, &message, &limits, &mut OsRng) {
+                Ok(d) => d,
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+            };
+            if let Some(k) = done.used_one_time_prekey {
+                let mut a = current.clone();
+                a.remove_one_time_prekey(k);
+                account = Some(a);
+            }
+            if done.new_session {
+                if let Some(seen) = record.peer_identity().copied() {
+                    let known = match peer_rows.get(peer) {
+                        Some(p) => Some(p.identity),
+                        None => self.load_peer(peer)?.map(|p| p.identity),
+                    };
+                    if known != Some(seen) {
+                        done.identity_changed |= known.is_some();
+                        peer_rows.insert(
+                            peer.clone(),
+                            PeerIdentity { identity: seen, verified: false, verified_at: None },
+                        );
+                    }
+                }
+            }
+            if !changed.contains(peer) {
+                changed.push(peer.clone());
+            }
+            inbox_rows.push((id, peer, self.seal_inbox(id, peer, &done)?));
+            in_batch.insert(id, (peer, done.clone()));
+            out.push(Ok(done));
+        }
+        if !inbox_rows.is_empty() {
+            let mut session_blobs = Vec::with_capacity(changed.len());
+            for peer in &changed {
+                if let Some(record) = records.get(peer) {
+                    session_blobs.push((peer.as_str(), self.session_blob(peer, record)?));
+                }
+            }
+            let account_blob = match &account {
+                Some(a) => Some(self.account_blob(a)?),
+                None => None,
+            };
+            let mut peer_blobs = Vec::with_capacity(peer_rows.len());
+            for (peer, p) in &peer_rows {
+                peer_blobs.push((peer.as_str(), self.data_key.seal("peers", peer.as_bytes(), &p.encode())?));
+            }
+            let tx = Self::begin(&mut self.keys)?;
+            for (peer, blob) in &session_blobs {
+                Self::upsert_session(&tx, peer, blob)?;
+            }
+            if let Some(b) = &account_blob {
+                tx.execute("UPDATE account SET blob = ?1 WHERE id = 1", [b])?;
+            }
+            for (peer, blob) in &peer_blobs {
+                Self::upsert_peer(&tx, peer, blob)?;
+            }
+            {
+                let mut stmt = tx.prepare_cached("INSERT INTO inbox(id, peer, blob) VALUES (?1, ?2, ?3)")?;
+                for (id, peer, sealed) in &inbox_rows {
+                    stmt.execute(params![id, peer, sealed])?;
+                }
+            }
+            tx.commit()?;
+            if let Some(a) = account {
+                self.account = Some(a);
+            }
+        }
+        for (peer, record) in records {
+            self.cache.put(&peer, record);
+        }
+        Ok(out)
+    }
+
+    fn seal_inbox(&self, id: &str, peer: &str, done: &Decrypted) -> Result<Vec<u8>> {
+        let mut e = Enc::new(1);
+        e.bytes(&done.plaintext);
+        match done.used_one_time_prekey {
+            Some(k) => e.u8(1).u32(k),
+            None => e.u8(0),
+        };
+        e.u8(u8::from(done.new_session)).u8(u8::from(done.identity_changed));
+        self.data_key.seal("inbox", &id_key(id, peer), &e.finish())
     }
 
     /// The peer's identity as stored.
@@ -1221,6 +1356,37 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Saves messages and removes ids from the outbox in one transaction (one commit);
+    /// returns, per message, `false` when its id existed. Every message is checked before
+    /// anything is written: one bad message, or a database error, commits nothing.
+    pub fn save_messages(
+        &mut self,
+        ms: &[StoredMessage],
+        remove_from_outbox: &[String],
+    ) -> Result<Vec<bool>> {
+        let mut blobs = Vec::with_capacity(ms.len());
+        for m in ms {
+            m.validate()?;
+            blobs.push(self.data_key.seal("messages", m.id.as_bytes(), &m.encode())?);
+        }
+        let tx = Self::begin(&mut self.msgs)?;
+        let mut saved = Vec::with_capacity(ms.len());
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO messages(id, peer, ts, status, blob) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO NOTHING",
+            )?;
+            for (m, blob) in ms.iter().zip(&blobs) {
+                saved.push(stmt.execute(params![m.id, m.peer_id, m.timestamp, m.status, blob])? == 1);
+            }
+            let mut del = tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+            for id in remove_from_outbox {
+                del.execute([id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(saved)
+    }
+
     /// Sets the status of messages; returns how many exist.
     pub fn update_status(&mut self, ids: &[String], status: &str) -> Result<usize> {
         check_status(status)?;
@@ -1280,6 +1446,30 @@ impl Store {
         Ok(())
     }
 
+    /// Queues many messages in one transaction (one commit), each idempotent by id. Every
+    /// item is checked before anything is written: one bad item commits nothing.
+    pub fn outbox_add_many(&mut self, items: &[OutboxItem]) -> Result<()> {
+        let mut blobs = Vec::with_capacity(items.len());
+        for item in items {
+            check_id("message id", &item.message_id)?;
+            check_id("peer_id", &item.peer_id)?;
+            let mut e = Enc::new(1);
+            e.str(&item.peer_id).bytes(&item.payload);
+            blobs.push(self.data_key.seal("outbox", item.message_id.as_bytes(), &e.finish())?);
+        }
+        let tx = Self::begin(&mut self.msgs)?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO outbox(id, created_at, blob) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+            )?;
+            for (item, blob) in items.iter().zip(&blobs) {
+                stmt.execute(params![item.message_id, item.created_at, blob])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Everything queued, oldest first.
     pub fn outbox(&self) -> Result<Vec<OutboxItem>> {
         let mut stmt =
@@ -1303,6 +1493,11 @@ impl Store {
     pub fn outbox_remove(&mut self, id: &str) -> Result<()> {
         self.msgs.prepare_cached("DELETE FROM outbox WHERE id = ?1")?.execute([id])?;
         Ok(())
+    }
+
+    /// Removes many queued messages in one transaction (no error for absent ids).
+    pub fn outbox_remove_many(&mut self, ids: &[String]) -> Result<()> {
+        self.save_messages(&[], ids).map(|_| ())
     }
 
     // ----- raw access for export and import -------------------------------------------------

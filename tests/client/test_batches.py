@@ -1,0 +1,92 @@
+"""The receive path processes a batch of frames with the store's batch calls: one
+``decrypt_many`` for every incoming message, one ``save_messages`` for the history (with the
+confirmed messages leaving the outbox), then the status updates; events keep arrival order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.client.conftest import Registered, eventually
+from whatsapp_client.client import Message
+from whatsapp_client.client.frames import IncomingMessage, Sent, Status
+from whatsapp_client.client.outbox import InFlight
+from whatsapp_client.errors import DecryptionError
+
+
+async def test_a_batch_with_good_bad_and_repeated_messages(registered: Registered) -> None:
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert alice.user_id and bob.user_id
+    got: list[Message] = []
+    bob.on_message(got.append)
+    errors_seen: list[Exception] = []
+    bob.on_error(errors_seen.append)
+    await alice.send_message(bob.user_id, "first")
+    await eventually(lambda: len(got) == 1)
+
+    store = alice._store()
+    wires = [
+        store.encrypt(bob.user_id, f'{{"type":"text","text":"n{i}"}}'.encode()) for i in range(3)
+    ]
+
+    def frame(mid: str, wire: str) -> IncomingMessage:
+        return IncomingMessage(
+            id=mid, from_=alice.user_id or "", to=bob.user_id or "", content=wire, timestamp=5
+        )
+
+    calls: list[str] = []
+    bob_store = bob._store()
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            calls.append(name)
+            return getattr(bob_store, name)
+
+    bob._store_obj = Counting()
+    try:
+        await bob._ingest(
+            [
+                frame("b-0", wires[0]),
+                frame("b-bad", 'E2EE:{"v":9}'),
+                frame("b-1", wires[1]),
+                frame("b-1", wires[1]),
+                frame("b-2", wires[2]),
+            ]
+        )
+    finally:
+        bob._store_obj = bob_store
+    await bob.idle()
+    assert [m.content for m in got[1:]] == ["n0", "n1", "n2"], "each message once, in order"
+    assert len(errors_seen) == 1 and isinstance(errors_seen[0], DecryptionError)
+    assert calls.count("decrypt_many") == 1 and "decrypt" not in calls
+    assert calls.count("save_messages") == 1 and "save_message" not in calls
+    history = await bob.get_messages(alice.user_id, limit=10)
+    assert sorted(m.id for m in history if m.id.startswith("b-")) == ["b-0", "b-1", "b-2"]
+
+
+async def test_sent_and_status_in_one_batch(registered: Registered) -> None:
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert alice.user_id and bob.user_id
+    outbox = alice._outbox
+    assert outbox is not None
+    store = alice._store()
+    ids = ["s-1", "s-2"]
+    store.outbox_add_many([(mid, bob.user_id, b'{"type":"text","text":"hi"}', 1) for mid in ids])
+    for mid in ids:
+        outbox.inflight[mid] = InFlight(bob.user_id, b'{"type":"text","text":"hi"}', "text")
+    statuses: list[tuple[str, str]] = []
+    alice.on_message_status(lambda mid, status: statuses.append((mid, status)))
+    await alice._ingest(
+        [
+            Sent(id="s-1", timestamp=10),
+            Status(message_ids=["s-1"], status="delivered"),
+            Sent(id="s-2", timestamp=11),
+        ]
+    )
+    await alice.idle()
+    first, second = await alice.get_message("s-1"), await alice.get_message("s-2")
+    assert first is not None and first.status == "delivered"
+    assert second is not None and second.status == "sent"
+    assert await alice.pending_messages() == 0
+    assert statuses == [("s-1", "delivered")]
