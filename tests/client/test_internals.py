@@ -219,16 +219,19 @@ async def test_wait_until_connected_times_out(registered: Registered) -> None:
 async def test_close_while_a_send_waits_returns_it_pending(registered: Registered) -> None:
     import asyncio
 
-    from whatsapp_client.client.frames import Sent
+    from whatsapp_client.client.frames import Sent, Status
 
     alice = await registered("alice")
     bob = await registered("bob")
     assert bob.user_id
 
-    async def swallow(frame: Sent) -> None:
+    async def swallow(frame: Sent | Status) -> None:
         return None
 
-    alice._frame_handlers[Sent] = swallow  # the server's "sent" never reaches the outbox
+    # Neither the server's "sent" nor bob's "delivered" (bob may acknowledge before alice
+    # closes) reaches alice's outbox.
+    alice._frame_handlers[Sent] = swallow
+    alice._frame_handlers[Status] = swallow
     task = asyncio.ensure_future(alice.send_message(bob.user_id, "in flight"))
     await eventually(lambda: alice._outbox is not None and bool(alice._outbox._waiters))
     await alice.close()

@@ -725,29 +725,41 @@ class WhatsAppClient(FeaturesMixin):
                 elif isinstance(frame, Status):
                     statuses.append(frame)
                     results.append(("status", frame))
-                elif (
-                    frame.id in seen
-                    or frame.id in batch_ids
-                    or store.get_message(frame.id) is not None
-                ):
+                elif frame.id in seen or frame.id in batch_ids:
                     results.append(("dup", frame.id))
                 else:
                     batch_ids.add(frame.id)
                     incoming.append((len(results), frame))
                     results.append(None)
+            # Whether a message is already in the history is learnt from the batch calls
+            # themselves (no lookup per message): `save_messages` answers False for an id it
+            # has; only a message that fails to decrypt is looked up, so that one the
+            # history already has is not reported as an error.
+            saved_at: list[tuple[int, int, str]] = []
             if incoming:
                 decrypted = store.decrypt_many([(f.from_, f.content, f.id) for _, f in incoming])
                 for (slot, frame), dec in zip(incoming, decrypted):
                     kind, value, record = _received(user.id, frame, dec, StoredMessage)
+                    if kind == "bad" and store.get_message(frame.id) is not None:
+                        kind, value = "dup", frame.id
                     results[slot] = (kind, value)
                     if record is not None:
+                        saved_at.append((slot, len(to_save), frame.id))
                         to_save.append(record)
             if to_save or sent_ids:
                 # Saved before the status updates, so that a status that arrives in the same
                 # batch as the message's `sent` finds its row.
-                store.save_messages(to_save, remove_from_outbox=sent_ids)
-            for status in statuses:
-                store.update_status(status.message_ids, status.status)
+                saved = store.save_messages(to_save, remove_from_outbox=sent_ids)
+                for slot, index, mid in saved_at:
+                    if not saved[index]:
+                        results[slot] = ("dup", mid)
+            # Consecutive status frames of the same status: one update (one commit).
+            run_ids: list[str] = []
+            for k, status in enumerate(statuses):
+                run_ids.extend(status.message_ids)
+                if k + 1 == len(statuses) or statuses[k + 1].status != status.status:
+                    store.update_status(run_ids, status.status)
+                    run_ids = []
             if sent_ids:
                 store.forget_sent(sent_ids)
             return [r for r in results if r is not None]
