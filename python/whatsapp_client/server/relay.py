@@ -56,22 +56,12 @@ class Relay:
     # -- direct messages -------------------------------------------------------------------
 
     def send_message(self, conn: Connection, frame: Message) -> None:
-        assert conn.user_id is not None
-        sender = conn.user_id
-        conn.inflight += 1
-        conn.inflight_drained.clear()
+        sender = self._begin(conn)
 
         def committed(outcome: Any) -> None:
-            self._release(conn)
-            if isinstance(outcome, BaseException):
-                log.error("storing a message failed", extra={"error": repr(outcome)})
-                conn.send(_storage_failed(frame.id))
+            if not self._answer(conn, frame.id, outcome, "a message"):
                 return
             assert isinstance(outcome, StoreOutcome)
-            if outcome.error is not None:
-                conn.send(_error(outcome.error, frame.id))
-                return
-            conn.send(encode_frame(Sent(id=frame.id, timestamp=outcome.timestamp)))
             if outcome.new:
                 self._relayed_direct.inc()
                 self._metrics.queue_depth.inc()
@@ -91,10 +81,30 @@ class Relay:
         )
 
     @staticmethod
-    def _release(conn: Connection) -> None:
+    def _begin(conn: Connection) -> str:
+        """Counts a frame in flight until its commit answers; returns the sender."""
+        assert conn.user_id is not None
+        conn.inflight += 1
+        conn.inflight_drained.clear()
+        return conn.user_id
+
+    def _answer(self, conn: Connection, frame_id: str, outcome: Any, what: str) -> bool:
+        """Answers a committed (or failed) store with `sent` or an error frame.
+
+        Returns whether the message was stored, so the caller goes on to relay it.
+        """
         conn.inflight -= 1
         if conn.inflight <= 0:
             conn.inflight_drained.set()
+        if isinstance(outcome, BaseException):
+            log.error(f"storing {what} failed", extra={"error": repr(outcome)})
+            conn.send(_storage_failed(frame_id))
+            return False
+        if outcome.error is not None:
+            conn.send(_error(outcome.error, frame_id))
+            return False
+        conn.send(encode_frame(Sent(id=frame_id, timestamp=outcome.timestamp)))
+        return True
 
     async def acknowledge(self, user_id: str, ids: Sequence[str]) -> None:
         outcome = await self._storage.acknowledge(user_id, ids)
@@ -120,22 +130,12 @@ class Relay:
     # -- groups ----------------------------------------------------------------------------
 
     def send_group_message(self, conn: Connection, frame: GroupMessage) -> None:
-        assert conn.user_id is not None
-        sender = conn.user_id
-        conn.inflight += 1
-        conn.inflight_drained.clear()
+        sender = self._begin(conn)
 
         def committed(outcome: Any) -> None:
-            self._release(conn)
-            if isinstance(outcome, BaseException):
-                log.error("storing a group message failed", extra={"error": repr(outcome)})
-                conn.send(_storage_failed(frame.id))
+            if not self._answer(conn, frame.id, outcome, "a group message"):
                 return
             assert isinstance(outcome, GroupStoreOutcome)
-            if outcome.error is not None:
-                conn.send(_error(outcome.error, frame.id))
-                return
-            conn.send(encode_frame(Sent(id=frame.id, timestamp=outcome.timestamp)))
             if not outcome.new:
                 return
             self._relayed_group.inc()
