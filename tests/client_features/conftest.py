@@ -1,84 +1,52 @@
 """Fixtures of the feature tests: the real reference server on an ephemeral port and
-registered clients with small KDF costs and short reconnect delays."""
+registered clients with small KDF costs, few prekeys and short reconnect delays (shared
+pieces in ``tests/support.py``)."""
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-import os
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from whatsapp_client import WhatsAppClient
-from whatsapp_client.server.testing import ServerHandle, running_server
+from tests.support import CLIENT_OPTIONS as BASE_CLIENT_OPTIONS
+from tests.support import (
+    PASSWORD,
+    SERVER_SETTINGS,
+    Registered,
+    client_factory,
+    eventually,
+    reference_server,
+    registering,
+    unique_name,
+)
+from whatsapp_client.server.testing import ServerHandle
 
-SERVER_SETTINGS: dict[str, Any] = {
-    "bcrypt_cost": 4,
-    "messages_per_second": 100000.0,
-    "message_burst": 100000,
-    "login_attempts_per_username": 1000,
-    "login_attempts_per_address": 10000,
-    "registrations_per_address": 100000,
-    "sqlite_synchronous": "normal",
-}
+__all__ = [
+    "CLIENT_OPTIONS",
+    "PASSWORD",
+    "SERVER_SETTINGS",
+    "Registered",
+    "eventually",
+    "unique_name",
+]
 
 CLIENT_OPTIONS: dict[str, Any] = {
-    "kdf_memory_kib": 64,
-    "kdf_iterations": 1,
-    "durability": "fast",
+    **BASE_CLIENT_OPTIONS,
     "prekey_count": 10,
     "prekey_refill_threshold": 2,
-    "reconnect_delays": (0.05, 0.1, 0.2),
-    "reconnect_jitter": 0.1,
-    "http_retry_backoff": 0.05,
-    "send_timeout": 5.0,
-    "connect_timeout": 5.0,
 }
-
-PASSWORD = "correct horse battery"
-_names = itertools.count()
-
-Registered = Callable[..., Awaitable[WhatsAppClient]]
-
-
-def unique_name(prefix: str = "user") -> str:
-    return f"{prefix}{os.getpid() % 1000}_{next(_names)}"
-
-
-async def eventually(
-    cond: Callable[[], bool], timeout: float = 10.0, what: str = "condition"
-) -> None:
-    """Polls ``cond`` until it holds (fails the test after ``timeout``)."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[ServerHandle]:
-    asyncio.get_running_loop().set_debug(True)
-    async with running_server(data_dir=str(tmp_path / "server"), **SERVER_SETTINGS) as srv:
+    async with reference_server(tmp_path) as srv:
         yield srv
 
 
 @pytest.fixture
 async def registered(server: ServerHandle, tmp_path: Path) -> AsyncIterator[Registered]:
     """A factory of registered, logged-in, connected clients (closed after the test)."""
-    clients: list[WhatsAppClient] = []
-
-    async def make(prefix: str = "user", **options: Any) -> WhatsAppClient:
-        opts = {"server_url": server.url, **CLIENT_OPTIONS, **options}
-        client = WhatsAppClient(storage_path=str(tmp_path / "stores"), **opts)
-        clients.append(client)
-        await client.register(unique_name(prefix), PASSWORD)
-        return client
-
-    yield make
-    for client in clients:
-        await client.close()
+    async with client_factory(server, tmp_path, CLIENT_OPTIONS) as make:
+        yield registering(lambda **options: make("stores", **options))
