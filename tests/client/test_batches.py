@@ -4,6 +4,7 @@ confirmed messages leaving the outbox), then the status updates; events keep arr
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.client.conftest import Registered, eventually
@@ -124,3 +125,47 @@ async def test_a_redelivered_message_already_in_the_history_is_not_handed_out_ag
     await bob.idle()
     assert [m.content for m in got] == ["first", "once"]
     assert errors_seen == []
+
+
+async def test_concurrent_sends_share_store_batches(registered: Registered) -> None:
+    """A burst of concurrent ``send_message`` calls is persisted and encrypted in a few large
+    batches, in call order: no caller waits for a turn of its own on the store (that convoy
+    once cost one fsync per message)."""
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert alice.user_id and bob.user_id
+    got: list[Message] = []
+    bob.on_message(got.append)
+    await alice.send_message(bob.user_id, "hello")  # the session exists before the burst
+    await eventually(lambda: len(got) == 1)
+
+    calls: list[tuple[str, int]] = []
+    alice_store = alice._store()
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(alice_store, name)
+            if name not in ("outbox_add_many", "encrypt_many"):
+                return attr
+
+            def counted(*args: Any) -> Any:
+                calls.append((name, len(args[-1])))
+                return attr(*args)
+
+            return counted
+
+    alice._store_obj = Counting()
+    try:
+        burst = 300
+        sent = await asyncio.gather(
+            *(alice.send_message(bob.user_id, f"burst {i}") for i in range(burst))
+        )
+    finally:
+        alice._store_obj = alice_store
+    assert all(m.status == "sent" for m in sent)
+    adds = [n for name, n in calls if name == "outbox_add_many"]
+    assert sum(adds) == burst
+    assert len(adds) <= 3, f"{len(adds)} outbox batches for {burst} concurrent sends"
+    assert sum(n for name, n in calls if name == "encrypt_many") == burst
+    await eventually(lambda: len(got) == burst + 1)
+    assert [m.content for m in got[1:]] == [f"burst {i}" for i in range(burst)]

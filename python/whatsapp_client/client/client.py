@@ -299,6 +299,7 @@ class WhatsAppClient(FeaturesMixin):
             conn=self._conn,
             sessions=self._sessions,
             on_failed=lambda mid, exc: self._emit("message_status", mid, "failed"),
+            spawn=self._tasks.spawn,
         )
         try:
             await self._prekeys.setup()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, Union
 import aiohttp
 
 from whatsapp_client import errors
+from whatsapp_client._coalesce import coalesced_writes
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.frames import (
     Auth,
@@ -172,18 +173,20 @@ class Connection:
     async def send_text(self, text: str) -> None:
         ws = self._ws
         if ws is None or ws.closed or self._state is not ConnectionState.CONNECTED:
-            raise errors.ConnectionError(
-                "not connected to the server; the client reconnects automatically "
-                "(or call connect())"
-            )
+            raise _not_connected()
         try:
             await ws.send_str(text)
         except (aiohttp.ClientError, ConnectionResetError, RuntimeError) as exc:
             raise errors.ConnectionError("the connection dropped while sending") from exc
 
     async def send_many(self, texts: list[str]) -> None:
-        for t in texts:
-            await self.send_text(t)
+        ws = self._ws
+        if ws is None:
+            raise _not_connected()
+        # One burst of frames leaves in as few TCP segments as it needs.
+        with coalesced_writes(ws.get_extra_info, len(texts) > 1):
+            for t in texts:
+                await self.send_text(t)
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -337,3 +340,9 @@ class Connection:
                 await ws.send_str(encode_frame(Ping()))
             except (aiohttp.ClientError, ConnectionResetError, RuntimeError):
                 return
+
+
+def _not_connected() -> errors.ConnectionError:
+    return errors.ConnectionError(
+        "not connected to the server; the client reconnects automatically (or call connect())"
+    )

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import time
 import weakref
+from collections.abc import Coroutine
 from typing import Any, Callable
 
 from whatsapp_client import errors
@@ -56,19 +57,22 @@ class Outbox:
         conn: Connection,
         sessions: SessionManager,
         on_failed: Callable[[str, errors.WhatsAppError], None],
+        spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]],
     ) -> None:
         self._exec = executor
         self._store = store
         self._conn = conn
         self._sessions = sessions
         self._on_failed = on_failed
+        self._spawn = spawn
+        self._pump: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
         self.flush_needed = True
         self.inflight: dict[str, InFlight] = {}
         self._waiters: dict[str, asyncio.Future[int]] = {}
         self.live: weakref.WeakValueDictionary[str, Message] = weakref.WeakValueDictionary()
         self._last_created = 0
-        self._pending: list[tuple[Message, bytes]] = []
+        self._pending: list[tuple[Message, bytes, asyncio.Future[None]]] = []
 
     def _created_at(self) -> int:
         now = int(time.time() * 1000)
@@ -81,16 +85,23 @@ class Outbox:
         """Stores the message in the outbox, sends it if connected and waits (at most
         ``timeout``) for the server's ``sent``. The message stays queued otherwise.
 
-        Concurrent calls are batched: whoever holds the lock next persists and encrypts every
-        queued submission in one store call (one ``encrypt_many`` per peer), in call order."""
+        Submissions are queued for one pump task, which persists and encrypts everything
+        queued so far in one store call (one ``encrypt_many`` per peer), in call order, and
+        sends it as one burst. Callers never queue behind each other on a lock: a burst of
+        concurrent sends becomes a few large batches, not one store commit per message."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[int] = loop.create_future()
+        stored: asyncio.Future[None] = loop.create_future()
         self._waiters[message.id] = fut
-        self._pending.append((message, plaintext))
-        async with self.lock:
-            batch, self._pending = self._pending, []
-            if batch:
-                await self._persist_and_send(batch)
+        self._pending.append((message, plaintext, stored))
+        if self._pump is None:
+            self._pump = self._spawn(self._run_pump(), "whatsapp-outbox")
+        try:
+            # No timeout here: a message is only handed back once it is safely queued.
+            await asyncio.shield(stored)
+        except BaseException:
+            self._waiters.pop(message.id, None)
+            raise
         if fut.done() and not fut.cancelled() and fut.exception() is None and fut.result() < 0:
             self._waiters.pop(message.id, None)
             log.info("not connected: message %s waits in the outbox", message.id)
@@ -113,6 +124,39 @@ class Outbox:
         message.status = "sent"
         message.timestamp = ts
         return message
+
+    async def _run_pump(self) -> None:
+        """Persists and sends queued submissions, batch after batch, until none is left."""
+        batch: list[tuple[Message, bytes, asyncio.Future[None]]] = []
+        try:
+            while True:
+                async with self.lock:
+                    batch, self._pending = self._pending, []
+                    if not batch:
+                        return
+                    try:
+                        await self._persist_and_send([(m, pt) for m, pt, _ in batch])
+                    except Exception as exc:
+                        # Nothing of this batch is known to be stored: each caller gets the
+                        # error (it is marked retrieved for callers that have gone away).
+                        for _, _, stored in batch:
+                            if not stored.done():
+                                stored.set_exception(exc)
+                                stored.exception()
+                        batch = []
+                        continue
+                for _, _, stored in batch:
+                    if not stored.done():
+                        stored.set_result(None)
+                batch = []
+        finally:
+            self._pump = None
+            # Cancelled (the client is closing): the callers of this batch and of the queue
+            # are released; their messages are either in the outbox or were never accepted.
+            for _, _, stored in batch + self._pending:
+                if not stored.done():
+                    stored.cancel()
+            self._pending = []
 
     async def _persist_and_send(self, batch: list[tuple[Message, bytes]]) -> None:
         store = self._store()

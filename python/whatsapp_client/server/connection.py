@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from whatsapp_client._coalesce import coalesced_writes
 from whatsapp_client.server.logs import get_logger
 
 log = get_logger("connection")
@@ -84,11 +85,15 @@ class Connection:
     async def _flush(self) -> None:
         try:
             while self._queue and not self.ws.closed:
-                # send_frame only suspends when the transport's buffer is over its limit,
-                # so frames queued while this is set wait on a client that is not reading.
-                self._blocked = True
-                await self.ws.send_frame(self._queue.popleft(), WSMsgType.TEXT)
-                self._blocked = False
+                # Everything queued by now leaves in as few TCP segments as it needs.
+                with coalesced_writes(self.ws.get_extra_info, len(self._queue) > 1):
+                    while self._queue and not self.ws.closed:
+                        # send_frame only suspends when the transport's buffer is over its
+                        # limit, so frames queued while this is set wait on a client that
+                        # is not reading.
+                        self._blocked = True
+                        await self.ws.send_frame(self._queue.popleft(), WSMsgType.TEXT)
+                        self._blocked = False
         except (ConnectionError, RuntimeError):
             self._queue.clear()
         finally:
