@@ -87,7 +87,7 @@ pub fn message_keys(mk: &[u8; 32]) -> MessageKeys {
 }
 
 /// The X3DH shared secret from the concatenated DH outputs.
-pub fn x3dh_secret(dhs: &[&[u8; 32]]) -> Secret32 {
+pub fn x3dh_secret<D: core::ops::Deref<Target = [u8; 32]>>(dhs: &[D]) -> Secret32 {
     let mut ikm = Zeroizing::new(Vec::with_capacity(32 * 5));
     ikm.extend_from_slice(&[0xFFu8; 32]);
     for dh in dhs {

@@ -88,6 +88,37 @@ impl PartialEq for KeyPair {
 }
 impl Eq for KeyPair {}
 
+/// Several X25519 agreements at once, in order. Same results and the same refusal of an
+/// all-zero output as [`KeyPair::dh_prepared`] for each pair, but the products on the
+/// Edwards form share one field inversion on their way back to Montgomery u-coordinates
+/// (an X3DH side does three or four agreements).
+pub fn dh_many(pairs: &[(&KeyPair, &PreparedPublic)]) -> Result<Vec<Secret32>> {
+    let mut products: Zeroizing<Vec<EdwardsPoint>> = Zeroizing::new(Vec::with_capacity(pairs.len()));
+    for (ours, theirs) in pairs {
+        if let Some(point) = &theirs.edwards {
+            let scalar = Zeroizing::new(ours.secret.to_bytes());
+            products.push(point.mul_clamped(*scalar));
+        }
+    }
+    let converted: Zeroizing<Vec<MontgomeryPoint>> =
+        Zeroizing::new(EdwardsPoint::to_montgomery_batch(&products));
+    let mut converted = converted.iter();
+    let mut out = Vec::with_capacity(pairs.len());
+    for (ours, theirs) in pairs {
+        // One converted product per pair with an Edwards form, in the same order.
+        let shared = match theirs.edwards.as_ref().and_then(|_| converted.next()) {
+            Some(u) => Zeroizing::new(u.to_bytes()),
+            // Twist points (no Edwards form) keep the ladder, one by one.
+            None => Zeroizing::new(ours.secret.diffie_hellman(&PublicKey::from(theirs.bytes)).to_bytes()),
+        };
+        if shared.iter().all(|b| *b == 0) {
+            return Err(Error::InvalidKey("low-order public key (all-zero DH output)"));
+        }
+        out.push(shared);
+    }
+    Ok(out)
+}
+
 /// A peer's X25519 public key, decompressed once to the Edwards form so that every
 /// agreement with it runs on the faster Edwards arithmetic. Keys that are not on the curve
 /// (on its twist) keep the Montgomery ladder.
@@ -102,6 +133,11 @@ impl PreparedPublic {
     pub fn new(public: &PublicKeyBytes) -> Self {
         // Either sign gives the same u-coordinate after multiplication.
         Self { bytes: *public, edwards: MontgomeryPoint(*public).to_edwards(0) }
+    }
+
+    /// A key already decompressed by the caller (`point` must be `public`'s Edwards form).
+    pub(crate) fn from_point(public: &PublicKeyBytes, point: EdwardsPoint) -> Self {
+        Self { bytes: *public, edwards: Some(point) }
     }
 
     /// The raw key.

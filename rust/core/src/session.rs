@@ -3,7 +3,7 @@
 use rand_core::{CryptoRng, RngCore};
 
 use crate::error::{Error, Result};
-use crate::keys::{IdentityKeyPair, KeyPair, PreKeyBundle, PublicIdentity, PublicKeyBytes};
+use crate::keys::{IdentityKeyPair, KeyPair, PreKeyBundle, PreparedPublic, PublicIdentity, PublicKeyBytes};
 use crate::prekeys::PreKeyStore;
 use crate::ratchet::{Limits, RatchetState};
 use crate::wire::{WireMessage, X3dhHeader};
@@ -164,7 +164,7 @@ impl SessionRecord {
             Some(x) => self.sessions.iter().find(|s| s.base == (x.ik, x.ek)),
             None => self.sessions.first(),
         };
-        session.map_or(true, |s| s.ratchet.needs_dh_step(&message.header))
+        session.is_none_or(|s| s.ratchet.needs_dh_step(&message.header))
     }
 
     /// Decrypts a message from this peer. On any error nothing changes.
@@ -204,7 +204,7 @@ impl SessionRecord {
         let plaintext = session.decrypt(message, limits, rng)?;
         // A late message of a session with an identity the peer has since replaced still
         // decrypts, but must not silently make that old identity's session ours again.
-        let same_identity = self.peer.map_or(true, |known| known == session.peer);
+        let same_identity = self.peer.is_none_or(|known| known == session.peer);
         if index > 0 && same_identity {
             // The peer is using this session: make it ours too, so both sides converge.
             let session = self.sessions.remove(index);
@@ -224,7 +224,7 @@ impl SessionRecord {
         // Other encodings of the same ephemeral key (top bit set, plus a small-order point)
         // give the same X3DH secret but would not match `base`, so a replayed first
         // message would start a second session: only the one canonical encoding is taken.
-        check_canonical_prime_order(&x.ek)?;
+        let ek = canonical_prime_order(&x.ek)?;
         let spk =
             prekeys.signed_prekey(x.spk_id).ok_or(Error::UnknownPreKey { kind: "signed", id: x.spk_id })?;
         let opk = match x.opk_id {
@@ -233,7 +233,7 @@ impl SessionRecord {
             }
             None => None,
         };
-        let (shared, ad) = x3dh::respond(prekeys.identity(), spk, opk, &x.ik, &x.ek)?;
+        let (shared, ad) = x3dh::respond(prekeys.identity(), spk, opk, &x.ik, &ek)?;
         let mut session = Session {
             ratchet: RatchetState::responder(&shared, spk.pair.clone()),
             associated_data: ad,
@@ -266,13 +266,63 @@ impl Session {
 }
 
 /// Refuses an X25519 public key unless it is the canonical encoding of a point of the
-/// prime-order subgroup, the only keys an honest peer generates.
-fn check_canonical_prime_order(key: &PublicKeyBytes) -> Result<()> {
+/// prime-order subgroup, the only keys an honest peer generates; returns it prepared for
+/// the agreements.
+pub(crate) fn canonical_prime_order(key: &PublicKeyBytes) -> Result<PreparedPublic> {
+    if !is_canonical_u(key) {
+        return Err(Error::InvalidKey("not the canonical encoding of a prime-order point"));
+    }
     let point = curve25519_dalek::montgomery::MontgomeryPoint(*key)
         .to_edwards(0)
         .ok_or(Error::InvalidKey("not a point of the curve"))?;
-    if point.to_montgomery().to_bytes() != *key || point.is_small_order() || !point.is_torsion_free() {
+    if point.is_small_order() || !point.is_torsion_free() {
         return Err(Error::InvalidKey("not the canonical encoding of a prime-order point"));
     }
-    Ok(())
+    Ok(PreparedPublic::from_point(key, point))
+}
+
+/// Whether `key` is the canonical encoding of a u-coordinate: top bit clear and the
+/// little-endian value below p = 2^255 - 19.
+fn is_canonical_u(key: &PublicKeyBytes) -> bool {
+    // p is ed ff .. ff 7f little-endian: at or above it only when the top byte is 0x7f,
+    // the 30 middle bytes are all 0xff and the lowest is 0xed or more.
+    let top = key[31];
+    if top & 0x80 != 0 {
+        return false;
+    }
+    !(top == 0x7f && key[1..31].iter().all(|b| *b == 0xff) && key[0] >= 0xed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_canonical_u;
+    use curve25519_dalek::montgomery::MontgomeryPoint;
+
+    /// The byte test agrees with a round trip through the field: a key is canonical when
+    /// decoding and re-encoding its u-coordinate gives the same bytes.
+    #[test]
+    fn canonical_u_matches_the_field_round_trip() {
+        let mut cases: Vec<[u8; 32]> = Vec::new();
+        // Around p = 2^255 - 19 and 2^255, where encodings wrap.
+        for low in 0xe0u8..=0xff {
+            let mut k = [0xffu8; 32];
+            k[0] = low;
+            k[31] = 0x7f;
+            cases.push(k);
+            k[31] = 0xff;
+            cases.push(k);
+        }
+        for seed in 0u8..=255 {
+            let mut k = [seed; 32];
+            k[1] = seed.wrapping_mul(31);
+            cases.push(k);
+        }
+        for k in cases {
+            // `to_edwards` fails for u = -1 only; every other canonical u has a form.
+            let round_trip = MontgomeryPoint(k).to_edwards(0).map(|p| p.to_montgomery().to_bytes() == k);
+            if let Some(same) = round_trip {
+                assert_eq!(is_canonical_u(&k), same, "{k:02x?}");
+            }
+        }
+    }
 }

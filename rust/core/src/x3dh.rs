@@ -3,7 +3,8 @@
 use crate::error::Result;
 use crate::kdf::{x3dh_secret, Secret32};
 use crate::keys::{
-    IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle, PreparedPublic, PublicKeyBytes, SignedPreKey,
+    dh_many, IdentityKeyPair, KeyPair, OneTimePreKey, PreKeyBundle, PreparedPublic, PublicKeyBytes,
+    SignedPreKey,
 };
 
 /// What the initiator learns from X3DH.
@@ -27,16 +28,14 @@ pub fn initiate(
 ) -> Result<InitiatorResult> {
     bundle.verify()?;
     let spk = PreparedPublic::new(&bundle.signed_prekey);
-    let dh1 = identity.dh().dh_prepared(&spk)?;
-    let dh2 = ephemeral.dh(&bundle.identity.identity_key)?;
-    let dh3 = ephemeral.dh_prepared(&spk)?;
-    let shared_secret = match &bundle.one_time_prekey {
-        Some((_, opk)) => {
-            let dh4 = ephemeral.dh(opk)?;
-            x3dh_secret(&[&dh1, &dh2, &dh3, &dh4])
-        }
-        None => x3dh_secret(&[&dh1, &dh2, &dh3]),
-    };
+    let ik = PreparedPublic::new(&bundle.identity.identity_key);
+    let opk = bundle.one_time_prekey.as_ref().map(|(_, key)| PreparedPublic::new(key));
+    // DH1 = DH(IK_A, SPK_B), DH2 = DH(EK_A, IK_B), DH3 = DH(EK_A, SPK_B), DH4 = DH(EK_A, OPK_B)
+    let mut pairs = vec![(identity.dh(), &spk), (ephemeral, &ik), (ephemeral, &spk)];
+    if let Some(opk) = &opk {
+        pairs.push((ephemeral, opk));
+    }
+    let shared_secret = x3dh_secret(&dh_many(&pairs)?);
     Ok(InitiatorResult {
         shared_secret,
         associated_data: associated_data(identity.dh().public(), &bundle.identity.identity_key),
@@ -51,19 +50,16 @@ pub fn respond(
     signed_prekey: &SignedPreKey,
     one_time_prekey: Option<&OneTimePreKey>,
     their_identity_key: &PublicKeyBytes,
-    their_ephemeral: &PublicKeyBytes,
+    their_ephemeral: &PreparedPublic,
 ) -> Result<(Secret32, [u8; 64])> {
-    let ek = PreparedPublic::new(their_ephemeral);
-    let dh1 = signed_prekey.pair.dh(their_identity_key)?;
-    let dh2 = identity.dh().dh_prepared(&ek)?;
-    let dh3 = signed_prekey.pair.dh_prepared(&ek)?;
-    let shared_secret = match one_time_prekey {
-        Some(opk) => {
-            let dh4 = opk.pair.dh_prepared(&ek)?;
-            x3dh_secret(&[&dh1, &dh2, &dh3, &dh4])
-        }
-        None => x3dh_secret(&[&dh1, &dh2, &dh3]),
-    };
+    let ik = PreparedPublic::new(their_identity_key);
+    let ek = their_ephemeral;
+    // The initiator's four agreements, from this side.
+    let mut pairs = vec![(&signed_prekey.pair, &ik), (identity.dh(), ek), (&signed_prekey.pair, ek)];
+    if let Some(opk) = one_time_prekey {
+        pairs.push((&opk.pair, ek));
+    }
+    let shared_secret = x3dh_secret(&dh_many(&pairs)?);
     Ok((shared_secret, associated_data(their_identity_key, identity.dh().public())))
 }
 

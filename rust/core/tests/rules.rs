@@ -561,3 +561,40 @@ fn a_late_message_from_a_replaced_identity_does_not_take_the_session_back() {
     assert_eq!(recv(&mut alice2, &mut a2, &next, &mut p.rng).unwrap().plaintext, b"to the new install");
     assert!(recv(&mut p.alice, &mut p.a, &next, &mut p.rng).is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, failure_persistence: None, ..Default::default() })]
+
+    /// The batched agreements of X3DH give exactly what one agreement at a time gives, for
+    /// any mix of curve points, twist points (about half of all byte strings) and
+    /// low-order keys, which are refused the same way.
+    #[test]
+    fn batched_agreements_equal_single_ones(
+        seeds in proptest::collection::vec(proptest::array::uniform32(0u8..), 1..6),
+        keys in proptest::collection::vec(proptest::array::uniform32(0u8..), 1..6),
+        low_order in proptest::option::of(0usize..9),
+    ) {
+        let pairs_owned: Vec<(wac1::KeyPair, [u8; 32])> = seeds
+            .iter()
+            .zip(keys.iter().cycle())
+            .enumerate()
+            .map(|(i, (seed, key))| {
+                let key = match low_order {
+                    Some(j) if i == 0 => low_order_points()[j],
+                    _ => *key,
+                };
+                (wac1::KeyPair::from_secret_bytes(zeroize::Zeroizing::new(*seed)), key)
+            })
+            .collect();
+        let prepared: Vec<_> = pairs_owned.iter().map(|(_, k)| wac1::keys::PreparedPublic::new(k)).collect();
+        let pairs: Vec<_> = pairs_owned.iter().zip(&prepared).map(|((kp, _), p)| (kp, p)).collect();
+        let one_by_one: Result<Vec<[u8; 32]>, _> =
+            pairs_owned.iter().map(|(kp, k)| kp.dh(k).map(|s| *s)).collect();
+        let batched = wac1::keys::dh_many(&pairs).map(|v| v.iter().map(|s| **s).collect::<Vec<_>>());
+        match (one_by_one, batched) {
+            (Ok(a), Ok(b)) => proptest::prop_assert_eq!(a, b),
+            (Err(Error::InvalidKey(_)), Err(Error::InvalidKey(_))) => {}
+            (a, b) => proptest::prop_assert!(false, "single {:?} vs batched {:?}", a.is_ok(), b.is_ok()),
+        }
+    }
+}

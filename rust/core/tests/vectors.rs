@@ -191,7 +191,7 @@ fn x3dh_cases() {
                     &spk,
                     opk.as_ref(),
                     &k(&i["identity_public"]),
-                    &got.ephemeral_public,
+                    &wac1::keys::PreparedPublic::new(&got.ephemeral_public),
                 )
                 .unwrap();
                 assert_eq!(*sk, k(&case["shared_secret"]), "{name} responder");
