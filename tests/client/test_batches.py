@@ -5,13 +5,14 @@ confirmed messages leaving the outbox), then the status updates; events keep arr
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from tests.client.conftest import Registered, eventually
 from whatsapp_client.client import Message
 from whatsapp_client.client.frames import IncomingMessage, Sent, Status
 from whatsapp_client.client.outbox import InFlight
-from whatsapp_client.errors import DecryptionError
+from whatsapp_client.errors import DecryptionError, WhatsAppError
 
 
 async def test_a_batch_with_good_bad_and_repeated_messages(registered: Registered) -> None:
@@ -169,3 +170,40 @@ async def test_concurrent_sends_share_store_batches(registered: Registered) -> N
     assert sum(n for name, n in calls if name == "encrypt_many") == burst
     await eventually(lambda: len(got) == burst + 1)
     assert [m.content for m in got[1:]] == [f"burst {i}" for i in range(burst)]
+
+
+async def test_closing_with_sends_in_flight_leaves_no_caller_waiting(
+    registered: Registered,
+) -> None:
+    """Sends still being queued for the outbox when the client closes end with a clear error
+    or their message, never a hang or a stray ``CancelledError``."""
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert alice.user_id and bob.user_id
+    await alice.send_message(bob.user_id, "hello")
+    alice_store = alice._store()
+
+    class Slow:
+        """The outbox write takes long enough for close() to cancel the outbox task."""
+
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(alice_store, name)
+            if name != "outbox_add_many":
+                return attr
+
+            def slow(*args: Any) -> Any:
+                time.sleep(0.3)
+                return attr(*args)
+
+            return slow
+
+    alice._store_obj = Slow()
+    sends = [asyncio.ensure_future(alice.send_message(bob.user_id, f"late {i}")) for i in range(50)]
+    await asyncio.sleep(0.05)  # the outbox task is inside the slow write
+    await alice.close()
+    done, pending = await asyncio.wait(sends, timeout=10)
+    assert not pending, "a send_message call is still waiting after close()"
+    for task in done:
+        assert not task.cancelled(), "a caller that was not cancelled got CancelledError"
+        exc = task.exception()
+        assert exc is None or isinstance(exc, WhatsAppError), repr(exc)

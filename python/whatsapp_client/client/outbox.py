@@ -137,12 +137,8 @@ class Outbox:
                     try:
                         await self._persist_and_send([(m, pt) for m, pt, _ in batch])
                     except Exception as exc:
-                        # Nothing of this batch is known to be stored: each caller gets the
-                        # error (it is marked retrieved for callers that have gone away).
-                        for _, _, stored in batch:
-                            if not stored.done():
-                                stored.set_exception(exc)
-                                stored.exception()
+                        # Nothing of this batch is known to be stored: each caller gets the error.
+                        _fail_stored(batch, exc)
                         batch = []
                         continue
                 for _, _, stored in batch:
@@ -151,12 +147,20 @@ class Outbox:
                 batch = []
         finally:
             self._pump = None
-            # Cancelled (the client is closing): the callers of this batch and of the queue
-            # are released; their messages are either in the outbox or were never accepted.
-            for _, _, stored in batch + self._pending:
-                if not stored.done():
-                    stored.cancel()
-            self._pending = []
+            # Cancelled: the client is closing. The callers of this batch and of the queue
+            # get an error instead of waiting for ever.
+            self._abandon(batch)
+
+    def _abandon(self, batch: list[tuple[Message, bytes, asyncio.Future[None]]]) -> None:
+        pending, self._pending = self._pending, []
+        _fail_stored(
+            batch + pending,
+            errors.StorageError(
+                "the client closed before the message was safely queued: if it was stored it "
+                "goes out after the next login, otherwise send it again",
+                code="store_closed",
+            ),
+        )
 
     async def _persist_and_send(self, batch: list[tuple[Message, bytes]]) -> None:
         store = self._store()
@@ -292,10 +296,22 @@ class Outbox:
             self._resolve(mid, -1)
 
     def cancel_all(self) -> None:
-        """The client is closing: waiting senders return; their messages stay queued."""
+        """The client is closing: waiting senders return; their messages stay queued.
+        Submissions the pump has not taken yet are refused (the pump may be cancelled before
+        it ever runs)."""
+        self._abandon([])
         for mid in list(self._waiters):
             self._resolve(mid, -1)
         self._waiters.clear()
+
+
+def _fail_stored(
+    items: list[tuple[Message, bytes, asyncio.Future[None]]], exc: BaseException
+) -> None:
+    for _, _, stored in items:
+        if not stored.done():
+            stored.set_exception(exc)
+            stored.exception()  # retrieved: a caller that has gone away leaves no warning
 
 
 def _payload_type(payload: bytes) -> str:
