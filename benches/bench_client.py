@@ -153,9 +153,21 @@ async def latency(
             await bob.close()
 
 
+def _own_cpu_seconds() -> float:
+    return time.process_time()  # user + system CPU of this process, all threads
+
+
 async def run_all(messages: int, rate: float, seconds: float, durability: str) -> dict[str, Any]:
     async with server_process(None) as srv:
+        server_cpu, client_cpu = srv.cpu_seconds(), _own_cpu_seconds()
         out = {"flood": await flood(srv.url, messages, durability)}
+        # CPU per message of the flood (user + system; registration and login included).
+        out["flood"]["clients_cpu_us_per_msg"] = round(
+            (_own_cpu_seconds() - client_cpu) / messages * 1e6
+        )
+        out["flood"]["server_cpu_us_per_msg"] = round(
+            (srv.cpu_seconds() - server_cpu) / messages * 1e6
+        )
         out["latency"] = await latency(srv.url, rate, seconds, durability)
         return out
 
