@@ -84,16 +84,14 @@ class Connection:
 
     async def _flush(self) -> None:
         try:
-            while self._queue and not self.ws.closed:
-                # Everything queued by now leaves in as few TCP segments as it needs.
-                with coalesced_writes(self.ws.get_extra_info, len(self._queue) > 1):
-                    while self._queue and not self.ws.closed:
-                        # send_frame only suspends when the transport's buffer is over its
-                        # limit, so frames queued while this is set wait on a client that
-                        # is not reading.
-                        self._blocked = True
-                        await self.ws.send_frame(self._queue.popleft(), WSMsgType.TEXT)
-                        self._blocked = False
+            # Everything queued by now leaves in as few TCP segments as it needs.
+            with coalesced_writes(self.ws.get_extra_info, len(self._queue) > 1):
+                while self._queue and not self.ws.closed:
+                    # send_frame only suspends when the transport's buffer is over its limit,
+                    # so frames queued while this is set wait on a client that is not reading.
+                    self._blocked = True
+                    await self.ws.send_frame(self._queue.popleft(), WSMsgType.TEXT)
+                    self._blocked = False
         except (ConnectionError, RuntimeError):
             self._queue.clear()
         finally:
