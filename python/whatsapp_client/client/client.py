@@ -78,6 +78,8 @@ class _Signals:
             try:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, cls._fire, loop)
+            # No loop signal handlers (Windows, or not the main thread): run() then stops on
+            # KeyboardInterrupt or stop() instead.
             except (NotImplementedError, RuntimeError, ValueError):
                 cls.clients.pop(loop, None)
                 return False

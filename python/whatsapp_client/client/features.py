@@ -55,6 +55,7 @@ FEATURE_EVENTS = (
 class FeaturesMixin:
     """Typing, presence, media, fingerprints and groups (mixed into ``WhatsAppClient``)."""
 
+    # What the host class provides, declared for the type checker only.
     if TYPE_CHECKING:
         _config: ClientConfig
         _http: HttpApi
@@ -66,19 +67,15 @@ class FeaturesMixin:
         _store_obj: StoreProtocol | None
         _frame_handlers: dict[type[Any], Callable[[Any], Awaitable[None]]]
 
-        def _require_login(self) -> tuple[User, StoreProtocol, StoreExecutor]:
-            raise NotImplementedError
+        def _require_login(self) -> tuple[User, StoreProtocol, StoreExecutor]: ...
 
-        def _emit(self, name: str, *args: Any) -> None:
-            raise NotImplementedError
+        def _emit(self, name: str, *args: Any) -> None: ...
 
         async def send_payload(
             self, to: str, payload: Mapping[str, Any], content: str = ""
-        ) -> Message:
-            raise NotImplementedError
+        ) -> Message: ...
 
-        def get_fingerprint(self) -> str:
-            raise NotImplementedError
+        def get_fingerprint(self) -> str: ...
 
     def _init_features(self) -> None:
         """Creates the feature objects and hooks them into the client (called once)."""

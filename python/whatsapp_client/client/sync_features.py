@@ -27,11 +27,11 @@ H = TypeVar("H", bound=Handler)
 class SyncFeaturesMixin:
     """Blocking versions of the feature methods (mixed into ``sync.WhatsAppClient``)."""
 
+    # What the host class provides, declared for the type checker only.
     if TYPE_CHECKING:
         _client: AsyncWhatsAppClient
 
-        def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-            raise NotImplementedError
+        def _call(self, coro: Coroutine[Any, Any, T]) -> T: ...
 
     # --- typing and presence -------------------------------------------------------------
 
