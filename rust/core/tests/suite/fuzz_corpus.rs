@@ -1,13 +1,12 @@
 //! Replays the fuzz seed corpus (and anything the fuzzer found and was committed) through the
 //! very functions the fuzz targets run, so a regression shows up in `cargo test`.
 //!
-//! `WAC1_WRITE_CORPUS=1 cargo test -p wac1 --test fuzz_corpus` rewrites the seed files from
+//! `WAC1_WRITE_CORPUS=1 cargo test -p wac1 --test suite fuzz_corpus::` rewrites the seed files from
 //! the fixture first (after a change to the fixture or the serialization format).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-#[path = "../../fuzz/src/lib.rs"]
-mod harness;
+use crate::harness;
 
 use std::path::{Path, PathBuf};
 

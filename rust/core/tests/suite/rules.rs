@@ -4,9 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-#[path = "../../fuzz/src/lib.rs"]
-#[allow(unused)]
-mod harness;
+use crate::harness;
 
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::montgomery::MontgomeryPoint;

@@ -6,13 +6,11 @@
 //! - every replayed or tampered message fails;
 //! - a failed decrypt leaves the serialized record and account byte-identical.
 //!
-//! `PROPTEST_CASES=1000 cargo test -p wac1 --test conversation` runs more cases by hand.
+//! `PROPTEST_CASES=1000 cargo test -p wac1 --test suite conversation::` runs more cases by hand.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-#[path = "../../fuzz/src/lib.rs"]
-#[allow(unused)]
-mod harness;
+use crate::harness;
 
 use std::collections::HashSet;
 

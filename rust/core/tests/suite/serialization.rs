@@ -3,9 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-#[path = "../../fuzz/src/lib.rs"]
-#[allow(unused)]
-mod harness;
+use crate::harness;
 
 use harness::DetRng;
 use proptest::prelude::*;

@@ -1,0 +1,14 @@
+//! One test binary per crate: linking each test file on its own cost minutes of the suite.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+#[path = "../../../fuzz/src/lib.rs"]
+#[allow(unused)]
+mod harness;
+
+mod conversation;
+mod fuzz_corpus;
+mod rules;
+mod serialization;
+mod vectors;
+mod wire_codec;
