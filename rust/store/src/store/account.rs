@@ -25,18 +25,15 @@ impl Store {
         })
     }
 
-    pub(super) fn account_blob(&self, account: &Account) -> Result<Vec<u8>> {
-        self.data_key.seal("account", b"1", &account.to_bytes())
-    }
     /// Writes a changed account and makes it current once committed.
     pub(super) fn commit_account(&mut self, account: Account) -> Result<()> {
-        let blob = self.account_blob(&account)?;
-        let tx = Self::begin(&mut self.keys)?;
-        tx.execute(
-            "INSERT INTO account(id, blob) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET blob = excluded.blob",
-            [&blob],
-        )?;
+        let mut lt = self.ledger.begin();
+        let blob = lt.seal(&self.ledger, &self.data_key, Row::Account, &account.to_bytes())?;
+        let tx = Self::begin(self.pid, &mut self.keys)?;
+        Row::Account.put(&tx, lt.gen, &blob)?;
+        lt.write(&tx, &self.data_key)?;
         tx.commit()?;
+        self.ledger.apply(lt);
         self.account = Some(account);
         Ok(())
     }

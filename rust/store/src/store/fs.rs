@@ -8,21 +8,29 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use super::*;
 use crate::error::{Result, StoreError};
 
+// Every sealed blob's associated data binds its table and every other column of its row
+// (see `ledger::Row::ad` and `history`); `gen` is the rollback ledger's generation.
 pub(super) const KEYS_SCHEMA: &str = "
 CREATE TABLE meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE account(id INTEGER PRIMARY KEY CHECK (id = 1), blob BLOB NOT NULL);
-CREATE TABLE sessions(peer TEXT PRIMARY KEY, blob BLOB NOT NULL);
-CREATE TABLE peers(peer TEXT PRIMARY KEY, blob BLOB NOT NULL);
-CREATE TABLE kv(key TEXT PRIMARY KEY, blob BLOB NOT NULL);
-CREATE TABLE sent(id TEXT PRIMARY KEY, peer TEXT NOT NULL, blob BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE inbox(id TEXT PRIMARY KEY, peer TEXT NOT NULL, blob BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE ledger(id INTEGER PRIMARY KEY CHECK (id = 1), blob BLOB NOT NULL);
+CREATE TABLE account(id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE sessions(peer TEXT PRIMARY KEY, gen INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE peers(peer TEXT PRIMARY KEY, gen INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE kv(key TEXT PRIMARY KEY, gen INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE sent(id TEXT PRIMARY KEY, peer TEXT NOT NULL, gen INTEGER NOT NULL, blob BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE inbox(peer TEXT NOT NULL, id TEXT NOT NULL, gen INTEGER NOT NULL, blob BLOB NOT NULL,
+                   PRIMARY KEY(peer, id)) WITHOUT ROWID;
+CREATE INDEX inbox_by_id ON inbox(id);
 ";
 
+// History is keyed by (conversation, sender, id): ids are chosen by senders, so the same id
+// from two senders is two messages.
 pub(super) const MESSAGES_SCHEMA: &str = "
 CREATE TABLE meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE messages(id TEXT PRIMARY KEY, peer TEXT NOT NULL, ts INTEGER NOT NULL, status TEXT NOT NULL,
-                      blob BLOB NOT NULL);
+CREATE TABLE messages(peer TEXT NOT NULL, sender TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL,
+                      status TEXT NOT NULL, blob BLOB NOT NULL, UNIQUE(peer, sender, id));
 CREATE INDEX messages_by_peer ON messages(peer, ts);
+CREATE INDEX messages_by_id ON messages(id);
 CREATE TABLE outbox(id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, blob BLOB NOT NULL);
 CREATE INDEX outbox_by_age ON outbox(created_at);
 ";

@@ -1,6 +1,5 @@
-//! Raw access for export and import, and benchmark helpers.
+//! Raw access for export and import, and the benchmark helper (test builds only).
 
-use rusqlite::params;
 use wac1::{Account, Serialize, SessionRecord};
 use zeroize::Zeroizing;
 
@@ -8,20 +7,30 @@ use super::*;
 use crate::error::Result;
 
 impl Store {
-    // ----- raw access for export and import -------------------------------------------------
-    /// Every row of a keyed table, opened: `(row key, plaintext)`.
+    /// Every row of `sessions`, `peers` or `kv`, opened: `(row key, plaintext)`.
     pub(crate) fn all_rows(&self, table: &'static str) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
-        let key_col = if table == "kv" { "key" } else { "peer" };
-        let mut stmt = self.keys.prepare(&format!("SELECT {key_col}, blob FROM {table}"))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?
+        let sql = match table {
+            "kv" => "SELECT key FROM kv",
+            "sessions" => "SELECT peer FROM sessions",
+            _ => "SELECT peer FROM peers",
+        };
+        let keys = self
+            .keys
+            .prepare(sql)?
+            .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(k, blob)| {
-                let raw = self.data_key.open(table, k.as_bytes(), &blob)?;
-                Ok((k, raw))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let row = match table {
+                "kv" => Row::Kv(&k),
+                "sessions" => Row::Session(&k),
+                _ => Row::Peer(&k),
+            };
+            if let Some(raw) = self.read_row(row)? {
+                out.push((k, raw));
+            }
+        }
+        Ok(out)
     }
 
     /// Writes an imported account, sessions, peers and key-value rows in one transaction.
@@ -32,45 +41,36 @@ impl Store {
         peers: &[(String, PeerIdentity)],
         kv: &[(String, Zeroizing<Vec<u8>>)],
     ) -> Result<()> {
-        let account_blob = match &account {
-            Some(a) => Some(self.account_blob(a)?),
-            None => None,
-        };
-        let mut session_blobs = Vec::with_capacity(sessions.len());
-        for (peer, record) in sessions {
+        for peer in sessions.iter().map(|(p, _)| p).chain(peers.iter().map(|(p, _)| p)) {
             check_id("peer_id", peer)?;
-            session_blobs.push((peer.as_str(), self.session_blob(peer, record)?));
         }
-        let mut peer_blobs = Vec::with_capacity(peers.len());
-        for (peer, p) in peers {
-            check_id("peer_id", peer)?;
-            peer_blobs.push((peer.as_str(), self.data_key.seal("peers", peer.as_bytes(), &p.encode())?));
-        }
-        let mut kv_blobs = Vec::with_capacity(kv.len());
-        for (key, value) in kv {
+        for (key, _) in kv {
             check_id("key", key)?;
-            kv_blobs.push((key.as_str(), self.data_key.seal("kv", key.as_bytes(), value)?));
         }
-        let tx = Self::begin(&mut self.keys)?;
-        if let Some(b) = &account_blob {
-            tx.execute(
-                "INSERT INTO account(id, blob) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET blob = excluded.blob",
-                [b],
-            )?;
+        let mut lt = self.ledger.begin();
+        let mut rows = Vec::new();
+        if let Some(a) = &account {
+            rows.push((Row::Account, lt.seal(&self.ledger, &self.data_key, Row::Account, &a.to_bytes())?));
         }
-        for (peer, blob) in &session_blobs {
-            Self::upsert_session(&tx, peer, blob)?;
+        for (peer, record) in sessions {
+            let row = Row::Session(peer);
+            rows.push((row, lt.seal(&self.ledger, &self.data_key, row, &record.to_bytes())?));
         }
-        for (peer, blob) in &peer_blobs {
-            Self::upsert_peer(&tx, peer, blob)?;
+        for (peer, p) in peers {
+            let row = Row::Peer(peer);
+            rows.push((row, lt.seal(&self.ledger, &self.data_key, row, &p.encode())?));
         }
-        for (key, blob) in &kv_blobs {
-            tx.execute(
-                "INSERT INTO kv(key, blob) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET blob = excluded.blob",
-                params![key, blob],
-            )?;
+        for (key, value) in kv {
+            let row = Row::Kv(key);
+            rows.push((row, lt.seal(&self.ledger, &self.data_key, row, value)?));
         }
+        let tx = Self::begin(self.pid, &mut self.keys)?;
+        for (row, blob) in &rows {
+            row.put(&tx, lt.gen, blob)?;
+        }
+        lt.write(&tx, &self.data_key)?;
         tx.commit()?;
+        self.ledger.apply(lt);
         if let Some(mut a) = account {
             a.set_limits(self.opts.limits);
             self.account = Some(a);
@@ -84,22 +84,26 @@ impl Store {
 
     /// Fills the store with copies of one peer's session under other peer ids, for
     /// benchmarks of opening a large store. Never use it with real peers: the copies share
-    /// key material.
+    /// key material, so it exists only in test builds (`test-hooks`).
+    #[cfg(any(test, feature = "test-hooks"))]
     #[doc(hidden)]
     pub fn bench_clone_sessions(&mut self, template_peer: &str, prefix: &str, count: usize) -> Result<()> {
         let record = self.session_copy(template_peer)?;
         let raw = record.to_bytes();
-        let tx = Self::begin(&mut self.keys)?;
-        {
-            let mut stmt =
-                tx.prepare_cached("INSERT OR REPLACE INTO sessions(peer, blob) VALUES (?1, ?2)")?;
-            for i in 0..count {
-                let peer = format!("{prefix}{i}");
-                let blob = self.data_key.seal("sessions", peer.as_bytes(), &raw)?;
-                stmt.execute(params![peer, blob])?;
-            }
+        let peers: Vec<String> = (0..count).map(|i| format!("{prefix}{i}")).collect();
+        let mut lt = self.ledger.begin();
+        let mut rows = Vec::with_capacity(count);
+        for peer in &peers {
+            let row = Row::Session(peer);
+            rows.push((row, lt.seal(&self.ledger, &self.data_key, row, &raw)?));
         }
+        let tx = Self::begin(self.pid, &mut self.keys)?;
+        for (row, blob) in &rows {
+            row.put(&tx, lt.gen, blob)?;
+        }
+        lt.write(&tx, &self.data_key)?;
         tx.commit()?;
+        self.ledger.apply(lt);
         Ok(())
     }
 }

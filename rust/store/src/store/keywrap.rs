@@ -46,10 +46,23 @@ pub(super) fn wrap_rows(
     ])
 }
 
-/// Unwraps the data key with `password`: [`StoreError::Auth`] when it is wrong,
-/// [`StoreError::Corrupt`] when the metadata is damaged.
-pub(super) fn unwrap_data_key(conn: &Connection, password: &str) -> Result<SecretKey> {
+/// Unwraps the data key with `password`, returning it with the stored KDF parameters:
+/// [`StoreError::Auth`] when the password is wrong, [`StoreError::Corrupt`] when the
+/// metadata is damaged. The parameters are checked (caps, floor) before any derivation: the
+/// `meta` table is not authenticated until the key unwraps.
+pub(super) fn unwrap_data_key(
+    conn: &Connection,
+    password: &str,
+    allow_weak: bool,
+) -> Result<(SecretKey, KdfParams)> {
     let version = meta_get(conn, "format")?;
+    if version == b"1" {
+        return Err(StoreError::Corrupt(
+            "the store was written by an older version (format 1) that this version cannot open; export \
+             the account with the older version and import it here"
+                .into(),
+        ));
+    }
     if version != FORMAT_VERSION.as_bytes() {
         return Err(StoreError::Corrupt("the store has an unknown format version".into()));
     }
@@ -65,32 +78,51 @@ pub(super) fn unwrap_data_key(conn: &Connection, password: &str) -> Result<Secre
     }
     let kdf =
         KdfParams::from_json(&kdf_json).ok_or_else(|| StoreError::Corrupt("bad kdf metadata".into()))?;
+    kdf.check(allow_weak).map_err(|e| {
+        StoreError::Corrupt(format!("the store's key derivation parameters are refused: {e}"))
+    })?;
+    if salt.len() != SALT_LEN {
+        return Err(StoreError::Corrupt("the store's salt has the wrong length".into()));
+    }
     let kek = SecretKey::derive(password.as_bytes(), &salt, &kdf)?;
-    kek.unwrap_key(&wrapped, &wrap_ad(&kdf_json, &salt))
-        .ok_or_else(|| StoreError::Auth("wrong password for the local store".into()))
+    let key = kek
+        .unwrap_key(&wrapped, &wrap_ad(&kdf_json, &salt))
+        .ok_or_else(|| StoreError::Auth("wrong password for the local store".into()))?;
+    Ok((key, kdf))
 }
 
 impl Store {
     // ----- password ---------------------------------------------------------------------
 
-    /// Re-wraps the data key under a new password (records are not re-sealed). The new
-    /// wrapping uses the KDF parameters this store was opened with.
+    /// The KDF parameters for a new wrapping (password change, export): the stronger of
+    /// the stored ones and the ones the store was opened with, never weaker than stored.
+    pub fn kdf_params(&self) -> KdfParams {
+        self.kdf.max(self.opts.kdf)
+    }
+
+    /// Re-wraps the data key under a new password (records are not re-sealed), with
+    /// [`Self::kdf_params`].
     pub fn change_password(&mut self, old: &str, new: &str) -> Result<()> {
         if new.is_empty() {
             return Err(StoreError::Invalid("the store password must not be empty".into()));
         }
-        let current = unwrap_data_key(&self.keys, old)?;
-        let rows = wrap_rows(new, &self.opts.kdf, &current)?;
-        let tx = Self::begin(&mut self.keys)?;
+        let allow = open::allow_weak(&self.opts);
+        let kdf = self.kdf_params();
+        kdf.check(allow)?;
+        let (current, _) = unwrap_data_key(&self.keys, old, allow)?;
+        let rows = wrap_rows(new, &kdf, &current)?;
+        let tx = Self::begin(self.pid, &mut self.keys)?;
         for (name, value) in &rows {
             tx.execute("UPDATE meta SET value = ?2 WHERE name = ?1", params![name, value])?;
         }
         tx.commit()?;
+        self.kdf = kdf;
         Ok(())
     }
 
     /// Deletes every file of this account's store and the directory if it is then empty.
     pub fn wipe(self) -> Result<()> {
+        check_pid(self.pid)?;
         let Self { dir, keys, msgs, _lock, .. } = self;
         // Overwrite the wrapped key first: without it nothing in the files can be opened.
         keys.execute_batch(
@@ -125,7 +157,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("me");
         let kdf = KdfParams { memory_kib: 64, iterations: 1, lanes: 1 };
-        let mut store = Store::open(&dir, "pw", StoreOptions { kdf, ..Default::default() }).unwrap();
+        let opts = StoreOptions { kdf, insecure_weak_kdf: true, ..Default::default() };
+        let mut store = Store::open(&dir, "pw", opts.clone()).unwrap();
         store.create_identity().unwrap();
         store.kv_set("token", b"t").unwrap();
         store.change_password("pw", "pw2").unwrap();
@@ -141,9 +174,6 @@ mod tests {
         }
         // The wrapped key opens with the new password only.
         drop(store);
-        assert!(matches!(
-            Store::open(&dir, "pw", StoreOptions { kdf, ..Default::default() }),
-            Err(StoreError::Auth(_))
-        ));
+        assert!(matches!(Store::open(&dir, "pw", opts), Err(StoreError::Auth(_))));
     }
 }

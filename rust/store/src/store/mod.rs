@@ -9,6 +9,9 @@ mod history;
 mod import;
 mod keywrap;
 mod kv;
+mod ledger;
+mod lock;
+mod open;
 mod outbox;
 mod receive;
 mod receive_many;
@@ -16,12 +19,12 @@ mod send;
 mod sessions;
 mod types;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
-use wac1::{Account, Limits, Serialize};
+use wac1::{Account, Limits};
+use zeroize::Zeroizing;
 
 use crate::crypto::{KdfParams, SecretKey};
 use crate::error::{Result, StoreError};
@@ -29,6 +32,10 @@ use crate::error::{Result, StoreError};
 use self::fs::*;
 use cache::SessionCache;
 use keywrap::*;
+use ledger::{Ledger, Row};
+use lock::DirLock;
+pub(crate) use open::allow_weak as allow_weak_kdf;
+pub use receive::ItemResult;
 pub use types::{KeysPayload, OutboxItem, PeerIdentity, StoredMessage};
 
 /// File names inside the account directory.
@@ -38,11 +45,15 @@ pub const MESSAGES_DB: &str = "messages.db";
 /// The lock file that keeps a second process out.
 pub const LOCK_FILE: &str = ".lock";
 
-const FORMAT_VERSION: &str = "1";
+/// Format 2: every authenticated column in the associated data, the rollback ledger, and
+/// history and received results keyed by peer and id.
+const FORMAT_VERSION: &str = "2";
 const WRAP_AD: &[u8] = b"WAC1-store/data-key/1\0";
 const MESSAGES_CHECK: &[u8] = b"WAC1-store/messages-check/1";
-/// Longest peer id, message id or key-value key accepted.
+/// Longest peer id or key-value key accepted.
 const MAX_ID_LEN: usize = 512;
+/// Longest message id (PROTOCOL.md §7): 1 to 128 printable ASCII characters.
+pub const MAX_MESSAGE_ID_LEN: usize = 128;
 /// Most one-time prekeys generated in one call.
 const MAX_PREKEY_BATCH: usize = 10_000;
 
@@ -76,12 +87,16 @@ pub struct StoreOptions {
     pub durability: Durability,
     /// Create the store when it does not exist.
     pub create: bool,
-    /// Argon2id parameters for a new store and for [`Store::change_password`].
+    /// Argon2id parameters for a new store; [`Store::change_password`] and exports use the
+    /// stronger of these and the stored ones, field by field.
     pub kdf: KdfParams,
     /// Ratchet limits applied when decrypting.
     pub limits: Limits,
     /// Most session records kept in memory.
     pub session_cache: usize,
+    /// Test builds only: accept Argon2 parameters below the OWASP floor (cheap stores).
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub insecure_weak_kdf: bool,
 }
 
 impl Default for StoreOptions {
@@ -92,6 +107,8 @@ impl Default for StoreOptions {
             kdf: KdfParams::default(),
             limits: Limits::default(),
             session_cache: 1024,
+            #[cfg(any(test, feature = "test-hooks"))]
+            insecure_weak_kdf: false,
         }
     }
 }
@@ -107,7 +124,12 @@ pub struct Store {
     account: Option<Account>,
     cache: SessionCache,
     opts: StoreOptions,
-    _lock: File,
+    /// The Argon2 parameters the data key is wrapped with (never weakened).
+    kdf: KdfParams,
+    ledger: Ledger,
+    /// The process that opened the store: a forked child must open its own.
+    pid: u32,
+    _lock: DirLock,
 }
 
 fn now_secs() -> i64 {
@@ -121,6 +143,18 @@ fn check_id(what: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// A message id: 1 to 128 characters, each printable ASCII 0x21..=0x7E (§7).
+pub fn check_message_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_MESSAGE_ID_LEN || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        let shown: String = id.chars().take(40).collect();
+        return Err(StoreError::InvalidMessageId(format!(
+            "invalid message id {shown:?}: it must be 1 to {MAX_MESSAGE_ID_LEN} printable ASCII characters \
+             without spaces"
+        )));
+    }
+    Ok(())
+}
+
 fn check_status(status: &str) -> Result<()> {
     if status.is_empty() || status.len() > 32 {
         return Err(StoreError::Invalid("status must be 1 to 32 bytes".into()));
@@ -129,111 +163,6 @@ fn check_status(status: &str) -> Result<()> {
 }
 
 impl Store {
-    /// Opens (or creates) the store of one account in `dir`.
-    pub fn open(dir: impl AsRef<Path>, password: &str, opts: StoreOptions) -> Result<Self> {
-        let dir = dir.as_ref().to_path_buf();
-        opts.kdf.validate()?;
-        if password.is_empty() {
-            return Err(StoreError::Invalid("the store password must not be empty".into()));
-        }
-        if opts.limits.max_skipped_keys > 100_000 || opts.limits.max_skip > 100_000 {
-            return Err(StoreError::Invalid("max_skip and max_skipped_keys must be at most 100000".into()));
-        }
-        if !dir.exists() {
-            if !opts.create {
-                return Err(StoreError::NotFound(format!("no store at {}", dir.display())));
-            }
-            create_private_dir(&dir)?;
-        }
-        if !dir.is_dir() {
-            return Err(StoreError::Storage(format!("{} is not a directory", dir.display())));
-        }
-        check_private(&dir, true)?;
-        let lock_path = dir.join(LOCK_FILE);
-        check_private(&lock_path, false)?;
-        let lock = private_file_options().create(true).truncate(false).open(&lock_path)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked(format!(
-                    "the store at {} is open in another process; one process at a time may use an account",
-                    dir.display()
-                )))
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
-        }
-        let keys_path = dir.join(KEYS_DB);
-        let msgs_path = dir.join(MESSAGES_DB);
-        for name in [KEYS_DB, MESSAGES_DB] {
-            for suffix in ["", "-wal", "-shm"] {
-                check_private(&dir.join(format!("{name}{suffix}")), false)?;
-            }
-        }
-        let mut fresh_key = None;
-        if !keys_path.exists() {
-            if !opts.create {
-                return Err(StoreError::NotFound(format!("no store at {}", dir.display())));
-            }
-            if msgs_path.exists() {
-                return Err(StoreError::Corrupt(format!(
-                    "{} exists without {KEYS_DB}: the key database is missing; restore it from a backup",
-                    msgs_path.display()
-                )));
-            }
-            let data_key = SecretKey::random();
-            let mut meta = wrap_rows(password, &opts.kdf, &data_key)?;
-            meta.push(("format", FORMAT_VERSION.as_bytes().to_vec()));
-            create_db(&keys_path, KEYS_SCHEMA, &meta)?;
-            fresh_key = Some(data_key);
-        }
-        let keys = open_db(&keys_path)?;
-        let data_key = match fresh_key {
-            Some(k) => k,
-            None => unwrap_data_key(&keys, password)?,
-        };
-        let ok: String = keys.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
-        if ok != "ok" {
-            return Err(StoreError::Corrupt(format!(
-                "{} is damaged ({ok}); restore it from a backup",
-                keys_path.display()
-            )));
-        }
-        check_schema(&keys, KEYS_SCHEMA, &keys_path)?;
-        configure(&keys, opts.durability)?;
-        if !msgs_path.exists() {
-            let check = data_key.seal("meta", b"check", MESSAGES_CHECK)?;
-            create_db(
-                &msgs_path,
-                MESSAGES_SCHEMA,
-                &[("format", FORMAT_VERSION.as_bytes().to_vec()), ("check", check)],
-            )?;
-        }
-        let msgs = open_db(&msgs_path)?;
-        check_schema(&msgs, MESSAGES_SCHEMA, &msgs_path)?;
-        let check = meta_get(&msgs, "check")?;
-        if data_key.open("meta", b"check", &check).is_err() {
-            return Err(StoreError::Corrupt(format!(
-                "{} does not belong to this store or is damaged",
-                msgs_path.display()
-            )));
-        }
-        configure(&msgs, opts.durability)?;
-        let account_blob: Option<Vec<u8>> =
-            keys.query_row("SELECT blob FROM account WHERE id = 1", [], |r| r.get(0)).optional()?;
-        let account = match account_blob {
-            Some(blob) => {
-                let raw = data_key.open("account", b"1", &blob)?;
-                let mut a = Account::from_bytes(&raw)
-                    .map_err(|_| StoreError::Corrupt("the stored account is malformed".into()))?;
-                a.set_limits(opts.limits);
-                Some(a)
-            }
-            None => None,
-        };
-        let cache = SessionCache::new(opts.session_cache);
-        Ok(Self { dir, keys, msgs, data_key, account, cache, opts, _lock: lock })
-    }
-
     /// The account directory.
     pub fn directory(&self) -> &Path {
         &self.dir
@@ -249,15 +178,66 @@ impl Store {
         self.cache.entries.len()
     }
 
-    fn begin(conn: &mut Connection) -> Result<Transaction<'_>> {
+    /// Refuses use from a process other than the one that opened the store (a forked
+    /// child shares the parent's SQLite files and must not write behind its back).
+    pub fn check_process(&self) -> Result<()> {
+        check_pid(self.pid)
+    }
+
+    /// Whether this store may use Argon2 parameters below the floor (test builds only).
+    pub(crate) fn allow_weak_kdf(&self) -> bool {
+        open::allow_weak(&self.opts)
+    }
+
+    /// Starts a write transaction (refused in a forked child).
+    fn begin(pid: u32, conn: &mut Connection) -> Result<Transaction<'_>> {
+        check_pid(pid)?;
         Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// Reads and opens one row of `keys.db`, checking its generation against the ledger.
+    fn read_row(&self, row: Row<'_>) -> Result<Option<Zeroizing<Vec<u8>>>> {
+        let get = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<Option<(i64, Vec<u8>)>> {
+            Ok(self.keys.prepare_cached(sql)?.query_row(args, |r| Ok((r.get(0)?, r.get(1)?))).optional()?)
+        };
+        let found = match row {
+            Row::Account => get("SELECT gen, blob FROM account WHERE id = 1", &[])?,
+            Row::Session(p) => get("SELECT gen, blob FROM sessions WHERE peer = ?1", &[&p])?,
+            Row::Peer(p) => get("SELECT gen, blob FROM peers WHERE peer = ?1", &[&p])?,
+            Row::Kv(k) => get("SELECT gen, blob FROM kv WHERE key = ?1", &[&k])?,
+            Row::Sent(id, peer) => {
+                get("SELECT gen, blob FROM sent WHERE id = ?1 AND peer = ?2", &[&id, &peer])?
+            }
+            Row::Inbox(peer, id) => {
+                get("SELECT gen, blob FROM inbox WHERE peer = ?1 AND id = ?2", &[&peer, &id])?
+            }
+        };
+        match found {
+            None => match self.ledger.version(&row) {
+                // The ledger knows a row the file lacks: it was deleted behind our back.
+                Some(_) => Err(self
+                    .ledger
+                    .check(&row, -1)
+                    .err()
+                    .unwrap_or_else(|| StoreError::Corrupt("row missing".into()))),
+                None => Ok(None),
+            },
+            Some((gen, blob)) => {
+                let gen = self.ledger.check(&row, gen)?;
+                Ok(Some(self.data_key.open(row.table(), &row.ad(gen), &blob)?))
+            }
+        }
     }
 }
 
-fn id_key(id: &str, peer: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(id.len() + 1 + peer.len());
-    k.extend_from_slice(id.as_bytes());
-    k.push(0);
-    k.extend_from_slice(peer.as_bytes());
-    k
+fn check_pid(pid: u32) -> Result<()> {
+    if std::process::id() != pid {
+        return Err(StoreError::Forked(
+            "this store was opened by the parent process before a fork; a child process must not use \
+             it (its lock and database handles belong to the parent): open the store again in the child \
+             once the parent has closed it"
+                .into(),
+        ));
+    }
+    Ok(())
 }

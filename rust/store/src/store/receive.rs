@@ -1,30 +1,53 @@
-//! Receiving one message: decrypt in one transaction, the stored results (inbox).
+//! Receiving one message, and the stored results of decrypted messages (`inbox`), keyed by
+//! (peer, message id): ids are chosen by senders, so only the pair names a message.
 
-use rand_core::OsRng;
-use rusqlite::{params, OptionalExtension};
-use wac1::{Decrypted, WireMessage};
+use rusqlite::OptionalExtension;
+use wac1::Decrypted;
+use zeroize::Zeroizing;
 
 use super::*;
 use crate::codec::{Dec, Enc};
 use crate::error::{Result, StoreError};
 
+/// One message of a batch: `(peer id, wire, message id)`.
+pub(super) type Incoming<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// A receipt for one message: its result, or the per-message error (which changed nothing).
+pub type ItemResult = std::result::Result<Decrypted, StoreError>;
+
+pub(super) fn encode_result(done: &Decrypted) -> Zeroizing<Vec<u8>> {
+    let mut e = Enc::new(1);
+    e.bytes(&done.plaintext);
+    match done.used_one_time_prekey {
+        Some(k) => e.u8(1).u32(k),
+        None => e.u8(0),
+    };
+    e.u8(u8::from(done.new_session)).u8(u8::from(done.identity_changed));
+    e.finish()
+}
+
 impl Store {
-    /// Drops stored decrypt results once the application has them safe.
+    /// Drops stored decrypt results once the application has them safe: every peer's
+    /// result under each id.
     pub fn forget_received(&mut self, message_ids: &[String]) -> Result<()> {
-        self.delete_ids("inbox", message_ids)
-    }
-    pub(super) fn inbox_result(&self, id: &str, peer: &str) -> Result<Option<Decrypted>> {
-        let row: Option<(String, Vec<u8>)> = self
-            .keys
-            .prepare_cached("SELECT peer, blob FROM inbox WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((stored_peer, blob)) = row else { return Ok(None) };
-        // Opened with the stored peer first: a damaged row is corrupt, not a misuse.
-        let raw = self.data_key.open("inbox", &id_key(id, &stored_peer), &blob)?;
-        if stored_peer != peer {
-            return Err(StoreError::Invalid(format!("message id {id:?} was already used for another peer")));
+        let mut pairs = Vec::new();
+        for id in message_ids {
+            let mut stmt = self.keys.prepare_cached("SELECT peer FROM inbox WHERE id = ?1")?;
+            let peers =
+                stmt.query_map([id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            pairs.extend(peers.into_iter().map(|p| (p, id.clone())));
         }
+        self.forget_received_from(&pairs)
+    }
+
+    /// Drops the stored decrypt results of `(peer, message id)` pairs.
+    pub fn forget_received_from(&mut self, pairs: &[(String, String)]) -> Result<()> {
+        let rows: Vec<Row<'_>> = pairs.iter().map(|(peer, id)| Row::Inbox(peer, id)).collect();
+        self.delete_rows(&rows)
+    }
+
+    pub(super) fn inbox_result(&self, id: &str, peer: &str) -> Result<Option<Decrypted>> {
+        let Some(raw) = self.read_row(Row::Inbox(peer, id))? else { return Ok(None) };
         let mut d = Dec::new(&raw, 1, "inbox")?;
         let plaintext = d.bytes()?.to_vec();
         let used = if d.flag()? { Some(d.u32()?) } else { None };
@@ -36,76 +59,20 @@ impl Store {
 
     /// Decrypts a message from the peer in one transaction: session state, skipped keys,
     /// one-time prekey deletion, peer identity and (with `message_id`) the sealed result.
-    /// Nothing is committed on failure. A repeated id returns the stored result.
+    /// Nothing is committed on failure. A repeated (peer, id) returns the stored result; an
+    /// invalid id is [`StoreError::InvalidMessageId`].
     pub fn decrypt(&mut self, peer: &str, wire: &str, message_id: Option<&str>) -> Result<Decrypted> {
-        check_id("peer_id", peer)?;
-        self.require_account()?;
-        if let Some(id) = message_id {
-            check_id("message id", id)?;
-            if let Some(done) = self.inbox_result(id, peer)? {
-                return Ok(done);
-            }
-        }
-        let message = WireMessage::parse(wire)?;
-        let mut record = self.take_session(peer)?;
-        let account = self.require_account()?;
-        let limits = *account.limits();
-        let mut done = match record.decrypt(account, &message, &limits, &mut OsRng) {
-            Ok(d) => d,
-            Err(e) => {
-                // The engine leaves the record untouched on failure.
-                self.cache.put(peer, record);
-                return Err(e.into());
-            }
-        };
-        let new_account = match done.used_one_time_prekey {
-            Some(id) => {
-                let mut a = account.clone();
-                a.remove_one_time_prekey(id);
-                Some(a)
-            }
-            None => None,
-        };
-        let (peer_row, changed) =
-            if done.new_session { self.peer_update(peer, record.peer_identity())? } else { (None, false) };
-        done.identity_changed |= changed;
-        let blob = self.session_blob(peer, &record)?;
-        let account_blob = match &new_account {
-            Some(a) => Some(self.account_blob(a)?),
-            None => None,
-        };
-        let inbox = match message_id {
-            Some(id) => Some((id, self.seal_inbox(id, peer, &done)?)),
-            None => None,
-        };
-        let tx = Self::begin(&mut self.keys)?;
-        Self::upsert_session(&tx, peer, &blob)?;
-        if let Some(b) = &account_blob {
-            tx.execute("UPDATE account SET blob = ?1 WHERE id = 1", [b])?;
-        }
-        if let Some(row) = &peer_row {
-            Self::upsert_peer(&tx, peer, row)?;
-        }
-        if let Some((id, sealed)) = &inbox {
-            tx.prepare_cached("INSERT INTO inbox(id, peer, blob) VALUES (?1, ?2, ?3)")?
-                .execute(params![id, peer, sealed])?;
-        }
-        tx.commit()?;
-        if let Some(a) = new_account {
-            self.account = Some(a);
-        }
-        self.cache.put(peer, record);
-        Ok(done)
+        let mut results = self.decrypt_batch(&[(peer, wire, message_id)])?;
+        results.pop().ok_or_else(|| StoreError::Storage("decryption returned nothing".into()))?
     }
 
-    pub(super) fn seal_inbox(&self, id: &str, peer: &str, done: &Decrypted) -> Result<Vec<u8>> {
-        let mut e = Enc::new(1);
-        e.bytes(&done.plaintext);
-        match done.used_one_time_prekey {
-            Some(k) => e.u8(1).u32(k),
-            None => e.u8(0),
-        };
-        e.u8(u8::from(done.new_session)).u8(u8::from(done.identity_changed));
-        self.data_key.seal("inbox", &id_key(id, peer), &e.finish())
+    /// Whether a stored result exists for (peer, id), without opening it.
+    pub fn has_received(&self, peer: &str, id: &str) -> Result<bool> {
+        Ok(self
+            .keys
+            .prepare_cached("SELECT 1 FROM inbox WHERE peer = ?1 AND id = ?2")?
+            .query_row([peer, id], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 }

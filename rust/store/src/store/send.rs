@@ -2,63 +2,44 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::OptionalExtension;
+use wac1::Serialize;
 
 use super::*;
 use crate::error::{Result, StoreError};
 
 impl Store {
     pub(super) fn sent_wire(&self, id: &str, peer: &str) -> Result<Option<String>> {
-        let row: Option<(String, Vec<u8>)> = self
+        let stored_peer: Option<String> = self
             .keys
-            .prepare_cached("SELECT peer, blob FROM sent WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT peer FROM sent WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
             .optional()?;
-        let Some((stored_peer, blob)) = row else { return Ok(None) };
+        let Some(stored_peer) = stored_peer else {
+            return self.read_row(Row::Sent(id, peer)).map(|_| None);
+        };
         // Opened with the stored peer first: a damaged row is corrupt, not a misuse.
-        let raw = self.data_key.open("sent", &id_key(id, &stored_peer), &blob)?;
+        let raw = self.read_row(Row::Sent(id, &stored_peer))?;
         if stored_peer != peer {
-            return Err(StoreError::Invalid(format!("message id {id:?} was already used for another peer")));
+            return Err(StoreError::IdConflict(format!(
+                "message id {id:?} was already used for a message to another peer"
+            )));
         }
-        String::from_utf8(raw.to_vec())
-            .map(Some)
-            .map_err(|_| StoreError::Corrupt("a stored sent message is malformed".into()))
+        match raw {
+            None => Ok(None),
+            Some(raw) => String::from_utf8(raw.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("a stored sent message is malformed".into())),
+        }
     }
 
     /// Encrypts for the peer. The wire string is returned only after the advanced session
     /// is committed (write-ahead). With `message_id` the wire is stored in the same
     /// transaction, and a repeated call with that id returns the same wire.
     pub fn encrypt(&mut self, peer: &str, plaintext: &[u8], message_id: Option<&str>) -> Result<String> {
-        check_id("peer_id", peer)?;
-        self.require_account()?;
-        if let Some(id) = message_id {
-            check_id("message id", id)?;
-            if let Some(wire) = self.sent_wire(id, peer)? {
-                return Ok(wire);
-            }
-        }
-        let mut record = self.take_session(peer)?;
-        let wire = match record.encrypt(plaintext) {
-            Ok(w) => w.encode(),
-            Err(e) => {
-                self.cache.put(peer, record);
-                return Err(e.into());
-            }
-        };
-        let blob = self.session_blob(peer, &record)?;
-        let sent = match message_id {
-            Some(id) => Some((id, self.data_key.seal("sent", &id_key(id, peer), wire.as_bytes())?)),
-            None => None,
-        };
-        let tx = Self::begin(&mut self.keys)?;
-        Self::upsert_session(&tx, peer, &blob)?;
-        if let Some((id, sealed)) = &sent {
-            tx.prepare_cached("INSERT INTO sent(id, peer, blob) VALUES (?1, ?2, ?3)")?
-                .execute(params![id, peer, sealed])?;
-        }
-        tx.commit()?;
-        self.cache.put(peer, record);
-        Ok(wire)
+        let ids = message_id.map(|id| [id.to_owned()]);
+        let mut wires = self.encrypt_many(peer, &[plaintext], ids.as_ref().map(|i| &i[..]))?;
+        wires.pop().ok_or_else(|| StoreError::Storage("encryption returned nothing".into()))
     }
 
     /// Encrypts a batch with one commit. With `message_ids`, ids already stored return
@@ -78,7 +59,7 @@ impl Store {
             }
             let mut seen = HashSet::new();
             for (slot, id) in out.iter_mut().zip(ids) {
-                check_id("message id", id)?;
+                check_message_id(id)?;
                 if !seen.insert(id.as_str()) {
                     return Err(StoreError::Invalid(format!("message id {id:?} appears twice in the batch")));
                 }
@@ -98,44 +79,65 @@ impl Store {
                 return Err(e.into());
             }
         };
-        let blob = self.session_blob(peer, &record)?;
+        let mut lt = self.ledger.begin();
+        let blob = lt.seal(&self.ledger, &self.data_key, Row::Session(peer), &record.to_bytes())?;
         let mut sent = Vec::new();
         for (&i, wire) in todo.iter().zip(&wires) {
             let text = wire.encode();
             if let Some(id) = message_ids.and_then(|ids| ids.get(i)) {
-                sent.push((id.as_str(), self.data_key.seal("sent", &id_key(id, peer), text.as_bytes())?));
+                let row = Row::Sent(id, peer);
+                sent.push((row, lt.seal(&self.ledger, &self.data_key, row, text.as_bytes())?));
             }
             if let Some(slot) = out.get_mut(i) {
                 *slot = Some(text);
             }
         }
-        let tx = Self::begin(&mut self.keys)?;
-        Self::upsert_session(&tx, peer, &blob)?;
-        {
-            let mut stmt = tx.prepare_cached("INSERT INTO sent(id, peer, blob) VALUES (?1, ?2, ?3)")?;
-            for (id, sealed) in &sent {
-                stmt.execute(params![id, peer, sealed])?;
-            }
+        let tx = Self::begin(self.pid, &mut self.keys)?;
+        Row::Session(peer).put(&tx, lt.gen, &blob)?;
+        for (row, sealed) in &sent {
+            row.put(&tx, lt.gen, sealed)?;
         }
+        lt.write(&tx, &self.data_key)?;
         tx.commit()?;
+        self.ledger.apply(lt);
         self.cache.put(peer, record);
         Ok(out.into_iter().flatten().collect())
     }
 
     /// Drops stored wires once the server has acknowledged them.
     pub fn forget_sent(&mut self, message_ids: &[String]) -> Result<()> {
-        self.delete_ids("sent", message_ids)
-    }
-
-    pub(super) fn delete_ids(&mut self, table: &'static str, ids: &[String]) -> Result<()> {
-        let tx = Self::begin(&mut self.keys)?;
-        {
-            let mut stmt = tx.prepare_cached(&format!("DELETE FROM {table} WHERE id = ?1"))?;
-            for id in ids {
-                stmt.execute([id])?;
+        let mut rows = Vec::new();
+        for id in message_ids {
+            let peer: Option<String> = self
+                .keys
+                .prepare_cached("SELECT peer FROM sent WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
+                .optional()?;
+            if let Some(peer) = peer {
+                rows.push((id.as_str(), peer));
             }
         }
+        let rows: Vec<Row<'_>> = rows.iter().map(|(id, peer)| Row::Sent(id, peer)).collect();
+        self.delete_rows(&rows)
+    }
+
+    /// Deletes rows of `keys.db` in one transaction (rows that do not exist are skipped).
+    pub(super) fn delete_rows(&mut self, rows: &[Row<'_>]) -> Result<()> {
+        let mut lt = self.ledger.begin();
+        let mut any = false;
+        for row in rows {
+            any |= lt.delete(&self.ledger, *row);
+        }
+        if !any {
+            return Ok(());
+        }
+        let tx = Self::begin(self.pid, &mut self.keys)?;
+        for row in rows {
+            row.delete(&tx)?;
+        }
+        lt.write(&tx, &self.data_key)?;
         tx.commit()?;
+        self.ledger.apply(lt);
         Ok(())
     }
 }

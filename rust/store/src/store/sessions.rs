@@ -1,7 +1,6 @@
 //! Sessions and peer identities (with the verified flag).
 
 use rand_core::OsRng;
-use rusqlite::{params, OptionalExtension, Transaction};
 use wac1::{PreKeyBundle, PublicIdentity, Serialize, SessionRecord};
 
 use super::*;
@@ -16,19 +15,10 @@ impl Store {
         if let Some(r) = self.cache.take(peer) {
             return Ok(r);
         }
-        let blob: Option<Vec<u8>> = self
-            .keys
-            .prepare_cached("SELECT blob FROM sessions WHERE peer = ?1")?
-            .query_row([peer], |r| r.get(0))
-            .optional()?;
-        match blob {
+        match self.read_row(Row::Session(peer))? {
             None => Ok(SessionRecord::new()),
-            Some(b) => {
-                let raw = self.data_key.open("sessions", peer.as_bytes(), &b)?;
-                SessionRecord::from_bytes(&raw).map_err(|_| {
-                    StoreError::Corrupt(format!("the stored session with {peer:?} is malformed"))
-                })
-            }
+            Some(raw) => SessionRecord::from_bytes(&raw)
+                .map_err(|_| StoreError::Corrupt(format!("the stored session with {peer:?} is malformed"))),
         }
     }
 
@@ -41,19 +31,10 @@ impl Store {
         Ok(has)
     }
 
-    pub(super) fn session_blob(&self, peer: &str, record: &SessionRecord) -> Result<Vec<u8>> {
-        self.data_key.seal("sessions", peer.as_bytes(), &record.to_bytes())
-    }
-
     pub(super) fn load_peer(&self, peer: &str) -> Result<Option<PeerIdentity>> {
-        let blob: Option<Vec<u8>> = self
-            .keys
-            .prepare_cached("SELECT blob FROM peers WHERE peer = ?1")?
-            .query_row([peer], |r| r.get(0))
-            .optional()?;
-        match blob {
+        match self.read_row(Row::Peer(peer))? {
             None => Ok(None),
-            Some(b) => Ok(Some(PeerIdentity::decode(&self.data_key.open("peers", peer.as_bytes(), &b)?)?)),
+            Some(raw) => Ok(Some(PeerIdentity::decode(&raw)?)),
         }
     }
 
@@ -63,31 +44,14 @@ impl Store {
         &self,
         peer: &str,
         seen: Option<&PublicIdentity>,
-    ) -> Result<(Option<Vec<u8>>, bool)> {
+    ) -> Result<(Option<PeerIdentity>, bool)> {
         let Some(seen) = seen else { return Ok((None, false)) };
-        let known = self.load_peer(peer)?;
-        let (row, changed) = match known {
-            Some(k) if k.identity == *seen => return Ok((None, false)),
-            Some(_) => (PeerIdentity { identity: *seen, verified: false, verified_at: None }, true),
-            None => (PeerIdentity { identity: *seen, verified: false, verified_at: None }, false),
-        };
-        Ok((Some(self.data_key.seal("peers", peer.as_bytes(), &row.encode())?), changed))
-    }
-
-    pub(super) fn upsert_session(tx: &Transaction<'_>, peer: &str, blob: &[u8]) -> Result<()> {
-        tx.prepare_cached(
-            "INSERT INTO sessions(peer, blob) VALUES (?1, ?2) ON CONFLICT(peer) DO UPDATE SET blob = excluded.blob",
-        )?
-        .execute(params![peer, blob])?;
-        Ok(())
-    }
-
-    pub(super) fn upsert_peer(tx: &Transaction<'_>, peer: &str, blob: &[u8]) -> Result<()> {
-        tx.prepare_cached(
-            "INSERT INTO peers(peer, blob) VALUES (?1, ?2) ON CONFLICT(peer) DO UPDATE SET blob = excluded.blob",
-        )?
-        .execute(params![peer, blob])?;
-        Ok(())
+        let fresh = PeerIdentity { identity: *seen, verified: false, verified_at: None };
+        match self.load_peer(peer)? {
+            Some(k) if k.identity == *seen => Ok((None, false)),
+            Some(_) => Ok((Some(fresh), true)),
+            None => Ok((Some(fresh), false)),
+        }
     }
 
     /// X3DH as initiator with the peer's bundle; committed before it returns. Returns
@@ -104,13 +68,20 @@ impl Store {
             }
         };
         let (peer_row, changed_in_table) = self.peer_update(peer, record.peer_identity())?;
-        let blob = self.session_blob(peer, &record)?;
-        let tx = Self::begin(&mut self.keys)?;
-        Self::upsert_session(&tx, peer, &blob)?;
-        if let Some(row) = &peer_row {
-            Self::upsert_peer(&tx, peer, row)?;
+        let mut lt = self.ledger.begin();
+        let blob = lt.seal(&self.ledger, &self.data_key, Row::Session(peer), &record.to_bytes())?;
+        let peer_blob = match &peer_row {
+            Some(p) => Some(lt.seal(&self.ledger, &self.data_key, Row::Peer(peer), &p.encode())?),
+            None => None,
+        };
+        let tx = Self::begin(self.pid, &mut self.keys)?;
+        Row::Session(peer).put(&tx, lt.gen, &blob)?;
+        if let Some(b) = &peer_blob {
+            Row::Peer(peer).put(&tx, lt.gen, b)?;
         }
+        lt.write(&tx, &self.data_key)?;
         tx.commit()?;
+        self.ledger.apply(lt);
         self.cache.put(peer, record);
         Ok(changed_in_record || changed_in_table)
     }
@@ -121,7 +92,20 @@ impl Store {
         self.load_peer(peer)
     }
 
-    /// Sets or clears the verified flag (with the time it was set).
+    fn write_peer(&mut self, peer: &str, p: &PeerIdentity) -> Result<()> {
+        let mut lt = self.ledger.begin();
+        let blob = lt.seal(&self.ledger, &self.data_key, Row::Peer(peer), &p.encode())?;
+        let tx = Self::begin(self.pid, &mut self.keys)?;
+        Row::Peer(peer).put(&tx, lt.gen, &blob)?;
+        lt.write(&tx, &self.data_key)?;
+        tx.commit()?;
+        self.ledger.apply(lt);
+        Ok(())
+    }
+
+    /// Sets or clears the verified flag (with the time it was set). To mark a peer
+    /// verified after comparing fingerprints, use [`Self::mark_verified`], which binds the
+    /// flag to what was compared.
     pub fn set_verified(&mut self, peer: &str, verified: bool) -> Result<()> {
         check_id("peer_id", peer)?;
         let mut p = self
@@ -129,11 +113,28 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("no identity is known for peer {peer:?}")))?;
         p.verified = verified;
         p.verified_at = verified.then(now_secs);
-        let blob = self.data_key.seal("peers", peer.as_bytes(), &p.encode())?;
-        let tx = Self::begin(&mut self.keys)?;
-        Self::upsert_peer(&tx, peer, &blob)?;
-        tx.commit()?;
-        Ok(())
+        self.write_peer(peer, &p)
+    }
+
+    /// Marks the peer verified only if the identity stored now has `fingerprint` (64 hex
+    /// digits, compared in constant time), reading and writing in one step of this store:
+    /// an identity that changed after the user compared is never marked verified. Returns
+    /// whether the flag was set; nothing changes when it was not.
+    pub fn mark_verified(&mut self, peer: &str, fingerprint: &str) -> Result<bool> {
+        use subtle::ConstantTimeEq;
+        check_id("peer_id", peer)?;
+        let mut p = self
+            .load_peer(peer)?
+            .ok_or_else(|| StoreError::NotFound(format!("no identity is known for peer {peer:?}")))?;
+        let current = wac1::fingerprint(&p.identity);
+        let given = fingerprint.trim().to_ascii_lowercase();
+        if !bool::from(current.as_bytes().ct_eq(given.as_bytes())) {
+            return Ok(false);
+        }
+        p.verified = true;
+        p.verified_at = Some(now_secs());
+        self.write_peer(peer, &p)?;
+        Ok(true)
     }
 
     /// A copy of the peer's session record (an empty record when there is none).

@@ -42,8 +42,8 @@ pub(super) fn key32(b: &[u8]) -> Result<[u8; 32]> {
     <[u8; 32]>::try_from(b).map_err(|_| StoreError::Corrupt("a stored key has the wrong length".into()))
 }
 
-/// One message of the local history.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One message of the local history. `Debug` leaves the content out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredMessage {
     /// Message id.
     pub id: String,
@@ -94,7 +94,8 @@ impl StoredMessage {
     }
 
     pub(super) fn validate(&self) -> Result<()> {
-        check_id("message id", &self.id)?;
+        check_message_id(&self.id)?;
+        check_id("from_user", &self.from_user)?;
         check_id("peer_id", &self.peer_id)?;
         if self.direction != "in" && self.direction != "out" {
             return Err(StoreError::Invalid("direction must be \"in\" or \"out\"".into()));
@@ -103,8 +104,8 @@ impl StoredMessage {
     }
 }
 
-/// A message waiting to be sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A message waiting to be sent. `Debug` leaves the payload out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutboxItem {
     /// Message id.
     pub message_id: String,
@@ -127,4 +128,31 @@ pub struct KeysPayload {
     pub signed_prekey: (u32, [u8; 32], [u8; 64]),
     /// One-time prekeys: id, public key.
     pub one_time_prekeys: Vec<(u32, [u8; 32])>,
+}
+
+impl core::fmt::Debug for StoredMessage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StoredMessage")
+            .field("id", &self.id)
+            .field("peer_id", &self.peer_id)
+            .field("from_user", &self.from_user)
+            .field("direction", &self.direction)
+            .field("kind", &self.kind)
+            .field("timestamp", &self.timestamp)
+            .field("status", &self.status)
+            .field("content", &format_args!("<{} bytes redacted>", self.content.len()))
+            .field("group_id", &self.group_id)
+            .finish()
+    }
+}
+
+impl core::fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("message_id", &self.message_id)
+            .field("peer_id", &self.peer_id)
+            .field("payload", &format_args!("<{} bytes redacted>", self.payload.len()))
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
