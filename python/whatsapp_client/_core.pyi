@@ -264,6 +264,8 @@ def _vector_sign_prekey(
 
 from os import PathLike as _PathLike  # noqa: E402 (kept inside this section)
 
+from whatsapp_client.errors import ValidationError, WhatsAppError  # noqa: E402 (store section)
+
 @final
 class PeerIdentity:
     """A peer's identity as the local store knows it, with the verified flag."""
@@ -342,8 +344,12 @@ class OutboxItem:
 class KeyStore:
     """The encrypted, crash-safe local store of one account.
 
-    Raises ``StorageAuthError`` (wrong password), ``StorageCorruptError`` (damaged files),
-    ``StoreLockedError`` (another process has the store open) and ``StorageError``.
+    Raises ``StorageAuthError`` (wrong password), ``StorageCorruptError`` (damaged or
+    tampered files: a moved, edited, deleted or rolled-back row; a missing ``messages.db``),
+    ``StoreLockedError`` (another process has the store open) and ``StorageError`` (code
+    ``store_forked`` when used in a child process after ``fork``). Argon2 parameters below
+    19456 KiB / 2 passes are refused (``ValidationError``) except in test builds with
+    ``WAC1_TEST_WEAK_KDF=1``.
     """
 
     @staticmethod
@@ -417,16 +423,23 @@ class KeyStore:
         """One transaction, nothing committed on failure; a known id returns the stored result."""
     def decrypt_many(
         self, items: Sequence[tuple[str, str, str]]
-    ) -> list[Union[Decrypted, CryptoError]]:
+    ) -> list[Union[Decrypted, WhatsAppError]]:
         """Decrypts ``(peer_id, wire, message_id)`` items with one commit.
 
-        Each result is a ``Decrypted`` or the error that message raised (it changed nothing);
-        a known or repeated id returns the stored result. A bad argument or a database error
-        raises and commits nothing.
+        Each result is a ``Decrypted`` or the error that message raised, which changed
+        nothing: a ``CryptoError``, an ``InvalidMessageIdError`` (id not 1 to 128 printable
+        ASCII characters) or a ``ValidationError`` (bad peer id). A known or repeated
+        ``(peer_id, message_id)`` returns the stored result; the same id from two peers is
+        two messages. Only a database error raises (and commits nothing).
         """
-    def forget_received(self, message_ids: Sequence[str]) -> None: ...
+    def forget_received(self, message_ids: Sequence[Union[str, tuple[str, str]]]) -> None:
+        """Drops stored results: an id drops every peer's result under it, a
+        ``(peer_id, message_id)`` pair only that peer's."""
     def peer_identity(self, peer_id: str) -> Optional[PeerIdentity]: ...
     def set_verified(self, peer_id: str, verified: bool) -> None: ...
+    def mark_verified(self, peer_id: str, fingerprint: str) -> bool:
+        """Marks the peer verified only if its stored identity has ``fingerprint`` now, in
+        one step; returns whether it did (nothing changes otherwise)."""
     # key-value area
     def kv_get(self, key: str) -> Optional[bytes]: ...
     def kv_set(self, key: str, value: bytes) -> None: ...
@@ -438,14 +451,22 @@ class KeyStore:
     def change_password(self, old: str, new: str) -> None: ...
     def wipe(self) -> None: ...
     # history and outbox
-    def save_message(self, message: StoredMessage) -> bool: ...
+    def save_message(self, message: StoredMessage) -> bool:
+        """``False`` when (peer_id, from_user, id) exists; an invalid message raises."""
     def save_messages(
         self, messages: Sequence[StoredMessage], *, remove_from_outbox: Sequence[str] = ...
-    ) -> list[bool]:
-        """Saves messages and removes ids from the outbox with one commit; per message,
-        ``False`` when its id existed. One bad message or a database error commits nothing."""
+    ) -> list[Union[bool, ValidationError]]:
+        """Saves messages and removes ids from the outbox with one commit. Per message:
+        ``True`` (saved), ``False`` ((peer_id, from_user, id) existed) or the error of an
+        invalid message (``InvalidMessageIdError``, ``ValidationError``), which is skipped
+        while the others are saved. Test ``is True``: an error instance is truthy. A
+        database error raises and commits nothing."""
     def update_status(self, message_ids: Sequence[str], status: str) -> int: ...
-    def get_message(self, message_id: str) -> Optional[StoredMessage]: ...
+    def get_message(
+        self, message_id: str, peer_id: Optional[str] = None, from_user: Optional[str] = None
+    ) -> Optional[StoredMessage]:
+        """The oldest message with this id, optionally only in one conversation and from
+        one sender (ids are chosen by senders, so several may share one)."""
     def messages(
         self, peer_id: str, limit: int = 50, before: Optional[int] = None
     ) -> list[StoredMessage]: ...
@@ -459,5 +480,6 @@ class KeyStore:
     def outbox_remove_many(self, message_ids: Sequence[str]) -> None:
         """Removes ids from the outbox with one commit."""
     # benchmark hooks
-    def _bench_clone_sessions(self, template_peer: str, prefix: str, count: int) -> None: ...
+    def _bench_clone_sessions(self, template_peer: str, prefix: str, count: int) -> None:
+        """Test builds only (the ``test-hooks`` feature): absent from release builds."""
     def _clear_cache(self) -> None: ...

@@ -290,3 +290,26 @@ _BY_CODE: dict[str, type[WhatsAppError]] = {
 def error_for_code(code: str) -> type[WhatsAppError]:
     """The exception class for a machine-readable error code (``WhatsAppError`` if unknown)."""
     return _BY_CODE.get(code, WhatsAppError)
+
+
+# --- local store: per-message errors (batch results carry them as values) -------------------
+
+
+class InvalidMessageIdError(ValidationError):
+    """A message id is not 1 to 128 printable ASCII characters without spaces (PROTOCOL.md
+    §7). In the results of ``KeyStore.decrypt_many`` and ``save_messages`` only that message
+    failed; the others were processed."""
+
+    default_code = "invalid_message_id"
+
+
+class MessageIdConflictError(ValidationError):
+    """A message id already names a message sent to another peer (the ids of sent messages
+    are unique per account); nothing was changed."""
+
+    default_code = "message_id_conflict"
+
+
+_BY_CODE["invalid_message_id"] = InvalidMessageIdError
+_BY_CODE["message_id_conflict"] = MessageIdConflictError
+__all__ += ["InvalidMessageIdError", "MessageIdConflictError"]

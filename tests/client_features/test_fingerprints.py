@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -61,6 +63,26 @@ async def test_verify_checks_stores_and_syncs(registered: Registered) -> None:
     assert not await alice.is_fingerprint_verified(b_id)
     record = await alice.get_verification_record(b_id)
     assert record is not None and record["verified"] is False
+
+
+async def test_an_identity_that_changes_after_the_comparison_is_not_verified(
+    registered: Registered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, _, _, b_id = await pair(registered)
+    await alice.get_peer_fingerprint(b_id)  # the session and bob's identity exist
+    compared = "ab" * 32
+    # The comparison sees an identity (with the fingerprint the user compared) that is no
+    # longer the one stored when the flag is set: bob's real keys replaced it in between.
+    stale = SimpleNamespace(fingerprint=compared, verified=False)
+
+    async def identity_read_before_the_change(peer_id: str, *, start_session: bool = True) -> Any:
+        return stale
+
+    monkeypatch.setattr(alice._fingerprints, "identity", identity_read_before_the_change)
+    with pytest.raises(FingerprintMismatchError):
+        await alice.verify_fingerprint(b_id, compared)
+    assert not await alice.is_fingerprint_verified(b_id)
+    assert await alice.get_verification_record(b_id) is None
 
 
 async def test_received_messages_carry_the_verified_flag(registered: Registered) -> None:

@@ -106,10 +106,7 @@ def test_decrypt_many_that_fails_commits_nothing(open_store: OpenStore, tmp_path
     alice, bob = _pair(open_store)
     wires = alice.encrypt_many("bob", [b"x", b"y"])
     opks = bob.one_time_prekey_count()
-    with pytest.raises(ValidationError):
-        bob.decrypt_many([("alice", wires[0], "m1"), ("alice", wires[1], "")])
-    with pytest.raises(ValidationError):
-        bob.decrypt_many([("alice", wires[0], "m1"), ("carol", wires[1], "m1")])
+    # (A bad id is a per-message error, not a failed batch: see test_poison.py.)
     # A database failure at commit: another connection holds the write lock of keys.db.
     with _write_locked(tmp_path / "bob" / "keys.db"), pytest.raises(StorageError):
         bob.decrypt_many([("alice", wires[0], "m1")])
@@ -144,8 +141,7 @@ def test_history_and_outbox_batches_that_fail_commit_nothing(
 ) -> None:
     store = new_identity(open_store, "me")
     store.outbox_add_many([("o1", "bob", b"one", 10)])
-    with pytest.raises(ValidationError):
-        store.save_messages([_msg(1), _msg(2, "sideways")], remove_from_outbox=["o1"])
+    # (A bad history message is a per-message error: see test_poison.py.)
     with pytest.raises(ValidationError):
         store.outbox_add_many([("o2", "bob", b"two", 20), ("", "bob", b"bad", 30)])
     assert store.get_message("m1") is None

@@ -159,15 +159,23 @@ class Fingerprints:
             raise errors.ValidationError("verified must be True or False")
         ident = await self.identity(peer_id)
         stored = str(ident.fingerprint)
+        mismatch = errors.FingerprintMismatchError(
+            f"the fingerprint given for {peer_id!r} does not match the identity this "
+            "device holds for it; it was NOT marked verified. Compare again in person "
+            "or over a trusted channel: the keys may have been replaced",
+        )
         if verified and not compare_fingerprints(stored, fp):
-            raise errors.FingerprintMismatchError(
-                f"the fingerprint given for {peer_id!r} does not match the identity this "
-                "device holds for it; it was NOT marked verified. Compare again in person "
-                "or over a trusted channel: the keys may have been replaced",
-            )
+            raise mismatch
         _, store, executor = self._login()
-        keystore: Any = store
-        await executor.run(keystore.set_verified, peer_id, verified)
+        if verified:
+            # The store compares the identity it holds *now* with the fingerprint and sets
+            # the flag in one step: an identity that changed after ``stored`` was read is
+            # never marked verified.
+            if not await executor.run(store.mark_verified, peer_id, fp):
+                self.forget(peer_id)
+                raise mismatch
+        else:
+            await executor.run(store.set_verified, peer_id, False)
         self._verified[peer_id] = verified
         log.info("%s marked %s", peer_id, "verified" if verified else "unverified")
         await self._sync(peer_id, stored, verified)

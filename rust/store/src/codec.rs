@@ -1,13 +1,21 @@
 //! A tiny length-prefixed binary encoding for the store's own records. Buffers are wiped
-//! on drop because they may hold secrets or plaintexts.
+//! on drop because they may hold secrets or plaintexts, and they never grow in place: a
+//! `Vec` that reallocates frees its old block unwiped, so [`Enc`] copies into a new
+//! wiping buffer and wipes the old one itself.
 
 use zeroize::Zeroizing;
 
 use crate::error::{Result, StoreError};
 
 /// Writes fields one after another.
-#[derive(Debug, Default)]
-pub struct Enc(pub Zeroizing<Vec<u8>>);
+#[derive(Default)]
+pub struct Enc(Zeroizing<Vec<u8>>);
+
+impl core::fmt::Debug for Enc {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Enc(<{} bytes redacted>)", self.0.len())
+    }
+}
 
 impl Enc {
     /// An empty buffer starting with a format tag.
@@ -16,25 +24,37 @@ impl Enc {
         v.push(tag);
         Self(v)
     }
+    /// Appends bytes, moving to a larger wiping buffer when needed (never a `Vec` growth,
+    /// which would free the old block without wiping it).
+    fn put(&mut self, bytes: &[u8]) {
+        let need = self.0.len().saturating_add(bytes.len());
+        if need > self.0.capacity() {
+            let mut grown = Zeroizing::new(Vec::with_capacity(need.max(self.0.capacity().saturating_mul(2))));
+            grown.extend_from_slice(&self.0);
+            // The old buffer is wiped (its whole capacity) as it drops here.
+            self.0 = grown;
+        }
+        self.0.extend_from_slice(bytes);
+    }
     /// One byte.
     pub fn u8(&mut self, v: u8) -> &mut Self {
-        self.0.push(v);
+        self.put(&[v]);
         self
     }
     /// A big-endian u32.
     pub fn u32(&mut self, v: u32) -> &mut Self {
-        self.0.extend_from_slice(&v.to_be_bytes());
+        self.put(&v.to_be_bytes());
         self
     }
     /// A big-endian i64.
     pub fn i64(&mut self, v: i64) -> &mut Self {
-        self.0.extend_from_slice(&v.to_be_bytes());
+        self.put(&v.to_be_bytes());
         self
     }
     /// Length-prefixed bytes.
     pub fn bytes(&mut self, v: &[u8]) -> &mut Self {
         self.u32(u32::try_from(v.len()).unwrap_or(u32::MAX));
-        self.0.extend_from_slice(v);
+        self.put(v);
         self
     }
     /// Length-prefixed UTF-8.

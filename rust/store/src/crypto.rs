@@ -17,6 +17,8 @@ pub const NONCE_LEN: usize = 24;
 pub const TAG_LEN: usize = 16;
 /// Length of the random salt of a password KDF.
 pub const SALT_LEN: usize = 16;
+/// The longest salt accepted from a file or a document.
+pub const MAX_SALT_LEN: usize = 64;
 
 /// Argon2id cost parameters. Stored beside what they protect so they can be raised later.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,21 +37,63 @@ impl Default for KdfParams {
     }
 }
 
+/// The OWASP floor for Argon2id: at least 19 MiB of memory...
+pub const MIN_MEMORY_KIB: u32 = 19 * 1024;
+/// ...and at least two passes.
+pub const MIN_ITERATIONS: u32 = 2;
+/// The most memory any store, `meta` row or backup document may ask for (256 MiB): the
+/// parameters are read before anything is authenticated, so they must not exhaust memory.
+pub const MAX_MEMORY_KIB: u32 = 256 * 1024;
+/// The most passes (bounds the time an unauthenticated document can make us spend).
+pub const MAX_ITERATIONS: u32 = 10;
+/// The most lanes.
+pub const MAX_LANES: u32 = 8;
+
 impl KdfParams {
-    /// Refuses parameters Argon2 rejects or that would exhaust memory.
+    /// Refuses parameters below the OWASP floor or above the caps.
     pub fn validate(&self) -> Result<()> {
-        if self.lanes == 0 || self.lanes > 16 {
-            return Err(StoreError::Invalid("kdf lanes must be between 1 and 16".into()));
-        }
-        if self.memory_kib < 8 * self.lanes || self.memory_kib > 4 * 1024 * 1024 {
-            return Err(StoreError::Invalid(
-                "kdf_memory_kib must be at least 8 per lane and at most 4194304 (4 GiB)".into(),
-            ));
-        }
-        if self.iterations == 0 || self.iterations > 1000 {
-            return Err(StoreError::Invalid("kdf_iterations must be between 1 and 1000".into()));
+        self.check(false)
+    }
+
+    /// Refuses parameters above the caps that keep an unauthenticated request (a `meta`
+    /// row, a backup document) from exhausting memory or time, and, unless `allow_weak`
+    /// (test builds only, see `StoreOptions`), below the OWASP floor.
+    pub fn check(&self, allow_weak: bool) -> Result<()> {
+        self.check_caps()?;
+        if (self.memory_kib < MIN_MEMORY_KIB || self.iterations < MIN_ITERATIONS) && !allow_weak {
+            return Err(StoreError::Invalid(format!(
+                "kdf parameters too weak: Argon2id needs at least {MIN_MEMORY_KIB} KiB (19 MiB) of memory \
+                 and {MIN_ITERATIONS} passes (OWASP)"
+            )));
         }
         Ok(())
+    }
+
+    /// The caps alone: what Argon2 accepts and what cannot exhaust memory or time.
+    pub fn check_caps(&self) -> Result<()> {
+        if self.lanes == 0 || self.lanes > MAX_LANES {
+            return Err(StoreError::Invalid(format!("kdf lanes must be between 1 and {MAX_LANES}")));
+        }
+        if self.memory_kib > MAX_MEMORY_KIB || self.iterations > MAX_ITERATIONS {
+            return Err(StoreError::Invalid(format!(
+                "kdf parameters too large: at most {MAX_MEMORY_KIB} KiB of memory and {MAX_ITERATIONS} passes"
+            )));
+        }
+        if self.memory_kib < 8 * self.lanes || self.iterations == 0 {
+            return Err(StoreError::Invalid(
+                "kdf_memory_kib must be at least 8 per lane and kdf_iterations at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The stronger of two parameter sets, field by field (rewrapping never weakens).
+    pub fn max(self, other: Self) -> Self {
+        Self {
+            memory_kib: self.memory_kib.max(other.memory_kib),
+            iterations: self.iterations.max(other.iterations),
+            lanes: self.lanes.max(other.lanes),
+        }
     }
 
     /// Canonical text form, used in associated data and in the stored metadata.
@@ -72,7 +116,7 @@ impl KdfParams {
             iterations: field("iterations")?,
             lanes: field("lanes")?,
         };
-        params.validate().ok()?;
+        params.check_caps().ok()?;
         Some(params)
     }
 }
@@ -97,7 +141,12 @@ impl SecretKey {
 
     /// Argon2id(password, salt) with the given parameters.
     pub fn derive(password: &[u8], salt: &[u8], params: &KdfParams) -> Result<Self> {
-        params.validate()?;
+        params.check_caps()?;
+        if salt.len() < SALT_LEN || salt.len() > MAX_SALT_LEN {
+            return Err(StoreError::Invalid(format!(
+                "a kdf salt must be {SALT_LEN} to {MAX_SALT_LEN} bytes"
+            )));
+        }
         let p = Params::new(params.memory_kib, params.iterations, params.lanes, Some(32))
             .map_err(|e| StoreError::Invalid(format!("bad kdf parameters: {e}")))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
@@ -112,6 +161,20 @@ impl SecretKey {
     #[cfg(test)]
     pub(crate) fn expose(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    /// A key for another purpose, derived with HMAC-SHA256 under a label.
+    pub fn subkey(&self, label: &[u8]) -> Self {
+        Self(Zeroizing::new(self.mac(label)))
+    }
+
+    /// HMAC-SHA256 of `data` under this key.
+    pub fn mac(&self, data: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        m.update(data);
+        m.finalize().into_bytes().into()
     }
 
     fn from_slice(bytes: &[u8]) -> Option<Self> {

@@ -27,6 +27,17 @@ pub enum StoreError {
     /// The peer, message or record asked for does not exist (`not_found`).
     #[error("{0}")]
     NotFound(String),
+    /// A message id breaks the §7 rule (1 to 128 printable ASCII characters); a per-item
+    /// error in batches (`invalid_message_id`).
+    #[error("{0}")]
+    InvalidMessageId(String),
+    /// A message id already names another peer's message where ids must be unique (the
+    /// stored wires of sent messages) (`message_id_conflict`).
+    #[error("{0}")]
+    IdConflict(String),
+    /// The store was opened before a fork and used in the child (`store_forked`).
+    #[error("{0}")]
+    Forked(String),
     /// The crypto engine refused; nothing was committed.
     #[error(transparent)]
     Crypto(#[from] wac1::Error),
@@ -43,6 +54,9 @@ impl StoreError {
             StoreError::Storage(_) => "storage_error",
             StoreError::Invalid(_) => "validation_error",
             StoreError::NotFound(_) => "not_found",
+            StoreError::InvalidMessageId(_) => "invalid_message_id",
+            StoreError::IdConflict(_) => "message_id_conflict",
+            StoreError::Forked(_) => "store_forked",
             StoreError::Crypto(e) => e.code(),
         }
     }

@@ -18,7 +18,7 @@ use wac1::{Account, Serialize, SessionRecord};
 use zeroize::Zeroizing;
 
 use crate::codec::{Dec, Enc};
-use crate::crypto::{random_bytes, KdfParams, SecretKey, SALT_LEN};
+use crate::crypto::{random_bytes, KdfParams, SecretKey, MAX_SALT_LEN, SALT_LEN};
 use crate::error::{Result, StoreError};
 use crate::store::{PeerIdentity, Store, StoreOptions};
 
@@ -80,7 +80,14 @@ fn seal_document(
     serde_json::to_string(&doc).map_err(|e| StoreError::Storage(format!("backup encoding: {e}")))
 }
 
-fn open_document(document: &str, passphrase: &str, kind: &str) -> Result<(Document, Zeroizing<Vec<u8>>)> {
+/// Opens a backup document. Everything it asks for (KDF cost, salt and ciphertext sizes) is
+/// checked before the key derivation: the document is not authenticated until it opens.
+fn open_document(
+    document: &str,
+    passphrase: &str,
+    kind: &str,
+    allow_weak: bool,
+) -> Result<(Document, Zeroizing<Vec<u8>>)> {
     let bad = |why: &str| StoreError::Invalid(format!("not a valid backup document: {why}"));
     if document.len() > MAX_DOCUMENT {
         return Err(bad("too large"));
@@ -93,10 +100,17 @@ fn open_document(document: &str, passphrase: &str, kind: &str) -> Result<(Docume
         return Err(bad(&format!("it holds {:?}, not {kind:?}", doc.kind)));
     }
     let kdf_json = doc.kdf.to_string();
-    let kdf = KdfParams::from_json(&kdf_json).ok_or_else(|| bad("bad kdf parameters"))?;
+    let kdf = KdfParams::from_json(&kdf_json).ok_or_else(|| bad("bad or too costly kdf parameters"))?;
+    kdf.check(allow_weak).map_err(|e| bad(&e.to_string()))?;
     // Re-encode canonically so the associated data matches what was sealed.
     let kdf_json = kdf.to_json();
+    if doc.salt.len() > 4 * MAX_SALT_LEN / 3 + 4 {
+        return Err(bad("salt too long"));
+    }
     let salt = STANDARD.decode(&doc.salt).map_err(|_| bad("bad salt"))?;
+    if salt.len() < SALT_LEN || salt.len() > MAX_SALT_LEN {
+        return Err(bad("bad salt length"));
+    }
     let sealed = STANDARD.decode(&doc.ciphertext).map_err(|_| bad("bad ciphertext encoding"))?;
     let key = SecretKey::derive(passphrase.as_bytes(), &salt, &kdf)?;
     let payload = key
@@ -150,7 +164,7 @@ impl Store {
         let mut e = Enc::new(2);
         e.bytes(&record.to_bytes());
         encode_peer(&mut e, identity.as_ref());
-        let kdf = self.options().kdf;
+        let kdf = self.kdf_params();
         seal_document("session", Some(peer), passphrase, &kdf, &e.finish())
     }
 
@@ -158,7 +172,7 @@ impl Store {
     /// replacing the current one. Restoring an old backup of a session that was used since
     /// makes the peer see replays, so restore only onto a device that lost the session.
     pub fn import_session(&mut self, peer: &str, document: &str, passphrase: &str) -> Result<()> {
-        let (doc, payload) = open_document(document, passphrase, "session")?;
+        let (doc, payload) = open_document(document, passphrase, "session", self.allow_weak_kdf())?;
         if doc.peer_id.as_deref() != Some(peer) {
             return Err(StoreError::Invalid(format!(
                 "the backup holds the session with {:?}, not with {peer:?}",
@@ -191,7 +205,7 @@ impl Store {
                 e.str(k).bytes(v);
             }
         }
-        let kdf = self.options().kdf;
+        let kdf = self.kdf_params();
         seal_document("account", None, passphrase, &kdf, &e.finish())
     }
 
@@ -204,7 +218,9 @@ impl Store {
         passphrase: &str,
         opts: StoreOptions,
     ) -> Result<Store> {
-        let (_, payload) = open_document(document, passphrase, "account")?;
+        opts.kdf.check(crate::store::allow_weak_kdf(&opts))?;
+        let (_, payload) =
+            open_document(document, passphrase, "account", crate::store::allow_weak_kdf(&opts))?;
         let mut d = Dec::new(&payload, 3, "backup")?;
         let account = Account::from_bytes(d.bytes()?)
             .map_err(|_| StoreError::Corrupt("the backup holds a malformed account".into()))?;

@@ -14,7 +14,7 @@
 //! ```
 //! use wac1_store::{KdfParams, Store, StoreOptions};
 //! let dir = std::env::temp_dir().join(format!("wac1-store-doc-{}", std::process::id()));
-//! let opts = StoreOptions { kdf: KdfParams { memory_kib: 64, iterations: 1, lanes: 1 }, ..Default::default() };
+//! let opts = StoreOptions { kdf: KdfParams { memory_kib: 19 * 1024, iterations: 2, lanes: 1 }, ..Default::default() };
 //! let mut store = Store::open(&dir, "correct horse", opts)?;
 //! store.create_identity()?;
 //! store.kv_set("token", b"secret")?;
@@ -23,6 +23,7 @@
 //! # Ok::<(), wac1_store::StoreError>(())
 //! ```
 
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod codec;
@@ -33,4 +34,7 @@ pub mod store;
 
 pub use crypto::KdfParams;
 pub use error::{Result, StoreError};
-pub use store::{Durability, KeysPayload, OutboxItem, PeerIdentity, Store, StoreOptions, StoredMessage};
+pub use store::{
+    check_message_id, Durability, ItemResult, KeysPayload, OutboxItem, PeerIdentity, Store, StoreOptions,
+    StoredMessage,
+};

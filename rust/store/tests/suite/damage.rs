@@ -9,7 +9,11 @@ use wac1::{Account, PublicIdentity};
 use wac1_store::{KdfParams, Store, StoreError, StoreOptions, StoredMessage};
 
 fn opts() -> StoreOptions {
-    StoreOptions { kdf: KdfParams { memory_kib: 64, iterations: 1, lanes: 1 }, ..Default::default() }
+    StoreOptions {
+        kdf: KdfParams { memory_kib: 64, iterations: 1, lanes: 1 },
+        insecure_weak_kdf: true,
+        ..Default::default()
+    }
 }
 
 /// A store with an identity, prekeys, two sessions, key-value rows and history, checkpointed
@@ -58,7 +62,7 @@ fn exercise(s: &mut Store, identity: &PublicIdentity) -> Result<(), StoreError> 
     s.kv_get("k3")?;
     s.outbox()?;
     s.messages("bob", 50, None)?;
-    s.get_message("m7")?;
+    s.get_message("m7", None, None)?;
     s.update_status(&["m3".to_owned()], "read")?;
     s.export_account("p")?;
     s.generate_one_time_prekeys(1)?;

@@ -2,6 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod alloc_spy;
 mod batch;
+mod common;
 mod damage;
+mod kdf;
+mod lifecycle;
+mod poison;
+mod rollback;
 mod store;

@@ -8,7 +8,13 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use wac1::encoding::b64;
-use wac1_store::{Durability, KdfParams, Store, StoreError, StoreOptions};
+use wac1_store::{Durability, Store};
+
+mod convert;
+mod records;
+
+use convert::{closed, options, store_err, store_err_value};
+pub use records::{OutboxItem, PeerIdentity, StoredMessage};
 
 use crate::keys::{OneTimePreKey, PreKeyBundle, SignedPreKey};
 use crate::session::Decrypted;
@@ -20,57 +26,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<StoredMessage>()?;
     m.add_class::<OutboxItem>()?;
     Ok(())
-}
-
-/// Raises `whatsapp_client.errors.<class_name>(message, code=code)`.
-fn raise_class(py: Python<'_>, class_name: &str, code: &str, message: &str) -> PyErr {
-    let build = || -> PyResult<PyErr> {
-        let class = py.import("whatsapp_client.errors")?.getattr(class_name)?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("code", code)?;
-        Ok(PyErr::from_value(class.call((message,), Some(&kwargs))?))
-    };
-    build().unwrap_or_else(|e| e)
-}
-
-fn store_err(py: Python<'_>, err: &StoreError) -> PyErr {
-    let message = err.to_string();
-    match err {
-        StoreError::Crypto(e) => crate::errors::to_py_err(py, e),
-        StoreError::Auth(_) => raise_class(py, "StorageAuthError", err.code(), &message),
-        StoreError::Corrupt(_) => raise_class(py, "StorageCorruptError", err.code(), &message),
-        StoreError::Locked(_) => raise_class(py, "StoreLockedError", err.code(), &message),
-        StoreError::Permissions(_) | StoreError::Storage(_) => {
-            raise_class(py, "StorageError", err.code(), &message)
-        }
-        StoreError::Invalid(_) => raise_class(py, "ValidationError", err.code(), &message),
-        StoreError::NotFound(_) => raise_class(py, "NotFoundError", err.code(), &message),
-    }
-}
-
-fn closed(py: Python<'_>) -> PyErr {
-    raise_class(py, "StorageError", "store_closed", "the store is closed")
-}
-
-#[allow(clippy::too_many_arguments)]
-fn options(
-    py: Python<'_>,
-    durability: &str,
-    create: bool,
-    kdf_memory_kib: u32,
-    kdf_iterations: u32,
-    max_skip: u32,
-    max_skipped_keys: usize,
-    session_cache: usize,
-) -> PyResult<StoreOptions> {
-    let durability = Durability::parse(durability).map_err(|e| store_err(py, &e))?;
-    Ok(StoreOptions {
-        durability,
-        create,
-        kdf: KdfParams { memory_kib: kdf_memory_kib, iterations: kdf_iterations, lanes: 1 },
-        limits: wac1::Limits { max_skip, max_skipped_keys },
-        session_cache,
-    })
 }
 
 /// The encrypted, crash-safe local store of one account (`keys.db` + `messages.db`).
@@ -90,7 +45,8 @@ impl KeyStore {
         let result = py.allow_threads(|| {
             let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             match guard.as_mut() {
-                Some(store) => f(store).map_err(Some),
+                // A store opened before a fork is refused in the child, reads included.
+                Some(store) => store.check_process().and_then(|()| f(store)).map_err(Some),
                 None => Err(None),
             }
         });
@@ -380,13 +336,26 @@ impl KeyStore {
             .iter()
             .map(|r| match r {
                 Ok(d) => Ok(Bound::new(py, Decrypted::of(py, d))?.into_any()),
-                Err(e) => crate::errors::exception_value(py, e),
+                Err(e) => store_err_value(py, e),
             })
             .collect()
     }
 
-    fn forget_received(&self, py: Python<'_>, message_ids: Vec<String>) -> PyResult<()> {
-        self.with(py, |s| s.forget_received(&message_ids))
+    /// Drops stored decrypt results: a message id drops every peer's result under it, a
+    /// `(peer_id, message_id)` pair only that peer's.
+    fn forget_received(&self, py: Python<'_>, message_ids: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let mut ids = Vec::new();
+        let mut pairs = Vec::new();
+        for item in &message_ids {
+            match item.extract::<String>() {
+                Ok(id) => ids.push(id),
+                Err(_) => pairs.push(item.extract::<(String, String)>()?),
+            }
+        }
+        self.with(py, |s| {
+            s.forget_received(&ids)?;
+            s.forget_received_from(&pairs)
+        })
     }
 
     fn peer_identity(&self, py: Python<'_>, peer_id: &str) -> PyResult<Option<PeerIdentity>> {
@@ -402,6 +371,12 @@ impl KeyStore {
 
     fn set_verified(&self, py: Python<'_>, peer_id: &str, verified: bool) -> PyResult<()> {
         self.with(py, |s| s.set_verified(peer_id, verified))
+    }
+
+    /// Marks the peer verified only if its stored identity has this fingerprint now, in one
+    /// step; returns whether it did (nothing changes otherwise).
+    fn mark_verified(&self, py: Python<'_>, peer_id: &str, fingerprint: &str) -> PyResult<bool> {
+        self.with(py, |s| s.mark_verified(peer_id, fingerprint))
     }
 
     // ----- key-value ----------------------------------------------------------------------
@@ -455,24 +430,41 @@ impl KeyStore {
         self.with(py, |s| s.save_message(&m))
     }
 
-    /// Saves messages and removes ids from the outbox with one commit.
+    /// Saves messages and removes ids from the outbox with one commit. Per message: `True`
+    /// (saved), `False` (already there) or the exception of an invalid message (skipped).
     #[pyo3(signature = (messages, *, remove_from_outbox=Vec::new()))]
-    fn save_messages(
+    fn save_messages<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         messages: Vec<PyRef<'_, StoredMessage>>,
         remove_from_outbox: Vec<String>,
-    ) -> PyResult<Vec<bool>> {
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
         let ms: Vec<wac1_store::StoredMessage> = messages.iter().map(|m| m.to_core()).collect();
-        self.with(py, |s| s.save_messages(&ms, &remove_from_outbox))
+        let saved = self.with(py, |s| s.save_messages(&ms, &remove_from_outbox))?;
+        saved
+            .iter()
+            .map(|r| match r {
+                Ok(b) => Ok(pyo3::types::PyBool::new(py, *b).to_owned().into_any()),
+                Err(e) => store_err_value(py, e),
+            })
+            .collect()
     }
 
     fn update_status(&self, py: Python<'_>, message_ids: Vec<String>, status: &str) -> PyResult<usize> {
         self.with(py, |s| s.update_status(&message_ids, status))
     }
 
-    fn get_message(&self, py: Python<'_>, message_id: &str) -> PyResult<Option<StoredMessage>> {
-        let m = self.with(py, |s| s.get_message(message_id))?;
+    /// The oldest message with this id, optionally only in one conversation (`peer_id`) and
+    /// from one sender (`from_user`): ids are chosen by senders, so several may share one.
+    #[pyo3(signature = (message_id, peer_id=None, from_user=None))]
+    fn get_message(
+        &self,
+        py: Python<'_>,
+        message_id: &str,
+        peer_id: Option<&str>,
+        from_user: Option<&str>,
+    ) -> PyResult<Option<StoredMessage>> {
+        let m = self.with(py, |s| s.get_message(message_id, peer_id, from_user))?;
         Ok(m.map(StoredMessage::from_core))
     }
 
@@ -541,7 +533,8 @@ impl KeyStore {
     // ----- benchmark hooks -------------------------------------------------------------------
 
     /// Copies one peer's session to `count` made-up peers (benchmarks of large stores only:
-    /// the copies share key material).
+    /// the copies share key material). Test builds only (`test-hooks`).
+    #[cfg(feature = "test-hooks")]
     fn _bench_clone_sessions(
         &self,
         py: Python<'_>,
@@ -565,172 +558,5 @@ impl KeyStore {
             Some(s) => format!("KeyStore({:?})", s.directory().display().to_string()),
             None => "KeyStore(closed)".to_owned(),
         }
-    }
-}
-
-/// A peer's identity as the store knows it.
-#[pyclass(module = "whatsapp_client._core", frozen)]
-#[derive(Clone, Debug)]
-pub struct PeerIdentity {
-    identity_key: [u8; 32],
-    signing_key: [u8; 32],
-    #[pyo3(get)]
-    fingerprint: String,
-    #[pyo3(get)]
-    verified: bool,
-    #[pyo3(get)]
-    verified_at: Option<i64>,
-}
-
-#[pymethods]
-impl PeerIdentity {
-    #[getter]
-    fn identity_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.identity_key)
-    }
-    #[getter]
-    fn signing_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.signing_key)
-    }
-    fn __repr__(&self) -> String {
-        format!("PeerIdentity(fingerprint={:?}, verified={})", self.fingerprint, self.verified)
-    }
-}
-
-/// One message of the local history.
-#[pyclass(module = "whatsapp_client._core", frozen, eq)]
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredMessage {
-    #[pyo3(get)]
-    id: String,
-    #[pyo3(get)]
-    peer_id: String,
-    #[pyo3(get)]
-    from_user: String,
-    #[pyo3(get)]
-    to: String,
-    #[pyo3(get)]
-    direction: String,
-    #[pyo3(get, name = "type")]
-    kind: String,
-    #[pyo3(get)]
-    timestamp: i64,
-    #[pyo3(get)]
-    status: String,
-    content: Vec<u8>,
-    #[pyo3(get)]
-    group_id: Option<String>,
-}
-
-impl StoredMessage {
-    fn to_core(&self) -> wac1_store::StoredMessage {
-        wac1_store::StoredMessage {
-            id: self.id.clone(),
-            peer_id: self.peer_id.clone(),
-            from_user: self.from_user.clone(),
-            to: self.to.clone(),
-            direction: self.direction.clone(),
-            kind: self.kind.clone(),
-            timestamp: self.timestamp,
-            status: self.status.clone(),
-            content: self.content.clone(),
-            group_id: self.group_id.clone(),
-        }
-    }
-
-    fn from_core(m: wac1_store::StoredMessage) -> Self {
-        Self {
-            id: m.id,
-            peer_id: m.peer_id,
-            from_user: m.from_user,
-            to: m.to,
-            direction: m.direction,
-            kind: m.kind,
-            timestamp: m.timestamp,
-            status: m.status,
-            content: m.content,
-            group_id: m.group_id,
-        }
-    }
-}
-
-#[pymethods]
-impl StoredMessage {
-    #[new]
-    #[pyo3(signature = (*, id, peer_id, from_user, to, direction, r#type, timestamp, content, status="pending", group_id=None))]
-    fn new(
-        id: String,
-        peer_id: String,
-        from_user: String,
-        to: String,
-        direction: String,
-        r#type: String,
-        timestamp: i64,
-        content: PyBackedBytes,
-        status: &str,
-        group_id: Option<String>,
-    ) -> Self {
-        let content = content.to_vec();
-        Self {
-            id,
-            peer_id,
-            from_user,
-            to,
-            direction,
-            kind: r#type,
-            timestamp,
-            status: status.to_owned(),
-            content,
-            group_id,
-        }
-    }
-
-    #[getter]
-    fn content<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.content)
-    }
-
-    /// A copy with some fields replaced.
-    #[pyo3(signature = (*, status=None))]
-    fn replace(&self, status: Option<String>) -> Self {
-        let mut m = self.clone();
-        if let Some(s) = status {
-            m.status = s;
-        }
-        m
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "StoredMessage(id={:?}, peer_id={:?}, direction={:?}, type={:?}, timestamp={}, status={:?})",
-            self.id, self.peer_id, self.direction, self.kind, self.timestamp, self.status
-        )
-    }
-}
-
-/// A message waiting in the outbox.
-#[pyclass(module = "whatsapp_client._core", frozen)]
-#[derive(Clone, Debug)]
-pub struct OutboxItem {
-    #[pyo3(get)]
-    message_id: String,
-    #[pyo3(get)]
-    peer_id: String,
-    payload: Vec<u8>,
-    #[pyo3(get)]
-    created_at: i64,
-}
-
-#[pymethods]
-impl OutboxItem {
-    #[getter]
-    fn payload<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.payload)
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "OutboxItem(message_id={:?}, peer_id={:?}, created_at={})",
-            self.message_id, self.peer_id, self.created_at
-        )
     }
 }
