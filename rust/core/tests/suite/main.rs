@@ -8,6 +8,7 @@ mod harness;
 
 mod conversation;
 mod fuzz_corpus;
+mod prekey_grace;
 mod rules;
 mod serialization;
 mod vectors;
