@@ -220,8 +220,10 @@ class Account:
         """Restores a sealed account; raises ``CorruptStateError`` on a wrong key or bad data."""
     def __eq__(self, value: object, /) -> bool: ...
 
-# --- conformance hooks ---------------------------------------------------------------------
-# For running the WAC1 test vectors, which fix every private key. Never use with real keys.
+# --- test-only: conformance hooks ---------------------------------------------------------
+# Compiled only with the cargo feature `test-hooks` (scripts/test.sh builds with it; a plain
+# `pip install .` does not), for running the WAC1 test vectors, which fix every private key
+# and random choice. Absent from production builds; never use with real keys.
 
 def _vector_account(identity_private: bytes, signing_private: bytes) -> Account: ...
 def _vector_add_signed_prekey(
