@@ -28,6 +28,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod aead;
+pub mod attachment;
 pub mod codec;
 pub mod encoding;
 pub mod error;

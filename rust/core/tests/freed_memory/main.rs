@@ -19,6 +19,8 @@ use rand_core::OsRng;
 use wac1::{Account, IdentityKeyPair, KeyPair, Serialize, SignedPreKey};
 use zeroize::Zeroizing;
 
+mod attachment;
+
 /// Patterns planted as secrets: distinct, non-trivial, and not produced by anything else.
 pub const SECRETS: [[u8; 32]; 3] = [pattern(0x3d), pattern(0x71), pattern(0xa9)];
 

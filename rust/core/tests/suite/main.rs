@@ -6,6 +6,8 @@
 #[allow(unused)]
 mod harness;
 
+mod attachment_rules;
+mod attachment_vectors;
 mod conversation;
 mod fuzz_corpus;
 mod prekey_grace;
