@@ -11,6 +11,7 @@
 use pyo3::prelude::*;
 
 mod account;
+mod attachment;
 mod errors;
 mod functions;
 mod keys;
@@ -43,6 +44,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(feature = "test-hooks")]
     vectors::register(m)?;
     store::register(m)?;
+    attachment::register(m)?;
     Ok(())
 }
 
@@ -62,7 +64,9 @@ mod tests {
             let names: Vec<String> = m.dir().unwrap().extract().unwrap();
             let hooks: Vec<&String> =
                 names.iter().filter(|n| n.starts_with("_vector_") || n.starts_with("_bench_")).collect();
-            assert!(names.iter().any(|n| n == "Account"), "the module did not register: {names:?}");
+            for public in ["Account", "seal_attachment", "AttachmentOpener"] {
+                assert!(names.iter().any(|n| n == public), "{public} missing from the module: {names:?}");
+            }
             if cfg!(feature = "test-hooks") {
                 assert!(hooks.iter().any(|n| *n == "_vector_decrypt"), "{names:?}");
             } else {
