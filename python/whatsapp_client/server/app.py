@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 import time
@@ -22,6 +21,7 @@ from whatsapp_client.server.routes import apidocs, auth, groups, keys, messages,
 from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.state import STATE, Limiters, ServerState
 from whatsapp_client.server.storage import SqliteStorage
+from whatsapp_client.server.storage.files import private_dir
 from whatsapp_client.server.ws import websocket_handler
 
 log = get_logger("http")
@@ -47,7 +47,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
-        return error_response(exc.status, code, exc.reason)
+        response = error_response(exc.status, code, exc.reason)
+        if "Allow" in exc.headers:  # 405 names the methods the resource has
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return error_response(500, "internal_error", "internal server error")
@@ -56,9 +59,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
+    state = request.app[STATE]
+    if state.guard is not None:
+        state.guard.request_started(request)
     response = await handler(request)
     elapsed = time.perf_counter() - started
-    state = request.app[STATE]
     if isinstance(response, web.WebSocketResponse):
         return response
     route = request.match_info.route.resource
@@ -127,7 +132,7 @@ def create_app(settings: Settings) -> web.Application:
         temp_dir = tempfile.mkdtemp(prefix="wac-server-")
         data_dir = temp_dir
     else:
-        os.makedirs(data_dir, exist_ok=True)
+        private_dir(data_dir)
     metrics = Metrics()
     storage = SqliteStorage(
         data_dir,
@@ -135,6 +140,7 @@ def create_app(settings: Settings) -> web.Application:
         max_batch=settings.writer_max_batch,
         reader_threads=settings.reader_threads,
         on_batch=metrics.commit_batch.observe,
+        scrub_interval=settings.wal_scrub_interval,
     )
     fanout = LocalFanout()
     state = ServerState(
@@ -144,7 +150,13 @@ def create_app(settings: Settings) -> web.Application:
         presence=PresenceHub(),
         metrics=metrics,
         limiters=Limiters.from_settings(settings),
-        relay=Relay(storage, fanout, metrics, settings.max_pending_per_recipient),
+        relay=Relay(
+            storage,
+            fanout,
+            metrics,
+            settings.max_pending_per_recipient,
+            settings.max_pending_bytes_per_recipient,
+        ),
         dummy_hash=DummyHash(settings.bcrypt_cost),
     )
     app[STATE] = state

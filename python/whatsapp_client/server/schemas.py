@@ -105,7 +105,8 @@ class PendingMessages(msgspec.Struct):
 
 
 class AckBody(msgspec.Struct, forbid_unknown_fields=True):
-    ids: Annotated[list[Id], Meta(max_length=1000)]
+    # Each id is checked by the handler, so a bad one is 400 `invalid_id` (validation.py).
+    ids: Annotated[list[str], Meta(max_length=1000)]
 
 
 class GroupCreate(msgspec.Struct, forbid_unknown_fields=True):

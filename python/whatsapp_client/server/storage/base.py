@@ -73,7 +73,7 @@ class Storage(Protocol):
 
     async def delete_prekey(self, user_id: str, key_id: int) -> bool: ...
 
-    async def take_bundle(self, user_id: str) -> BundleRecord | None: ...
+    async def take_bundle(self, user_id: str, with_prekey: bool = True) -> BundleRecord | None: ...
 
     async def put_verification(
         self, user_id: str, peer_id: str, fingerprint: str, verified: bool
@@ -93,6 +93,8 @@ class Storage(Protocol):
         content: str,
         max_pending: int,
         on_commit: Callable[[Any], None],
+        *,
+        max_pending_bytes: int | None = None,
     ) -> None: ...
 
     async def pending(
