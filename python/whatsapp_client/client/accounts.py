@@ -56,7 +56,7 @@ class AccountsMixin:
         _http: HttpApi
         _conn: Connection
         _tasks: TaskSet
-        _seen: collections.OrderedDict[str, None]
+        _seen: collections.OrderedDict[tuple[str, str], None]
         _to_forget: list[str]
         _pending_reads: list[tuple[str, list[str]]]
         _dispatch_q: asyncio.Queue[Any] | None

@@ -27,8 +27,9 @@ from whatsapp_client.client import store as store_mod
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.frames import ErrorFrame, GroupMessage, GroupMessageOut, Sent
+from whatsapp_client.client.handlers import as_client_error
 from whatsapp_client.client.http import HttpApi
-from whatsapp_client.client.logging import get_logger
+from whatsapp_client.client.logging import get_logger, show_id
 from whatsapp_client.client.models import Message, User
 from whatsapp_client.client.sessions import validate_peer_id
 from whatsapp_client.client.store import StoreExecutor, StoreProtocol
@@ -429,8 +430,10 @@ class Groups:
 
         try:
             new = await executor.run(save)
-        except errors.StorageError as exc:
-            self._emit("error", exc)
+        except Exception as exc:  # one group message must not stop the others
+            what = f"storing group message {show_id(frame.id)} from {show_id(frame.from_)}"
+            log.warning("%s failed: %r", what, exc)
+            self._emit("error", as_client_error(exc, what + " failed"))
             return False
         if live and not new and self._silent.pop(frame.id, False) is None:
             new = True  # stored by the first-sight catch-up, but it came live: announce it

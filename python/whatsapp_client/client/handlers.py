@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from whatsapp_client.client.outbox import Outbox
     from whatsapp_client.client.tasks import TaskSet
 
-__all__ = ["HandlersMixin"]
+__all__ = ["HandlersMixin", "as_client_error"]
 
 log = get_logger("client")
 H = TypeVar("H", bound=Handler)
@@ -134,18 +134,24 @@ class HandlersMixin:
     # --- frames ------------------------------------------------------------------------
 
     async def _on_frame(self, frame: ServerFrame | UnknownFrame) -> None:
-        if isinstance(frame, UnknownFrame):
-            handler = self._unknown_frame_handlers.get(frame.type)
-            if handler is not None:
+        name = frame.type if isinstance(frame, UnknownFrame) else type(frame).__name__
+        try:
+            if isinstance(frame, UnknownFrame):
+                handler = self._unknown_frame_handlers.get(frame.type)
+                if handler is None:
+                    log.debug("ignoring frame of type %r", frame.type)
+                    return
                 await handler(frame.data)
-            else:
-                log.debug("ignoring frame of type %r", frame.type)
-            return
-        h = self._frame_handlers.get(type(frame))
-        if h is not None:
+                return
+            h = self._frame_handlers.get(type(frame))
+            if h is None:
+                log.debug("no handler for %s frames", name)
+                return
             await h(frame)
-        else:
-            log.debug("no handler for %s frames", type(frame).__name__)
+        except Exception as exc:
+            # One frame must never take the connection down with it.
+            log.exception("handling a %r frame failed", name)
+            self._emit("error", as_client_error(exc, f"handling a {name!r} frame failed"))
 
     async def _ignore(self, frame: Any) -> None:
         return None
@@ -162,3 +168,12 @@ class HandlersMixin:
             return
         exc = errors.ServerError(f"server error {frame.code}: {frame.message}", code=frame.code)
         self._emit("error", exc)
+
+
+def as_client_error(exc: Exception, what: str) -> errors.WhatsAppError:
+    """``exc`` itself when it is one of ours, else a ``WhatsAppError`` chaining it."""
+    if isinstance(exc, errors.WhatsAppError):
+        return exc
+    wrapped = errors.WhatsAppError(f"{what} ({type(exc).__name__})", code="internal_error")
+    wrapped.__cause__ = exc
+    return wrapped

@@ -14,6 +14,8 @@ def parse_payload(plaintext: bytes) -> tuple[str, str, dict[str, Any]]:
     """``(type, content, payload)`` of a plaintext; text that is not JSON is a text message."""
     try:
         obj = json.loads(plaintext.decode("utf-8"))
+    except RecursionError:  # nested too deep for the parser: not a payload of §5
+        return "unknown", "", {"type": "unknown"}
     except (UnicodeDecodeError, ValueError):
         text = plaintext.decode("utf-8", "replace")
         return "text", text, {"type": "text", "text": text}
