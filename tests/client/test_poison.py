@@ -167,7 +167,7 @@ async def test_a_frame_handler_failure_does_not_drop_the_connection(
                 raise RuntimeError("simulated failure")
             return bool(real.save_message(record))
 
-    bob._store_obj = Hostile()  # type: ignore[assignment]
+    bob._store_obj = Hostile()
     connects = bob._conn.connects
     await alice._conn.send(GroupMessageOut(id=poison, group_id=group.id, content="boom"))
     await alice.send_message(bob.user_id, "after the group message")
