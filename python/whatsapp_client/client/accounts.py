@@ -70,6 +70,10 @@ class AccountsMixin:
 
         async def _identity_changed(self, peer_id: str) -> None: ...
 
+        def _message_failed(
+            self, message_id: str, peer_id: str | None, exc: errors.WhatsAppError
+        ) -> None: ...
+
     _user: User | None
     _store_obj: StoreProtocol | None
     _exec: StoreExecutor | None
@@ -190,7 +194,7 @@ class AccountsMixin:
             store=self._store,
             conn=self._conn,
             sessions=self._sessions,
-            on_failed=lambda mid, exc: self._emit("message_status", mid, "failed"),
+            on_failed=self._message_failed,
             spawn=self._tasks.spawn,
         )
         try:

@@ -176,6 +176,14 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin):
     async def _identity_changed(self, peer_id: str) -> None:
         self._emit("identity_change", peer_id)
 
+    def _message_failed(
+        self, message_id: str, peer_id: str | None, exc: errors.WhatsAppError
+    ) -> None:
+        """The server or the outbox refused a message for good."""
+        if peer_id is not None and isinstance(exc, errors.NotFoundError):
+            self._forget_peer(peer_id)  # no such user: stop watching it
+        self._emit("message_status", message_id, "failed")
+
     # --- messaging ---------------------------------------------------------------------
 
     async def send_message(self, to: str, content: str) -> Message:
@@ -211,11 +219,13 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin):
         if to == user.id:
             raise errors.ValidationError("cannot send a message to yourself")
         plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._note_peer(to)
         try:
             await self._sessions.ensure(to)
         except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
             log.info("cannot start a session with %s now (%s); the message is queued", to, exc)
+        # Only a peer that exists (or cannot be checked now) is watched: an unknown user
+        # raised NotFoundError above and leaves no trace.
+        self._note_peer(to)
         message = Message(
             id=str(uuid.uuid4()),
             from_user=user.id,

@@ -65,7 +65,7 @@ class Outbox:
         store: Callable[[], StoreProtocol],
         conn: Connection,
         sessions: SessionManager,
-        on_failed: Callable[[str, errors.WhatsAppError], None],
+        on_failed: Callable[[str, str | None, errors.WhatsAppError], None],
         spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]],
     ) -> None:
         self._exec = executor
@@ -309,7 +309,7 @@ class Outbox:
         store = self._store()
         await self._exec.run(store.outbox_remove, message_id)
         await self._exec.run(store.forget_sent, [message_id])
-        self.inflight.pop(message_id, None)
+        info = self.inflight.pop(message_id, None)
         self._on_wire.discard(message_id)
         live = self.live.get(message_id)
         if live is not None:
@@ -317,7 +317,7 @@ class Outbox:
         fut = self._waiters.pop(message_id, None)
         if fut is not None and not fut.done():
             fut.set_exception(exc)
-        self._on_failed(message_id, exc)
+        self._on_failed(message_id, info.peer_id if info else None, exc)
 
     # --- server answers --------------------------------------------------------------------
 
