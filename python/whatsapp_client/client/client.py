@@ -187,11 +187,16 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin):
     # --- messaging ---------------------------------------------------------------------
 
     async def send_message(self, to: str, content: str) -> Message:
-        """Encrypts and sends a text message; returns it with ``status='sent'`` once the
-        server has it (``'pending'`` while it waits in the outbox for a connection).
+        """Encrypts and sends a text message. The message is first stored in the outbox;
+        while connected, the call then waits up to ``send_timeout`` for the server's
+        ``sent`` and returns the message with ``status='sent'``. It returns it ``'pending'``
+        at once when there is no connection, and after ``send_timeout`` or when the server
+        asks to slow down: a pending message goes out by itself, and the returned object's
+        ``status`` changes as it does.
 
         Raises ``ValidationError`` (empty, not text, over ``max_text_bytes``) before anything
-        is sent, and ``SessionNotFoundError`` when the peer has no keys."""
+        is stored, ``NotFoundError`` for an unknown user and ``SessionNotFoundError`` when
+        the peer has no keys (nothing is stored or queued then)."""
         validate_peer_id(to, "to")
         if not isinstance(content, str):
             raise errors.ValidationError(
