@@ -182,7 +182,8 @@ class Groups:
         self._catch_up_lock = asyncio.Lock()
         # Ids stored silently by a first-sight catch-up: if the same message then arrives
         # live, it is still handed to the handlers.
-        self._silent: collections.OrderedDict[str, None] = collections.OrderedDict()
+        # (sender, id) of messages stored silently at first sight of a group.
+        self._silent: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
 
     def reset(self) -> None:
         for fut in self._waiters.values():
@@ -435,7 +436,7 @@ class Groups:
             log.warning("%s failed: %r", what, exc)
             self._emit("error", as_client_error(exc, what + " failed"))
             return False
-        if live and not new and self._silent.pop(frame.id, False) is None:
+        if live and not new and self._silent.pop((frame.from_, frame.id), False) is None:
             new = True  # stored by the first-sight catch-up, but it came live: announce it
         if new and message.direction == "in":
             self._watch(frame.from_)
@@ -474,18 +475,24 @@ class Groups:
                 if since is None:
                     # First sight of this group on this device: keep its history, announce
                     # nothing old.
-                    def keep(fs: list[GroupMessage] = frames, k: str = key) -> list[str]:
+                    def keep(
+                        fs: list[GroupMessage] = frames, k: str = key
+                    ) -> list[tuple[str, str]]:
                         newest = 0
-                        stored: list[str] = []
+                        stored: list[tuple[str, str]] = []
                         for f in fs:
-                            if store.save_message(self._record(self._message(f, user.id))):
-                                stored.append(f.id)
                             newest = max(newest, f.timestamp)
+                            try:
+                                record = self._record(self._message(f, user.id))
+                                if store.save_message(record):
+                                    stored.append((f.from_, f.id))
+                            except Exception as exc:  # one message must not stop the others
+                                log.warning("group message %s not stored: %r", show_id(f.id), exc)
                         store.kv_set(k, str(newest).encode())
                         return stored
 
-                    for mid in await executor.run(keep):
-                        self._silent[mid] = None
+                    for sender_and_id in await executor.run(keep):
+                        self._silent[sender_and_id] = None
                     while len(self._silent) > 4096:
                         self._silent.popitem(last=False)
                     continue
