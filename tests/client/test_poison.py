@@ -199,7 +199,7 @@ async def test_a_poison_group_message_does_not_stop_the_catch_up(registered: Reg
                 raise RuntimeError("simulated failure")
             return bool(real.save_message(record))
 
-    bob._store_obj = Hostile()  # type: ignore[assignment]
+    bob._store_obj = Hostile()
     await bob.connect()
 
     async def both_stored() -> bool:
