@@ -76,6 +76,28 @@ async def test_first_message_to_a_new_peer_while_offline(
     assert got[0].content == "written offline, no session yet"
 
 
+async def test_send_with_the_server_down_returns_pending_at_once(
+    registered: Registered, server: ServerHandle
+) -> None:
+    """The documented behaviour: with no connection, send_message does not wait
+    ``send_timeout`` (an hour here) for a ``sent`` that cannot come; it returns the message
+    ``pending`` once it is safely in the outbox, and the same object turns ``sent`` after
+    the reconnect."""
+    alice = await registered("alice", send_timeout=3600.0)
+    bob = await registered("bob")
+    assert bob.user_id
+    await alice.send_message(bob.user_id, "hello")  # a session exists
+    await server.stop()
+    await eventually(lambda: not alice.is_connected())
+    # The bound only keeps a regression from hanging the suite for an hour.
+    m = await asyncio.wait_for(alice.send_message(bob.user_id, "while down"), 60)
+    assert m.status == "pending"
+    assert await alice.pending_messages() == 1
+    await server.start()
+    await eventually(lambda: m.status != "pending", timeout=15, what="sent after reconnect")
+    assert await alice.pending_messages() == 0
+
+
 async def test_server_restart_mid_conversation(
     registered: Registered, server: ServerHandle
 ) -> None:

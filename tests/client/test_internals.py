@@ -233,7 +233,8 @@ async def test_close_while_a_send_waits_returns_it_pending(registered: Registere
     alice._frame_handlers[Sent] = swallow
     alice._frame_handlers[Status] = swallow
     task = asyncio.ensure_future(alice.send_message(bob.user_id, "in flight"))
-    await eventually(lambda: alice._outbox is not None and bool(alice._outbox._waiters))
+    # Safely in the outbox (stored, handed to the socket), its caller still waiting.
+    await eventually(lambda: alice._outbox is not None and bool(alice._outbox.inflight))
     await alice.close()
     message = await task
     assert message.status == "pending"

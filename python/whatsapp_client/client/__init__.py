@@ -5,6 +5,7 @@ from __future__ import annotations
 from whatsapp_client.client.client import WhatsAppClient
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.groups import Group, GroupMember
+from whatsapp_client.client.ingest_batch import MessageRejectedError
 from whatsapp_client.client.models import (
     ConnectionState,
     Message,
@@ -19,6 +20,7 @@ __all__ = [
     "Group",
     "GroupMember",
     "Message",
+    "MessageRejectedError",
     "MessageStatus",
     "PrekeyStatus",
     "User",

@@ -141,6 +141,11 @@ class FeaturesMixin:
         self._features_bind()
         self._presence.watch(peer_id)
 
+    def _forget_peer(self, peer_id: str) -> None:
+        """Called when a peer turned out not to exist: it is no longer watched."""
+        self._features_bind()
+        self._presence.unwatch(peer_id)
+
     async def _features_on_connection(self, connected: bool) -> None:
         if not connected:
             self._groups.connection_lost()
@@ -296,12 +301,17 @@ class FeaturesMixin:
         return await self.send_payload(to, payload, payload.get("caption", ""))
 
     async def save_image(self, message: Message, path: str | os.PathLike[str]) -> Path:
-        """Writes a received (or sent) image to ``path`` (a directory gets a generated
-        name); returns the path written. ``MediaError`` if it is not an image message."""
+        """Writes a received (or sent) image to ``path``; returns the path written.
+        ``MediaError`` if it is not an image message.
+
+        A folder (existing, or a path ending with a separator or without a suffix, such as
+        ``"downloads/"``) is created if needed and the image goes inside under the sender's
+        file name or ``<id><extension>``; any other path is the file to write."""
         return await media_mod.save_media(message, path, image_only=True)
 
     async def save_file(self, message: Message, path: str | os.PathLike[str]) -> Path:
-        """Writes the bytes of an image or file message to ``path``; returns the path."""
+        """Writes the bytes of an image or file message to ``path`` (a folder as for
+        :meth:`save_image`); returns the path written."""
         return await media_mod.save_media(message, path, image_only=False)
 
     @staticmethod

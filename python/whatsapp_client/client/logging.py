@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["get_logger", "redact", "set_level"]
+__all__ = ["get_logger", "redact", "set_level", "show_id"]
 
 ROOT = "whatsapp_client"
 
@@ -32,3 +32,9 @@ def redact(secret: str | None, keep: int = 4) -> str:
     if len(secret) < 16:
         return f"<{len(secret)} chars>"
     return f"{secret[:keep]}...<{len(secret)} chars>"
+
+
+def show_id(value: str, limit: int = 64) -> str:
+    """An id chosen by someone else, fit for a log line or an error message: quoted with
+    control characters escaped (no forged log lines), and shortened."""
+    return repr(value[:limit]) + ("..." if len(value) > limit else "")
