@@ -21,6 +21,9 @@ SERVER_SETTINGS: dict[str, Any] = {
     "login_attempts_per_username": 1000,
     "login_attempts_per_address": 10000,
     "registrations_per_address": 100000,
+    # The client's refill tests drain one user's one-time prekeys from one account.
+    "prekeys_per_target": 100000,
+    "prekeys_per_requester_and_target": 100000,
     "sqlite_synchronous": "normal",
 }
 
