@@ -213,15 +213,11 @@ impl Store {
             }
         };
         match found {
-            None => match self.ledger.version(&row) {
-                // The ledger knows a row the file lacks: it was deleted behind our back.
-                Some(_) => Err(self
-                    .ledger
-                    .check(&row, -1)
-                    .err()
-                    .unwrap_or_else(|| StoreError::Corrupt("row missing".into()))),
-                None => Ok(None),
-            },
+            // The ledger knows a row the file lacks: it was deleted behind our back.
+            None if self.ledger.version(&row).is_some() => {
+                Err(ledger::rolled_back(&format!("a row of table '{}' is missing", row.table())))
+            }
+            None => Ok(None),
             Some((gen, blob)) => {
                 let gen = self.ledger.check(&row, gen)?;
                 Ok(Some(self.data_key.open(row.table(), &row.ad(gen), &blob)?))
