@@ -114,8 +114,8 @@ impl Default for StoreOptions {
 }
 
 /// An open account store. One per account directory per process; a second process is
-/// refused with [`StoreError::Locked`].
-#[derive(Debug)]
+/// refused with [`StoreError::Locked`]. `Debug` shows the directory and counts only: the
+/// account and cached sessions hold secrets.
 pub struct Store {
     dir: PathBuf,
     keys: Connection,
@@ -130,6 +130,17 @@ pub struct Store {
     /// The process that opened the store: a forked child must open its own.
     pid: u32,
     _lock: DirLock,
+}
+
+impl core::fmt::Debug for Store {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("has_identity", &self.account.is_some())
+            .field("cached_sessions", &self.cache.entries.len())
+            .field("ledger", &self.ledger)
+            .finish_non_exhaustive()
+    }
 }
 
 fn now_secs() -> i64 {
