@@ -211,9 +211,16 @@ pub(super) fn meta_get(conn: &Connection, name: &str) -> Result<Vec<u8>> {
             "the store metadata ('{name}') is missing; the file is not a valid store"
         ))
     };
+    // Metadata is read before anything is authenticated: a value of hostile size is refused
+    // before it is loaded (every genuine one is under a kilobyte).
     let v: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| r.get(0))
+        .query_row(
+            "SELECT CASE WHEN length(value) <= 65536 THEN value ELSE NULL END FROM meta WHERE name = ?1",
+            [name],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
         .optional()
+        .map(Option::flatten)
         .map_err(|e| match StoreError::from(e) {
             StoreError::Storage(_) => missing(),
             other => other,
