@@ -10,6 +10,10 @@ import pytest
 
 from peers import ADAPTERS, OURS, Implementation, NotInstalled, load
 
+# Cheap Argon2 parameters (below the OWASP floor) for the stores the benchmarks open: honoured
+# only by a test build of the extension (cargo feature ``test-hooks``), as in tests/conftest.py.
+os.environ.setdefault("WAC1_TEST_WEAK_KDF", "1")
+
 
 @pytest.fixture(params=list(ADAPTERS), ids=list(ADAPTERS))
 def impl(request: pytest.FixtureRequest) -> Implementation[Any, Any]:

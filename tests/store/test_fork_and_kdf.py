@@ -41,39 +41,67 @@ def test_weak_argon2_parameters_need_the_test_switch(tmp_path: Path) -> None:
     assert out.stdout.split() == ["refused", "validation_error"], out.stderr
 
 
+def _child(store: KeyStore, directory: str, to_parent: int, from_parent: int) -> int:
+    """The forked child's steps; its exit status says which one failed (0: none)."""
+    try:
+        store.kv_set("k", b"v")
+        return 1
+    except StorageError as e:
+        if e.code != "store_forked":
+            return 2
+    try:
+        KeyStore.open(directory, PASSWORD, **FAST_KDF)
+        return 3  # the parent still has it open
+    except StoreLockedError:
+        pass
+    os.write(to_parent, b"1")
+    os.read(from_parent, 1)  # the parent closed and reopened its store, then closed it
+    own = KeyStore.open(directory, PASSWORD, **FAST_KDF)
+    store.close()  # dropping the inherited handle must not release the child's own lock
+    own.kv_set("child", b"wrote")
+    os.write(to_parent, b"2")
+    os.read(from_parent, 1)  # the parent checked that the child holds the lock
+    own.close()
+    return 0
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_a_forked_child_neither_uses_nor_keeps_the_store(open_store: OpenStore) -> None:
     store = open_store("me")
     store.create_identity()
     directory = store.directory
-    read_fd, write_fd = os.pipe()
+    c2p_r, c2p_w = os.pipe()
+    p2c_r, p2c_w = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: must not use the parent's store, nor open it meanwhile
-        status = 1
+    if pid == 0:
+        status = 9
         try:
-            os.close(write_fd)
-            try:
-                store.kv_set("k", b"v")
-            except StorageError as e:
-                status = 0 if e.code == "store_forked" else 2
-            try:
-                KeyStore.open(directory, PASSWORD, **FAST_KDF)
-                status = 3
-            except StoreLockedError:
-                pass
-            os.read(read_fd, 1)  # live on until the parent has reopened the store
+            os.close(c2p_r)
+            os.close(p2c_w)
+            status = _child(store, directory, c2p_w, p2c_r)
         finally:
             os._exit(status)
-    os.close(read_fd)
+    # Only the child writes to the parent: a child that stops early ends the reads (no hang).
+    os.close(c2p_w)
+    os.close(p2c_r)
     try:
         store.kv_set("parent", b"still works")
+        assert os.read(c2p_r, 1) == b"1"
         store.close()
-        # The child is still alive, holding copies of every descriptor: the lock is free.
+        # The child is alive and holds copies of every descriptor: the lock is free anyway.
         again = KeyStore.open(directory, PASSWORD, **FAST_KDF)
         assert again.kv_get("parent") == b"still works"
         again.close()
+        os.write(p2c_w, b"x")
+        assert os.read(c2p_r, 1) == b"2"
+        with pytest.raises(StoreLockedError):
+            KeyStore.open(directory, PASSWORD, **FAST_KDF)
+        os.write(p2c_w, b"x")
     finally:
-        os.write(write_fd, b"x")
-        os.close(write_fd)
+        os.close(p2c_w)  # a child still waiting reads the end of the pipe and finishes
         _, status = os.waitpid(pid, 0)
+        os.close(c2p_r)
     assert os.waitstatus_to_exitcode(status) == 0
+    final = KeyStore.open(directory, PASSWORD, **FAST_KDF)
+    assert final.kv_get("child") == b"wrote"
+    final.close()

@@ -170,11 +170,17 @@ impl SecretKey {
 
     /// HMAC-SHA256 of `data` under this key.
     pub fn mac(&self, data: &[u8]) -> [u8; 32] {
-        use hmac::{Hmac, Mac};
-        let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_ref())
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        use hmac::Mac;
+        let mut m = self.hmac();
         m.update(data);
         m.finalize().into_bytes().into()
+    }
+
+    /// An HMAC-SHA256 state keyed with this key, to clone for many messages.
+    pub fn hmac(&self) -> hmac::Hmac<sha2::Sha256> {
+        use hmac::Mac;
+        <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
     }
 
     fn from_slice(bytes: &[u8]) -> Option<Self> {

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashMap};
 use wac1::SessionRecord;
 
 /// A bounded least-recently-used cache of session records.
-#[derive(Debug)]
 pub(super) struct SessionCache {
     pub(super) capacity: usize,
     pub(super) tick: u64,
@@ -45,5 +44,11 @@ impl SessionCache {
     pub(super) fn clear(&mut self) {
         self.entries.clear();
         self.order.clear();
+    }
+}
+
+impl core::fmt::Debug for SessionCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "SessionCache({} of {} records)", self.entries.len(), self.capacity)
     }
 }

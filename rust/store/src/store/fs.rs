@@ -9,7 +9,8 @@ use super::*;
 use crate::error::{Result, StoreError};
 
 // Every sealed blob's associated data binds its table and every other column of its row
-// (see `ledger::Row::ad` and `history`); `gen` is the rollback ledger's generation.
+// (see `ledger::Row::ad` and `history`); `gen` is the rollback ledger's generation, and the
+// `*_gen` covering indexes let `open()` read every row's generation without its blob.
 pub(super) const KEYS_SCHEMA: &str = "
 CREATE TABLE meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE ledger(id INTEGER PRIMARY KEY CHECK (id = 1), blob BLOB NOT NULL);
@@ -21,6 +22,11 @@ CREATE TABLE sent(id TEXT PRIMARY KEY, peer TEXT NOT NULL, gen INTEGER NOT NULL,
 CREATE TABLE inbox(peer TEXT NOT NULL, id TEXT NOT NULL, gen INTEGER NOT NULL, blob BLOB NOT NULL,
                    PRIMARY KEY(peer, id)) WITHOUT ROWID;
 CREATE INDEX inbox_by_id ON inbox(id);
+CREATE INDEX sessions_gen ON sessions(peer, gen);
+CREATE INDEX peers_gen ON peers(peer, gen);
+CREATE INDEX kv_gen ON kv(key, gen);
+CREATE INDEX sent_gen ON sent(id, gen);
+CREATE INDEX inbox_gen ON inbox(peer, id, gen);
 ";
 
 // History is keyed by (conversation, sender, id): ids are chosen by senders, so the same id
@@ -205,9 +211,16 @@ pub(super) fn meta_get(conn: &Connection, name: &str) -> Result<Vec<u8>> {
             "the store metadata ('{name}') is missing; the file is not a valid store"
         ))
     };
+    // Metadata is read before anything is authenticated: a value of hostile size is refused
+    // before it is loaded (every genuine one is under a kilobyte).
     let v: Option<Vec<u8>> = conn
-        .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| r.get(0))
+        .query_row(
+            "SELECT CASE WHEN length(value) <= 65536 THEN value ELSE NULL END FROM meta WHERE name = ?1",
+            [name],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
         .optional()
+        .map(Option::flatten)
         .map_err(|e| match StoreError::from(e) {
             StoreError::Storage(_) => missing(),
             other => other,

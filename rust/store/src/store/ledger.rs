@@ -15,7 +15,9 @@
 
 use std::collections::HashMap;
 
+use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::codec::{Dec, Enc};
@@ -128,15 +130,22 @@ impl Row<'_> {
     }
 }
 
-type RowId = (&'static str, Vec<u8>);
+/// A row's identity in the ledger: a keyed hash of its table and primary key (16 bytes keep
+/// the in-memory map small; a collision would need 2^64 rows).
+type RowId = [u8; 16];
 
 /// The verified state of the ledger: counter, digest and every row's generation.
-#[derive(Debug)]
 pub(super) struct Ledger {
-    key: SecretKey,
+    mac: Hmac<Sha256>,
     counter: u64,
     digest: [u8; 32],
     versions: HashMap<RowId, u64>,
+}
+
+impl core::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ledger").field("counter", &self.counter).field("rows", &self.versions.len()).finish()
+    }
 }
 
 /// The changes of one write transaction, applied to the [`Ledger`] once committed.
@@ -147,7 +156,7 @@ pub(super) struct LedgerTx {
     changes: HashMap<RowId, Option<u64>>,
 }
 
-fn rolled_back(what: &str) -> StoreError {
+pub(super) fn rolled_back(what: &str) -> StoreError {
     StoreError::Corrupt(format!(
         "keys.db was tampered with: {what} (a row was restored from an older copy, moved, added or \
          deleted); restore the whole store from a backup"
@@ -160,45 +169,62 @@ fn xor(acc: &mut [u8; 32], tag: &[u8; 32]) {
     }
 }
 
+/// Each table's primary key and generation; covering indexes keep this scan off the blobs.
 const SCAN: [(&str, &str); 6] = [
     ("account", "SELECT '1', NULL, gen FROM account"),
-    ("sessions", "SELECT peer, NULL, gen FROM sessions"),
-    ("peers", "SELECT peer, NULL, gen FROM peers"),
-    ("kv", "SELECT key, NULL, gen FROM kv"),
-    ("sent", "SELECT id, NULL, gen FROM sent"),
-    ("inbox", "SELECT peer, id, gen FROM inbox"),
+    ("sessions", "SELECT peer, NULL, gen FROM sessions INDEXED BY sessions_gen"),
+    ("peers", "SELECT peer, NULL, gen FROM peers INDEXED BY peers_gen"),
+    ("kv", "SELECT key, NULL, gen FROM kv INDEXED BY kv_gen"),
+    ("sent", "SELECT id, NULL, gen FROM sent INDEXED BY sent_gen"),
+    ("inbox", "SELECT peer, id, gen FROM inbox INDEXED BY inbox_gen"),
 ];
 
 impl Ledger {
+    /// `HMAC(ledger key, table || primary key)`, truncated.
+    fn row_id(&self, table: &str, key: &[u8]) -> RowId {
+        let mut m = self.mac.clone();
+        m.update(&parts(&[table.as_bytes(), key]));
+        let full: [u8; 32] = m.finalize().into_bytes().into();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(full.get(..16).unwrap_or(&[0; 16]));
+        id
+    }
+
+    /// The row's tag at a generation: `HMAC(ledger key, "tag" || row id || gen)`.
     fn tag(&self, id: &RowId, gen: u64) -> [u8; 32] {
-        self.key.mac(&parts(&[id.0.as_bytes(), &id.1, &gen.to_be_bytes()]))
+        let mut m = self.mac.clone();
+        m.update(b"tag\0");
+        m.update(id);
+        m.update(&gen.to_be_bytes());
+        m.finalize().into_bytes().into()
     }
 
     /// Reads the ledger row and checks every row of `keys.db` against it.
     pub(super) fn load(conn: &Connection, data_key: &SecretKey) -> Result<Self> {
-        let key = data_key.subkey(b"WAC1-store/ledger-key/1");
-        let mut ledger = Self { key, counter: 0, digest: [0; 32], versions: HashMap::new() };
+        let mac = data_key.subkey(b"WAC1-store/ledger-key/1").hmac();
+        let mut ledger = Self { mac, counter: 0, digest: [0; 32], versions: HashMap::new() };
         let mut digest = [0u8; 32];
         let mut max_gen = 0u64;
         for (table, sql) in SCAN {
             let mut stmt = conn.prepare(sql)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            for (a, b, gen) in rows {
-                let gen = u64::try_from(gen).map_err(|_| rolled_back("a generation is negative"))?;
-                let key = match &b {
-                    Some(b) => parts(&[a.as_bytes(), b.as_bytes()]),
-                    None => parts(&[a.as_bytes()]),
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let a = r.get_ref(0)?.as_bytes().map_err(rusqlite::Error::from)?;
+                let key = match r.get_ref(1)?.as_bytes_or_null().map_err(rusqlite::Error::from)? {
+                    Some(b) => parts(&[a, b]),
+                    None => parts(&[a]),
                 };
-                let id = (table, key);
+                let gen = u64::try_from(r.get::<_, i64>(2)?)
+                    .map_err(|_| rolled_back("a generation is negative"))?;
+                let id = ledger.row_id(table, &key);
                 xor(&mut digest, &ledger.tag(&id, gen));
                 max_gen = max_gen.max(gen);
-                ledger.versions.insert(id, gen);
+                if ledger.versions.insert(id, gen).is_some() {
+                    return Err(rolled_back("a row appears twice"));
+                }
             }
         }
+        ledger.versions.shrink_to_fit();
         let blob: Option<Vec<u8>> =
             conn.query_row("SELECT blob FROM ledger WHERE id = 1", [], |r| r.get(0)).optional()?;
         match blob {
@@ -225,7 +251,7 @@ impl Ledger {
 
     /// The generation the ledger knows for a row, if it exists.
     pub(super) fn version(&self, row: &Row<'_>) -> Option<u64> {
-        self.versions.get(&(row.table(), row.key())).copied()
+        self.versions.get(&self.row_id(row.table(), &row.key())).copied()
     }
 
     /// Checks that a row read from the file carries the generation the ledger knows.
@@ -270,7 +296,7 @@ impl LedgerTx {
         row: Row<'_>,
         plain: &[u8],
     ) -> Result<Vec<u8>> {
-        let id = (row.table(), row.key());
+        let id = ledger.row_id(row.table(), &row.key());
         if let Some(old) = self.current(ledger, &id) {
             xor(&mut self.digest, &ledger.tag(&id, old));
         }
@@ -282,7 +308,7 @@ impl LedgerTx {
 
     /// Records the deletion of a row (nothing when it does not exist).
     pub(super) fn delete(&mut self, ledger: &Ledger, row: Row<'_>) -> bool {
-        let id = (row.table(), row.key());
+        let id = ledger.row_id(row.table(), &row.key());
         match self.current(ledger, &id) {
             Some(old) => {
                 xor(&mut self.digest, &ledger.tag(&id, old));

@@ -15,13 +15,15 @@ use std::sync::{Mutex, PoisonError};
 use super::fs::{check_private, private_file_options};
 use crate::error::{Result, StoreError};
 
-static HELD: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+/// The directories locked, with the process that locked them: a forked child inherits a copy
+/// of this registry, and must not take its parent's entries for its own.
+static HELD: Mutex<Option<HashSet<(u32, PathBuf)>>> = Mutex::new(None);
 
 /// The lock of one store directory; released when dropped.
 #[derive(Debug)]
 pub(super) struct DirLock {
-    _file: File,
-    key: PathBuf,
+    file: Option<File>,
+    key: (u32, PathBuf),
 }
 
 fn locked(dir: &Path) -> StoreError {
@@ -36,7 +38,7 @@ impl DirLock {
     /// Takes the lock of `dir` (which exists), or [`StoreError::Locked`].
     pub(super) fn acquire(dir: &Path, lock_path: &Path) -> Result<Self> {
         check_private(lock_path, false)?;
-        let key = std::fs::canonicalize(dir)?;
+        let key = (std::process::id(), std::fs::canonicalize(dir)?);
         let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
         let set = held.get_or_insert_with(HashSet::new);
         // Checked before the file is opened: closing a second descriptor of the lock file
@@ -50,7 +52,7 @@ impl DirLock {
             None => locked(dir),
         })?;
         set.insert(key.clone());
-        Ok(Self { _file: file, key })
+        Ok(Self { file: Some(file), key })
     }
 }
 
@@ -58,6 +60,12 @@ impl Drop for DirLock {
     fn drop(&mut self) {
         if let Some(set) = HELD.lock().unwrap_or_else(PoisonError::into_inner).as_mut() {
             set.remove(&self.key);
+        }
+        // In a forked child, closing this inherited descriptor would drop every record lock
+        // the child holds on the file, including one it took by opening the store itself:
+        // leave the descriptor open (the child's exit closes it).
+        if self.key.0 != std::process::id() {
+            std::mem::forget(self.file.take());
         }
     }
 }

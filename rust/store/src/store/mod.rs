@@ -114,8 +114,8 @@ impl Default for StoreOptions {
 }
 
 /// An open account store. One per account directory per process; a second process is
-/// refused with [`StoreError::Locked`].
-#[derive(Debug)]
+/// refused with [`StoreError::Locked`]. `Debug` shows the directory and counts only: the
+/// account and cached sessions hold secrets.
 pub struct Store {
     dir: PathBuf,
     keys: Connection,
@@ -130,6 +130,17 @@ pub struct Store {
     /// The process that opened the store: a forked child must open its own.
     pid: u32,
     _lock: DirLock,
+}
+
+impl core::fmt::Debug for Store {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("has_identity", &self.account.is_some())
+            .field("cached_sessions", &self.cache.entries.len())
+            .field("ledger", &self.ledger)
+            .finish_non_exhaustive()
+    }
 }
 
 fn now_secs() -> i64 {
@@ -213,15 +224,11 @@ impl Store {
             }
         };
         match found {
-            None => match self.ledger.version(&row) {
-                // The ledger knows a row the file lacks: it was deleted behind our back.
-                Some(_) => Err(self
-                    .ledger
-                    .check(&row, -1)
-                    .err()
-                    .unwrap_or_else(|| StoreError::Corrupt("row missing".into()))),
-                None => Ok(None),
-            },
+            // The ledger knows a row the file lacks: it was deleted behind our back.
+            None if self.ledger.version(&row).is_some() => {
+                Err(ledger::rolled_back(&format!("a row of table '{}' is missing", row.table())))
+            }
+            None => Ok(None),
             Some((gen, blob)) => {
                 let gen = self.ledger.check(&row, gen)?;
                 Ok(Some(self.data_key.open(row.table(), &row.ad(gen), &blob)?))

@@ -123,3 +123,14 @@ fn hostile_backup_documents_are_refused_before_any_derivation() {
     let r = Store::import_account(dir(&tmp, "strict"), "pw", &doc.to_string(), "pass", strict);
     assert!(matches!(r, Err(StoreError::Invalid(_))));
 }
+
+#[test]
+fn oversized_meta_values_are_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = dir(&tmp, "big");
+    drop(new_store(&d));
+    let c = rusqlite::Connection::open(d.join("keys.db")).unwrap();
+    c.execute("UPDATE meta SET value = zeroblob(64 * 1024 * 1024) WHERE name = 'kdf'", []).unwrap();
+    drop(c);
+    assert!(matches!(Store::open(&d, "pw-1", opts()), Err(StoreError::Corrupt(_))));
+}

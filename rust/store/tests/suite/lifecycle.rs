@@ -70,3 +70,18 @@ fn the_verified_flag_binds_to_the_identity_compared() {
     assert!(alice.peer_identity("bob").unwrap().unwrap().verified);
     assert!(matches!(alice.mark_verified("nobody", &current), Err(StoreError::NotFound(_))));
 }
+
+#[test]
+fn an_open_store_does_not_print_its_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut alice = new_store(&dir(&tmp, "alice"));
+    let mut bob = new_store(&dir(&tmp, "bob"));
+    connect(&mut alice, &mut bob, "bob");
+    alice.encrypt("bob", b"x", None).unwrap();
+    let shown = format!("{alice:?}");
+    let record = alice.session_copy("bob").unwrap();
+    // The cached session record and the account hold keys: none of their Debug output shows.
+    assert!(!shown.contains(&format!("{record:?}")), "{shown}");
+    assert!(!shown.contains(&format!("{:?}", alice.account().unwrap())), "{shown}");
+    assert!(shown.contains("cached_sessions: 1"), "{shown}");
+}
