@@ -98,7 +98,10 @@ class Outbox:
 
     async def submit(self, message: Message, plaintext: bytes, timeout: float) -> Message:
         """Stores the message in the outbox, sends it if connected and waits (at most
-        ``timeout``) for the server's ``sent``. The message stays queued otherwise.
+        ``timeout``) for the server's ``sent``. Returns it ``pending`` (still queued: it goes
+        out by itself) at once when not connected, and after ``timeout`` (a message the
+        server refused for now is resent meanwhile); raises only when the server refuses it
+        for good.
 
         Submissions are queued for one pump task, which persists and encrypts everything
         queued so far in one store call (one ``encrypt_many`` per peer), in call order, and
@@ -220,7 +223,7 @@ class Outbox:
         ids = [m.id for m, _, _ in entries]
         texts = [
             encode_frame(OutgoingMessage(id=m.id, to=m.to, content=wires[m.id]))
-            for m in (e[0] for e in entries)
+            for m, _, _ in entries
         ]
         self._on_wire.update(ids)
         try:
