@@ -127,3 +127,31 @@ def test_the_pacer_learns_the_rate_from_the_servers_hints() -> None:
     assert pacer.rate == pytest.approx(4.5)
     pacer.refused(None)  # no hint: a fixed pause
     assert pacer.delay() == pytest.approx(1.0)
+
+
+@pytest.fixture
+async def small_queue_clients(tmp_path: Path) -> AsyncIterator[Registered]:
+    settings = {**SERVER_SETTINGS, "max_pending_per_recipient": 2}
+    async with running_server(data_dir=str(tmp_path / "server"), **settings) as srv:
+        async with client_factory(srv, tmp_path, CLIENT_OPTIONS) as make:
+            yield registering(make)
+
+
+async def test_a_message_refused_for_a_full_queue_is_retried_not_failed(
+    small_queue_clients: Registered,
+) -> None:
+    """The server refuses a message because the recipient's queue is full (a transient
+    refusal): the caller gets it ``pending``, not an error and not ``failed``, and it goes
+    out by itself once the recipient has drained the queue."""
+    alice, bob, got = await _setup(small_queue_clients)
+    assert bob.user_id
+    await bob.disconnect()
+    statuses: list[tuple[str, str]] = []
+    alice.on_message_status(lambda mid, status: statuses.append((mid, status)))
+    sent = [await alice.send_message(bob.user_id, f"f{i}") for i in range(3)]
+    assert [m.status for m in sent[:2]] == ["sent", "sent"]
+    assert sent[2].status == "pending"
+    await bob.connect()
+    await eventually(lambda: len(got) == 4, timeout=60, what="the refused message, later")
+    assert [m.content for m in got[1:]] == ["f0", "f1", "f2"]
+    assert not [s for s in statuses if s[1] == "failed"]

@@ -34,18 +34,18 @@ log = get_logger("outbox")
 _FIRST_BACKOFF = 1.0  # seconds before resending after a transient refusal without a hint
 _MAX_BACKOFF = 60.0
 
-# Server error codes after which a message can never be delivered: it leaves the outbox.
-PERMANENT_CODES = frozenset(
+# Error codes after which the message will still go out: it stays queued and is resent by
+# itself (after the server's hint, or a backoff). Any other code (user_not_found,
+# invalid_message, too_large, invalid_id, ...) means it never can: it fails, visibly.
+TRANSIENT_CODES = frozenset(
     {
-        "user_not_found",
-        "invalid_message",
-        "too_large",
-        "invalid_recipient",
-        "validation_error",
-        "not_found",
-        "forbidden",
-        "bad_request",
-        "invalid_frame",
+        "rate_limited",
+        "queue_full",
+        "recipient_quota_exceeded",
+        "internal_error",
+        "server_error",
+        "shutting_down",
+        "unavailable",
     }
 )
 
@@ -344,9 +344,7 @@ class Outbox:
         from whatsapp_client.client.http import error_from_response
 
         exc = error_from_response(400, {"error": {"code": code, "message": text}}, None)
-        if code in PERMANENT_CODES or isinstance(
-            exc, (errors.NotFoundError, errors.ValidationError)
-        ):
+        if code not in TRANSIENT_CODES:
             await self._fail(message_id, exc)
             return
         # It will still go out: its caller keeps waiting for "sent" (then sees "pending").
