@@ -2,11 +2,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.client.conftest import PASSWORD, ClientFactory, Registered, eventually, unique_name
-from whatsapp_client.client import ConnectionState, Message
+from tests.client.conftest import (
+    PASSWORD,
+    ClientFactory,
+    Registered,
+    eventually,
+    eventually_async,
+    unique_name,
+)
+from whatsapp_client.client import ConnectionState, Message, WhatsAppClient
 from whatsapp_client.client.config import build_config
 from whatsapp_client.client.connection import backoff_delay
 from whatsapp_client.client.frames import Pong
@@ -76,6 +84,13 @@ async def test_first_message_to_a_new_peer_while_offline(
     assert got[0].content == "written offline, no session yet"
 
 
+def _outbox_empty(client: WhatsAppClient) -> Callable[[], Awaitable[bool]]:
+    async def empty() -> bool:
+        return await client.pending_messages() == 0
+
+    return empty
+
+
 async def test_send_with_the_server_down_returns_pending_at_once(
     registered: Registered, server: ServerHandle
 ) -> None:
@@ -95,7 +110,7 @@ async def test_send_with_the_server_down_returns_pending_at_once(
     assert await alice.pending_messages() == 1
     await server.start()
     await eventually(lambda: m.status != "pending", timeout=15, what="sent after reconnect")
-    assert await alice.pending_messages() == 0
+    await eventually_async(_outbox_empty(alice), what="the outbox emptied")
 
 
 async def test_server_restart_mid_conversation(

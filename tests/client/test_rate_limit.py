@@ -5,7 +5,8 @@ goes out on its own, once and in order, without another send or a reconnect."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tests.support import (
     Registered,
     client_factory,
     eventually,
+    eventually_async,
     registering,
 )
 from whatsapp_client.client import Message, WhatsAppClient
@@ -54,6 +56,13 @@ def _count_refusals(client: WhatsAppClient) -> list[ErrorFrame]:
     return refusals
 
 
+def _outbox_empty(client: WhatsAppClient) -> Callable[[], Awaitable[bool]]:
+    async def empty() -> bool:
+        return await client.pending_messages() == 0
+
+    return empty
+
+
 async def _setup(registered: Registered) -> tuple[WhatsAppClient, WhatsAppClient, list[Message]]:
     alice = await registered("alice")
     bob = await registered("bob")
@@ -78,7 +87,7 @@ async def test_a_burst_beyond_the_limit_is_paced_not_refused(registered: Registe
     await bob.idle()
     assert [m.content for m in got[1:]] == texts, "each message once, in order"
     await eventually(lambda: all(m.status != "pending" for m in sent), what="every 'sent'")
-    assert await alice.pending_messages() == 0
+    await eventually_async(_outbox_empty(alice), what="the outbox emptied")
     assert alice._conn.connects == connects, "no reconnect was needed"
     assert refusals, "the burst did not reach the server's limit: the test proves nothing"
 
@@ -97,7 +106,7 @@ async def test_the_resend_after_a_reconnect_is_paced(registered: Registered) -> 
     await bob.idle()
     assert [m.content for m in got[1:]] == texts, "each message once, in order"
     await eventually(lambda: all(m.status != "pending" for m in queued), what="every 'sent'")
-    assert await alice.pending_messages() == 0
+    await eventually_async(_outbox_empty(alice), what="the outbox emptied")
     assert alice._conn.connects == connects, "no reconnect was needed"
     assert refusals, "the resend did not reach the server's limit: the test proves nothing"
 
@@ -119,3 +128,34 @@ def test_the_pacer_learns_the_rate_from_the_servers_hints() -> None:
     assert pacer.rate == pytest.approx(4.5)
     pacer.refused(None)  # no hint: a fixed pause
     assert pacer.delay() == pytest.approx(1.0)
+
+
+@pytest.fixture
+async def small_queue_clients(tmp_path: Path) -> AsyncIterator[Registered]:
+    settings = {**SERVER_SETTINGS, "max_pending_per_recipient": 2}
+    async with contextlib.AsyncExitStack() as stack:
+        srv = await stack.enter_async_context(
+            running_server(data_dir=str(tmp_path / "server"), **settings)
+        )
+        make = await stack.enter_async_context(client_factory(srv, tmp_path, CLIENT_OPTIONS))
+        yield registering(make)
+
+
+async def test_a_message_refused_for_a_full_queue_is_retried_not_failed(
+    small_queue_clients: Registered,
+) -> None:
+    """The server refuses a message because the recipient's queue is full (a transient
+    refusal): the caller gets it ``pending``, not an error and not ``failed``, and it goes
+    out by itself once the recipient has drained the queue."""
+    alice, bob, got = await _setup(small_queue_clients)
+    assert bob.user_id
+    await bob.disconnect()
+    statuses: list[tuple[str, str]] = []
+    alice.on_message_status(lambda mid, status: statuses.append((mid, status)))
+    sent = [await alice.send_message(bob.user_id, f"f{i}") for i in range(3)]
+    assert [m.status for m in sent[:2]] == ["sent", "sent"]
+    assert sent[2].status == "pending"
+    await bob.connect()
+    await eventually(lambda: len(got) == 4, timeout=60, what="the refused message, later")
+    assert [m.content for m in got[1:]] == ["f0", "f1", "f2"]
+    assert not [s for s in statuses if s[1] == "failed"]

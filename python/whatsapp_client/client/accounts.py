@@ -57,7 +57,7 @@ class AccountsMixin:
         _conn: Connection
         _tasks: TaskSet
         _seen: collections.OrderedDict[tuple[str, str], None]
-        _to_forget: list[str]
+        _to_forget: list[tuple[str, str]]
         _pending_reads: list[tuple[str, list[str]]]
         _dispatch_q: asyncio.Queue[Any] | None
         _ingest_q: asyncio.Queue[Any] | None

@@ -3,9 +3,9 @@
 Features live in their own modules (connection, outbox, sessions, prekeys, receipts) and are
 wired together here. The facade itself is split by concept into mixins: accounts
 (``accounts.py``: login, logout, close, run), events and frame routing (``handlers.py``),
-the receive pipeline (``ingest.py``) and the part 2 features (``features.py``). Later
-features slot in the same way: a module, an event name in the registry and a frame handler
-in ``_frame_handlers``.
+the receive pipeline (``ingest.py``), the part 2 features (``features.py``) and groups
+(``group_api.py``). Later features slot in the same way: a module, an event name in the
+registry and a frame handler in ``_frame_handlers``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from whatsapp_client.client.accounts import AccountsMixin
 from whatsapp_client.client.config import ClientConfig, build_config, load_config_file
 from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.features import FeaturesMixin
+from whatsapp_client.client.group_api import GroupsMixin
 from whatsapp_client.client.handlers import HandlersMixin
 from whatsapp_client.client.http import HttpApi
 from whatsapp_client.client.ingest import IngestMixin
@@ -37,7 +38,7 @@ __all__ = ["WhatsAppClient"]
 log = get_logger("client")
 
 
-class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin):
+class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, GroupsMixin):
     """An end-to-end encrypted messaging client.
 
     ::

@@ -34,18 +34,18 @@ log = get_logger("outbox")
 _FIRST_BACKOFF = 1.0  # seconds before resending after a transient refusal without a hint
 _MAX_BACKOFF = 60.0
 
-# Server error codes after which a message can never be delivered: it leaves the outbox.
-PERMANENT_CODES = frozenset(
+# Error codes after which the message will still go out: it stays queued and is resent by
+# itself (after the server's hint, or a backoff). Any other code (user_not_found,
+# invalid_message, too_large, invalid_id, ...) means it never can: it fails, visibly.
+TRANSIENT_CODES = frozenset(
     {
-        "user_not_found",
-        "invalid_message",
-        "too_large",
-        "invalid_recipient",
-        "validation_error",
-        "not_found",
-        "forbidden",
-        "bad_request",
-        "invalid_frame",
+        "rate_limited",
+        "queue_full",
+        "recipient_quota_exceeded",
+        "internal_error",
+        "server_error",
+        "shutting_down",
+        "unavailable",
     }
 )
 
@@ -98,7 +98,10 @@ class Outbox:
 
     async def submit(self, message: Message, plaintext: bytes, timeout: float) -> Message:
         """Stores the message in the outbox, sends it if connected and waits (at most
-        ``timeout``) for the server's ``sent``. The message stays queued otherwise.
+        ``timeout``) for the server's ``sent``. Returns it ``pending`` (still queued: it goes
+        out by itself) at once when not connected, and after ``timeout`` (a message the
+        server refused for now is resent meanwhile); raises only when the server refuses it
+        for good.
 
         Submissions are queued for one pump task, which persists and encrypts everything
         queued so far in one store call (one ``encrypt_many`` per peer), in call order, and
@@ -220,7 +223,7 @@ class Outbox:
         ids = [m.id for m, _, _ in entries]
         texts = [
             encode_frame(OutgoingMessage(id=m.id, to=m.to, content=wires[m.id]))
-            for m in (e[0] for e in entries)
+            for m, _, _ in entries
         ]
         self._on_wire.update(ids)
         try:
@@ -279,8 +282,11 @@ class Outbox:
                 await self._fail(mid, exc)
                 continue
             except errors.WhatsAppError as exc:
-                log.info("cannot prepare %s now (%s); retrying in %.0fs", mid, exc, self._backoff)
-                self._hold_back()
+                # The bundle cannot be fetched now (no network, the server's own limit on
+                # bundle fetches): wait for its hint, or back off, then start over.
+                hint = exc.retry_after if isinstance(exc, errors.RateLimitError) else None
+                log.info("cannot prepare %s now (%s); retrying later", mid, exc)
+                self._hold_back(hint)
                 return
             wire = await self._exec.run(store.encrypt, peer, payload, mid)
             self._on_wire.add(mid)
@@ -341,9 +347,7 @@ class Outbox:
         from whatsapp_client.client.http import error_from_response
 
         exc = error_from_response(400, {"error": {"code": code, "message": text}}, None)
-        if code in PERMANENT_CODES or isinstance(
-            exc, (errors.NotFoundError, errors.ValidationError)
-        ):
+        if code not in TRANSIENT_CODES:
             await self._fail(message_id, exc)
             return
         # It will still go out: its caller keeps waiting for "sent" (then sees "pending").
