@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, web
 
+from whatsapp_client.server.blobs import BlobStore
 from whatsapp_client.server.credentials import DummyHash
 from whatsapp_client.server.errors import ApiError, error_response
 from whatsapp_client.server.fanout import LocalFanout
@@ -17,7 +18,18 @@ from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.metrics import Metrics
 from whatsapp_client.server.presence import PresenceHub
 from whatsapp_client.server.relay import Relay
-from whatsapp_client.server.routes import apidocs, auth, groups, keys, messages, ops, users, verify
+from whatsapp_client.server.retention import run_sweeper
+from whatsapp_client.server.routes import (
+    apidocs,
+    attachments,
+    auth,
+    groups,
+    keys,
+    messages,
+    ops,
+    users,
+    verify,
+)
 from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.state import STATE, Limiters, ServerState
 from whatsapp_client.server.storage import SqliteStorage
@@ -109,6 +121,9 @@ def _add_routes(app: web.Application) -> None:
     r.add_post("/api/groups/{group_id}/members", groups.add_member)
     r.add_delete("/api/groups/{group_id}/members/{user_id}", groups.remove_member)
     r.add_get("/api/groups/{group_id}/messages", groups.history)
+    r.add_post("/api/attachments", attachments.upload)
+    r.add_get("/api/attachments/{attachment_id}", attachments.download)
+    r.add_delete("/api/attachments/{attachment_id}", attachments.delete)
     r.add_get("/health", ops.health)
     r.add_get("/ready", ops.ready)
     r.add_get("/metrics", ops.metrics)
@@ -159,13 +174,18 @@ def create_app(settings: Settings) -> web.Application:
         ),
         dummy_hash=DummyHash(settings.bcrypt_cost),
     )
+    state.blobs = blobs = BlobStore(data_dir)
     app[STATE] = state
     _add_routes(app)
+    sweeper: list[asyncio.Task[None]] = []
 
     async def startup(app: web.Application) -> None:
         await storage.open()
         metrics.queue_depth.set(await storage.pending_total())
         log.info("storage open", extra={"path": storage.path})
+        sweeper.append(
+            asyncio.ensure_future(run_sweeper(storage, blobs, settings.attachment_sweep_interval))
+        )
 
     async def shutdown(app: web.Application) -> None:
         # Runs before handlers are cancelled: tell clients we are going away (1001).
@@ -181,6 +201,9 @@ def create_app(settings: Settings) -> web.Application:
         )
 
     async def cleanup(app: web.Application) -> None:
+        for task in sweeper:
+            task.cancel()
+        await asyncio.gather(*sweeper, return_exceptions=True)
         await storage.close()
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)

@@ -160,6 +160,12 @@ class GroupMessages(msgspec.Struct):
     messages: list[GroupMessage]
 
 
+class AttachmentCreated(msgspec.Struct):
+    id: str
+    size: int
+    expires_at: int
+
+
 class Health(msgspec.Struct):
     status: str
 

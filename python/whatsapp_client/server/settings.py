@@ -68,6 +68,12 @@ class Settings:
     bundle_window_seconds: float = 3600.0
     max_one_time_prekeys: int = 2_000
     max_group_size: int = 256
+    # Attachments (§8): blob size limit, bytes per account, how long a blob is kept, and
+    # how often expired ones are removed.
+    max_attachment_bytes: int = 100 * MIB
+    attachment_quota_bytes: int = 2048 * MIB
+    attachment_retention_seconds: float = 30 * 24 * 3600.0
+    attachment_sweep_interval: float = 3600.0
     # Seconds between WAL truncations after acknowledged content was deleted.
     wal_scrub_interval: float = 5.0
     # Trust X-Forwarded-For for the client address (only behind a proxy you control).

@@ -18,6 +18,7 @@ from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.storage import Storage
 
 if TYPE_CHECKING:
+    from whatsapp_client.server.blobs import BlobStore
     from whatsapp_client.server.listener import ConnectionGuard
 
 
@@ -61,6 +62,7 @@ class ServerState:
     shutting_down: bool = False
     # Set once the listener is up (None for an app embedded without runner.start).
     guard: ConnectionGuard | None = None
+    blobs: BlobStore | None = None
 
 
 STATE: web.AppKey[ServerState] = web.AppKey("wac_state", ServerState)

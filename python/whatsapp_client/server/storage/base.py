@@ -16,6 +16,7 @@ from typing import Any, Protocol, Union
 
 from whatsapp_client.server.storage.records import (
     AckOutcome,
+    AttachmentRecord,
     BundleRecord,
     Credential,
     GroupMessageRecord,
@@ -147,3 +148,15 @@ class Storage(Protocol):
     async def group_history(
         self, group_id: str, user_id: str, limit: int, before: int | None
     ) -> list[GroupMessageRecord] | None: ...
+
+    async def attachment_bytes(self, owner_id: str) -> int: ...
+
+    async def add_attachment(self, record: AttachmentRecord, quota: int) -> bool: ...
+
+    async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None: ...
+
+    async def delete_attachment(self, attachment_id: str, owner_id: str) -> bool: ...
+
+    async def take_expired_attachments(self, now: int) -> list[str]: ...
+
+    async def known_attachments(self, ids: list[str]) -> set[str]: ...

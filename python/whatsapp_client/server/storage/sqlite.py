@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.storage import sql_accounts as acc
+from whatsapp_client.server.storage import sql_attachments as att
 from whatsapp_client.server.storage import sql_groups as grp
 from whatsapp_client.server.storage import sql_messages as msg
 from whatsapp_client.server.storage.base import GroupResult
@@ -24,6 +25,7 @@ from whatsapp_client.server.storage.checkpointer import Checkpointer
 from whatsapp_client.server.storage.files import check_database
 from whatsapp_client.server.storage.records import (
     AckOutcome,
+    AttachmentRecord,
     BundleRecord,
     Credential,
     GroupMessageRecord,
@@ -360,6 +362,29 @@ class SqliteStorage:
         self, group_id: str, user_id: str, limit: int, before: int | None
     ) -> list[GroupMessageRecord] | None:
         return await self._read(lambda c: grp.group_history(c, group_id, user_id, limit, before))
+
+    # -- attachments (metadata; the blobs are files, see blobs.py) -------------------------
+
+    async def attachment_bytes(self, owner_id: str) -> int:
+        now = now_ms()
+        return await self._read(lambda c: att.used_bytes(c, owner_id, now))
+
+    async def add_attachment(self, record: AttachmentRecord, quota: int) -> bool:
+        now = now_ms()
+        return await self._write(lambda c: att.add_attachment(c, record, quota, now))
+
+    async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None:
+        return await self._read(lambda c: att.get_attachment(c, attachment_id))
+
+    async def delete_attachment(self, attachment_id: str, owner_id: str) -> bool:
+        now = now_ms()
+        return await self._write(lambda c: att.delete_attachment(c, attachment_id, owner_id, now))
+
+    async def take_expired_attachments(self, now: int) -> list[str]:
+        return await self._write(lambda c: att.take_expired(c, now))
+
+    async def known_attachments(self, ids: list[str]) -> set[str]:
+        return await self._read(lambda c: att.known_ids(c, ids))
 
 
 def _store_messages(conn: sqlite3.Connection, requests: list[Any]) -> list[Any]:
