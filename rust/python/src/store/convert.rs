@@ -49,16 +49,23 @@ pub(super) fn options(
     session_cache: usize,
 ) -> PyResult<StoreOptions> {
     let durability = Durability::parse(durability).map_err(|e| store_err(py, &e))?;
-    Ok(StoreOptions {
+    // `insecure_weak_kdf` exists only when wac1-store is built with `test-hooks`, which a
+    // workspace build may turn on for the store's own tests even when this crate has it off.
+    #[allow(clippy::needless_update, unused_mut)]
+    let mut opts = StoreOptions {
         durability,
         create,
         kdf: KdfParams { memory_kib: kdf_memory_kib, iterations: kdf_iterations, lanes: 1 },
         limits: wac1::Limits { max_skip, max_skipped_keys },
         session_cache,
-        // Test builds only: the test suite sets WAC1_TEST_WEAK_KDF=1 for cheap stores.
-        #[cfg(feature = "test-hooks")]
-        insecure_weak_kdf: std::env::var_os("WAC1_TEST_WEAK_KDF").is_some_and(|v| v == "1"),
-    })
+        ..StoreOptions::default()
+    };
+    // Test builds only: the test suite sets WAC1_TEST_WEAK_KDF=1 for cheap stores.
+    #[cfg(feature = "test-hooks")]
+    {
+        opts.insecure_weak_kdf = std::env::var_os("WAC1_TEST_WEAK_KDF").is_some_and(|v| v == "1");
+    }
+    Ok(opts)
 }
 
 /// A store error as an exception instance (for batch results that carry errors as values).
