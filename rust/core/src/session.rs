@@ -51,7 +51,7 @@ impl Session {
 }
 
 /// What a successful decrypt tells the caller besides the plaintext.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Decrypted {
     /// The decrypted bytes.
     pub plaintext: Vec<u8>,
@@ -61,6 +61,18 @@ pub struct Decrypted {
     pub new_session: bool,
     /// The peer's identity differs from the one known before.
     pub identity_changed: bool,
+}
+
+// Message content never reaches a log through `{:?}`: only its length is shown.
+impl std::fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("plaintext_len", &self.plaintext.len())
+            .field("used_one_time_prekey", &self.used_one_time_prekey)
+            .field("new_session", &self.new_session)
+            .field("identity_changed", &self.identity_changed)
+            .finish()
+    }
 }
 
 /// Everything we hold for one peer.

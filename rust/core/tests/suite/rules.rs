@@ -596,3 +596,17 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_decrypted_message_does_not_print_its_plaintext() {
+    let d = Decrypted {
+        plaintext: b"attack at dawn".to_vec(),
+        used_one_time_prekey: Some(7),
+        new_session: true,
+        identity_changed: false,
+    };
+    let shown = format!("{d:?}");
+    assert!(!shown.contains("attack"), "{shown}");
+    assert!(!shown.contains("97, 116, 116"), "{shown}"); // the bytes as a list
+    assert!(shown.contains("plaintext_len: 14"), "{shown}");
+}
