@@ -34,8 +34,9 @@ SERVER_SETTINGS: dict[str, Any] = {
     "log_level": "ERROR",
 }
 CLIENT_OPTIONS: dict[str, Any] = {
-    "kdf_memory_kib": 256,
-    "kdf_iterations": 1,
+    # The lowest Argon2id cost the store accepts (OWASP's floor).
+    "kdf_memory_kib": 19 * 1024,
+    "kdf_iterations": 2,
     "durability": "fast",
     "reconnect_delays": (0.1, 0.2, 0.4),
     "reconnect_jitter": 0.1,

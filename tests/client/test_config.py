@@ -147,3 +147,18 @@ def test_replace_and_to_dict() -> None:
     assert "storage_path" in ClientConfig.fields()
     with pytest.raises(ValidationError):
         cfg.replace(prekey_count=-5)
+
+
+def test_kdf_below_the_owasp_floor_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The suite runs with WAC1_TEST_WEAK_KDF=1; a user's process does not.
+    monkeypatch.delenv("WAC1_TEST_WEAK_KDF", raising=False)
+    for weak in ({"kdf_memory_kib": 256}, {"kdf_iterations": 1}):
+        with pytest.raises(ValidationError, match="OWASP floor"):
+            build_config(overrides={"server_url": "http://x", **weak}, environ={})
+    with pytest.raises(ValidationError, match="kdf_memory_kib must be <="):
+        build_config(overrides={"server_url": "http://x", "kdf_memory_kib": 1 << 30}, environ={})
+    floor = build_config(
+        overrides={"server_url": "http://x", "kdf_memory_kib": 19456, "kdf_iterations": 2},
+        environ={},
+    )
+    assert (floor.kdf_memory_kib, floor.kdf_iterations) == (19456, 2)

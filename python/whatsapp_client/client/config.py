@@ -259,8 +259,33 @@ def _validate(cfg: ClientConfig) -> None:
         raise _fail(f"log_level must be one of {', '.join(_LOG_LEVELS)}, got {cfg.log_level!r}")
     if cfg.durability not in _DURABILITY:
         raise _fail("durability must be 'full' or 'fast'")
-    if cfg.kdf_memory_kib < 8 or cfg.kdf_iterations < 1:
-        raise _fail("kdf_memory_kib must be >= 8 and kdf_iterations >= 1")
+    _validate_kdf(cfg.kdf_memory_kib, cfg.kdf_iterations)
+
+
+# The store's Argon2id bounds: OWASP's floor, and caps that keep an open from hanging.
+KDF_MIN_MEMORY_KIB = 19 * 1024
+KDF_MIN_ITERATIONS = 2
+KDF_MAX_MEMORY_KIB = 256 * 1024
+KDF_MAX_ITERATIONS = 10
+
+
+def _validate_kdf(memory_kib: int, iterations: int) -> None:
+    if not memory_kib <= KDF_MAX_MEMORY_KIB or not iterations <= KDF_MAX_ITERATIONS:
+        raise _fail(
+            f"kdf_memory_kib must be <= {KDF_MAX_MEMORY_KIB} and kdf_iterations <= "
+            f"{KDF_MAX_ITERATIONS}"
+        )
+    # Test builds of the extension accept cheaper parameters when the test suite asks
+    # (WAC1_TEST_WEAK_KDF=1); a release build's store refuses them whatever this says.
+    if os.environ.get("WAC1_TEST_WEAK_KDF") == "1":
+        if memory_kib < 8 or iterations < 1:
+            raise _fail("kdf_memory_kib must be >= 8 and kdf_iterations >= 1")
+        return
+    if memory_kib < KDF_MIN_MEMORY_KIB or iterations < KDF_MIN_ITERATIONS:
+        raise _fail(
+            f"kdf_memory_kib must be >= {KDF_MIN_MEMORY_KIB} (19 MiB) and kdf_iterations >= "
+            f"{KDF_MIN_ITERATIONS}: the OWASP floor for Argon2id"
+        )
 
 
 def _normalise(source: str, data: Mapping[str, Any]) -> dict[str, Any]:
