@@ -21,6 +21,10 @@ SERVER_SETTINGS: dict[str, Any] = {
     "login_attempts_per_username": 1000,
     "login_attempts_per_address": 10000,
     "registrations_per_address": 100000,
+    # Tests drain prekeys on purpose (refill tests fetch ~100 bundles from one account).
+    "bundle_fetches_per_requester": 100000,
+    "prekeys_per_target": 100000,
+    "prekeys_per_requester_and_target": 100000,
     "sqlite_synchronous": "normal",
 }
 
