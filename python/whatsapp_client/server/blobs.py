@@ -97,7 +97,8 @@ class BlobStore:
                         raise UploadRefused("too_large")
                     if size > budget:
                         raise UploadRefused("quota")
-                    write_all(fd, chunk)
+                    # In a thread: a write can block on writeback under memory pressure.
+                    await loop.run_in_executor(None, write_all, fd, chunk)
                 await loop.run_in_executor(None, os.fsync, fd)
             finally:
                 os.close(fd)
