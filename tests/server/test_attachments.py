@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import stat
@@ -236,3 +237,29 @@ async def test_metrics_count_uploads_and_downloads() -> None:
         assert 'wac_attachment_uploads_total{result="too_large"} 1.0' in text
         assert "wac_attachment_upload_bytes_total 5.0" in text
         assert "wac_attachment_downloads_total 1.0" in text
+
+
+async def test_a_client_gone_mid_upload_leaves_nothing() -> None:
+    async with serving() as (server, http):
+        alice = await register(http, server.url)
+        _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(
+            b"POST /api/attachments HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n"
+            b"Content-Type: application/octet-stream\r\n"
+            + f"Authorization: Bearer {alice.token}\r\n\r\n".encode()
+            + b"x" * 200_000
+        )
+        await writer.drain()
+        root = Path(server.data_dir) / "attachments"
+        for _ in range(600):  # the temporary file appears once the body starts arriving
+            if os.listdir(root):
+                break
+            await asyncio.sleep(0.05)
+        writer.close()
+        for _ in range(600):  # polls for up to ~30 s; normally a few ticks
+            if not os.listdir(root):
+                break
+            await asyncio.sleep(0.05)
+        assert _files(server) == []
+        status, _ = await _upload(http, server, alice, b"still works")
+        assert status == 201

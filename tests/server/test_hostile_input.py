@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import pathlib
+import sqlite3
 
 import bcrypt
 import pytest
@@ -226,3 +227,23 @@ async def test_unsupported_methods_get_405_with_allow() -> None:
         assert status == 405
         assert json_error_code(headers, body) == "method_not_allowed"
         assert "GET" in headers["allow"]
+
+
+async def test_a_legacy_hash_is_upgraded_at_the_next_login() -> None:
+    async with serving() as (server, http):
+        alice = await register(http, server.url)
+        db = pathlib.Path(server.data_dir) / "server.sqlite3"
+        legacy = bcrypt.hashpw(b"correct horse", bcrypt.gensalt(rounds=4))
+        conn = sqlite3.connect(db, timeout=30)
+        with conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (legacy, alice.id))
+        body = {"username": alice.username, "password": "correct horse"}
+        status, _ = await call(http, "POST", f"{server.url}/api/auth/login", body=body)
+        assert status == 200
+        (stored,) = conn.execute(
+            "SELECT password_hash FROM users WHERE id = ?", (alice.id,)
+        ).fetchone()
+        conn.close()
+        assert bytes(stored).startswith(b"$wac1-hmac-sha256$")
+        status, _ = await call(http, "POST", f"{server.url}/api/auth/login", body=body)
+        assert status == 200

@@ -28,7 +28,9 @@ _READ_SIZE = 1 << 20
 # Files without a row are removed only when older than this: an upload renames its file
 # a moment before it inserts the row.
 _ORPHAN_AGE = 3600.0
-_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_DISK_FULL = frozenset(
+    code for code in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if code
+)
 
 
 class Readable(Protocol):
@@ -95,7 +97,8 @@ class BlobStore:
                         raise UploadRefused("too_large")
                     if size > budget:
                         raise UploadRefused("quota")
-                    write_all(fd, chunk)
+                    # In a thread: a write can block on writeback under memory pressure.
+                    await loop.run_in_executor(None, write_all, fd, chunk)
                 await loop.run_in_executor(None, os.fsync, fd)
             finally:
                 os.close(fd)

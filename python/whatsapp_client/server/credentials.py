@@ -50,6 +50,11 @@ def _check(password: str, hashed: bytes) -> bool:
     return bcrypt.checkpw(_legacy_secret(password), hashed)
 
 
+def is_legacy_hash(hashed: bytes) -> bool:
+    """A hash over the truncated password, to be replaced at the next successful login."""
+    return not hashed.startswith(_PREHASHED)
+
+
 async def hash_password(password: str, cost: int) -> bytes:
     return await asyncio.get_running_loop().run_in_executor(None, _hash, password, cost)
 

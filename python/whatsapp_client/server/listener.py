@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import resource
 import socket
 from typing import Any
 
@@ -60,6 +59,10 @@ class JsonErrorRequestHandler(RequestHandler):
 
 def effective_cap(configured: int) -> int:
     """The anonymous-connection cap, at most half the process's file descriptor limit."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return max(1, configured)
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft <= 0:
         return max(1, configured)

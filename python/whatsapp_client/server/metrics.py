@@ -39,7 +39,7 @@ class Metrics:
         )
         self.attachment_uploads = Counter(
             "wac_attachment_uploads",
-            "Attachment uploads by result (stored, too_large, quota, disk_full, timeout).",
+            "Attachment uploads by result (stored, too_large, quota, disk_full, timeout, aborted).",
             ["result"],
             registry=r,
         )

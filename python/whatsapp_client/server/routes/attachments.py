@@ -7,6 +7,7 @@ capability and the blob is ciphertext); only its uploader may delete it (others 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 from aiohttp import web
@@ -70,6 +71,10 @@ async def upload(request: web.Request) -> web.Response:
     except asyncio.TimeoutError:
         state.metrics.attachment_uploads.labels("timeout").inc()
         raise ApiError(408, "request_timeout", "the upload stalled") from None
+    except (ConnectionError, web.RequestPayloadError):
+        # The client went away mid-body (nothing was kept); no one is left to answer.
+        state.metrics.attachment_uploads.labels("aborted").inc()
+        raise ApiError(400, "upload_aborted", "the upload was interrupted") from None
     blob_id = new_blob_id()
     now = _now_ms()
     record = AttachmentRecord(
@@ -104,11 +109,15 @@ async def download(request: web.Request) -> web.StreamResponse:
     await require_user(request)
     state = state_of(request)
     record = await _live_record(request)
+    path = _blobs(state).path(record.id)
+    loop = asyncio.get_running_loop()
+    if not await loop.run_in_executor(None, os.path.isfile, path):  # deleted meanwhile
+        raise not_found("not_found", "no such attachment")
     state.metrics.attachment_downloads.inc()
     # FileResponse streams from disk and answers Range (206, Content-Range) and If-Range.
     # A blob deleted meanwhile makes it raise 404, which becomes `not_found`.
     return web.FileResponse(
-        _blobs(state).path(record.id),
+        path,
         headers={
             "Content-Type": "application/octet-stream",
             "Cache-Control": "private, no-store",

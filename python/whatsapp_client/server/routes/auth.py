@@ -73,6 +73,10 @@ async def login(request: web.Request) -> web.Response:
         limiters.login_by_user_and_address.hit(pair)
         limiters.login_by_address.hit(address)
         raise ApiError(401, "invalid_credentials", "wrong username or password")
+    if credentials.is_legacy_hash(found.password_hash):
+        # The password is at hand: move the account to the pre-hashed scheme.
+        upgraded = await credentials.hash_password(body.password, state.settings.bcrypt_cost)
+        await state.storage.replace_password_hash(found.user.id, found.password_hash, upgraded)
     token = await _issue_token(state, found.user.id)
     return json(AuthResult(User(found.user.id, found.user.username), token))
 

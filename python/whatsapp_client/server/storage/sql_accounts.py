@@ -36,6 +36,16 @@ def credential(conn: sqlite3.Connection, username: str) -> Credential | None:
     return Credential(UserRecord(row[0], row[1]), bytes(row[2])) if row else None
 
 
+def replace_password_hash(
+    conn: sqlite3.Connection, user_id: str, expected: bytes, new_hash: bytes
+) -> None:
+    """Swap the hash only if it is still ``expected`` (a concurrent change wins)."""
+    conn.execute(
+        "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+        (new_hash, user_id, expected),
+    )
+
+
 def user_by_id(conn: sqlite3.Connection, user_id: str) -> UserRecord | None:
     row = conn.execute("SELECT id, username FROM users WHERE id = ?", (user_id,)).fetchone()
     return UserRecord(row[0], row[1]) if row else None

@@ -194,6 +194,9 @@ class SqliteStorage:
     async def credential(self, username: str) -> Credential | None:
         return await self._read(lambda c: acc.credential(c, username))
 
+    async def replace_password_hash(self, user_id: str, expected: bytes, new_hash: bytes) -> None:
+        await self._write(lambda c: acc.replace_password_hash(c, user_id, expected, new_hash))
+
     async def user_by_id(self, user_id: str) -> UserRecord | None:
         return await self._read(lambda c: acc.user_by_id(c, user_id))
 
