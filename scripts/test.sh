@@ -3,7 +3,9 @@
 # the Rust tests (cargo test) and the Python tests and benchmark checks (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install --quiet -e '.[dev]'
+# The test-only entry points of the extension (`_vector_*`, `_bench_*`) are compiled only
+# with the cargo feature `test-hooks`; maturin adds it to pyproject's `extension-module`.
+MATURIN_PEP517_ARGS="--features test-hooks" python3 -m pip install --quiet -e '.[dev]'
 cargo test --workspace --quiet
 # Coverage of python/whatsapp_client is measured on every run and must stay at 90% or more.
 # aiohttp's C WebSocket reader misreports message types under a tracer, so the pure-Python

@@ -220,8 +220,83 @@ class Account:
         """Restores a sealed account; raises ``CorruptStateError`` on a wrong key or bad data."""
     def __eq__(self, value: object, /) -> bool: ...
 
-# --- conformance hooks ---------------------------------------------------------------------
-# For running the WAC1 test vectors, which fix every private key. Never use with real keys.
+# --- encrypted attachments (PROTOCOL.md §8) ----------------------------------------------
+# A file sealed in 64 KiB AES-256-GCM chunks under a fresh key; the E2EE message carries
+# key, digest and size. Every integrity failure raises AttachmentCorruptError
+# (code "attachment_corrupt"); the bulk work runs with the GIL released.
+
+import os as _os  # noqa: E402 (kept inside this section)
+
+_BytesLike = Union[bytes, bytearray, memoryview]
+_Path = Union[str, _os.PathLike[str]]
+
+ATTACHMENT_CHUNK_SIZE: int
+
+@final
+class AttachmentKeys:
+    """What the message carries for an attachment. ``repr`` never shows the key."""
+
+    @property
+    def key(self) -> bytes:
+        """The attachment's 32-byte AES-256 key."""
+    @property
+    def digest(self) -> bytes:
+        """SHA-256 of the whole blob (32 bytes)."""
+    @property
+    def size(self) -> int:
+        """Plaintext bytes."""
+    @property
+    def blob_size(self) -> int:
+        """Blob bytes: ``size + 16 * max(1, ceil(size / 65536))``."""
+
+def attachment_blob_size(size: int) -> int:
+    """Blob bytes for ``size`` plaintext bytes."""
+
+def seal_attachment(data: _BytesLike) -> tuple[bytes, AttachmentKeys]:
+    """Seals ``data`` under a fresh key: ``(blob, keys)``."""
+
+def open_attachment(blob: _BytesLike, key: bytes, digest: bytes, size: int) -> bytes:
+    """The plaintext of a whole blob. Length and digest are checked before anything is
+    decrypted; any failure raises ``AttachmentCorruptError`` and returns nothing."""
+
+def seal_attachment_file(src: _Path, dst: _Path) -> AttachmentKeys:
+    """Seals the file ``src`` into the blob file ``dst``, streaming (never the whole file in
+    memory); ``dst`` appears only when complete. I/O failures raise ``OSError``."""
+
+def open_attachment_file(src: _Path, dst: _Path, key: bytes, digest: bytes, size: int) -> None:
+    """Opens the blob file ``src`` into ``dst``, streaming. The blob's length and digest are
+    checked first; the plaintext is written to a temporary file beside ``dst`` and renamed
+    into place only when every chunk verified. On ``AttachmentCorruptError`` (or any error)
+    nothing is written under ``dst``."""
+
+@final
+class AttachmentSealer:
+    """Seals an attachment as its plaintext arrives, under a fresh key."""
+
+    def __init__(self) -> None: ...
+    def push(self, data: _BytesLike) -> bytes:
+        """Adds plaintext; returns the sealed bytes of the chunks it completes (maybe empty)."""
+    def finish(self) -> tuple[bytes, AttachmentKeys]:
+        """Seals the last chunk: ``(its sealed bytes, keys)``. The sealer is spent after."""
+
+@final
+class AttachmentOpener:
+    """Opens an attachment as its blob arrives. ``push`` returns the plaintext of chunks whose
+    tag verified *before* the whole blob's digest can be checked; ``finish`` checks length
+    and digest, then returns the last chunk. Callers that must not release any plaintext of
+    a corrupt attachment use ``open_attachment_file``/``open_attachment``, or keep what
+    ``push`` returns until ``finish`` succeeds."""
+
+    def __new__(cls, key: bytes, digest: bytes, size: int) -> AttachmentOpener: ...
+    def push(self, data: _BytesLike) -> bytes:
+        """Adds blob bytes; returns the plaintext of the chunks they complete (maybe empty)."""
+    def finish(self) -> bytes:
+        """The last chunk's plaintext, once length and digest verified."""
+
+# --- test-only: conformance hooks ---------------------------------------------------------
+# Compiled only with the cargo feature `test-hooks` (scripts/test.sh builds with it; a plain
+# `pip install .` does not), for running the WAC1 test vectors, which fix every private key
+# and random choice. Absent from production builds; never use with real keys.
 
 def _vector_account(identity_private: bytes, signing_private: bytes) -> Account: ...
 def _vector_add_signed_prekey(
@@ -258,6 +333,9 @@ def _vector_sign_prekey(
     signing_private: bytes, key_id: int, public_key: bytes
 ) -> tuple[bytes, bytes]:
     """(signing public key, signature)."""
+
+def _vector_seal_attachment(key: bytes, data: _BytesLike) -> tuple[bytes, AttachmentKeys]: ...
+def _vector_attachment_sealer(key: bytes) -> AttachmentSealer: ...
 
 # --- encrypted local store -----------------------------------------------------------------
 # keys.db + messages.db in one directory per account; see docs/storage.md.

@@ -12,6 +12,7 @@ import builtins
 from typing import ClassVar, Optional
 
 __all__ = [
+    "AttachmentCorruptError",
     "AuthenticationError",
     "ConflictError",
     "ConnectionError",
@@ -271,6 +272,13 @@ class MissingExtraError(WhatsAppError, ImportError):
     default_code = "missing_extra"
 
 
+class AttachmentCorruptError(CryptoError):
+    """An encrypted attachment failed a check: its length, its SHA-256 digest, or a chunk's
+    authentication (tampered, truncated, reordered). No plaintext of it was released."""
+
+    default_code = "attachment_corrupt"
+
+
 _BY_CODE: dict[str, type[WhatsAppError]] = {
     "decryption_failed": DecryptionError,
     "duplicate_or_unknown_key": DuplicateMessageError,
@@ -284,6 +292,7 @@ _BY_CODE: dict[str, type[WhatsAppError]] = {
     "storage_auth": StorageAuthError,
     "storage_corrupt": StorageCorruptError,
     "store_locked": StoreLockedError,
+    "attachment_corrupt": AttachmentCorruptError,
 }
 
 

@@ -38,25 +38,38 @@ pub trait Serialize: Sized {
     fn from_bytes(bytes: &[u8]) -> Result<Self>;
 }
 
+/// The output buffer. It holds private keys, so it never lets the allocator move it: when
+/// it must grow, the bytes are copied into a larger buffer and the old one is wiped as it is
+/// dropped (a `Vec`'s own growth would free the old allocation unwiped).
 struct Writer(Zeroizing<Vec<u8>>);
 
 impl Writer {
     fn new(kind: Kind) -> Self {
-        let mut buf = Zeroizing::new(Vec::with_capacity(256));
-        buf.push(kind as u8);
-        buf.push(FORMAT_VERSION);
-        Self(buf)
+        let mut w = Self(Zeroizing::new(Vec::with_capacity(256)));
+        w.bytes(&[kind as u8, FORMAT_VERSION]);
+        w
+    }
+    fn reserve(&mut self, extra: usize) {
+        let needed = self.0.len().saturating_add(extra);
+        if needed > self.0.capacity() {
+            let mut grown =
+                Zeroizing::new(Vec::with_capacity(needed.max(self.0.capacity().saturating_mul(2))));
+            grown.extend_from_slice(&self.0);
+            // The old buffer is zeroized (its whole capacity) as it drops here.
+            self.0 = grown;
+        }
     }
     fn u8(&mut self, v: u8) {
-        self.0.push(v);
+        self.bytes(&[v]);
     }
     fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_be_bytes());
+        self.bytes(&v.to_be_bytes());
     }
     fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_be_bytes());
+        self.bytes(&v.to_be_bytes());
     }
     fn bytes(&mut self, v: &[u8]) {
+        self.reserve(v.len());
         self.0.extend_from_slice(v);
     }
     fn len(&mut self, n: usize) {
@@ -237,7 +250,8 @@ fn get_ratchet(r: &mut Reader<'_>) -> Result<RatchetState> {
     let receiving_chain = r.opt_secret()?;
     let (ns, nr, pn) = (r.u32()?, r.u32()?, r.u32()?);
     let count = r.count(u32::MAX)?;
-    let mut skipped = VecDeque::with_capacity(count.min(4096));
+    // Sized up front (up to the largest allowed cache) so the deque does not regrow.
+    let mut skipped = VecDeque::with_capacity(count.min(crate::ratchet::MAX_LIMIT as usize));
     for _ in 0..count {
         skipped.push_back(SkippedKey { dh: r.b32()?, n: r.u32()?, mk: r.secret()? });
     }
@@ -347,7 +361,11 @@ impl Serialize for SessionRecord {
         let mut r = Reader::new(bytes, Kind::SessionRecord)?;
         let peer = if r.flag()? { Some(get_public_identity(&mut r)?) } else { None };
         let count = r.count(1 + crate::session::MAX_OLD_SESSIONS as u32)?;
-        let sessions = (0..count).map(|_| get_session(&mut r)).collect::<Result<Vec<_>>>()?;
+        // Sized up front: a growing Vec would free copies of the sessions' keys unwiped.
+        let mut sessions = Vec::with_capacity(count);
+        for _ in 0..count {
+            sessions.push(get_session(&mut r)?);
+        }
         r.finish()?;
         Ok(Self { peer, sessions })
     }
@@ -374,7 +392,10 @@ impl Serialize for Account {
         let mut r = Reader::new(bytes, Kind::Account)?;
         let identity = get_identity(&mut r)?;
         let n = r.count(crate::prekeys::MAX_SIGNED_PREKEYS as u32)?;
-        let signed_prekeys = (0..n).map(|_| get_spk(&mut r)).collect::<Result<Vec<_>>>()?;
+        let mut signed_prekeys = Vec::with_capacity(n);
+        for _ in 0..n {
+            signed_prekeys.push(get_spk(&mut r)?);
+        }
         let n = r.count(u32::MAX)?;
         let mut one_time_prekeys = BTreeMap::new();
         for _ in 0..n {

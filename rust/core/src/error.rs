@@ -42,6 +42,10 @@ pub enum Error {
     /// A serialized object could not be restored.
     #[error("corrupt serialized state: {0}")]
     Corrupt(&'static str),
+    /// An encrypted attachment failed a check: length, digest, a chunk's tag, order or final
+    /// flag (`attachment_corrupt`). No plaintext of it is released.
+    #[error("attachment is corrupt: wrong length, digest or chunk authentication (tampered or truncated)")]
+    AttachmentCorrupt,
 }
 
 impl Error {
@@ -57,6 +61,7 @@ impl Error {
             Error::InvalidMessage(_) => "invalid_message",
             Error::NoSession(_) => "no_session",
             Error::Corrupt(_) => "corrupt_state",
+            Error::AttachmentCorrupt => "attachment_corrupt",
         }
     }
 }

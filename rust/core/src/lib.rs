@@ -24,9 +24,11 @@
 //! # Ok::<(), wac1::Error>(())
 //! ```
 
+#![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod aead;
+pub mod attachment;
 pub mod codec;
 pub mod encoding;
 pub mod error;

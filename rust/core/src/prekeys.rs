@@ -21,8 +21,12 @@ pub trait PreKeyStore {
     fn one_time_prekey(&self, id: u32) -> Option<&OneTimePreKey>;
 }
 
-/// Signed prekeys kept: the current one and the previous ones still in their grace period.
-pub const MAX_SIGNED_PREKEYS: usize = 3;
+/// Hard cap on the signed prekeys held: the current one and the previous ones still in
+/// their grace period. Keys leave by age (`expire_signed_prekeys`), not by count; this cap
+/// only bounds a misconfigured rotation. It covers a grace period up to 63 rotation
+/// intervals long (hourly rotation with a 2.5-day grace period, daily with 63 days); at about
+/// 110 bytes a key, a full list adds 7 KB to the account record.
+pub const MAX_SIGNED_PREKEYS: usize = 64;
 
 /// An identity with its prekeys and the ratchet limits of this store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,33 +66,50 @@ impl Account {
         self.limits = limits;
     }
 
-    /// Makes a new signed prekey the current one, keeping older ones up to
-    /// [`MAX_SIGNED_PREKEYS`] in all. Its id is one more than the newest so far.
+    /// Makes a new signed prekey the current one. Older ones are kept until
+    /// [`Account::expire_signed_prekeys`] drops them by age; only beyond
+    /// [`MAX_SIGNED_PREKEYS`] in all is the oldest dropped. Its id is one more than the newest.
     pub fn rotate_signed_prekey<R: RngCore + CryptoRng>(&mut self, now: u64, rng: &mut R) -> SignedPreKey {
         let id = self.signed_prekeys.first().map_or(1, |k| k.id.wrapping_add(1).max(1));
         let key = SignedPreKey::generate(&self.identity, id, now, rng);
-        self.signed_prekeys.truncate(MAX_SIGNED_PREKEYS - 1);
-        self.signed_prekeys.insert(0, key.clone());
+        self.push_signed_prekey(key.clone());
         key
     }
 
     /// Adds an already-made signed prekey as the current one (for test vectors and imports).
     pub fn add_signed_prekey(&mut self, key: SignedPreKey) {
-        self.signed_prekeys.retain(|k| k.id != key.id);
-        self.signed_prekeys.insert(0, key);
-        self.signed_prekeys.truncate(MAX_SIGNED_PREKEYS);
+        let id = key.id;
+        self.keep_signed_prekeys(|k| k.id != id);
+        self.push_signed_prekey(key);
     }
 
     /// Drops signed prekeys other than the current one made before `cutoff`.
     pub fn expire_signed_prekeys(&mut self, cutoff: u64) -> usize {
         let before = self.signed_prekeys.len();
-        let mut index = 0usize;
-        self.signed_prekeys.retain(|k| {
-            let keep = index == 0 || k.created_at >= cutoff;
-            index += 1;
-            keep
-        });
+        let current = self.signed_prekeys.first().map(|k| k.id);
+        self.keep_signed_prekeys(|k| Some(k.id) == current || k.created_at >= cutoff);
         before - self.signed_prekeys.len()
+    }
+
+    /// Inserts `key` first, dropping the oldest beyond the cap.
+    fn push_signed_prekey(&mut self, key: SignedPreKey) {
+        self.signed_prekeys.truncate(MAX_SIGNED_PREKEYS - 1);
+        if self.signed_prekeys.len() == self.signed_prekeys.capacity() {
+            // Growing in place would let the allocator free the old buffer with the private
+            // keys still in it: rebuild from clones so the old keys are wiped as they drop.
+            self.keep_signed_prekeys(|_| true);
+        }
+        self.signed_prekeys.insert(0, key);
+    }
+
+    /// Keeps the signed prekeys `keep` selects, in order, in a new list with room for one
+    /// more. The old list drops whole, so every key in it (kept or not) is wiped; `retain`
+    /// would leave bitwise copies of moved keys behind its new length, freed unwiped later.
+    fn keep_signed_prekeys(&mut self, keep: impl Fn(&SignedPreKey) -> bool) {
+        let kept = self.signed_prekeys.iter().filter(|k| keep(k)).count();
+        let mut list = Vec::with_capacity((kept * 2).clamp(4, MAX_SIGNED_PREKEYS));
+        list.extend(self.signed_prekeys.iter().filter(|k| keep(k)).cloned());
+        self.signed_prekeys = list;
     }
 
     /// The current signed prekey.

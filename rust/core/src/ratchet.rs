@@ -23,6 +23,22 @@ pub struct Limits {
     pub max_skipped_keys: usize,
 }
 
+/// Largest `max_skip` and `max_skipped_keys` any caller may set (the store applies the same
+/// bound): both bound the work a forged header can cause before anything is authenticated.
+pub const MAX_LIMIT: u32 = 100_000;
+
+impl Limits {
+    /// Checks both limits against [`MAX_LIMIT`].
+    pub fn validate(&self) -> Result<()> {
+        if self.max_skip > MAX_LIMIT || self.max_skipped_keys > MAX_LIMIT as usize {
+            return Err(Error::InvalidMessage(format!(
+                "max_skip and max_skipped_keys must be at most {MAX_LIMIT}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self { max_skip: 1000, max_skipped_keys: 1000 }

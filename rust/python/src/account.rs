@@ -8,6 +8,7 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyType};
 use rand_core::OsRng;
 use wac1::encoding::b64;
+use wac1::ratchet::MAX_LIMIT;
 use wac1::{Account as CoreAccount, Limits, WireMessage};
 
 use crate::errors::{exception_value, invalid, IntoPyResult};
@@ -34,6 +35,27 @@ impl Account {
     fn identity(&self, py: Python<'_>) -> wac1::PublicIdentity {
         locking::peek(py, &self.inner, |a| a.identity().public())
     }
+}
+
+impl Account {
+    /// Applies `change` to the limits if the result is within bounds; otherwise nothing changes.
+    fn set_limits(&self, py: Python<'_>, change: impl FnOnce(&mut Limits) + Send) -> PyResult<()> {
+        locking::with(py, &self.inner, false, |a| {
+            let mut limits = *a.limits();
+            change(&mut limits);
+            limits.validate().map(|()| a.set_limits(limits))
+        })
+        .py(py)
+    }
+}
+
+/// An int in `0..=MAX_LIMIT`, or `ValueError` (`InvalidMessageError`) naming the setting.
+fn bounded_limit(py: Python<'_>, value: &Bound<'_, PyAny>, name: &str) -> PyResult<u32> {
+    let n: i128 = value.extract()?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| *n <= MAX_LIMIT)
+        .ok_or_else(|| invalid(py, format!("{name} must be an integer between 0 and {MAX_LIMIT}, got {n}")))
 }
 
 pub fn now_seconds() -> u64 {
@@ -65,22 +87,18 @@ impl Account {
         locking::peek(py, &self.inner, |a| a.limits().max_skip)
     }
     #[setter]
-    fn set_max_skip(&self, py: Python<'_>, value: u32) {
-        locking::with(py, &self.inner, false, |a| {
-            let limits = Limits { max_skip: value, ..*a.limits() };
-            a.set_limits(limits);
-        });
+    fn set_max_skip(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = bounded_limit(py, value, "max_skip")?;
+        self.set_limits(py, |l| l.max_skip = value)
     }
     #[getter]
     fn max_skipped_keys(&self, py: Python<'_>) -> usize {
         locking::peek(py, &self.inner, |a| a.limits().max_skipped_keys)
     }
     #[setter]
-    fn set_max_skipped_keys(&self, py: Python<'_>, value: usize) {
-        locking::with(py, &self.inner, false, |a| {
-            let limits = Limits { max_skipped_keys: value, ..*a.limits() };
-            a.set_limits(limits);
-        });
+    fn set_max_skipped_keys(&self, py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = bounded_limit(py, value, "max_skipped_keys")?;
+        self.set_limits(py, |l| l.max_skipped_keys = value as usize)
     }
 
     /// Makes a new current signed prekey (older ones are kept for late first messages).

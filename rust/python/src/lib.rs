@@ -5,11 +5,13 @@
 //! the classes of `whatsapp_client.errors`. Calls that do public-key or bulk work release
 //! the GIL.
 
+#![forbid(unsafe_code)]
 #![allow(clippy::too_many_arguments)]
 
 use pyo3::prelude::*;
 
 mod account;
+mod attachment;
 mod errors;
 mod functions;
 mod keys;
@@ -17,6 +19,7 @@ mod locking;
 mod session;
 mod state;
 mod store;
+#[cfg(feature = "test-hooks")]
 mod vectors;
 
 #[pymodule]
@@ -38,7 +41,37 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::safety_number, m)?)?;
     m.add_function(wrap_pyfunction!(functions::compare_fingerprints, m)?)?;
     m.add_function(wrap_pyfunction!(functions::parse_message, m)?)?;
+    #[cfg(feature = "test-hooks")]
     vectors::register(m)?;
     store::register(m)?;
+    attachment::register(m)?;
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use pyo3::prelude::*;
+
+    /// The test-only entry points are compiled only with the `test-hooks` feature: a
+    /// production build (the one `cargo test --workspace` makes) must not register them.
+    #[test]
+    fn test_hooks_ship_only_with_the_feature() {
+        pyo3::prepare_freethreaded_python();
+        Python::with_gil(|py| {
+            let m = PyModule::new(py, "_core").unwrap();
+            super::_core(&m).unwrap();
+            let names: Vec<String> = m.dir().unwrap().extract().unwrap();
+            let hooks: Vec<&String> =
+                names.iter().filter(|n| n.starts_with("_vector_") || n.starts_with("_bench_")).collect();
+            for public in ["Account", "seal_attachment", "AttachmentOpener"] {
+                assert!(names.iter().any(|n| n == public), "{public} missing from the module: {names:?}");
+            }
+            if cfg!(feature = "test-hooks") {
+                assert!(hooks.iter().any(|n| *n == "_vector_decrypt"), "{names:?}");
+            } else {
+                assert!(hooks.is_empty(), "test-only entry points in a production build: {hooks:?}");
+            }
+        });
+    }
 }

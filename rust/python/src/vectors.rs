@@ -10,6 +10,7 @@ use wac1::{IdentityKeyPair, KeyPair, OneTimePreKey, SignedPreKey, WireMessage};
 use zeroize::Zeroizing;
 
 use crate::account::Account;
+use crate::attachment::{AttachmentKeys, AttachmentSealer};
 use crate::errors::{invalid, key32, IntoPyResult};
 use crate::keys::PreKeyBundle;
 use crate::locking;
@@ -278,7 +279,25 @@ fn _vector_sign_prekey<'py>(
 }
 
 /// Adds the conformance hooks to the module.
+/// `seal_attachment` under a fixed key (the vectors give it).
+#[pyfunction]
+fn _vector_seal_attachment<'py>(
+    py: Python<'py>,
+    key: &[u8],
+    data: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyBytes>, AttachmentKeys)> {
+    crate::attachment::seal_with(py, data, &mut FixedRng(Some(key32(py, key, "key")?)))
+}
+
+/// An `AttachmentSealer` under a fixed key.
+#[pyfunction]
+fn _vector_attachment_sealer(py: Python<'_>, key: &[u8]) -> PyResult<AttachmentSealer> {
+    Ok(AttachmentSealer::with_rng(&mut FixedRng(Some(key32(py, key, "key")?))))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_vector_seal_attachment, m)?)?;
+    m.add_function(wrap_pyfunction!(_vector_attachment_sealer, m)?)?;
     m.add_function(wrap_pyfunction!(_vector_account, m)?)?;
     m.add_function(wrap_pyfunction!(_vector_add_signed_prekey, m)?)?;
     m.add_function(wrap_pyfunction!(_vector_add_one_time_prekey, m)?)?;

@@ -6,8 +6,11 @@
 #[allow(unused)]
 mod harness;
 
+mod attachment_rules;
+mod attachment_vectors;
 mod conversation;
 mod fuzz_corpus;
+mod prekey_grace;
 mod rules;
 mod serialization;
 mod vectors;

@@ -319,11 +319,11 @@ fn unknown_prekey_ids_are_refused() {
     bad.x3dh = Some(wac1::X3dhHeader { opk_id: None, ..x });
     assert_eq!(recv(&mut p.bob, &mut p.b, &bad, &mut p.rng).unwrap_err(), Error::DecryptionFailed);
 
-    // A signed prekey rotated out of the kept set (3 are kept) is unknown, an older one
-    // still inside it works.
+    // A signed prekey expired after its grace period is unknown, one still inside it works.
     for now in 2..5 {
         p.bob.rotate_signed_prekey(now, &mut p.rng);
     }
+    p.bob.expire_signed_prekeys(2);
     assert!(p.bob.signed_prekeys().iter().all(|k| k.id != x.spk_id));
     let err = recv(&mut p.bob, &mut p.b, &m0, &mut p.rng).unwrap_err();
     assert!(matches!(err, Error::UnknownPreKey { kind: "signed", .. }), "{err:?}");

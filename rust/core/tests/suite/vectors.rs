@@ -27,20 +27,20 @@ fn vectors_dir() -> PathBuf {
     dir
 }
 
-fn load(name: &str) -> Value {
+pub(super) fn load(name: &str) -> Value {
     let path = vectors_dir().join(name);
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
-fn s(v: &Value) -> &str {
+pub(super) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
-fn b(v: &Value) -> Vec<u8> {
+pub(super) fn b(v: &Value) -> Vec<u8> {
     unb64(s(v)).unwrap()
 }
-fn k(v: &Value) -> [u8; 32] {
+pub(super) fn k(v: &Value) -> [u8; 32] {
     unb64_32(s(v), "key").unwrap()
 }
 fn secret(v: &Value) -> Zeroizing<[u8; 32]> {

@@ -1,0 +1,138 @@
+//! File to file: the plaintext and the blob are streamed through one read buffer, never
+//! held whole. The output is written to a temporary file beside the destination and renamed
+//! into place only once everything is verified; on any failure it is deleted and nothing is
+//! written under the destination's name.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use rand_core::{CryptoRng, RngCore};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tempfile::NamedTempFile;
+use zeroize::Zeroizing;
+
+use super::{blob_size, corrupt, AttachmentKeys, Opener, Sealer, CHUNK_SIZE, SEALED_CHUNK_SIZE};
+use crate::error::Error;
+
+/// Bytes read per step: 16 chunks, so each step seals or opens several whole chunks.
+const READ_SIZE: usize = 16 * CHUNK_SIZE;
+
+/// A file operation failed: on the file system, or because the attachment is corrupt.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// Reading the source or writing the destination failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The attachment failed a check ([`Error::AttachmentCorrupt`]) or was too large.
+    #[error(transparent)]
+    Attachment(#[from] Error),
+}
+
+/// A temporary file in the destination's directory (same file system, so the rename is
+/// atomic), created readable by the owner only and deleted when dropped unpersisted.
+fn temp_beside(dst: &Path) -> io::Result<NamedTempFile> {
+    let dir = match dst.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new().prefix(".wac1-attachment-").suffix(".part").tempfile_in(dir)
+}
+
+fn persist(tmp: NamedTempFile, dst: &Path) -> io::Result<()> {
+    tmp.as_file().sync_all()?;
+    tmp.persist(dst).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(input: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(buf.get_mut(filled..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Seals the file `src` into the blob file `dst` under a fresh key.
+pub fn seal_file<R: RngCore + CryptoRng>(
+    src: &Path,
+    dst: &Path,
+    rng: &mut R,
+) -> Result<AttachmentKeys, FileError> {
+    let mut input = File::open(src)?;
+    let mut tmp = temp_beside(dst)?;
+    let mut sealer = Sealer::new(rng);
+    let mut buf = Zeroizing::new(vec![0u8; READ_SIZE]);
+    let mut out = Vec::with_capacity(READ_SIZE + 2 * SEALED_CHUNK_SIZE);
+    loop {
+        let n = read_full(&mut input, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.clear();
+        sealer.push(buf.get(..n).unwrap_or_default(), &mut out)?;
+        tmp.write_all(&out)?;
+    }
+    out.clear();
+    let keys = sealer.finish(&mut out)?;
+    tmp.write_all(&out)?;
+    persist(tmp, dst)?;
+    Ok(keys)
+}
+
+/// Opens the blob file `src` into the plaintext file `dst`. The blob's length and SHA-256
+/// are checked before anything is decrypted; the plaintext appears under `dst` only when
+/// every chunk verified. Every integrity failure is [`Error::AttachmentCorrupt`].
+pub fn open_file(
+    src: &Path,
+    dst: &Path,
+    key: &[u8; 32],
+    digest: &[u8; 32],
+    size: u64,
+) -> Result<(), FileError> {
+    let mut input = File::open(src)?;
+    let expected = blob_size(size).ok_or_else(corrupt)?;
+    if input.metadata()?.len() != expected {
+        return Err(corrupt().into());
+    }
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut hasher = Sha256::new();
+    loop {
+        let n = read_full(&mut input, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+    }
+    let actual: [u8; 32] = hasher.finalize().into();
+    if !bool::from(actual.ct_eq(digest)) {
+        return Err(corrupt().into());
+    }
+    // Second pass through the same open file. The opener hashes and counts again, so a
+    // blob changed between the passes still fails at `finish`, before the rename.
+    input.seek(SeekFrom::Start(0))?;
+    let mut tmp = temp_beside(dst)?;
+    let mut opener = Opener::new(key, digest, size)?;
+    let mut out = Zeroizing::new(Vec::with_capacity(READ_SIZE + SEALED_CHUNK_SIZE));
+    loop {
+        let n = read_full(&mut input, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.clear();
+        opener.push(buf.get(..n).unwrap_or_default(), &mut out)?;
+        tmp.write_all(&out)?;
+    }
+    out.clear();
+    opener.finish(&mut out)?;
+    tmp.write_all(&out)?;
+    persist(tmp, dst)?;
+    Ok(())
+}

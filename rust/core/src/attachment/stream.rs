@@ -1,0 +1,238 @@
+//! Sealing and opening a chunk at a time, for data that arrives in pieces of any size.
+
+use aes_gcm::Aes256Gcm;
+use rand_core::{CryptoRng, RngCore};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::{
+    blob_size, chunk_count, chunk_len, cipher, corrupt, fresh_key, open_chunk, seal_chunk, AttachmentKeys,
+    CHUNK_SIZE, SEALED_CHUNK_SIZE, TAG_SIZE,
+};
+use crate::error::{Error, Result};
+
+/// Seals an attachment as its plaintext arrives. A full chunk is held back until more data
+/// (or [`Sealer::finish`]) shows whether it is the last one, which carries the final flag.
+pub struct Sealer {
+    cipher: Aes256Gcm,
+    key: Zeroizing<[u8; 32]>,
+    /// Plaintext of the chunk being filled; never grows past one chunk.
+    pending: Zeroizing<Vec<u8>>,
+    index: u32,
+    size: u64,
+    hasher: Sha256,
+    finished: bool,
+}
+
+impl core::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Sealer").field("key", &"<redacted>").field("size", &self.size).finish()
+    }
+}
+
+impl Sealer {
+    /// A sealer under a fresh random key.
+    pub fn new<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
+        let key = fresh_key(rng);
+        Self {
+            cipher: cipher(&key),
+            key,
+            pending: Zeroizing::new(Vec::with_capacity(CHUNK_SIZE)),
+            index: 0,
+            size: 0,
+            hasher: Sha256::new(),
+            finished: false,
+        }
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.finished {
+            return Err(Error::InvalidMessage("the attachment sealer is already finished".into()));
+        }
+        Ok(())
+    }
+
+    /// Adds plaintext; appends to `out` the sealed chunks it completes.
+    pub fn push(&mut self, mut data: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.check_open()?;
+        let too_large = || Error::InvalidMessage("attachment larger than the 256 TiB limit".into());
+        let total = self
+            .size
+            .checked_add(data.len() as u64)
+            .filter(|n| *n <= super::MAX_SIZE)
+            .ok_or_else(too_large)?;
+        while !data.is_empty() {
+            if self.pending.len() == CHUNK_SIZE {
+                // More data follows, so the held chunk is not the last one.
+                self.seal_pending(false, out)?;
+                self.index = self.index.checked_add(1).ok_or_else(too_large)?;
+            }
+            let take = data.len().min(CHUNK_SIZE - self.pending.len());
+            let (head, tail) = data.split_at(take);
+            self.pending.extend_from_slice(head);
+            data = tail;
+        }
+        self.size = total;
+        Ok(())
+    }
+
+    /// Seals the last chunk into `out` and returns the keys for the message. It takes
+    /// `&mut self`, not `self`: moving the sealer out of a heap slot would leave a bitwise
+    /// copy of its key there, freed unwiped; it is wiped where it lies when dropped.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<AttachmentKeys> {
+        self.check_open()?;
+        self.finished = true;
+        self.seal_pending(true, out)?;
+        let digest = core::mem::take(&mut self.hasher).finalize().into();
+        Ok(AttachmentKeys { key: self.key.clone(), digest, size: self.size })
+    }
+
+    fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        out.reserve(self.pending.len() + TAG_SIZE);
+        out.extend_from_slice(&self.pending);
+        out.extend_from_slice(&[0u8; TAG_SIZE]);
+        let sealed = out.get_mut(start..).ok_or_else(corrupt)?;
+        seal_chunk(&self.cipher, self.index, last, sealed)?;
+        self.hasher.update(&*sealed);
+        self.pending.clear();
+        Ok(())
+    }
+}
+
+/// Opens an attachment as its blob arrives, releasing the plaintext of each chunk once its
+/// tag verifies. The digest of the whole blob can only be checked at [`Opener::finish`],
+/// which also opens the last chunk (held back until then, so the final flag is checked
+/// after the digest). A caller that must not act on any plaintext of a corrupt attachment
+/// keeps what `push` returns until `finish` succeeds, or uses [`super::open`] /
+/// [`super::open_file`], which check the whole blob first.
+pub struct Opener {
+    cipher: Aes256Gcm,
+    digest: [u8; 32],
+    size: u64,
+    blob_size: u64,
+    chunks: u64,
+    index: u64,
+    received: u64,
+    /// Sealed bytes of a chunk split across pushes, or of the last chunk; never more than
+    /// one sealed chunk.
+    pending: Vec<u8>,
+    hasher: Sha256,
+    failed: bool,
+}
+
+impl core::fmt::Debug for Opener {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Opener").field("size", &self.size).field("received", &self.received).finish()
+    }
+}
+
+impl Opener {
+    /// An opener for the attachment a message describes.
+    pub fn new(key: &[u8; 32], digest: &[u8; 32], size: u64) -> Result<Self> {
+        let blob_size = blob_size(size).ok_or_else(corrupt)?;
+        Ok(Self {
+            cipher: cipher(key),
+            digest: *digest,
+            size,
+            blob_size,
+            chunks: chunk_count(size),
+            index: 0,
+            received: 0,
+            pending: Vec::with_capacity(SEALED_CHUNK_SIZE),
+            hasher: Sha256::new(),
+            failed: false,
+        })
+    }
+
+    /// Adds blob bytes; appends to `out` the plaintext of the chunks they complete (all but
+    /// the last). After any failure the opener refuses everything.
+    pub fn push(&mut self, part: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.guarded(out, |me, out| me.push_inner(part, out))
+    }
+
+    /// Checks that the whole blob arrived and matches the digest, then appends the last
+    /// chunk's plaintext to `out`. Until this succeeds, the plaintext released so far must
+    /// be treated as unverified. It takes `&mut self` (the opener is spent after it) so the
+    /// opener is never moved out of a heap slot.
+    pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let result = self.guarded(out, |me, out| {
+            let complete = me.received == me.blob_size
+                && me.index + 1 == me.chunks
+                && me.pending.len() == me.sealed_len();
+            let actual: [u8; 32] = core::mem::take(&mut me.hasher).finalize().into();
+            if !complete || !bool::from(actual.ct_eq(&me.digest)) {
+                return Err(corrupt());
+            }
+            let sealed = core::mem::take(&mut me.pending);
+            me.open_next(&sealed, out)
+        });
+        self.failed = true;
+        result
+    }
+
+    /// Runs `step`; on failure wipes what it added to `out` and refuses all later calls.
+    fn guarded(
+        &mut self,
+        out: &mut Vec<u8>,
+        step: impl FnOnce(&mut Self, &mut Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
+        if self.failed {
+            return Err(corrupt());
+        }
+        let start = out.len();
+        let result = step(self, out);
+        if result.is_err() {
+            self.failed = true;
+            zeroize::Zeroize::zeroize(out.get_mut(start..).unwrap_or_default());
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn sealed_len(&self) -> usize {
+        chunk_len(self.size, self.index) + TAG_SIZE
+    }
+
+    fn push_inner(&mut self, mut part: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.received = self.received.saturating_add(part.len() as u64);
+        if self.received > self.blob_size {
+            return Err(corrupt());
+        }
+        self.hasher.update(part);
+        // Whole chunks straight from `part`; a chunk split across pushes through `pending`.
+        // The last chunk waits in `pending` for `finish`.
+        while self.index + 1 < self.chunks && !part.is_empty() {
+            let need = self.sealed_len();
+            if self.pending.is_empty() && part.len() >= need {
+                let (sealed, tail) = part.split_at(need);
+                self.open_next(sealed, out)?;
+                part = tail;
+                continue;
+            }
+            let take = part.len().min(need - self.pending.len());
+            let (head, tail) = part.split_at(take);
+            self.pending.extend_from_slice(head);
+            part = tail;
+            if self.pending.len() == need {
+                let sealed = core::mem::take(&mut self.pending);
+                let opened = self.open_next(&sealed, out);
+                self.pending = sealed;
+                self.pending.clear();
+                opened?;
+            }
+        }
+        self.pending.extend_from_slice(part);
+        Ok(())
+    }
+
+    fn open_next(&mut self, sealed: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        out.resize(start + sealed.len().saturating_sub(TAG_SIZE), 0);
+        let dst = out.get_mut(start..).ok_or_else(corrupt)?;
+        open_chunk(&self.cipher, self.index, self.index + 1 == self.chunks, sealed, dst)?;
+        self.index += 1;
+        Ok(())
+    }
+}
