@@ -26,6 +26,7 @@ from whatsapp_client.client.handlers import HandlersMixin
 from whatsapp_client.client.http import HttpApi
 from whatsapp_client.client.ingest import IngestMixin
 from whatsapp_client.client.logging import get_logger, set_level
+from whatsapp_client.client.media_features import MediaMixin
 from whatsapp_client.client.models import ConnectionState, Message, PrekeyStatus, User
 from whatsapp_client.client.payloads import to_message
 from whatsapp_client.client.receipts import read_frames, validate_ids
@@ -37,7 +38,7 @@ __all__ = ["WhatsAppClient"]
 log = get_logger("client")
 
 
-class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin):
+class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, MediaMixin):
     """An end-to-end encrypted messaging client.
 
     ::
@@ -95,6 +96,7 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin):
             on_fatal=lambda exc: self._emit("error", exc),
         )
         self._init_features()
+        self._init_media()
 
     # --- construction ------------------------------------------------------------------
 
@@ -202,8 +204,16 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin):
             raise errors.ValidationError("content is not valid Unicode (lone surrogate)") from exc
         return await self.send_payload(to, {"type": "text", "text": content}, content)
 
-    async def send_payload(self, to: str, payload: Mapping[str, Any], content: str = "") -> Message:
-        """Sends any plaintext payload object (PROTOCOL.md §5); used by the typed senders."""
+    async def send_payload(
+        self,
+        to: str,
+        payload: Mapping[str, Any],
+        content: str = "",
+        *,
+        message_id: str | None = None,
+    ) -> Message:
+        """Sends any plaintext payload object (PROTOCOL.md §5); used by the typed senders.
+        ``message_id`` (default: a fresh UUID) lets a resumed attachment keep its id."""
         user, _, _ = self._require_login()
         assert self._sessions is not None
         assert self._outbox is not None
@@ -217,7 +227,7 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin):
         except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
             log.info("cannot start a session with %s now (%s); the message is queued", to, exc)
         message = Message(
-            id=str(uuid.uuid4()),
+            id=message_id or str(uuid.uuid4()),
             from_user=user.id,
             to=to,
             content=content,

@@ -332,3 +332,8 @@ async def save_media(message: Message, path: MediaSource, *, image_only: bool) -
         return await asyncio.to_thread(write)
     except OSError as exc:
         raise errors.ValidationError(f"cannot write {raw_path!r}: {exc.strerror}") from exc
+
+
+# Shared with the attachment senders (attachment_send.py, attachment_download.py).
+clean_text = _clean_text
+clean_filename = _clean_filename
