@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Callable
@@ -112,3 +114,22 @@ async def test_group_bot(server: ServerHandle, registered: Registered, tmp_path:
         await eventually(lambda: len(group_msgs) == 4, what="the greeting")
         assert group_msgs[3].group_id == new_id
         assert group_msgs[3].content.startswith("Hello Book club!")
+
+
+async def test_file_info_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
+    async with run_example("file_info_bot.py", server.url, tmp_path) as bot_id:
+        alice = await registered("alice")
+        got = inbox(alice)
+        small = b"%PDF-1.7 tiny"
+        large = os.urandom(3 * 1024 * 1024 + 5)  # an encrypted attachment
+        await alice.send_file(bot_id, data=small, filename="tiny.pdf")
+        await eventually(lambda: len(got) == 1, what="the first answer")
+        await alice.send_file(bot_id, data=large, filename="big.bin")
+        await eventually(lambda: len(got) == 2, what="the second answer")
+        await alice.send_message(bot_id, "hello")
+        await eventually(lambda: len(got) == 3, what="the third answer")
+        assert [m.content for m in got] == [
+            f"tiny.pdf: {len(small)} bytes, SHA-256 {hashlib.sha256(small).hexdigest()}",
+            f"big.bin: {len(large)} bytes, SHA-256 {hashlib.sha256(large).hexdigest()}",
+            "Send me a file, I tell you its SHA-256.",
+        ]
