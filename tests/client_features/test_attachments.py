@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -355,3 +356,57 @@ async def test_image_attachment_has_dimensions_and_thumbnail(
     assert msg.thumbnail is not None and msg.thumbnail[:3] == b"\xff\xd8\xff"
     assert len(msg.thumbnail) <= 16 * 1024
     assert await bob.download(msg) == png
+
+
+async def test_upload_progress_never_goes_back_when_a_retry_starts_over(
+    registered: Registered,
+) -> None:
+    alice, bob = await registered("alice"), await registered("bob")
+    got = inbox(bob)
+    cuts: list[int] = []
+
+    def cut_once(direction: str, done: int) -> None:
+        if direction == "up" and done >= 2 * MiB and not cuts:
+            cuts.append(done)
+            raise aiohttp.ClientPayloadError("connection cut (test)")
+
+    alice._transfers.on_chunk = cut_once
+    seen: list[int] = []
+    data = os.urandom(3 * MiB)
+    sent = await alice.send_file(
+        ids_of(bob), data=data, filename="n.bin", progress=lambda d, t: seen.append(d)
+    )
+    assert cuts and sent.is_attachment
+    assert seen == sorted(set(seen)) and seen[-1] == _core.attachment_blob_size(len(data))
+    await eventually(lambda: len(got) == 1, what="the file")
+    assert await bob.download(got[0]) == data
+
+
+def test_blocking_client_sends_and_downloads_attachments(tmp_path: Path) -> None:
+    from whatsapp_client.server.testing import server_in_thread
+    from whatsapp_client.sync import WhatsAppClient as BlockingClient
+
+    from .conftest import CLIENT_OPTIONS, PASSWORD, SERVER_SETTINGS, unique_name
+
+    with server_in_thread(str(tmp_path / "server"), **SERVER_SETTINGS) as server:
+        opts = {"server_url": server.url, "storage_path": str(tmp_path / "s"), **CLIENT_OPTIONS}
+        with BlockingClient(**opts) as alice, BlockingClient(**opts) as bob:
+            alice.register(unique_name("alice"), PASSWORD)
+            bob.register(unique_name("bob"), PASSWORD)
+            assert bob.user_id
+            got: list[Message] = []
+            arrived = threading.Event()
+
+            @bob.on_message
+            def on_message(message: Message) -> None:
+                got.append(message)
+                arrived.set()
+
+            data = MP4 + os.urandom(MiB)
+            seen: list[int] = []
+            alice.send_video(bob.user_id, data, progress=lambda d, t: seen.append(d))
+            assert arrived.wait(10) and got[0].is_attachment and got[0].type == "video"
+            assert seen[-1] == _core.attachment_blob_size(len(data))
+            out = bob.download(got[0], tmp_path / "clip.mp4")
+            assert out.read_bytes() == data and bob.download(got[0]) == data
+            assert bob.pending_uploads() == 0 and alice.pending_uploads() == 0

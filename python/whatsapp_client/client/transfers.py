@@ -43,6 +43,20 @@ def _report(progress: Optional[Progress], done: int, total: int) -> None:
         log.exception("the progress callback raised")
 
 
+def _monotonic(progress: Optional[Progress]) -> Optional[Progress]:
+    if progress is None:
+        return None
+    best = -1
+
+    def report(done: int, total: int) -> None:
+        nonlocal best
+        if done > best:
+            best = done
+            progress(done, total)
+
+    return report
+
+
 class _Retryable(Exception):
     """A transfer attempt failed in a way that another attempt may fix."""
 
@@ -103,6 +117,7 @@ class Transfers:
         retried with backoff; a refusal (413, 507, 4xx) raises at once."""
         size = (await asyncio.to_thread(blob.stat)).st_size
         url = self._http.base_url + "/api/attachments"
+        progress = _monotonic(progress)  # a retry starts over; the caller never sees it go back
         for attempt in range(self._retries + 1):
             last = attempt == self._retries
             headers = {
@@ -111,10 +126,11 @@ class Transfers:
                 "Content-Length": str(size),
                 "Accept": "application/json",
             }
+            fh = await asyncio.to_thread(open, blob, "rb")
             try:
                 async with self._http.session.post(
                     url,
-                    data=self._read_blob(blob, size, progress),
+                    data=self._read_blob(fh, size, progress),
                     headers=headers,
                     timeout=self._timeout,
                 ) as resp:
@@ -133,6 +149,10 @@ class Transfers:
                     f"({exc.__class__.__name__})"
                 )
                 failure.__cause__ = exc
+            finally:
+                # Closed here, not in the body generator: aiohttp may drop the generator
+                # unfinished (an early answer), and a file closed by the GC warns.
+                await asyncio.to_thread(fh.close)
             if last:
                 raise failure
             log.info("upload attempt %d failed (%s); retrying", attempt + 1, failure)
@@ -140,23 +160,19 @@ class Transfers:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _read_blob(
-        self, blob: Path, size: int, progress: Optional[Progress]
+        self, fh: Any, size: int, progress: Optional[Progress]
     ) -> AsyncIterator[bytes]:
-        fh = await asyncio.to_thread(open, blob, "rb")
         done = 0
         _report(progress, 0, size)
-        try:
-            while True:
-                piece = await asyncio.to_thread(fh.read, _PIECE)
-                if not piece:
-                    break
-                yield piece
-                done += len(piece)
-                if self.on_chunk is not None:
-                    self.on_chunk("up", done)
-                _report(progress, done, size)
-        finally:
-            await asyncio.to_thread(fh.close)
+        while True:
+            piece = await asyncio.to_thread(fh.read, _PIECE)
+            if not piece:
+                return
+            yield piece
+            done += len(piece)
+            if self.on_chunk is not None:
+                self.on_chunk("up", done)
+            _report(progress, done, size)
 
     # --- download -------------------------------------------------------------------------
 
