@@ -410,3 +410,15 @@ def test_blocking_client_sends_and_downloads_attachments(tmp_path: Path) -> None
             out = bob.download(got[0], tmp_path / "clip.mp4")
             assert out.read_bytes() == data and bob.download(got[0]) == data
             assert bob.pending_uploads() == 0 and alice.pending_uploads() == 0
+
+
+async def test_blobs_left_by_a_crash_while_sealing_are_swept(registered: Registered) -> None:
+    alice = await registered("alice")
+    folder = cache_directory(alice.config, ids_of(alice))
+    folder.mkdir(parents=True, exist_ok=True)
+    old, fresh = folder / "old.blob", folder / "fresh.blob"
+    old.write_bytes(b"sealed bytes")
+    fresh.write_bytes(b"being sealed right now")
+    os.utime(old, (0, 0))
+    await alice._media_sender.resume()  # runs after every connect
+    assert not old.exists() and fresh.exists()

@@ -16,6 +16,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = ["MediaSender", "cache_directory"]
 log = get_logger("attachments")
 
 _PENDING_KEY = "attachments/pending"
+_ORPHAN_AGE = 3600.0  # seconds
 _TRANSIENT = (errors.ConnectionError, errors.ServerError, errors.RateLimitError)
 
 SendPayload = Callable[..., Awaitable[Message]]
@@ -251,6 +253,7 @@ class MediaSender:
         except errors.WhatsAppError as exc:
             log.info("cannot read the pending uploads (%s)", exc)
             return
+        await self._sweep_orphans(records)
         for mid, record in records.items():
             if mid in self._active:
                 continue
@@ -262,6 +265,24 @@ class MediaSender:
                 log.warning("pending attachment message %s failed: %s", mid, exc)
             finally:
                 self._active.discard(mid)
+
+    async def _sweep_orphans(self, records: Mapping[str, Any]) -> None:
+        """Deletes sealed blobs that no pending upload names (left by a crash while sealing).
+        Only old ones: a blob being sealed right now has no record yet."""
+        user, _, _ = self._login()
+        folder = cache_directory(self._config(), user.id)
+        named = {str(record.get("blob")) for record in records.values()}
+        horizon = time.time() - _ORPHAN_AGE
+
+        def sweep() -> None:
+            for blob in folder.glob("*.blob") if folder.is_dir() else ():
+                try:
+                    if str(blob) not in named and blob.stat().st_mtime < horizon:
+                        blob.unlink()
+                except OSError:
+                    pass
+
+        await asyncio.to_thread(sweep)
 
     async def _resume_one(self, mid: str, record: dict[str, Any]) -> bool:
         """One pending message; False when the server cannot be reached (stop for now)."""
