@@ -2,11 +2,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from tests.client.conftest import PASSWORD, ClientFactory, Registered, eventually, unique_name
-from whatsapp_client.client import ConnectionState, Message
+from tests.client.conftest import (
+    PASSWORD,
+    ClientFactory,
+    Registered,
+    eventually,
+    eventually_async,
+    unique_name,
+)
+from whatsapp_client.client import ConnectionState, Message, WhatsAppClient
 from whatsapp_client.client.config import build_config
 from whatsapp_client.client.connection import backoff_delay
 from whatsapp_client.client.frames import Pong
@@ -74,6 +82,35 @@ async def test_first_message_to_a_new_peer_while_offline(
     await server.start()
     await eventually(lambda: len(got) == 1, timeout=15, what="delivery after restart")
     assert got[0].content == "written offline, no session yet"
+
+
+def _outbox_empty(client: WhatsAppClient) -> Callable[[], Awaitable[bool]]:
+    async def empty() -> bool:
+        return await client.pending_messages() == 0
+
+    return empty
+
+
+async def test_send_with_the_server_down_returns_pending_at_once(
+    registered: Registered, server: ServerHandle
+) -> None:
+    """The documented behaviour: with no connection, send_message does not wait
+    ``send_timeout`` (an hour here) for a ``sent`` that cannot come; it returns the message
+    ``pending`` once it is safely in the outbox, and the same object turns ``sent`` after
+    the reconnect."""
+    alice = await registered("alice", send_timeout=3600.0)
+    bob = await registered("bob")
+    assert bob.user_id
+    await alice.send_message(bob.user_id, "hello")  # a session exists
+    await server.stop()
+    await eventually(lambda: not alice.is_connected())
+    # The bound only keeps a regression from hanging the suite for an hour.
+    m = await asyncio.wait_for(alice.send_message(bob.user_id, "while down"), 60)
+    assert m.status == "pending"
+    assert await alice.pending_messages() == 1
+    await server.start()
+    await eventually(lambda: m.status != "pending", timeout=15, what="sent after reconnect")
+    await eventually_async(_outbox_empty(alice), what="the outbox emptied")
 
 
 async def test_server_restart_mid_conversation(

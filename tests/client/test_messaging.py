@@ -252,3 +252,43 @@ async def test_calls_need_a_login(make_client: ClientFactory) -> None:
     assert client.user is None
     assert client.user_id is None
     await client.logout()  # nothing to do
+
+
+async def test_a_send_to_an_unknown_user_fails_cleanly_and_leaves_no_trace(
+    registered: Registered,
+) -> None:
+    """The send raises NotFoundError; nothing waits in the outbox, the id is not watched,
+    and later connects raise nothing about it."""
+    from whatsapp_client.client.frames import Online
+    from whatsapp_client.client.presence import PEERS_KEY
+    from whatsapp_client.errors import NotFoundError
+
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert bob.user_id
+    errors_seen: list[Exception] = []
+    alice.on_error(errors_seen.append)
+    await alice.send_message(bob.user_id, "hi bob")  # bob is watched: his state comes on connect
+    ghost = "00000000-0000-4000-8000-000000000000"
+    with pytest.raises(NotFoundError):
+        await alice.send_message(ghost, "anyone there?")
+    await alice.idle()
+    assert await alice.pending_messages() == 0
+    stored = alice._store().kv_get(PEERS_KEY) or b""
+    assert ghost.encode() not in stored
+    assert ghost not in alice._presence.watched()
+
+    # A reconnect renews the presence subscriptions: bob's state arrives, nothing else.
+    states: list[Online] = []
+    handle = alice._frame_handlers[Online]
+
+    async def spy(frame: Online) -> None:
+        states.append(frame)
+        await handle(frame)
+
+    alice._frame_handlers[Online] = spy
+    await alice.disconnect()
+    await alice.connect()
+    await eventually(lambda: any(s.user_id == bob.user_id for s in states), what="bob's state")
+    await alice.idle()
+    assert errors_seen == []

@@ -167,10 +167,43 @@ async def test_a_frame_handler_failure_does_not_drop_the_connection(
                 raise RuntimeError("simulated failure")
             return bool(real.save_message(record))
 
-    bob._store_obj = Hostile()  # type: ignore[assignment]
+    bob._store_obj = Hostile()
     connects = bob._conn.connects
     await alice._conn.send(GroupMessageOut(id=poison, group_id=group.id, content="boom"))
     await alice.send_message(bob.user_id, "after the group message")
     await eventually(lambda: len(got) == 1, what="the direct message")
     await eventually(lambda: len(errs) == 1, what="the failure reported")
     assert bob._conn.connects == connects, "the connection was dropped"
+
+
+async def test_a_poison_group_message_does_not_stop_the_catch_up(registered: Registered) -> None:
+    """Group messages fetched after a connect are stored one by one: one that the store
+    refuses does not keep the others out of the history."""
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert alice.user_id and bob.user_id
+    await bob.disconnect()
+    # Sent before bob joins: he first sees them in the group's history after his connect.
+    group = await alice.create_group("catch-up", "", [])
+    for text in ("one", "boom", "two"):
+        await alice.send_group_message(group.id, text)
+    await alice.add_group_member(group.id, bob.user_id)
+    real = bob._store()
+
+    class Hostile:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def save_message(self, record: Any) -> bool:
+            if b"boom" in bytes(record.content):
+                raise RuntimeError("simulated failure")
+            return bool(real.save_message(record))
+
+    bob._store_obj = Hostile()
+    await bob.connect()
+
+    async def both_stored() -> bool:
+        texts = [m.content for m in await bob.get_group_messages(group.id)]
+        return sorted(texts) == ["one", "two"]
+
+    await eventually_async(both_stored, what="the good group messages")

@@ -21,6 +21,7 @@ from whatsapp_client import (
     AttachmentCorruptError,
     ConnectionError,
     MediaError,
+    NotFoundError,
     WhatsAppClient,
     _core,
 )
@@ -161,6 +162,8 @@ async def test_wrong_types_and_limits_are_refused_before_any_upload(
     with pytest.raises(MediaError) as not_image:
         await alice.send_image(ids_of(bob), image_data=MP4 + bytes(100_000))
     assert not_image.value.code == "unsupported_image_type"
+    with pytest.raises(NotFoundError):  # an unknown recipient: nothing sealed or uploaded
+        await alice.send_file("no-such-user", bytes(100_000), filename="x.bin")
     assert uploads == [] and blobs_left(alice) == []
     assert await alice.pending_uploads() == 0 and await alice.pending_messages() == 0
 

@@ -210,3 +210,42 @@ async def test_downscaling_without_pillow(
     with pytest.raises(MissingExtraError, match=r"whatsapp-client\[images\]"):
         await alice.send_image(bob.user_id, image_data=PNG, max_dimension=100)
     assert await alice.pending_messages() == 0
+
+
+def _image_message(mid: str = "m-1", filename: str | None = "holiday.png") -> Message:
+    from whatsapp_client.client.media import image_payload
+
+    payload = image_payload(PNG, "image/png", None, filename, 100)
+    return Message(
+        id=mid,
+        from_user="peer",
+        to="me",
+        content="",
+        type="image",
+        timestamp=1,
+        status="received",
+        direction="in",
+        payload=payload,
+    )
+
+
+@pytest.mark.parametrize("spelling", ["downloads/", "downloads"])
+async def test_save_image_into_a_folder_that_does_not_exist_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    """``save_image(message, "downloads/")`` (the README's call) and a path without a suffix
+    name a folder: it is created and the image goes inside under its own name."""
+    monkeypatch.chdir(tmp_path)
+    out = await WhatsAppClient.save_image(None, _image_message(), spelling)  # type: ignore[arg-type]
+    assert (tmp_path / "downloads").is_dir()
+    assert out.resolve() == (tmp_path / "downloads" / "holiday.png").resolve()
+    assert out.read_bytes() == PNG
+
+
+async def test_save_image_to_a_file_path_and_a_hostile_id(tmp_path: Path) -> None:
+    out = await WhatsAppClient.save_image(None, _image_message(), tmp_path / "a" / "b.png")  # type: ignore[arg-type]
+    assert out == tmp_path / "a" / "b.png" and out.read_bytes() == PNG
+    # Without a file name the message id names the file: it cannot leave the folder.
+    hostile = _image_message(mid="../../escape", filename=None)
+    out = await WhatsAppClient.save_image(None, hostile, tmp_path / "in")  # type: ignore[arg-type]
+    assert out.parent == tmp_path / "in" and out.read_bytes() == PNG

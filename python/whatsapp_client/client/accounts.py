@@ -57,7 +57,7 @@ class AccountsMixin:
         _conn: Connection
         _tasks: TaskSet
         _seen: collections.OrderedDict[tuple[str, str], None]
-        _to_forget: list[str]
+        _to_forget: list[tuple[str, str]]
         _pending_reads: list[tuple[str, list[str]]]
         _dispatch_q: asyncio.Queue[Any] | None
         _ingest_q: asyncio.Queue[Any] | None
@@ -69,6 +69,10 @@ class AccountsMixin:
         async def _maintenance(self) -> None: ...
 
         async def _identity_changed(self, peer_id: str) -> None: ...
+
+        def _message_failed(
+            self, message_id: str, peer_id: str | None, exc: errors.WhatsAppError
+        ) -> None: ...
 
     _user: User | None
     _store_obj: StoreProtocol | None
@@ -190,7 +194,7 @@ class AccountsMixin:
             store=self._store,
             conn=self._conn,
             sessions=self._sessions,
-            on_failed=lambda mid, exc: self._emit("message_status", mid, "failed"),
+            on_failed=self._message_failed,
             spawn=self._tasks.spawn,
         )
         try:

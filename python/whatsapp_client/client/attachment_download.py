@@ -14,7 +14,6 @@ import base64
 import binascii
 import contextlib
 import dataclasses
-import mimetypes
 import os
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -86,24 +85,15 @@ def attachment_ref(message: Message) -> Optional[AttachmentRef]:
 
 def _target(message: Message, path: Optional[PathLike], default_dir: Path) -> Path:
     """The file to write: ``path``, or a file named after the message inside ``path`` when
-    it is a directory or ends with a separator (``default_dir`` when ``path`` is None)."""
+    it names a folder (as for ``save_file``: an existing directory, a path ending with a
+    separator, or a new path without an extension); ``default_dir`` when ``path`` is None."""
     if path is None:
-        folder: Optional[Path] = default_dir
-        out = default_dir
-    else:
-        raw = os.fspath(path)
-        out = Path(raw).expanduser()
-        into = raw.endswith(("/", os.sep)) or out.is_dir()
-        folder = out if into else None
-    if folder is None:
-        return out
-    name = media_mod.clean_filename(message.filename) if message.filename else None
-    if not name:
-        ext = media_mod.IMAGE_MIME_TYPES.get(message.mime or "") or (
-            mimetypes.guess_extension(message.mime or "") or ".bin"
-        )
-        name = f"{message.id}{ext}"
-    return folder / name
+        return default_dir / media_mod.file_name(message)
+    raw = os.fspath(path)
+    out = Path(raw).expanduser()
+    if media_mod.names_a_folder(raw, out):
+        return out / media_mod.file_name(message)
+    return out
 
 
 def _write_file(out: Path, data: bytes) -> None:

@@ -68,13 +68,13 @@ class MediaSender:
         login: Login,
         send_payload: SendPayload,
         transfers: Transfers,
-        spawn: Callable[[Any, str], Any],
+        ensure_peer: Callable[[str], Awaitable[None]],
     ) -> None:
         self._config = config
         self._login = login
         self._send_payload = send_payload
         self._transfers = transfers
-        self._spawn = spawn
+        self._ensure_peer = ensure_peer
         self._active: set[str] = set()  # message ids being uploaded by this process
         self._lock = asyncio.Lock()  # one read-modify-write of the pending records at a time
 
@@ -133,6 +133,12 @@ class MediaSender:
         cfg = self._config()
         cap = media_mod.clean_text(caption, "caption", cfg.max_text_bytes)
         name = media_mod.clean_filename(filename)
+        # An unknown recipient (NotFoundError) is refused before anything is sealed or
+        # uploaded; a server out of reach only delays the session, as for text.
+        try:
+            await self._ensure_peer(to)
+        except _TRANSIENT as exc:
+            log.info("cannot start a session with %s now (%s)", to, exc)
         prepared = await asyncio.to_thread(
             prepare,
             value,
@@ -240,6 +246,7 @@ class MediaSender:
             raise
         except BaseException:
             await self._drop(mid, record)
+            await self._transfers.delete(str(record["id"]))
             raise
         await self._drop(mid, record)
         return message

@@ -3,9 +3,9 @@
 Features live in their own modules (connection, outbox, sessions, prekeys, receipts) and are
 wired together here. The facade itself is split by concept into mixins: accounts
 (``accounts.py``: login, logout, close, run), events and frame routing (``handlers.py``),
-the receive pipeline (``ingest.py``) and the part 2 features (``features.py``). Later
-features slot in the same way: a module, an event name in the registry and a frame handler
-in ``_frame_handlers``.
+the receive pipeline (``ingest.py``), the part 2 features (``features.py``) and groups
+(``group_api.py``). Later features slot in the same way: a module, an event name in the
+registry and a frame handler in ``_frame_handlers``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from whatsapp_client.client.accounts import AccountsMixin
 from whatsapp_client.client.config import ClientConfig, build_config, load_config_file
 from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.features import FeaturesMixin
+from whatsapp_client.client.group_api import GroupsMixin
 from whatsapp_client.client.handlers import HandlersMixin
 from whatsapp_client.client.http import HttpApi
 from whatsapp_client.client.ingest import IngestMixin
@@ -38,7 +39,9 @@ __all__ = ["WhatsAppClient"]
 log = get_logger("client")
 
 
-class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, MediaMixin):
+class WhatsAppClient(
+    AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, GroupsMixin, MediaMixin
+):
     """An end-to-end encrypted messaging client.
 
     ::
@@ -178,14 +181,27 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, M
     async def _identity_changed(self, peer_id: str) -> None:
         self._emit("identity_change", peer_id)
 
+    def _message_failed(
+        self, message_id: str, peer_id: str | None, exc: errors.WhatsAppError
+    ) -> None:
+        """The server or the outbox refused a message for good."""
+        if peer_id is not None and isinstance(exc, errors.NotFoundError):
+            self._forget_peer(peer_id)  # no such user: stop watching it
+        self._emit("message_status", message_id, "failed")
+
     # --- messaging ---------------------------------------------------------------------
 
     async def send_message(self, to: str, content: str) -> Message:
-        """Encrypts and sends a text message; returns it with ``status='sent'`` once the
-        server has it (``'pending'`` while it waits in the outbox for a connection).
+        """Encrypts and sends a text message. The message is first stored in the outbox;
+        while connected, the call then waits up to ``send_timeout`` for the server's
+        ``sent`` and returns the message with ``status='sent'``. It returns it ``'pending'``
+        at once when there is no connection, and after ``send_timeout`` or when the server
+        asks to slow down: a pending message goes out by itself, and the returned object's
+        ``status`` changes as it does.
 
         Raises ``ValidationError`` (empty, not text, over ``max_text_bytes``) before anything
-        is sent, and ``SessionNotFoundError`` when the peer has no keys."""
+        is stored, ``NotFoundError`` for an unknown user and ``SessionNotFoundError`` when
+        the peer has no keys (nothing is stored or queued then)."""
         validate_peer_id(to, "to")
         if not isinstance(content, str):
             raise errors.ValidationError(
@@ -221,11 +237,13 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, M
         if to == user.id:
             raise errors.ValidationError("cannot send a message to yourself")
         plaintext = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._note_peer(to)
         try:
             await self._sessions.ensure(to)
         except (errors.ConnectionError, errors.ServerError, errors.RateLimitError) as exc:
             log.info("cannot start a session with %s now (%s); the message is queued", to, exc)
+        # Only a peer that exists (or cannot be checked now) is watched: an unknown user
+        # raised NotFoundError above and leaves no trace.
+        self._note_peer(to)
         message = Message(
             id=message_id or str(uuid.uuid4()),
             from_user=user.id,

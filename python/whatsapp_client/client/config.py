@@ -57,7 +57,8 @@ class ClientConfig:
     http_retry_backoff: float = 0.5
     """First retry delay in seconds (doubles each retry)."""
     send_timeout: float = 10.0
-    """Seconds ``send_message`` waits for the server's ``sent``; the message stays queued after."""
+    """While connected, seconds ``send_message`` waits for the server's ``sent`` before it
+    returns the message ``pending`` (still queued); with no connection it returns at once."""
     message_cache_size: int = 10000
     """Ids of recently received messages kept in memory to drop duplicates fast."""
     prekey_count: int = 100

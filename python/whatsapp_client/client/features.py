@@ -2,7 +2,8 @@
 presence, media, fingerprints and groups.
 
 Each feature lives in its own module; this mixin creates them, registers their frame
-handlers and events with the client, and exposes their public methods.
+handlers and events with the client, and exposes their public methods (the group methods
+are in ``group_api.GroupsMixin``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from whatsapp_client.client.fingerprints import (
     qr_payload,
 )
 from whatsapp_client.client.frames import ErrorFrame, GroupMessage, Online, Sent, Typing
-from whatsapp_client.client.groups import Group, Groups
+from whatsapp_client.client.groups import Groups
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.client.models import Message
 from whatsapp_client.client.presence import Presence
@@ -145,6 +146,11 @@ class FeaturesMixin:
         self._features_bind()
         self._presence.watch(peer_id)
 
+    def _forget_peer(self, peer_id: str) -> None:
+        """Called when a peer turned out not to exist: it is no longer watched."""
+        self._features_bind()
+        self._presence.unwatch(peer_id)
+
     async def _features_on_connection(self, connected: bool) -> None:
         if not connected:
             self._groups.connection_lost()
@@ -241,12 +247,17 @@ class FeaturesMixin:
     # send_image, send_video, send_audio, send_file and download: media_features.py
 
     async def save_image(self, message: Message, path: str | os.PathLike[str]) -> Path:
-        """Writes a received (or sent) image to ``path`` (a directory gets a generated
-        name); returns the path written. ``MediaError`` if it is not an image message."""
+        """Writes a received (or sent) image to ``path``; returns the path written.
+        ``MediaError`` if it is not an image message.
+
+        A folder (existing, or a path ending with a separator or without a suffix, such as
+        ``"downloads/"``) is created if needed and the image goes inside under the sender's
+        file name or ``<id><extension>``; any other path is the file to write."""
         return await media_mod.save_media(message, path, image_only=True)
 
     async def save_file(self, message: Message, path: str | os.PathLike[str]) -> Path:
-        """Writes the bytes of an image or file message to ``path``; returns the path."""
+        """Writes the bytes of an image or file message to ``path`` (a folder as for
+        :meth:`save_image`); returns the path written."""
         return await media_mod.save_media(message, path, image_only=False)
 
     @staticmethod
@@ -315,62 +326,3 @@ class FeaturesMixin:
         user_id, fp = parse_qr_payload(payload)
         await self.verify_fingerprint(user_id, fp, True)
         return user_id
-
-    # --- groups --------------------------------------------------------------------------
-
-    async def create_group(
-        self, name: str, description: str = "", member_ids: Iterable[str] = ()
-    ) -> Group:
-        """Creates a group with you as ``owner`` and ``member_ids`` as members."""
-        return await self._groups.create(name, description, member_ids)
-
-    async def get_groups(self) -> list[Group]:
-        """The groups you belong to."""
-        return await self._groups.list_groups()
-
-    async def get_group(self, group_id: str) -> Group:
-        """One group with its members and roles (``NotGroupMemberError`` if you are not
-        a member)."""
-        return await self._groups.get(group_id)
-
-    async def update_group(
-        self, group_id: str, name: str | None = None, description: str | None = None
-    ) -> Group:
-        """Renames a group or changes its description (owner or admin)."""
-        return await self._groups.update(group_id, name, description)
-
-    async def add_group_member(self, group_id: str, user_id: str, role: str = "member") -> Group:
-        """Adds a member, or changes a member's role (owner or admin; ``role="owner"`` hands
-        ownership over and is for the owner only). ``GroupPermissionError`` otherwise."""
-        return await self._groups.add_member(group_id, user_id, role)
-
-    async def remove_group_member(self, group_id: str, user_id: str) -> None:
-        """Removes a member (owner or admin; only the owner removes admins)."""
-        await self._groups.remove_member(group_id, user_id)
-
-    async def leave_group(self, group_id: str) -> None:
-        """Leaves a group (the owner must hand ownership over first while others remain:
-        ``OwnerMustTransferError``)."""
-        await self._groups.leave(group_id)
-
-    async def send_group_message(self, group_id: str, content: str) -> Message:
-        """Sends a text to a group (members only; ``NotGroupMemberError`` otherwise).
-        Group messages are not end-to-end encrypted, and need a live connection."""
-        return await self._groups.send(group_id, content)
-
-    async def get_group_messages(
-        self, group_id: str, limit: int = 50, before: int | None = None
-    ) -> list[Message]:
-        """The local history of a group, newest first."""
-        return await self._groups.history(group_id, limit, before)
-
-    async def sync_groups(self) -> int:
-        """Fetches group messages missed while offline (also done after every connect);
-        returns how many new ones were handed to the handlers."""
-        return await self._groups.catch_up()
-
-    def on_group_message(self, handler: H) -> H:
-        """Decorator: ``handler(message)`` for each group message from another member
-        (``message.group_id``, ``message.group_name``, ``message.from_user``)."""
-        self._events.add("group_message", handler)
-        return handler

@@ -131,6 +131,7 @@ class ErrorFrame(_Frame, tag="error"):
     code: str
     message: str = ""
     id: Optional[str] = None
+    retry_after: Optional[float] = None  # seconds, on rate_limited
 
 
 ServerFrame = Union[

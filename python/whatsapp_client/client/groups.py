@@ -3,7 +3,8 @@
 Groups are server-side and **not** end-to-end encrypted (the server stores and relays their
 content; the user stories ask for it that way). Every group message this client sees is
 kept in its own encrypted local store, so ``get_group_messages`` works offline; after each
-(re)connect the client fetches what it missed from the server's group history.
+(re)connect the client fetches what it missed from the server's group history. The data
+types and the typed errors are in ``group_models`` (re-exported here).
 
 Role errors are typed: :class:`~whatsapp_client.errors.NotGroupMemberError` (no such group,
 or not a member), :class:`~whatsapp_client.errors.GroupPermissionError` (your role does not
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
-import json
 import uuid
 from collections.abc import Iterable
 from typing import Any, Callable
@@ -27,6 +26,16 @@ from whatsapp_client.client import store as store_mod
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.frames import ErrorFrame, GroupMessage, GroupMessageOut, Sent
+from whatsapp_client.client.group_models import (
+    ROLES,
+    Group,
+    GroupMember,
+    dumps_group,
+    group_error,
+    retype_error,
+    row_to_message,
+    validate_group_id,
+)
 from whatsapp_client.client.handlers import as_client_error
 from whatsapp_client.client.http import HttpApi
 from whatsapp_client.client.logging import get_logger, show_id
@@ -34,127 +43,12 @@ from whatsapp_client.client.models import Message, User
 from whatsapp_client.client.sessions import validate_peer_id
 from whatsapp_client.client.store import StoreExecutor, StoreProtocol
 
-__all__ = ["ROLES", "Group", "GroupMember", "Groups", "group_error"]
+__all__ = ["ROLES", "Group", "GroupMember", "Groups", "dumps_group", "group_error"]
 
 log = get_logger("groups")
 
-ROLES = ("owner", "admin", "member")
 _SEEN_KEY = "groups:last_ts:"
 _CATCH_UP_LIMIT = 500
-
-
-@dataclasses.dataclass(frozen=True)
-class GroupMember:
-    """A member of a group and its role (``owner``, ``admin`` or ``member``)."""
-
-    user_id: str
-    username: str
-    role: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Group:
-    """A group as the server describes it (§6.6)."""
-
-    id: str
-    name: str
-    description: str
-    owner_id: str
-    created_at: int
-    members: tuple[GroupMember, ...]
-
-    @property
-    def member_ids(self) -> list[str]:
-        return [m.user_id for m in self.members]
-
-    def role_of(self, user_id: str) -> str | None:
-        """The role of ``user_id`` in the group, or ``None`` when it is not a member."""
-        for m in self.members:
-            if m.user_id == user_id:
-                return m.role
-        return None
-
-    def is_member(self, user_id: str) -> bool:
-        return self.role_of(user_id) is not None
-
-    @classmethod
-    def from_json(cls, data: Any) -> Group:
-        try:
-            members = tuple(
-                GroupMember(str(m["user_id"]), str(m.get("username") or ""), str(m["role"]))
-                for m in data["members"]
-            )
-            return cls(
-                id=str(data["id"]),
-                name=str(data["name"]),
-                description=str(data.get("description") or ""),
-                owner_id=str(data["owner_id"]),
-                created_at=int(data.get("created_at") or 0),
-                members=members,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise errors.ServerError("the server's group object is malformed") from exc
-
-
-_BY_CODE: dict[str, type[errors.WhatsAppError]] = {
-    "group_not_found": errors.NotGroupMemberError,
-    "forbidden": errors.GroupPermissionError,
-    "owner_must_transfer": errors.OwnerMustTransferError,
-    "group_full": errors.GroupFullError,
-    "member_not_found": errors.NotFoundError,
-    "user_not_found": errors.NotFoundError,
-}
-
-_HINTS: dict[str, str] = {
-    "group_not_found": "no such group, or you are not a member of it",
-    "forbidden": "your role in this group does not allow that",
-    "owner_must_transfer": (
-        "the owner cannot leave while other members remain: make another member owner "
-        "first with add_group_member(group_id, user_id, role='owner')"
-    ),
-    "group_full": "the group has reached the server's maximum size",
-    "member_not_found": "that user is not a member of the group",
-    "user_not_found": "no such user",
-}
-
-
-def group_error(code: str, detail: str = "") -> errors.WhatsAppError:
-    """The typed exception for a group error code."""
-    cls = _BY_CODE.get(code)
-    hint = _HINTS.get(code, detail or code)
-    if cls is None:
-        return errors.ServerError(f"group request failed: {code}: {detail}", code=code)
-    return cls(hint, code=code)
-
-
-def _retype(exc: errors.WhatsAppError) -> errors.WhatsAppError:
-    if exc.code in _BY_CODE:
-        new = group_error(exc.code, str(exc))
-        new.__cause__ = exc
-        return new
-    return exc
-
-
-def _validate_group_id(group_id: Any) -> str:
-    return validate_peer_id(group_id, "group_id")
-
-
-def _to_message(row: Any, me: str, names: dict[str, str]) -> Message:
-    content = bytes(row.content).decode("utf-8", "replace")
-    gid = row.group_id or row.peer_id
-    return Message(
-        id=str(row.id),
-        from_user=str(row.from_user),
-        to=str(row.to),
-        content=content,
-        type=str(row.type or "text"),
-        timestamp=int(row.timestamp),
-        status=str(row.status),
-        direction="out" if row.from_user == me else "in",
-        payload={"type": "text", "text": content},
-        group_id=str(gid),
-        group_name=names.get(str(gid)),
-    )
 
 
 class Groups:
@@ -182,7 +76,8 @@ class Groups:
         self._catch_up_lock = asyncio.Lock()
         # Ids stored silently by a first-sight catch-up: if the same message then arrives
         # live, it is still handed to the handlers.
-        self._silent: collections.OrderedDict[str, None] = collections.OrderedDict()
+        # (sender, id) of messages stored silently at first sight of a group.
+        self._silent: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
 
     def reset(self) -> None:
         for fut in self._waiters.values():
@@ -200,7 +95,7 @@ class Groups:
         try:
             return await self._http.request(method, path, **kwargs)
         except (errors.NotFoundError, errors.ForbiddenError, errors.ConflictError) as exc:
-            raise _retype(exc) from exc.__cause__
+            raise retype_error(exc) from exc.__cause__
 
     def _learn(self, group: Group) -> Group:
         self._names[group.id] = group.name
@@ -238,12 +133,12 @@ class Groups:
         return groups
 
     async def get(self, group_id: str) -> Group:
-        gid = _validate_group_id(group_id)
+        gid = validate_group_id(group_id)
         data = await self._call("GET", f"/api/groups/{quote(gid, safe='')}")
         return self._learn(Group.from_json(data))
 
     async def update(self, group_id: str, name: str | None, description: str | None) -> Group:
-        gid = _validate_group_id(group_id)
+        gid = validate_group_id(group_id)
         body: dict[str, Any] = {}
         if name is not None:
             if not isinstance(name, str) or not name.strip():
@@ -261,7 +156,7 @@ class Groups:
         return self._learn(Group.from_json(data))
 
     async def add_member(self, group_id: str, user_id: str, role: str) -> Group:
-        gid = _validate_group_id(group_id)
+        gid = validate_group_id(group_id)
         uid = validate_peer_id(user_id, "user_id")
         if role not in ROLES:
             raise errors.ValidationError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
@@ -274,7 +169,7 @@ class Groups:
         return self._learn(Group.from_json(data))
 
     async def remove_member(self, group_id: str, user_id: str) -> None:
-        gid = _validate_group_id(group_id)
+        gid = validate_group_id(group_id)
         uid = validate_peer_id(user_id, "user_id")
         await self._call(
             "DELETE", f"/api/groups/{quote(gid, safe='')}/members/{quote(uid, safe='')}"
@@ -287,7 +182,7 @@ class Groups:
     # --- messages ------------------------------------------------------------------------
 
     async def send(self, group_id: str, content: str) -> Message:
-        gid = _validate_group_id(group_id)
+        gid = validate_group_id(group_id)
         user, store, executor = self._login()
         if not isinstance(content, str) or not content:
             raise errors.ValidationError("a group message is a non-empty str")
@@ -435,7 +330,7 @@ class Groups:
             log.warning("%s failed: %r", what, exc)
             self._emit("error", as_client_error(exc, what + " failed"))
             return False
-        if live and not new and self._silent.pop(frame.id, False) is None:
+        if live and not new and self._silent.pop((frame.from_, frame.id), False) is None:
             new = True  # stored by the first-sight catch-up, but it came live: announce it
         if new and message.direction == "in":
             self._watch(frame.from_)
@@ -474,18 +369,24 @@ class Groups:
                 if since is None:
                     # First sight of this group on this device: keep its history, announce
                     # nothing old.
-                    def keep(fs: list[GroupMessage] = frames, k: str = key) -> list[str]:
+                    def keep(
+                        fs: list[GroupMessage] = frames, k: str = key
+                    ) -> list[tuple[str, str]]:
                         newest = 0
-                        stored: list[str] = []
+                        stored: list[tuple[str, str]] = []
                         for f in fs:
-                            if store.save_message(self._record(self._message(f, user.id))):
-                                stored.append(f.id)
                             newest = max(newest, f.timestamp)
+                            try:
+                                record = self._record(self._message(f, user.id))
+                                if store.save_message(record):
+                                    stored.append((f.from_, f.id))
+                            except Exception as exc:  # one message must not stop the others
+                                log.warning("group message %s not stored: %r", show_id(f.id), exc)
                         store.kv_set(k, str(newest).encode())
                         return stored
 
-                    for mid in await executor.run(keep):
-                        self._silent[mid] = None
+                    for sender_and_id in await executor.run(keep):
+                        self._silent[sender_and_id] = None
                     while len(self._silent) > 4096:
                         self._silent.popitem(last=False)
                     continue
@@ -495,7 +396,7 @@ class Groups:
             return total
 
     async def history(self, group_id: str, limit: int, before: int | None) -> list[Message]:
-        gid = _validate_group_id(group_id)
+        gid = validate_group_id(group_id)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10000:
             raise errors.ValidationError("limit must be an integer between 1 and 10000")
         if before is not None and (
@@ -504,12 +405,7 @@ class Groups:
             raise errors.ValidationError("before must be a timestamp in milliseconds")
         user, store, executor = self._login()
         rows = await executor.run(store.messages, gid, limit, before)
-        return [_to_message(r, user.id, self._names) for r in rows if r.group_id == gid]
+        return [row_to_message(r, user.id, self._names) for r in rows if r.group_id == gid]
 
     def snapshot(self) -> dict[str, Any]:
         return {"names": dict(self._names), "waiting": sorted(self._waiters)}
-
-
-def dumps_group(group: Group) -> str:
-    """A group as JSON text (for logs and the demo)."""
-    return json.dumps(dataclasses.asdict(group), ensure_ascii=False)

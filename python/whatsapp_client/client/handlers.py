@@ -164,7 +164,7 @@ class HandlersMixin:
     async def _on_error_frame(self, frame: ErrorFrame) -> None:
         log.warning("server error frame: %s %s", frame.code, frame.message)
         if frame.id and self._outbox is not None:
-            await self._outbox.on_error(frame.id, frame.code, frame.message)
+            await self._outbox.on_error(frame.id, frame.code, frame.message, frame.retry_after)
             return
         exc = errors.ServerError(f"server error {frame.code}: {frame.message}", code=frame.code)
         self._emit("error", exc)

@@ -53,7 +53,7 @@ class IngestMixin:
 
     _ingest_q: asyncio.Queue[IncomingMessage | Sent | Status] | None
     _seen: collections.OrderedDict[tuple[str, str], None]
-    _to_forget: list[str]
+    _to_forget: list[tuple[str, str]]
 
     def _init_ingest(self) -> None:
         self._ingest_q = None
@@ -92,7 +92,7 @@ class IngestMixin:
             process_batch, store, user.id, batch, self._seen, outbox.inflight, forget
         )
         acks: list[str] = []
-        done: list[str] = []
+        done: list[tuple[str, str]] = []
         store_failure: errors.WhatsAppError | None = None
         for out in outcomes:
             frame = out.frame
@@ -112,7 +112,7 @@ class IngestMixin:
             acks.append(frame.id)
             self._remember((frame.from_, frame.id))
             if out.forget:
-                done.append(frame.id)
+                done.append((frame.from_, frame.id))
             if out.kind == "new":
                 assert out.message is not None
                 self._on_new(out.message, out.decrypted)

@@ -88,7 +88,7 @@ def process_batch(
     batch: Sequence[Frame],
     seen: Container[Key],
     inflight: dict[str, InFlight],
-    forget: list[str],
+    forget: list[Key],
 ) -> list[Outcome]:
     """Decrypts, stores and classifies one batch (blocking: run on the store's thread).
 
@@ -113,12 +113,17 @@ class _Batch:
         self.statuses: list[Status] = []
 
     @staticmethod
-    def clear_results(store: StoreProtocol, forget: list[str]) -> None:
-        # The decrypt results kept for acknowledged messages are no longer needed.
-        if forget:
-            result = _attempt(lambda: store.forget_received(forget))
-            if isinstance(result, BaseException):
-                log.warning("could not forget %d decrypt result(s): %r", len(forget), result)
+    def clear_results(store: StoreProtocol, forget: list[Key]) -> None:
+        # The decrypt results kept for acknowledged messages are no longer needed. Stores
+        # keyed by (peer, id) take pairs (only that sender's result goes); older ones ids.
+        if not forget:
+            return
+        drop: Any = store.forget_received
+        result = _attempt(drop, [(sender, mid) for sender, mid in forget])
+        if isinstance(result, TypeError):
+            result = _attempt(drop, [mid for _, mid in forget])
+        if isinstance(result, BaseException):
+            log.warning("could not forget %d decrypt result(s): %r", len(forget), result)
 
     def run(self, batch: Sequence[Frame]) -> list[Outcome]:
         keys: set[Key] = set()
@@ -213,12 +218,23 @@ class _Batch:
             self.records.append((record, outcome, None))
 
     def _stored_from(self, frame: IncomingMessage) -> bool | None:
-        """Whether the history holds ``frame.id`` from the frame's sender (True), from
+        """Whether the history holds ``frame.id`` from the frame's sender (True), only from
         someone else (False), or not at all (None)."""
-        row = _attempt(lambda: self.store.get_message(frame.id))
-        if row is None or isinstance(row, BaseException):
+        # Stores keyed by (peer, sender, id) look the sender's message up directly; older
+        # stores keep one message per id (their get_message takes no filter).
+        lookup: Any = self.store.get_message
+        own = _attempt(lookup, frame.id, peer_id=frame.from_, from_user=frame.from_)
+        if isinstance(own, TypeError):
+            row = _attempt(lookup, frame.id)
+            if row is None or isinstance(row, BaseException):
+                return None
+            return str(row.from_user) == frame.from_ and str(row.direction) == "in"
+        if isinstance(own, BaseException):
             return None
-        return str(row.from_user) == frame.from_ and str(row.direction) == "in"
+        if own is not None:
+            return True
+        other = _attempt(lookup, frame.id)
+        return False if other is not None and not isinstance(other, BaseException) else None
 
     def _reject(
         self,
@@ -248,9 +264,9 @@ class _Batch:
         saved = _attempt(lambda: self.store.save_messages(rows, remove_from_outbox=self.sent_ids))
         if not isinstance(saved, BaseException) and len(saved) == len(rows):
             flags = iter(saved)
-            for row, outcome, _ in self.records:
+            for row, outcome, sent_id in self.records:
                 if row is not None:
-                    self._saved(outcome, next(flags))
+                    self._saved(outcome, next(flags), sent_id)
             return
         log.warning("saving a batch failed (%r); one message at a time", saved)
         for row, outcome, sent_id in self.records:
@@ -267,16 +283,26 @@ class _Batch:
                 else:
                     assert isinstance(outcome.frame, IncomingMessage)
                     self._reject(outcome, outcome.frame, one)
-            elif row is not None:
-                self._saved(outcome, bool(one[0]))
+            elif row is not None and len(one) == 1:
+                self._saved(outcome, one[0], sent_id)
 
-    def _saved(self, outcome: Outcome | None, new: bool) -> None:
-        if outcome is None or new:
+    def _saved(self, outcome: Outcome | None, flag: Any, sent_id: str | None) -> None:
+        """One result of ``save_messages``: True (saved), False (already there) or the
+        error of that one message (it was skipped; an error instance is truthy)."""
+        if isinstance(flag, BaseException):
+            if outcome is None:
+                self._report(f"cannot record sent message {show_id(sent_id or '')}", flag)
+            else:
+                assert isinstance(outcome.frame, IncomingMessage)
+                self._reject(outcome, outcome.frame, flag)
+            return
+        if outcome is None or flag is True:
             return
         frame = outcome.frame
         assert isinstance(frame, IncomingMessage)
         # Not new: the history has that id. From the same sender it is a redelivery; from
-        # another sender the id is taken, and this message cannot be stored.
+        # another sender (a store with one message per id) the id is taken, and this
+        # message cannot be stored.
         if self._stored_from(frame) is False:
             conflict = errors.ValidationError(
                 "the id is already used by a message of another sender", code="id_conflict"

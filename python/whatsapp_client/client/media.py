@@ -21,6 +21,7 @@ import binascii
 import io
 import mimetypes
 import os
+import re
 from pathlib import Path
 from typing import Any, Union
 
@@ -296,8 +297,11 @@ def decode_image(value: Message | str | bytes) -> bytes:
 
 
 async def save_media(message: Message, path: MediaSource, *, image_only: bool) -> Path:
-    """Writes an image or file message's bytes to ``path`` (a directory gets the message's
-    file name, or ``<id><extension>``). Returns the path written."""
+    """Writes an image or file message's bytes to ``path``. Returns the path written.
+
+    ``path`` names a folder when it is one, ends with a separator (``"downloads/"``) or has
+    no suffix (``"downloads"``): the folder is created if needed and the file inside gets
+    the message's file name, or ``<id><extension>``. Otherwise it is the file to write."""
     if not isinstance(message, Message):
         raise errors.ValidationError(f"expected a Message, got {type(message)!r}")
     if image_only:
@@ -313,14 +317,9 @@ async def save_media(message: Message, path: MediaSource, *, image_only: bool) -
 
     def write() -> Path:
         out = Path(raw_path).expanduser()
-        if out.is_dir():
-            name = _clean_filename(message.filename) if message.filename else None
-            if not name:
-                ext = IMAGE_MIME_TYPES.get(message.mime or "") or (
-                    mimetypes.guess_extension(message.mime or "") or ".bin"
-                )
-                name = f"{message.id}{ext}"
-            out = out / name
+        if _names_a_folder(raw_path, out):
+            out.mkdir(parents=True, exist_ok=True)
+            out = out / _file_name(message)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".part")
         with tmp.open("wb") as fh:
@@ -334,6 +333,32 @@ async def save_media(message: Message, path: MediaSource, *, image_only: bool) -
         raise errors.ValidationError(f"cannot write {raw_path!r}: {exc.strerror}") from exc
 
 
-# Shared with the attachment senders (attachment_send.py, attachment_download.py).
+def _names_a_folder(raw: str, path: Path) -> bool:
+    if path.is_dir():
+        return True
+    if path.exists():
+        return False
+    seps = (os.sep, os.altsep or os.sep, "/")
+    return raw.endswith(seps) or not path.suffix
+
+
+def _file_name(message: Message) -> str:
+    """The name of a received file inside a folder: its own (cleaned) name, else its id;
+    neither can lead outside the folder."""
+    name = _clean_filename(message.filename) if message.filename else None
+    if name:
+        return name
+    ext = IMAGE_MIME_TYPES.get(message.mime or "") or (
+        mimetypes.guess_extension(message.mime or "") or ".bin"
+    )
+    # The id is chosen by the sender: only plain characters, never a hidden or dot name.
+    base = re.sub(r"[^A-Za-z0-9_.-]", "_", message.id)[:100].lstrip(".")
+    return (base or "message") + ext
+
+
+# Shared with the attachment senders and download (attachment_send.py,
+# attachment_download.py).
 clean_text = _clean_text
 clean_filename = _clean_filename
+names_a_folder = _names_a_folder
+file_name = _file_name

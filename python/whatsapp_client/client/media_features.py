@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from whatsapp_client.client.events import EventRegistry
     from whatsapp_client.client.http import HttpApi
     from whatsapp_client.client.models import User
+    from whatsapp_client.client.sessions import SessionManager
     from whatsapp_client.client.store import StoreExecutor, StoreProtocol
     from whatsapp_client.client.tasks import TaskSet
 
@@ -96,6 +97,7 @@ class MediaMixin:
         _http: HttpApi
         _events: EventRegistry
         _tasks: TaskSet
+        _sessions: SessionManager | None
 
         def _require_login(self) -> tuple[User, StoreProtocol, StoreExecutor]: ...
 
@@ -119,7 +121,7 @@ class MediaMixin:
             login=self._require_login,
             send_payload=self.send_payload,
             transfers=self._transfers,
-            spawn=self._tasks.spawn,
+            ensure_peer=self._media_ensure_peer,
         )
         self._downloader = Downloader(
             config=lambda: self._config,
@@ -127,6 +129,11 @@ class MediaMixin:
             transfers=self._transfers,
         )
         self._events.add("connection_change", self._media_on_connection)
+
+    async def _media_ensure_peer(self, peer_id: str) -> None:
+        sessions = self._sessions
+        if sessions is not None:
+            await sessions.ensure(peer_id)
 
     async def _media_on_connection(self, connected: bool) -> None:
         if connected:

@@ -1,6 +1,11 @@
 """The persistent outbox: every outgoing message is stored before it is sent, goes out in
 order, and is resent after a reconnect or a restart until the server confirms it.
 
+Writes are paced (``pacing.Pacer``): a message the server refuses for a transient reason
+(its rate limit, a full queue) stays queued, its caller sees ``pending`` rather than an
+error, and the outbox sends it again by itself once the server's hint (or a backoff) has
+passed — oldest first, so a refusal never reorders the conversation.
+
 A message's ciphertext is produced write-ahead by the store under the message id, so a
 resend carries the very same ciphertext: no message key is ever used twice."""
 
@@ -18,6 +23,7 @@ from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.frames import OutgoingMessage, encode_frame
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.client.models import Message
+from whatsapp_client.client.pacing import Pacer
 from whatsapp_client.client.sessions import SessionManager
 from whatsapp_client.client.store import StoreExecutor, StoreProtocol
 
@@ -25,18 +31,21 @@ __all__ = ["InFlight", "Outbox"]
 
 log = get_logger("outbox")
 
-# Server error codes after which a message can never be delivered: it leaves the outbox.
-PERMANENT_CODES = frozenset(
+_FIRST_BACKOFF = 1.0  # seconds before resending after a transient refusal without a hint
+_MAX_BACKOFF = 60.0
+
+# Error codes after which the message will still go out: it stays queued and is resent by
+# itself (after the server's hint, or a backoff). Any other code (user_not_found,
+# invalid_message, too_large, invalid_id, ...) means it never can: it fails, visibly.
+TRANSIENT_CODES = frozenset(
     {
-        "user_not_found",
-        "invalid_message",
-        "too_large",
-        "invalid_recipient",
-        "validation_error",
-        "not_found",
-        "forbidden",
-        "bad_request",
-        "invalid_frame",
+        "rate_limited",
+        "queue_full",
+        "recipient_quota_exceeded",
+        "internal_error",
+        "server_error",
+        "shutting_down",
+        "unavailable",
     }
 )
 
@@ -56,7 +65,7 @@ class Outbox:
         store: Callable[[], StoreProtocol],
         conn: Connection,
         sessions: SessionManager,
-        on_failed: Callable[[str, errors.WhatsAppError], None],
+        on_failed: Callable[[str, str | None, errors.WhatsAppError], None],
         spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]],
     ) -> None:
         self._exec = executor
@@ -73,6 +82,12 @@ class Outbox:
         self.live: weakref.WeakValueDictionary[str, Message] = weakref.WeakValueDictionary()
         self._last_created = 0
         self._pending: list[tuple[Message, bytes, asyncio.Future[None]]] = []
+        self._pacer = Pacer()
+        self._drain: asyncio.Task[None] | None = None
+        self._restart = 0  # bumped by a refusal: the running drain starts over, oldest first
+        self._backoff = _FIRST_BACKOFF
+        # Ids written on this connection and not answered yet: a drain does not repeat them.
+        self._on_wire: set[str] = set()
 
     def _created_at(self) -> int:
         now = int(time.time() * 1000)
@@ -83,7 +98,10 @@ class Outbox:
 
     async def submit(self, message: Message, plaintext: bytes, timeout: float) -> Message:
         """Stores the message in the outbox, sends it if connected and waits (at most
-        ``timeout``) for the server's ``sent``. The message stays queued otherwise.
+        ``timeout``) for the server's ``sent``. Returns it ``pending`` (still queued: it goes
+        out by itself) at once when not connected, and after ``timeout`` (a message the
+        server refused for now is resent meanwhile); raises only when the server refuses it
+        for good.
 
         Submissions are queued for one pump task, which persists and encrypts everything
         queued so far in one store call (one ``encrypt_many`` per peer), in call order, and
@@ -192,16 +210,26 @@ class Outbox:
             for m, _, _ in entries:
                 self._resolve(m.id, -1)
             return
-        if self.flush_needed or len(wires) < len(entries):
-            await self._flush_locked()
+        if (
+            self.flush_needed
+            or self._drain is not None
+            or len(wires) < len(entries)
+            or not self._pacer.take(len(entries))
+        ):
+            # Older messages wait, a peer needs a session, or the server wants it slower:
+            # the drain sends the outbox in order, at the pace the server accepts.
+            self._kick()
             return
+        ids = [m.id for m, _, _ in entries]
         texts = [
             encode_frame(OutgoingMessage(id=m.id, to=m.to, content=wires[m.id]))
             for m, _, _ in entries
         ]
+        self._on_wire.update(ids)
         try:
             await self._conn.send_many(texts)
         except errors.ConnectionError:
+            self._on_wire.difference_update(ids)
             self.flush_needed = True
 
     def _resolve(self, message_id: str, value: int) -> None:
@@ -210,60 +238,95 @@ class Outbox:
             fut.set_result(value)
 
     async def flush(self) -> None:
-        """Sends everything in the outbox, oldest first (after each (re)connect)."""
-        async with self.lock:
-            await self._flush_locked()
+        """Sends everything in the outbox, oldest first (after each (re)connect); returns
+        once it is all written, or the connection is lost."""
+        self._kick()
+        task = self._drain
+        if task is not None:
+            await asyncio.shield(task)
 
-    async def _flush_locked(self) -> None:
-        self.flush_needed = False
+    def _kick(self) -> None:
+        """Makes the drain (re)send the outbox, starting it if needed."""
+        self.flush_needed = True
+        if self._drain is None and self._conn.is_connected():
+            self._drain = self._spawn(self._run_drain(), "whatsapp-outbox-drain")
+
+    async def _run_drain(self) -> None:
+        try:
+            while self.flush_needed and self._conn.is_connected():
+                self.flush_needed = False
+                await self._drain_once()
+        finally:
+            self._drain = None
+
+    async def _drain_once(self) -> None:
         store = self._store()
         items = await self._exec.run(store.outbox)
-        if items:
-            log.info("sending %d queued message(s)", len(items))
-        for item in items:
-            if not self._conn.is_connected():
-                self.flush_needed = True
-                return
+        restart = self._restart
+        todo = [i for i in items if str(i.message_id) not in self._on_wire]
+        if todo:
+            log.info("sending %d queued message(s)", len(todo))
+        for item in todo:
             peer = str(item.peer_id)
             mid = str(item.message_id)
             payload = bytes(item.payload)
             if mid not in self.inflight:
                 self.inflight[mid] = InFlight(peer, payload, _payload_type(payload))
+            await self._pacer.acquire()
+            if self._restart != restart or not self._conn.is_connected():
+                self.flush_needed = True  # a refusal came in, or the socket went: start over
+                return
             try:
                 await self._sessions.ensure(peer)
             except (errors.SessionNotFoundError, errors.NotFoundError, errors.CryptoError) as exc:
                 await self._fail(mid, exc)
                 continue
             except errors.WhatsAppError as exc:
-                log.info("cannot prepare %s now (%s); retrying after the next reconnect", mid, exc)
-                self.flush_needed = True
+                log.info("cannot prepare %s now (%s); retrying in %.0fs", mid, exc, self._backoff)
+                self._hold_back()
                 return
             wire = await self._exec.run(store.encrypt, peer, payload, mid)
+            self._on_wire.add(mid)
             try:
                 await self._conn.send_text(
                     encode_frame(OutgoingMessage(id=mid, to=peer, content=wire))
                 )
             except errors.ConnectionError:
+                self._on_wire.discard(mid)
                 self.flush_needed = True
                 return
+
+    def _hold_back(self, retry_after: float | None = None, *, rate_limited: bool = False) -> None:
+        """A transient refusal: wait (the server's hint or a growing backoff), then the
+        drain sends again from the oldest message."""
+        if rate_limited:
+            self._pacer.refused(retry_after)
+        else:
+            self._pacer.pause(retry_after if retry_after and retry_after > 0 else self._backoff)
+            self._backoff = min(self._backoff * 2, _MAX_BACKOFF)
+        self._restart += 1
+        self._kick()
 
     async def _fail(self, message_id: str, exc: errors.WhatsAppError) -> None:
         log.warning("message %s cannot be delivered and leaves the outbox: %s", message_id, exc)
         store = self._store()
         await self._exec.run(store.outbox_remove, message_id)
         await self._exec.run(store.forget_sent, [message_id])
-        self.inflight.pop(message_id, None)
+        info = self.inflight.pop(message_id, None)
+        self._on_wire.discard(message_id)
         live = self.live.get(message_id)
         if live is not None:
             live.status = "failed"
         fut = self._waiters.pop(message_id, None)
         if fut is not None and not fut.done():
             fut.set_exception(exc)
-        self._on_failed(message_id, exc)
+        self._on_failed(message_id, info.peer_id if info else None, exc)
 
     # --- server answers --------------------------------------------------------------------
 
     def on_sent(self, message_id: str, timestamp: int) -> None:
+        self._on_wire.discard(message_id)
+        self._backoff = _FIRST_BACKOFF
         fut = self._waiters.pop(message_id, None)
         if fut is not None and not fut.done():
             fut.set_result(timestamp)
@@ -273,25 +336,26 @@ class Outbox:
                 live.status = "sent"
             live.timestamp = timestamp
 
-    async def on_error(self, message_id: str, code: str, text: str) -> None:
+    async def on_error(
+        self, message_id: str, code: str, text: str, retry_after: float | None = None
+    ) -> None:
         if message_id not in self.inflight and message_id not in self._waiters:
             return
         from whatsapp_client.client.http import error_from_response
 
         exc = error_from_response(400, {"error": {"code": code, "message": text}}, None)
-        if code in PERMANENT_CODES or isinstance(
-            exc, (errors.NotFoundError, errors.ValidationError)
-        ):
+        if code not in TRANSIENT_CODES:
             await self._fail(message_id, exc)
-        else:
-            fut = self._waiters.pop(message_id, None)
-            if fut is not None and not fut.done():
-                fut.set_exception(exc)
-            self.flush_needed = True
+            return
+        # It will still go out: its caller keeps waiting for "sent" (then sees "pending").
+        log.info("server refused %s for now (%s); the outbox sends it again", message_id, code)
+        self._on_wire.discard(message_id)
+        self._hold_back(retry_after, rate_limited=code == "rate_limited")
 
     def fail_waiters(self) -> None:
         """Connection lost: the waiting senders return; their messages stay queued."""
         self.flush_needed = True
+        self._on_wire.clear()
         for mid in list(self._waiters):
             self._resolve(mid, -1)
 

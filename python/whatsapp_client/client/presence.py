@@ -107,6 +107,21 @@ class Presence:
             return
         self._tasks.spawn(self._watch(user_id), "whatsapp-presence-watch")
 
+    def unwatch(self, user_id: str) -> None:
+        """Stops watching a user (one that does not exist); the stored list follows."""
+        if user_id not in self._watched:
+            return
+        self._watched.discard(user_id)
+        self._online.pop(user_id, None)
+        self._last_seen.pop(user_id, None)
+        self._tasks.spawn(self._quiet_persist(), "whatsapp-presence-unwatch")
+
+    async def _quiet_persist(self) -> None:
+        try:
+            await self._persist()
+        except errors.WhatsAppError as exc:
+            log.debug("cannot store the watched users: %s", exc)
+
     async def _watch(self, user_id: str) -> None:
         try:
             await self.subscribe([user_id])

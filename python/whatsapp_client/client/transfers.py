@@ -174,6 +174,15 @@ class Transfers:
                 self.on_chunk("up", done)
             _report(progress, done, size)
 
+    async def delete(self, attachment_id: str) -> None:
+        """Removes an uploaded blob no message will name (best effort: it expires anyway)."""
+        url = self._http.base_url + "/api/attachments/" + quote(attachment_id, safe="")
+        try:
+            async with self._http.session.delete(url, headers=self._headers()) as resp:
+                await resp.read()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, errors.WhatsAppError) as exc:
+            log.info("could not delete attachment %s (%s); it expires", attachment_id, exc)
+
     # --- download -------------------------------------------------------------------------
 
     async def download(
