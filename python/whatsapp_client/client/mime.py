@@ -12,7 +12,14 @@ import io
 import zipfile
 from typing import IO, Optional
 
-__all__ = ["HEAD_BYTES", "OCTET_STREAM", "detect_mime", "media_kind", "office_mime"]
+__all__ = [
+    "HEAD_BYTES",
+    "OCTET_STREAM",
+    "detect_mime",
+    "detect_mime_of_bytes",
+    "media_kind",
+    "office_mime",
+]
 
 HEAD_BYTES = 4096
 """How many leading bytes :func:`detect_mime` needs."""
