@@ -152,9 +152,12 @@ def _from_path(
         _remove(blob)
         raise errors.ValidationError(f"cannot seal {str(path)!r}: {exc.strerror}") from exc
     os.chmod(blob, 0o600)
-    if keys.size != size:  # the file changed while it was read
-        _remove(blob)
-        limits.check(keys.size)
+    if keys.size != size:  # the file changed while it was read: the blob is what was read
+        try:
+            limits.check(keys.size)
+        except errors.MediaError:
+            _remove(blob)
+            raise
     return Prepared(kind, keys.size, path.name, blob=blob, keys=keys, meta=meta)
 
 
