@@ -26,6 +26,7 @@ from whatsapp_client import (
     _core,
 )
 from whatsapp_client.client import Message
+from whatsapp_client.client.attachment_download import attachment_ref
 from whatsapp_client.client.attachment_send import cache_directory
 
 from .conftest import Registered, eventually
@@ -425,3 +426,24 @@ async def test_blobs_left_by_a_crash_while_sealing_are_swept(registered: Registe
     os.utime(old, (0, 0))
     await alice._media_sender.resume()  # runs after every connect
     assert not old.exists() and fresh.exists()
+
+
+async def test_the_attachment_key_is_never_logged_or_shown(
+    registered: Registered, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    alice, bob = await registered("alice", log_level="DEBUG"), await registered("bob")
+    got = inbox(bob)
+    sent = await alice.send_file(ids_of(bob), data=os.urandom(200_000), filename="k.bin")
+    await eventually(lambda: len(got) == 1, what="the file")
+    await bob.download(got[0])
+    key = sent.payload["attachment"]["key"]
+    raw_key = base64.b64decode(key)
+    assert caplog.records  # the client did log at DEBUG
+    assert key not in caplog.text and raw_key.hex() not in caplog.text
+    assert key not in repr(sent) and key not in repr(got[0])
+    ref = attachment_ref(got[0])
+    assert ref is not None and ref.key == raw_key and key not in repr(ref)
+    assert raw_key.hex() not in repr(ref) and str(raw_key) not in repr(ref)

@@ -12,7 +12,7 @@ import asyncio
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Optional, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Callable, Optional, cast, overload
 
 from whatsapp_client import errors
 from whatsapp_client.client import media as media_mod
@@ -36,7 +36,6 @@ __all__ = ["MediaMixin"]
 
 log = get_logger("media")
 
-PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 _HARD_LIMIT = 16 * 1024 * 1024  # largest image read into memory to downscale it
 
 
@@ -79,7 +78,7 @@ def _file_mime(given: Optional[str]) -> Callable[[str], str]:
 
 
 def _one(path: Optional[Any], data: Optional[Any], what: str) -> MediaInput:
-    if (path is None) == (data is None):
+    if (path is None) == (data is None):  # bytes may come as either
         raise errors.ValidationError(
             f"give exactly one of a path (or file object) and the {what}'s bytes"
         )
@@ -163,7 +162,7 @@ class MediaMixin:
     async def send_image(
         self,
         to: str,
-        image_path: PathOrFile | None = None,
+        image_path: MediaInput | None = None,
         image_data: bytes | None = None,
         caption: str | None = None,
         *,
@@ -173,7 +172,7 @@ class MediaMixin:
     ) -> Message:
         """Sends a JPEG, PNG, GIF or WebP image, end-to-end encrypted.
 
-        Give ``image_path`` (a path or a binary file object) or ``image_data``. The type is
+        Give ``image_path`` (a path, bytes or a binary file object) or ``image_data``. The type is
         read from the bytes (a file named ``.jpg`` that holds something else is refused).
         Up to 64 KiB the image rides inline; above, as an encrypted attachment with its
         width, height and a small JPEG thumbnail when Pillow is installed.
@@ -232,7 +231,7 @@ class MediaMixin:
     async def send_file(
         self,
         to: str,
-        path: PathOrFile | None = None,
+        path: MediaInput | None = None,
         data: bytes | None = None,
         filename: str | None = None,
         caption: str | None = None,
@@ -242,10 +241,11 @@ class MediaMixin:
     ) -> Message:
         """Sends any file, end-to-end encrypted.
 
-        Give ``path`` (a path or a binary file object) or ``data`` (then ``filename`` is
-        required). The MIME type comes from the bytes (``application/octet-stream`` when
-        unknown) unless given. Above 64 KiB it goes as an encrypted attachment; raises
-        ``MediaError`` before anything is sent when it is over ``attachment_max_bytes``."""
+        Give ``path`` (a path, bytes or a binary file object) or ``data``; bytes and file
+        objects without a ``name`` need ``filename``. The MIME type comes from the bytes
+        (``application/octet-stream`` when unknown) unless given. Above 64 KiB it goes as
+        an encrypted attachment; raises ``MediaError`` before anything is sent when it is
+        over ``attachment_max_bytes``."""
         value = _one(path, data, "file")
         check = _file_mime(mime)
         return await self._send_media(to, value, "file", check, filename, caption, progress)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from whatsapp_client.client.attachment_source import MediaInput
-from whatsapp_client.client.media_features import PathOrFile
 from whatsapp_client.client.models import Message
 from whatsapp_client.client.transfers import Progress
 
@@ -33,7 +32,7 @@ class SyncMediaMixin:
     def send_image(
         self,
         to: str,
-        image_path: PathOrFile | None = None,
+        image_path: MediaInput | None = None,
         image_data: bytes | None = None,
         caption: str | None = None,
         *,
@@ -88,7 +87,7 @@ class SyncMediaMixin:
     def send_file(
         self,
         to: str,
-        path: PathOrFile | None = None,
+        path: MediaInput | None = None,
         data: bytes | None = None,
         filename: str | None = None,
         caption: str | None = None,
