@@ -97,7 +97,7 @@ class Transfers:
             return errors.MediaError(
                 "the server refuses an attachment this large (413 too_large)", code="too_large"
             )
-        if resp.status == 507 or code == "quota_exceeded":
+        if code == "quota_exceeded" or (resp.status == 507 and not code):
             return errors.MediaError(
                 "the server's storage for this account is full (507 quota_exceeded): "
                 "delete old attachments or wait until they expire",
@@ -114,7 +114,7 @@ class Transfers:
 
     async def upload(self, blob: Path, progress: Optional[Progress] = None) -> str:
         """Uploads a blob file; returns the attachment id. Network failures, 5xx and 429 are
-        retried with backoff; a refusal (413, 507, 4xx) raises at once."""
+        retried with backoff; a refusal (413, 507 quota_exceeded, other 4xx) raises at once."""
         size = (await asyncio.to_thread(blob.stat)).st_size
         url = self._http.base_url + "/api/attachments"
         progress = _monotonic(progress)  # a retry starts over; the caller never sees it go back
@@ -140,7 +140,11 @@ class Transfers:
                             raise errors.ServerError("the server's upload answer has no id")
                         return str(body["id"])
                     err = await self._error(resp)
-                    if resp.status < 500 and resp.status != 429:
+                    # Refusals are final; 5xx (a full disk: 507 insufficient_storage) and
+                    # 429 are tried again.
+                    if isinstance(err, errors.MediaError) or (
+                        resp.status < 500 and resp.status != 429
+                    ):
                         raise err
                     failure: Exception = err
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, _Retryable) as exc:
