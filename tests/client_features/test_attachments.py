@@ -447,3 +447,35 @@ async def test_the_attachment_key_is_never_logged_or_shown(
     ref = attachment_ref(got[0])
     assert ref is not None and ref.key == raw_key and key not in repr(ref)
     assert raw_key.hex() not in repr(ref) and str(raw_key) not in repr(ref)
+
+
+async def test_a_pending_attachment_whose_blob_is_lost_fails_visibly(
+    registered: Registered, server: Any, tmp_path: Path
+) -> None:
+    from tests.support import CLIENT_OPTIONS
+
+    bob = await registered("bob")
+    storage = str(tmp_path / "alice-store")
+    alice = WhatsAppClient(server_url=server.url, storage_path=storage, **CLIENT_OPTIONS)
+    try:
+        await alice.register("alice_lost_blob", "correct horse battery")
+
+        def refuse(direction: str, done: int) -> None:
+            raise aiohttp.ClientPayloadError("network down (test)")
+
+        alice._transfers.on_chunk = refuse
+        msg = await alice.send_file(ids_of(bob), data=os.urandom(100_000), filename="x.bin")
+        assert msg.status == "pending"
+        (blob,) = blobs_left(alice)
+    finally:
+        await alice.close()
+    blob.unlink()
+    again = WhatsAppClient(server_url=server.url, storage_path=storage, **CLIENT_OPTIONS)
+    statuses: list[tuple[str, str]] = []
+    again.on_message_status(lambda mid, st: statuses.append((mid, st)))
+    try:
+        await again.login("alice_lost_blob", "correct horse battery")
+        await eventually(lambda: (msg.id, "failed") in statuses, what="the failure")
+        assert await again.pending_uploads() == 0
+    finally:
+        await again.close()

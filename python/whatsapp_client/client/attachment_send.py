@@ -69,12 +69,14 @@ class MediaSender:
         send_payload: SendPayload,
         transfers: Transfers,
         ensure_peer: Callable[[str], Awaitable[None]],
+        on_failed: Callable[[str], None],
     ) -> None:
         self._config = config
         self._login = login
         self._send_payload = send_payload
         self._transfers = transfers
         self._ensure_peer = ensure_peer
+        self._on_failed = on_failed
         self._active: set[str] = set()  # message ids being uploaded by this process
         self._lock = asyncio.Lock()  # one read-modify-write of the pending records at a time
 
@@ -270,6 +272,7 @@ class MediaSender:
                     return
             except errors.WhatsAppError as exc:
                 log.warning("pending attachment message %s failed: %s", mid, exc)
+                self._on_failed(mid)
             finally:
                 self._active.discard(mid)
 
@@ -307,6 +310,7 @@ class MediaSender:
             if not await asyncio.to_thread(blob.is_file):
                 log.warning("the sealed blob of message %s is gone; it cannot be sent", mid)
                 await self._drop(mid, record)
+                self._on_failed(mid)
                 return True
             try:
                 record["id"] = await self._transfers.upload(blob)

@@ -100,6 +100,8 @@ class MediaMixin:
 
         def _require_login(self) -> tuple[User, StoreProtocol, StoreExecutor]: ...
 
+        def _emit(self, name: str, *args: Any) -> None: ...
+
         async def send_payload(
             self,
             to: str,
@@ -121,6 +123,7 @@ class MediaMixin:
             send_payload=self.send_payload,
             transfers=self._transfers,
             ensure_peer=self._media_ensure_peer,
+            on_failed=lambda mid: self._emit("message_status", mid, "failed"),
         )
         self._downloader = Downloader(
             config=lambda: self._config,
