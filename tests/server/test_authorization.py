@@ -28,6 +28,7 @@ class World:
     carol: Account
     group_id: str
     message_id: str
+    attachment_id: str
 
     def url(self, path: str) -> str:
         return self.server.url + path
@@ -70,7 +71,12 @@ async def _setup(server: ServerHandle, http: aiohttp.ClientSession) -> World:
     await sock.send(frame)
     await sock.expect("sent", id=frame["id"])
     await sock.close()
-    return World(server, http, alice, bob, carol, group["id"], frame["id"])
+    async with http.post(
+        server.url + "/api/attachments", data=b"alice's blob", headers=alice.headers
+    ) as resp:
+        assert resp.status == 201
+        attachment = await resp.json()
+    return World(server, http, alice, bob, carol, group["id"], frame["id"], attachment["id"])
 
 
 def _not_found(code: str) -> Check:
@@ -144,6 +150,26 @@ def _other_spk(w: World, status: int, body: Any) -> Any:
         assert (status, error_code(body)) == (404, "no_keys")
         _status2, alice_status = await call(w.http, "GET", w.url("/api/keys/status"), w.alice)
         assert alice_status["signed_prekey_id"] == 1
+
+    return check()
+
+
+def _other_deletes_attachment(w: World, status: int, body: Any) -> Any:
+    async def check() -> None:
+        assert (status, error_code(body)) == (404, "not_found")
+        still, blob = await call(w.http, "GET", w.url(f"/api/attachments/{w.attachment_id}"), w.bob)
+        assert (still, blob) == (200, "alice's blob")
+
+    return check()
+
+
+def _other_uploads_his_own(w: World, status: int, body: Any) -> Any:
+    async def check() -> None:
+        assert status == 201
+        # Bob may download his own, and alice's; the ids differ.
+        assert body["id"] != w.attachment_id
+        mine, _ = await call(w.http, "DELETE", w.url(f"/api/attachments/{body['id']}"), w.bob)
+        assert mine == 204
 
     return check()
 
@@ -252,6 +278,25 @@ CASES = [
         lambda w: f"/api/groups/{w.group_id}/messages",
         other=_not_found("group_not_found"),
     ),
+    Case(
+        "upload_attachment",
+        "POST",
+        lambda w: "/api/attachments",
+        lambda w: {"any": "bytes"},
+        owner_status=201,
+        other=_other_uploads_his_own,
+    ),
+    # Any account may download by id (a random capability over ciphertext, §8).
+    Case(
+        "download_attachment", "GET", lambda w: f"/api/attachments/{w.attachment_id}", other=_ok()
+    ),
+    Case(
+        "delete_attachment",
+        "DELETE",
+        lambda w: f"/api/attachments/{w.attachment_id}",
+        owner_status=204,
+        other=_other_deletes_attachment,
+    ),
 ]
 
 
@@ -278,6 +323,9 @@ ROUTES = {
     "add_member": "/api/groups/{group_id}/members",
     "remove_member": "/api/groups/{group_id}/members/{user_id}",
     "group_history": "/api/groups/{group_id}/messages",
+    "upload_attachment": "/api/attachments",
+    "download_attachment": "/api/attachments/{attachment_id}",
+    "delete_attachment": "/api/attachments/{attachment_id}",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+import socket
 import subprocess
 import sys
 
@@ -43,9 +45,46 @@ def test_every_setting_has_a_flag() -> None:
 
 def test_bad_values_are_reported(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--port", "eighty"]) == 2
-    assert "invalid literal" in capsys.readouterr().out
-    with pytest.raises(ValueError, match="boolean"):
+    err = capsys.readouterr().err
+    assert "--port" in err  # the option is named
+    assert "'eighty'" in err
+    with pytest.raises(ValueError, match=r"WHATSAPP_SERVER_ACCESS_LOG.*boolean"):
         settings_from_env({"WHATSAPP_SERVER_ACCESS_LOG": "maybe"})
+    with pytest.raises(ValueError, match=r"WHATSAPP_SERVER_PORT.*whole number"):
+        settings_from_env({"WHATSAPP_SERVER_PORT": "1_0"})
+
+
+def test_help_is_plain_text_with_one_default_each() -> None:
+    text = build_parser().format_help()
+    assert "``" not in text and ":class:" not in text and ":mod:" not in text
+    flat = " ".join(text.split())
+    for field in Settings.__dataclass_fields__:
+        flag = "--" + field.replace("_", "-")
+        options = flat.index("options:")
+        start = max(flat.find(flag + " ", options), flat.find(flag + ",", options))
+        end = flat.find(" --", flat.find(" ", start + len(flag) + 1) + 1)
+        while end != -1 and flat.startswith(" --no-", end):
+            end = flat.find(" --", end + 1)
+        entry = flat[start : end if end != -1 else len(flat)]
+        assert entry.count("(default:") <= 1, entry
+        assert "(default: None)" not in entry, entry
+    assert "(default: 8080)" in flat
+
+
+def test_port_in_use_is_reported_before_the_database_is_created(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    data = tmp_path / "data"
+    try:
+        assert main(["--port", str(port), "--data", str(data), "--log-level", "ERROR"]) == 1
+    finally:
+        taken.close()
+    assert "already in use" in capsys.readouterr().err
+    assert not data.exists()
 
 
 def test_module_entry_point_help() -> None:

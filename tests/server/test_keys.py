@@ -6,8 +6,17 @@ import asyncio
 
 import aiohttp
 
-from tests.server.helpers import Account, Keys, b64, call, error_code, register, x25519_public
-from whatsapp_client.server.testing import ServerHandle, running_server
+from tests.server.helpers import (
+    Account,
+    Keys,
+    b64,
+    call,
+    error_code,
+    register,
+    serving,
+    x25519_public,
+)
+from whatsapp_client.server.testing import ServerHandle
 
 
 async def _upload(
@@ -58,7 +67,7 @@ async def test_bundle_errors(
 
 async def test_concurrent_fetches_never_share_a_one_time_prekey() -> None:
     count = 40
-    async with running_server() as server, aiohttp.ClientSession() as http:
+    async with serving(prekeys_per_requester_and_target=100) as (server, http):
         alice = await register(http, server.url)
         fetchers = [await register(http, server.url) for _ in range(4)]
         assert await _upload(http, server, alice, Keys(range(1, count + 1))) == 204

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 import time
@@ -11,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, web
 
+from whatsapp_client.server.blobs import BlobStore
 from whatsapp_client.server.credentials import DummyHash
 from whatsapp_client.server.errors import ApiError, error_response
 from whatsapp_client.server.fanout import LocalFanout
@@ -18,10 +18,22 @@ from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.metrics import Metrics
 from whatsapp_client.server.presence import PresenceHub
 from whatsapp_client.server.relay import Relay
-from whatsapp_client.server.routes import apidocs, auth, groups, keys, messages, ops, users, verify
+from whatsapp_client.server.retention import run_sweeper
+from whatsapp_client.server.routes import (
+    apidocs,
+    attachments,
+    auth,
+    groups,
+    keys,
+    messages,
+    ops,
+    users,
+    verify,
+)
 from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.state import STATE, Limiters, ServerState
 from whatsapp_client.server.storage import SqliteStorage
+from whatsapp_client.server.storage.files import private_dir
 from whatsapp_client.server.ws import websocket_handler
 
 log = get_logger("http")
@@ -47,7 +59,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
-        return error_response(exc.status, code, exc.reason)
+        response = error_response(exc.status, code, exc.reason)
+        if "Allow" in exc.headers:  # 405 names the methods the resource has
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error", extra={"path": request.path, "method": request.method})
         return error_response(500, "internal_error", "internal server error")
@@ -56,9 +71,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
+    state = request.app[STATE]
+    if state.guard is not None:
+        state.guard.request_started(request)
     response = await handler(request)
     elapsed = time.perf_counter() - started
-    state = request.app[STATE]
     if isinstance(response, web.WebSocketResponse):
         return response
     route = request.match_info.route.resource
@@ -104,6 +121,9 @@ def _add_routes(app: web.Application) -> None:
     r.add_post("/api/groups/{group_id}/members", groups.add_member)
     r.add_delete("/api/groups/{group_id}/members/{user_id}", groups.remove_member)
     r.add_get("/api/groups/{group_id}/messages", groups.history)
+    r.add_post("/api/attachments", attachments.upload)
+    r.add_get("/api/attachments/{attachment_id}", attachments.download)
+    r.add_delete("/api/attachments/{attachment_id}", attachments.delete)
     r.add_get("/health", ops.health)
     r.add_get("/ready", ops.ready)
     r.add_get("/metrics", ops.metrics)
@@ -127,7 +147,7 @@ def create_app(settings: Settings) -> web.Application:
         temp_dir = tempfile.mkdtemp(prefix="wac-server-")
         data_dir = temp_dir
     else:
-        os.makedirs(data_dir, exist_ok=True)
+        private_dir(data_dir)
     metrics = Metrics()
     storage = SqliteStorage(
         data_dir,
@@ -135,6 +155,7 @@ def create_app(settings: Settings) -> web.Application:
         max_batch=settings.writer_max_batch,
         reader_threads=settings.reader_threads,
         on_batch=metrics.commit_batch.observe,
+        scrub_interval=settings.wal_scrub_interval,
     )
     fanout = LocalFanout()
     state = ServerState(
@@ -144,16 +165,27 @@ def create_app(settings: Settings) -> web.Application:
         presence=PresenceHub(),
         metrics=metrics,
         limiters=Limiters.from_settings(settings),
-        relay=Relay(storage, fanout, metrics, settings.max_pending_per_recipient),
+        relay=Relay(
+            storage,
+            fanout,
+            metrics,
+            settings.max_pending_per_recipient,
+            settings.max_pending_bytes_per_recipient,
+        ),
         dummy_hash=DummyHash(settings.bcrypt_cost),
     )
+    state.blobs = blobs = BlobStore(data_dir)
     app[STATE] = state
     _add_routes(app)
+    sweeper: list[asyncio.Task[None]] = []
 
     async def startup(app: web.Application) -> None:
         await storage.open()
         metrics.queue_depth.set(await storage.pending_total())
         log.info("storage open", extra={"path": storage.path})
+        sweeper.append(
+            asyncio.ensure_future(run_sweeper(storage, blobs, settings.attachment_sweep_interval))
+        )
 
     async def shutdown(app: web.Application) -> None:
         # Runs before handlers are cancelled: tell clients we are going away (1001).
@@ -169,6 +201,9 @@ def create_app(settings: Settings) -> web.Application:
         )
 
     async def cleanup(app: web.Application) -> None:
+        for task in sweeper:
+            task.cancel()
+        await asyncio.gather(*sweeper, return_exceptions=True)
         await storage.close()
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)

@@ -8,6 +8,9 @@ import msgspec
 from msgspec import Meta
 
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
+# Message ids are checked by the handler (validation.py), so a bad one gets `invalid_id`
+# rather than the generic `invalid_frame`.
+MessageId = str
 
 
 class _In(msgspec.Struct, tag_field="type"):
@@ -19,18 +22,18 @@ class Auth(_In, tag="auth"):
 
 
 class Message(_In, tag="message"):
-    id: Id
+    id: MessageId
     to: Id
     content: str
 
 
 class Ack(_In, tag="ack"):
-    ids: Annotated[list[Id], Meta(max_length=1000)]
+    ids: Annotated[list[MessageId], Meta(max_length=1000)]
 
 
 class Read(_In, tag="read"):
     peer_id: Id
-    message_ids: Annotated[list[Id], Meta(max_length=100)]
+    message_ids: Annotated[list[MessageId], Meta(max_length=100)]
 
 
 class Typing(_In, tag="typing"):
@@ -43,7 +46,7 @@ class SubscribePresence(_In, tag="subscribe_presence"):
 
 
 class GroupMessage(_In, tag="group_message"):
-    id: Id
+    id: MessageId
     group_id: Id
     content: str
 
@@ -64,13 +67,22 @@ class _IdProbe(msgspec.Struct):
 _probe = msgspec.json.Decoder(_IdProbe).decode
 
 
+# Longer ids are not echoed back in error frames (they are refused anyway).
+_MAX_ECHOED_ID = 1024
+
+
 def probe_id(data: Union[str, bytes]) -> Optional[str]:
     """The ``id`` of a frame that failed validation, so the error can name the request."""
     try:
         found = _probe(data).id
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    return found if isinstance(found, str) else None
+    return echoable_id(found)
+
+
+def echoable_id(value: object) -> Optional[str]:
+    """``value`` if it may be named in an error frame, else None."""
+    return value if isinstance(value, str) and len(value) <= _MAX_ECHOED_ID else None
 
 
 class _Out(msgspec.Struct, tag_field="type", omit_defaults=True):

@@ -37,6 +37,18 @@ class Metrics:
             registry=r,
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
         )
+        self.attachment_uploads = Counter(
+            "wac_attachment_uploads",
+            "Attachment uploads by result (stored, too_large, quota, disk_full, timeout).",
+            ["result"],
+            registry=r,
+        )
+        self.attachment_upload_bytes = Counter(
+            "wac_attachment_upload_bytes", "Bytes of attachment blobs stored.", registry=r
+        )
+        self.attachment_downloads = Counter(
+            "wac_attachment_downloads", "Attachment downloads started.", registry=r
+        )
         for state in ("authenticated", "unauthenticated"):
             self.connections.labels(state)
 

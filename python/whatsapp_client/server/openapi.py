@@ -8,6 +8,7 @@ import msgspec
 
 from whatsapp_client.server import schemas as s
 from whatsapp_client.server.errors import ErrorResponse
+from whatsapp_client.server.openapi_attachments import attachment_paths
 
 JSON = dict[str, Any]
 
@@ -32,6 +33,7 @@ _MODELS: tuple[type[Any], ...] = (
     s.Groups,
     s.GroupMessages,
     s.Health,
+    s.AttachmentCreated,
     ErrorResponse,
 )
 
@@ -40,6 +42,7 @@ _ERROR_TEXT = {
     401: "Missing, invalid or revoked token",
     403: "Your role does not allow this",
     404: "Not found",
+    408: "The body arrived too slowly (request_timeout)",
     409: "Conflict",
     413: "Body too large",
     429: "Rate limited; see Retry-After",
@@ -74,7 +77,7 @@ def _op(
     responses[str(ok)] = ok_response
     codes = set(errors)
     if body is not None:
-        codes |= {400, 413}
+        codes |= {400, 408, 413}
     if auth:
         codes.add(401)
     for code in sorted(codes):
@@ -129,6 +132,10 @@ _KEY_ID = _path(
 
 
 def _paths() -> JSON:
+    return {**_core_paths(), **attachment_paths()}
+
+
+def _core_paths() -> JSON:
     a, k, u, m, g, o = "accounts", "keys", "users", "messages", "groups", "operations"
     return {
         "/api/auth/register": {
@@ -179,10 +186,11 @@ def _paths() -> JSON:
         "/api/users/{user_id}/prekeys": {
             "get": _op(
                 "getBundle",
-                "Fetch a prekey bundle (consumes one one-time prekey)",
+                "Fetch a prekey bundle (consumes one one-time prekey while the per-target and"
+                " per-requester budgets last; else one_time_prekey is null)",
                 tag=k,
                 ok_schema="Bundle",
-                errors=(404,),
+                errors=(404, 429),
                 params=(_USER_ID,),
             )
         },

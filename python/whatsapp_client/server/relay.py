@@ -27,6 +27,7 @@ log = get_logger("relay")
 _ERRORS = {
     "user_not_found": "no such recipient",
     "queue_full": "the recipient has too many undelivered messages; try again later",
+    "recipient_quota_exceeded": "the recipient has too much undelivered content; try later",
     "group_not_found": "no such group, or you are not a member",
 }
 
@@ -43,12 +44,18 @@ def _storage_failed(request_id: str) -> bytes:
 
 class Relay:
     def __init__(
-        self, storage: Storage, fanout: Fanout, metrics: Metrics, max_pending: int
+        self,
+        storage: Storage,
+        fanout: Fanout,
+        metrics: Metrics,
+        max_pending: int,
+        max_pending_bytes: int | None = None,
     ) -> None:
         self._storage = storage
         self._fanout = fanout
         self._metrics = metrics
         self._max_pending = max_pending
+        self._max_pending_bytes = max_pending_bytes
         # Bound once: looking a labelled child up costs a lock and a dict per message.
         self._relayed_direct = metrics.messages_relayed.labels("direct")
         self._relayed_group = metrics.messages_relayed.labels("group")
@@ -77,7 +84,13 @@ class Relay:
                 self._fanout.publish(frame.to, payload, (sender, frame.id))
 
         self._storage.submit_message(
-            sender, frame.id, frame.to, frame.content, self._max_pending, committed
+            sender,
+            frame.id,
+            frame.to,
+            frame.content,
+            self._max_pending,
+            committed,
+            max_pending_bytes=self._max_pending_bytes,
         )
 
     @staticmethod

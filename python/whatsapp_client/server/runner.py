@@ -9,8 +9,10 @@ import signal
 from aiohttp import web
 
 from whatsapp_client.server.app import create_app
+from whatsapp_client.server.listener import ConnectionGuard, GuardedSite, bind
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.settings import Settings
+from whatsapp_client.server.state import STATE
 
 log = get_logger("runner")
 
@@ -30,19 +32,33 @@ class StartedServer:
 
 
 async def start(settings: Settings, *, reuse_port: bool | None = None) -> StartedServer:
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port)
+    # Bind first: a port in use is reported before the data directory or database is made.
+    sock = bind(settings.host, settings.port, reuse_port=reuse_port)
+    port = int(sock.getsockname()[1])
+    try:
+        app = create_app(settings)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+            keepalive_timeout=settings.keepalive_timeout,
+        )
+        await runner.setup()
+    except BaseException:
+        sock.close()
+        raise
+    assert runner.server is not None
+    guard = ConnectionGuard(
+        runner.server, settings.max_anonymous_connections, settings.header_timeout
+    )
+    app[STATE].guard = guard
+    site = GuardedSite(runner, sock, guard)
     try:
         await site.start()
     except BaseException:
+        sock.close()
         await runner.cleanup()
         raise
-    port = settings.port
-    server = site._server  # the only way aiohttp exposes the bound port for port 0
-    if isinstance(server, asyncio.base_events.Server) and server.sockets:
-        port = int(server.sockets[0].getsockname()[1])
     return StartedServer(runner, settings.host, port)
 
 

@@ -105,7 +105,8 @@ class PendingMessages(msgspec.Struct):
 
 
 class AckBody(msgspec.Struct, forbid_unknown_fields=True):
-    ids: Annotated[list[Id], Meta(max_length=1000)]
+    # Each id is checked by the handler, so a bad one is 400 `invalid_id` (validation.py).
+    ids: Annotated[list[str], Meta(max_length=1000)]
 
 
 class GroupCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -157,6 +158,12 @@ class GroupMessage(msgspec.Struct, tag="group_message", tag_field="type"):
 
 class GroupMessages(msgspec.Struct):
     messages: list[GroupMessage]
+
+
+class AttachmentCreated(msgspec.Struct):
+    id: str
+    size: int
+    expires_at: int
 
 
 class Health(msgspec.Struct):

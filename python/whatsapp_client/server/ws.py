@@ -28,12 +28,15 @@ from whatsapp_client.server.frames import (
     Typing,
     TypingOut,
     decode_client_frame,
+    echoable_id,
     encode_frame,
     probe_id,
 )
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.ratelimit import TokenBucket
+from whatsapp_client.server.routes.common import plausible_token
 from whatsapp_client.server.state import ServerState, state_of
+from whatsapp_client.server.validation import MESSAGE_ID_RULE, all_valid_ids, valid_message_id
 
 log = get_logger("ws")
 
@@ -77,6 +80,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             state.sockets.discard(conn)
     if user_id is None:
         return ws
+    if state.guard is not None:
+        state.guard.authenticated(request)
     gauge.labels("authenticated").inc()
     try:
         await _serve(state, conn, user_id)
@@ -103,13 +108,15 @@ async def _authenticate(state: ServerState, conn: Connection) -> str | None:
     if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
         try:
             frame = decode_client_frame(msg.data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             frame = None
     if not isinstance(frame, Auth):
         state.metrics.auth_failures.labels("ws_no_auth").inc()
         await _refuse(conn, "unauthorized", "the first frame must be auth")
         return None
-    user_id = await state.storage.user_for_token(token_hash(frame.token))
+    user_id = None
+    if plausible_token(frame.token):
+        user_id = await state.storage.user_for_token(token_hash(frame.token))
     if user_id is None:
         state.metrics.auth_failures.labels("ws_bad_token").inc()
         await _refuse(conn, "unauthorized", "invalid or revoked token")
@@ -203,6 +210,11 @@ async def _handle(
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         conn.send(_error("invalid_frame", str(exc), probe_id(data)))
         return
+    except RecursionError:
+        conn.send(_error("invalid_frame", "the frame is nested too deeply", probe_id(data)))
+        return
+    if _refuse_bad_ids(conn, frame):
+        return
     assert conn.user_id is not None
     user_id = conn.user_id
     if isinstance(frame, Ping):
@@ -240,6 +252,22 @@ async def _handle(
         await _subscribe(state, conn, frame.user_ids)
     else:  # a second auth frame
         conn.send(_error("invalid_frame", "already authenticated"))
+
+
+def _refuse_bad_ids(conn: Connection, frame: Any) -> bool:
+    """Answers `invalid_id` (and nothing else happens) if the frame carries a bad message id."""
+    if isinstance(frame, (Message, GroupMessage)):
+        ok = valid_message_id(frame.id)
+        request_id = echoable_id(frame.id)
+    elif isinstance(frame, (Ack, Read)):
+        ok = all_valid_ids(frame.ids if isinstance(frame, Ack) else frame.message_ids)
+        request_id = None
+    else:
+        return False
+    if ok:
+        return False
+    conn.send(_error("invalid_id", MESSAGE_ID_RULE, request_id))
+    return True
 
 
 async def _subscribe(state: ServerState, conn: Connection, user_ids: list[str]) -> None:

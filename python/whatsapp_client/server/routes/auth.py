@@ -53,9 +53,10 @@ async def login(request: web.Request) -> web.Response:
     body = await read_body(request, Credentials)
     limiters = state.limiters
     address = client_address(request)
+    pair = f"{address} {body.username}"
     # Refuse before spending a bcrypt check when either budget is exhausted.
     for limiter, key, name in (
-        (limiters.login_by_username, body.username, "login_attempts_per_username"),
+        (limiters.login_by_user_and_address, pair, "login_attempts_per_username"),
         (limiters.login_by_address, address, "login_attempts_per_address"),
     ):
         wait = limiter.retry_after(key)
@@ -69,7 +70,7 @@ async def login(request: web.Request) -> web.Response:
         ok = await credentials.check_password(body.password, found.password_hash)
     if not ok or found is None:
         state.metrics.auth_failures.labels("login").inc()
-        limiters.login_by_username.hit(body.username)
+        limiters.login_by_user_and_address.hit(pair)
         limiters.login_by_address.hit(address)
         raise ApiError(401, "invalid_credentials", "wrong username or password")
     token = await _issue_token(state, found.user.id)

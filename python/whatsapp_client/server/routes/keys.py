@@ -15,6 +15,7 @@ from whatsapp_client.server.routes.common import (
     no_content,
     read_body,
     require_user,
+    x25519_key,
 )
 from whatsapp_client.server.schemas import (
     Bundle,
@@ -26,6 +27,7 @@ from whatsapp_client.server.schemas import (
 )
 from whatsapp_client.server.state import ServerState, state_of
 from whatsapp_client.server.storage.records import IdentityKeys, PreKey, SignedPreKeyRecord
+from whatsapp_client.server.validation import strict_uint
 
 _LIMIT_ERRORS = {
     "too_many_prekeys": "the account would hold more one-time prekeys than the server allows",
@@ -35,7 +37,7 @@ _LIMIT_ERRORS = {
 
 def _prekeys(items: Sequence[OneTimePreKey]) -> list[PreKey]:
     keys = [
-        PreKey(item.key_id, key_bytes(item.public_key, f"one_time_prekeys[{i}].public_key"))
+        PreKey(item.key_id, x25519_key(item.public_key, f"one_time_prekeys[{i}].public_key"))
         for i, item in enumerate(items)
     ]
     if len({key.key_id for key in keys}) != len(keys):
@@ -46,7 +48,7 @@ def _prekeys(items: Sequence[OneTimePreKey]) -> list[PreKey]:
 def _signed(spk: SignedPreKey, signing_key: bytes) -> SignedPreKeyRecord:
     record = SignedPreKeyRecord(
         spk.key_id,
-        key_bytes(spk.public_key, "signed_prekey.public_key"),
+        x25519_key(spk.public_key, "signed_prekey.public_key"),
         key_bytes(spk.signature, "signed_prekey.signature", 64),
     )
     if not verify_signed_prekey(signing_key, record.key_id, record.public_key, record.signature):
@@ -64,7 +66,7 @@ async def put_keys(request: web.Request) -> web.Response:
     body = await read_body(request, KeysUpload)
     signing_key = key_bytes(body.signing_key, "signing_key")
     identity = IdentityKeys(
-        key_bytes(body.identity_key, "identity_key"),
+        x25519_key(body.identity_key, "identity_key"),
         signing_key,
         _signed(body.signed_prekey, signing_key),
     )
@@ -123,20 +125,46 @@ async def key_status(request: web.Request) -> web.Response:
 
 async def delete_prekey(request: web.Request) -> web.Response:
     user_id = await require_user(request)
-    raw = request.match_info["key_id"]
-    key_id = int(raw) if raw.isdigit() and len(raw) <= 10 else -1
-    if not 0 <= key_id <= 2**32 - 1 or not await state_of(request).storage.delete_prekey(
-        user_id, key_id
+    key_id = strict_uint(request.match_info["key_id"])
+    if (
+        key_id is None
+        or key_id > 2**32 - 1
+        or not await state_of(request).storage.delete_prekey(user_id, key_id)
     ):
         raise not_found("prekey_not_found", "you hold no one-time prekey with that id")
     return no_content()
 
 
+def _may_take_prekey(state: ServerState, requester: str, target: str) -> bool:
+    """Whether this fetch may consume one of the target's one-time prekeys.
+
+    Past either budget the bundle comes without one (X3DH works without it), so many
+    accounts cannot drain a user's prekeys quickly, yet nobody is refused a session.
+    """
+    limiters = state.limiters
+    pair = f"{requester} {target}"
+    if limiters.prekeys_by_pair.retry_after(pair) is not None:
+        state.metrics.rate_limited.labels("prekeys_per_requester_and_target").inc()
+        return False
+    if limiters.prekeys_by_target.hit(target) is not None:
+        state.metrics.rate_limited.labels("prekeys_per_target").inc()
+        return False
+    limiters.prekeys_by_pair.hit(pair)
+    return True
+
+
 async def bundle(request: web.Request) -> web.Response:
-    await require_user(request)
-    storage = state_of(request).storage
+    requester = await require_user(request)
+    state = state_of(request)
+    storage = state.storage
+    wait = state.limiters.bundle_by_requester.hit(requester)
+    if wait is not None:
+        state.metrics.rate_limited.labels("bundle_fetches_per_requester").inc()
+        raise ApiError(
+            429, "rate_limited", "too many bundle fetches; retry later", retry_after=wait
+        )
     target = request.match_info["user_id"]
-    found = await storage.take_bundle(target)
+    found = await storage.take_bundle(target, _may_take_prekey(state, requester, target))
     if found is None:
         if await storage.user_by_id(target) is None:
             raise not_found("user_not_found", "no such user")

@@ -16,6 +16,7 @@ from typing import Any, Protocol, Union
 
 from whatsapp_client.server.storage.records import (
     AckOutcome,
+    AttachmentRecord,
     BundleRecord,
     Credential,
     GroupMessageRecord,
@@ -73,7 +74,7 @@ class Storage(Protocol):
 
     async def delete_prekey(self, user_id: str, key_id: int) -> bool: ...
 
-    async def take_bundle(self, user_id: str) -> BundleRecord | None: ...
+    async def take_bundle(self, user_id: str, with_prekey: bool = True) -> BundleRecord | None: ...
 
     async def put_verification(
         self, user_id: str, peer_id: str, fingerprint: str, verified: bool
@@ -93,6 +94,8 @@ class Storage(Protocol):
         content: str,
         max_pending: int,
         on_commit: Callable[[Any], None],
+        *,
+        max_pending_bytes: int | None = None,
     ) -> None: ...
 
     async def pending(
@@ -145,3 +148,15 @@ class Storage(Protocol):
     async def group_history(
         self, group_id: str, user_id: str, limit: int, before: int | None
     ) -> list[GroupMessageRecord] | None: ...
+
+    async def attachment_bytes(self, owner_id: str) -> int: ...
+
+    async def add_attachment(self, record: AttachmentRecord, quota: int) -> bool: ...
+
+    async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None: ...
+
+    async def delete_attachment(self, attachment_id: str, owner_id: str) -> bool: ...
+
+    async def take_expired_attachments(self, now: int) -> list[str]: ...
+
+    async def known_attachments(self, ids: list[str]) -> set[str]: ...

@@ -114,3 +114,11 @@ class GroupMessageRecord(NamedTuple):
     sender: str
     content: str
     timestamp: int
+
+
+class AttachmentRecord(NamedTuple):
+    id: str
+    owner_id: str
+    size: int
+    created_at: int
+    expires_at: int

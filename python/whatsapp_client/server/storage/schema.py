@@ -7,7 +7,10 @@ is all the queues need.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+import sqlite3
+
+# 1: initial; 2: users.pending_bytes (the per-recipient content quota); 3: attachments.
+SCHEMA_VERSION = 3
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -17,7 +20,8 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash BLOB NOT NULL,
     created_at INTEGER NOT NULL,
     last_seen INTEGER,
-    pending_count INTEGER NOT NULL DEFAULT 0
+    pending_count INTEGER NOT NULL DEFAULT 0,
+    pending_bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS tokens (
     token_hash BLOB PRIMARY KEY,
@@ -91,4 +95,58 @@ CREATE TABLE IF NOT EXISTS group_messages (
     UNIQUE (sender, id)
 );
 CREATE INDEX IF NOT EXISTS group_messages_by_time ON group_messages(group_id, timestamp, seq);
+CREATE TABLE IF NOT EXISTS attachments (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attachments_owner ON attachments(owner_id);
+CREATE INDEX IF NOT EXISTS attachments_expiry ON attachments(expires_at);
 """
+
+# Statements that bring a database of version N-1 to version N. Tables and indexes that
+# are new in a version need none: the DDL above creates whatever is missing.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE users ADD COLUMN pending_bytes INTEGER NOT NULL DEFAULT 0",
+        "UPDATE users SET pending_bytes = (SELECT coalesce(sum(length(CAST(content AS BLOB))), 0)"
+        " FROM messages WHERE recipient = users.id AND content IS NOT NULL)",
+    ),
+    3: (),
+}
+
+
+class SchemaError(RuntimeError):
+    """The database was written by a newer version of the server."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Create or upgrade the schema in one transaction; returns the version found before."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        found = int(row[0]) if row is not None else 0
+        if found > SCHEMA_VERSION:
+            raise SchemaError(
+                f"the database has schema version {found}; this server knows up to"
+                f" {SCHEMA_VERSION}: upgrade the server"
+            )
+        if found:
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+        for statement in DDL.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found

@@ -170,8 +170,11 @@ def delete_prekey(conn: sqlite3.Connection, user_id: str, key_id: int) -> bool:
     return cursor.rowcount == 1
 
 
-def take_bundle(conn: sqlite3.Connection, user_id: str) -> BundleRecord | None:
-    """The user's bundle, consuming one one-time prekey (run by the single writer: atomic)."""
+def take_bundle(
+    conn: sqlite3.Connection, user_id: str, with_prekey: bool = True
+) -> BundleRecord | None:
+    """The user's bundle, consuming one one-time prekey if ``with_prekey`` (run by the
+    single writer: atomic)."""
     row = conn.execute(
         "SELECT identity_key, signing_key, spk_id, spk_public, spk_signature"
         " FROM identities WHERE user_id = ?",
@@ -182,6 +185,8 @@ def take_bundle(conn: sqlite3.Connection, user_id: str) -> BundleRecord | None:
     identity = IdentityKeys(
         bytes(row[0]), bytes(row[1]), SignedPreKeyRecord(int(row[2]), bytes(row[3]), bytes(row[4]))
     )
+    if not with_prekey:
+        return BundleRecord(identity, None)
     opk_row = conn.execute(
         "SELECT key_id, public_key FROM one_time_prekeys WHERE user_id = ? ORDER BY key_id LIMIT 1",
         (user_id,),

@@ -24,6 +24,13 @@ class StoreRequest(NamedTuple):
     recipient: str
     content: str
     max_pending: int
+    # Bytes of undelivered content the recipient may have waiting (None: no bound).
+    max_bytes: int | None = None
+
+
+def content_bytes(content: str) -> int:
+    """UTF-8 size of ``content`` (what SQLite's length(CAST(content AS BLOB)) counts)."""
+    return len(content) if content.isascii() else len(content.encode("utf-8", "surrogatepass"))
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -41,13 +48,15 @@ def store_messages(
     """
     recipients = list(dict.fromkeys(r.recipient for r in requests))
     counts: dict[str, int] = {}
+    sizes: dict[str, int] = {}
     for chunk in _chunks(recipients, 500):
         marks = ",".join("?" * len(chunk))
-        for user_id, count in conn.execute(
-            f"SELECT id, pending_count FROM users WHERE id IN ({marks})",  # noqa: S608
+        for user_id, count, size in conn.execute(
+            f"SELECT id, pending_count, pending_bytes FROM users WHERE id IN ({marks})",  # noqa: S608
             list(chunk),
         ):
             counts[user_id] = int(count)
+            sizes[user_id] = int(size)
     keys = list(dict.fromkeys((r.sender, r.id) for r in requests))
     known: dict[tuple[str, str], int] = {}
     for key_chunk in _chunks(keys, 400):
@@ -61,7 +70,7 @@ def store_messages(
             known[(sender, message_id)] = int(stamp)
     outcomes: list[StoreOutcome] = []
     rows: list[tuple[str, str, str, str, int]] = []
-    added: dict[str, int] = {}
+    added: dict[str, tuple[int, int]] = {}
     for r in requests:
         stamp = known.get((r.sender, r.id))
         if stamp is not None:
@@ -74,8 +83,14 @@ def store_messages(
         if count >= r.max_pending:
             outcomes.append(StoreOutcome(0, False, "queue_full"))
             continue
+        size = content_bytes(r.content)
+        if r.max_bytes is not None and sizes[r.recipient] + size > r.max_bytes:
+            outcomes.append(StoreOutcome(0, False, "recipient_quota_exceeded"))
+            continue
         counts[r.recipient] = count + 1
-        added[r.recipient] = added.get(r.recipient, 0) + 1
+        sizes[r.recipient] += size
+        old_count, old_size = added.get(r.recipient, (0, 0))
+        added[r.recipient] = (old_count + 1, old_size + size)
         known[(r.sender, r.id)] = now
         rows.append((r.sender, r.id, r.recipient, r.content, now))
         outcomes.append(StoreOutcome(now, True))
@@ -91,9 +106,12 @@ def store_messages(
         cases = " ".join("WHEN ? THEN ?" for _ in add_chunk)
         marks = ",".join("?" * len(add_chunk))
         conn.execute(
-            f"UPDATE users SET pending_count = pending_count + CASE id {cases} END"  # noqa: S608
+            f"UPDATE users SET pending_count = pending_count + CASE id {cases} END,"  # noqa: S608
+            f" pending_bytes = pending_bytes + CASE id {cases} END"
             f" WHERE id IN ({marks})",
-            [part for item in add_chunk for part in item] + [user_id for user_id, _ in add_chunk],
+            [part for user_id, (n, _) in add_chunk for part in (user_id, n)]
+            + [part for user_id, (_, b) in add_chunk for part in (user_id, b)]
+            + [user_id for user_id, _ in add_chunk],
         )
     return outcomes
 
@@ -123,16 +141,18 @@ def acknowledge(conn: sqlite3.Connection, recipient: str, ids: Sequence[str]) ->
     """Drop the content of the recipient's acknowledged messages; who to tell ``delivered``."""
     acked: list[tuple[str, str]] = []
     seqs: list[int] = []
+    freed = 0
     unique = list(dict.fromkeys(ids))
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(
-            "SELECT seq, sender, id, status FROM messages"  # noqa: S608
+            "SELECT seq, sender, id, status, length(CAST(content AS BLOB)) FROM messages"  # noqa: S608
             f" WHERE recipient = ? AND id IN ({marks}) AND content IS NOT NULL ORDER BY seq",
             (recipient, *chunk),
         ):
             seqs.append(int(row[0]))
+            freed += int(row[4])
             if row[3] == "sent":
                 acked.append((row[1], row[2]))
     if not seqs:
@@ -147,8 +167,9 @@ def acknowledge(conn: sqlite3.Connection, recipient: str, ids: Sequence[str]) ->
             chunk_seqs,
         )
     conn.execute(
-        "UPDATE users SET pending_count = max(0, pending_count - ?) WHERE id = ?",
-        (len(seqs), recipient),
+        "UPDATE users SET pending_count = max(0, pending_count - ?),"
+        " pending_bytes = max(0, pending_bytes - ?) WHERE id = ?",
+        (len(seqs), freed, recipient),
     )
     return AckOutcome(_group(acked), len(seqs))
 

@@ -17,12 +17,15 @@ from typing import Any, TypeVar
 
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.storage import sql_accounts as acc
+from whatsapp_client.server.storage import sql_attachments as att
 from whatsapp_client.server.storage import sql_groups as grp
 from whatsapp_client.server.storage import sql_messages as msg
 from whatsapp_client.server.storage.base import GroupResult
 from whatsapp_client.server.storage.checkpointer import Checkpointer
+from whatsapp_client.server.storage.files import check_database
 from whatsapp_client.server.storage.records import (
     AckOutcome,
+    AttachmentRecord,
     BundleRecord,
     Credential,
     GroupMessageRecord,
@@ -36,7 +39,7 @@ from whatsapp_client.server.storage.records import (
     UserRecord,
     VerificationRecord,
 )
-from whatsapp_client.server.storage.schema import DDL, SCHEMA_VERSION
+from whatsapp_client.server.storage.schema import migrate
 from whatsapp_client.server.storage.writer import BatchWriter, WriterClosedError
 
 T = TypeVar("T")
@@ -53,6 +56,8 @@ def now_ms() -> int:
 def _connect(path: str, synchronous: str) -> sqlite3.Connection:
     # Autocommit mode: the writer issues BEGIN/COMMIT itself; readers never hold transactions.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    # Freed pages and deleted cells are zeroed: acknowledged ciphertext does not linger.
+    conn.execute("PRAGMA secure_delete=ON")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
     conn.execute("PRAGMA busy_timeout=30000")
@@ -68,6 +73,7 @@ class SqliteStorage:
         max_batch: int = 2000,
         reader_threads: int = 2,
         on_batch: Callable[[int], None] | None = None,
+        scrub_interval: float = 5.0,
     ) -> None:
         if synchronous.lower() not in ("full", "normal", "extra"):
             raise ValueError("sqlite_synchronous must be full, normal or extra")
@@ -76,6 +82,7 @@ class SqliteStorage:
         self._max_batch = max_batch
         self._reader_threads = reader_threads
         self._on_batch = on_batch
+        self._scrub_interval = scrub_interval
         self._readers: ThreadPoolExecutor | None = None
         self._reader_conns: list[sqlite3.Connection] = []
         self._local = threading.local()
@@ -95,17 +102,16 @@ class SqliteStorage:
         self._writer = BatchWriter(
             self._write_conn, loop, max_batch=self._max_batch, on_batch=self._on_batch
         )
-        self._checkpointer = Checkpointer(_connect(self._path, self._synchronous))
+        self._checkpointer = Checkpointer(
+            _connect(self._path, self._synchronous), scrub_interval=self._scrub_interval
+        )
 
     def _open_writer_conn(self) -> sqlite3.Connection:
+        check_database(self._path)
         conn = _connect(self._path, self._synchronous)
-        conn.executescript(DDL)
+        migrate(conn)
         # Checkpoints run on their own thread (see checkpointer.py), never inside a commit.
         conn.execute("PRAGMA wal_autocheckpoint=0")
-        conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
         return conn
 
     async def close(self) -> None:
@@ -236,8 +242,8 @@ class SqliteStorage:
     async def delete_prekey(self, user_id: str, key_id: int) -> bool:
         return await self._write(lambda c: acc.delete_prekey(c, user_id, key_id))
 
-    async def take_bundle(self, user_id: str) -> BundleRecord | None:
-        return await self._write(lambda c: acc.take_bundle(c, user_id))
+    async def take_bundle(self, user_id: str, with_prekey: bool = True) -> BundleRecord | None:
+        return await self._write(lambda c: acc.take_bundle(c, user_id, with_prekey))
 
     async def put_verification(
         self, user_id: str, peer_id: str, fingerprint: str, verified: bool
@@ -266,10 +272,14 @@ class SqliteStorage:
         content: str,
         max_pending: int,
         on_commit: Callable[[Any], None],
+        *,
+        max_pending_bytes: int | None = None,
     ) -> None:
         if self._writer is None:
             raise RuntimeError("storage is closed")
-        request = msg.StoreRequest(sender, message_id, recipient, content, max_pending)
+        request = msg.StoreRequest(
+            sender, message_id, recipient, content, max_pending, max_pending_bytes
+        )
         self._writer.submit_merged(_store_messages, request, on_commit)
 
     async def pending(
@@ -278,7 +288,10 @@ class SqliteStorage:
         return await self._read(lambda c: msg.pending(c, recipient, limit, after_seq))
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
-        return await self._write(lambda c: msg.acknowledge(c, recipient, ids))
+        outcome = await self._write(lambda c: msg.acknowledge(c, recipient, ids))
+        if outcome.cleared and self._checkpointer is not None:
+            self._checkpointer.scrub()
+        return outcome
 
     async def mark_read(self, reader: str, peer_id: str, ids: Sequence[str]) -> tuple[str, ...]:
         return await self._write(lambda c: msg.mark_read(c, reader, peer_id, ids))
@@ -349,6 +362,29 @@ class SqliteStorage:
         self, group_id: str, user_id: str, limit: int, before: int | None
     ) -> list[GroupMessageRecord] | None:
         return await self._read(lambda c: grp.group_history(c, group_id, user_id, limit, before))
+
+    # -- attachments (metadata; the blobs are files, see blobs.py) -------------------------
+
+    async def attachment_bytes(self, owner_id: str) -> int:
+        now = now_ms()
+        return await self._read(lambda c: att.used_bytes(c, owner_id, now))
+
+    async def add_attachment(self, record: AttachmentRecord, quota: int) -> bool:
+        now = now_ms()
+        return await self._write(lambda c: att.add_attachment(c, record, quota, now))
+
+    async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None:
+        return await self._read(lambda c: att.get_attachment(c, attachment_id))
+
+    async def delete_attachment(self, attachment_id: str, owner_id: str) -> bool:
+        now = now_ms()
+        return await self._write(lambda c: att.delete_attachment(c, attachment_id, owner_id, now))
+
+    async def take_expired_attachments(self, now: int) -> list[str]:
+        return await self._write(lambda c: att.take_expired(c, now))
+
+    async def known_attachments(self, ids: list[str]) -> set[str]:
+        return await self._read(lambda c: att.known_ids(c, ids))
 
 
 def _store_messages(conn: sqlite3.Connection, requests: list[Any]) -> list[Any]:
