@@ -6,6 +6,7 @@ and an attachment message that survives a restart."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -479,3 +480,38 @@ async def test_a_pending_attachment_whose_blob_is_lost_fails_visibly(
         assert await again.pending_uploads() == 0
     finally:
         await again.close()
+
+
+async def test_server_refusals_are_typed_and_leave_nothing_pending(tmp_path: Path) -> None:
+    """The server's limit (413) and quota (507) refuse the upload; the send raises a
+    MediaError at once (no retries), nothing stays pending and the sealed blob is gone."""
+    from tests.support import SERVER_SETTINGS, client_factory, registering
+    from whatsapp_client.server.testing import running_server
+
+    from .conftest import CLIENT_OPTIONS
+
+    limits = {"max_attachment_bytes": 400_000, "attachment_quota_bytes": 600_000}
+    async with contextlib.AsyncExitStack() as stack:
+        srv = await stack.enter_async_context(
+            running_server(data_dir=str(tmp_path / "server"), **SERVER_SETTINGS, **limits)
+        )
+        make = await stack.enter_async_context(client_factory(srv, tmp_path, CLIENT_OPTIONS))
+        registered = registering(lambda **options: make("stores", **options))
+        alice, bob = await registered("alice"), await registered("bob")
+        attempts: list[int] = []
+        read_blob = alice._transfers._read_blob
+
+        def counted(*args: Any) -> Any:  # one body per upload attempt
+            attempts.append(1)
+            return read_blob(*args)
+
+        alice._transfers._read_blob = counted  # type: ignore[method-assign,assignment]
+        with pytest.raises(MediaError) as too_large:
+            await alice.send_file(ids_of(bob), data=os.urandom(500_000), filename="a.bin")
+        assert too_large.value.code == "too_large"
+        await alice.send_file(ids_of(bob), data=os.urandom(300_000), filename="b.bin")
+        with pytest.raises(MediaError) as quota:
+            await alice.send_file(ids_of(bob), data=os.urandom(350_000), filename="c.bin")
+        assert quota.value.code == "quota_exceeded"
+        assert len(attempts) == 3  # one each: refusals are not retried
+        assert await alice.pending_uploads() == 0 and blobs_left(alice) == []
