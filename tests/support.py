@@ -22,6 +22,8 @@ SERVER_SETTINGS: dict[str, Any] = {
     "login_attempts_per_address": 10000,
     "registrations_per_address": 100000,
     "sqlite_synchronous": "normal",
+    # The tests drain one-time prekeys through one requester (refill thresholds).
+    "prekeys_per_requester_and_target": 100000,
 }
 
 CLIENT_OPTIONS: dict[str, Any] = {

@@ -434,8 +434,8 @@ async def test_the_attachment_key_is_never_logged_or_shown(
 ) -> None:
     import logging
 
-    caplog.set_level(logging.DEBUG)
-    alice, bob = await registered("alice", log_level="DEBUG"), await registered("bob")
+    caplog.set_level(logging.DEBUG, logger="whatsapp_client")  # restored after the test
+    alice, bob = await registered("alice"), await registered("bob")
     got = inbox(bob)
     sent = await alice.send_file(ids_of(bob), data=os.urandom(200_000), filename="k.bin")
     await eventually(lambda: len(got) == 1, what="the file")
