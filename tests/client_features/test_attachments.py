@@ -5,6 +5,7 @@ and an attachment message that survives a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import dataclasses
@@ -515,3 +516,39 @@ async def test_server_refusals_are_typed_and_leave_nothing_pending(tmp_path: Pat
         assert quota.value.code == "quota_exceeded"
         assert len(attempts) == 3  # one each: refusals are not retried
         assert await alice.pending_uploads() == 0 and blobs_left(alice) == []
+
+
+async def test_a_send_cancelled_by_closing_the_client_resumes_after_login(
+    registered: Registered, server: Any, tmp_path: Path
+) -> None:
+    from tests.support import CLIENT_OPTIONS
+
+    bob = await registered("bob")
+    got = inbox(bob)
+    storage = str(tmp_path / "alice-store")
+    alice = WhatsAppClient(server_url=server.url, storage_path=storage, **CLIENT_OPTIONS)
+    await alice.register("alice_closing", "correct horse battery")
+    started = asyncio.Event()
+
+    async def hang(*args: Any, **kwargs: Any) -> str:
+        started.set()
+        await asyncio.Event().wait()  # the upload never ends: the client closes meanwhile
+        raise AssertionError("unreachable")
+
+    alice._transfers.upload = hang  # type: ignore[method-assign]
+    data = os.urandom(500_000)
+    send = asyncio.ensure_future(alice.send_file(ids_of(bob), data=data, filename="c.bin"))
+    await started.wait()
+    send.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await send
+    await alice.close()
+
+    again = WhatsAppClient(server_url=server.url, storage_path=storage, **CLIENT_OPTIONS)
+    try:
+        await again.login("alice_closing", "correct horse battery")
+        await eventually(lambda: len(got) == 1, what="the file after the new login")
+        assert await bob.download(got[0]) == data
+        await eventually(lambda: not blobs_left(again), what="the blob cleaned up")
+    finally:
+        await again.close()

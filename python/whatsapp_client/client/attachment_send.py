@@ -38,7 +38,14 @@ log = get_logger("attachments")
 
 _PENDING_KEY = "attachments/pending"
 _ORPHAN_AGE = 3600.0  # seconds
-_TRANSIENT = (errors.ConnectionError, errors.ServerError, errors.RateLimitError)
+# Failures after which a pending upload is kept and tried again after the next connect (an
+# expired token included: the next login has a fresh one).
+_TRANSIENT = (
+    errors.ConnectionError,
+    errors.ServerError,
+    errors.RateLimitError,
+    errors.AuthenticationError,
+)
 
 SendPayload = Callable[..., Awaitable[Message]]
 Login = Callable[[], "tuple[User, StoreProtocol, StoreExecutor]"]
@@ -207,7 +214,7 @@ class MediaSender:
         try:
             try:
                 await self._put(mid, record)  # persisted before the upload starts
-            except BaseException:
+            except errors.WhatsAppError:
                 await asyncio.to_thread(_unlink, prepared.blob)
                 raise
             try:
@@ -224,7 +231,9 @@ class MediaSender:
                     direction="out",
                     payload=dict(fields),
                 )
-            except BaseException:
+            # Refused for good (too large, quota): it goes. A cancellation (the client
+            # closing) keeps the record: the next login resumes it.
+            except errors.WhatsAppError:
                 await self._drop(mid, record)
                 raise
             await self._put(mid, record)
@@ -246,7 +255,7 @@ class MediaSender:
             message = await self._send_payload(record["to"], payload, caption, message_id=mid)
         except _TRANSIENT:
             raise
-        except BaseException:
+        except errors.WhatsAppError:  # e.g. the recipient is gone: it can never be sent
             await self._drop(mid, record)
             await self._transfers.delete(str(record["id"]))
             raise
