@@ -24,7 +24,7 @@ from whatsapp_client.client.attachment_send import cache_directory
 from whatsapp_client.client.attachment_source import private_dir
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.models import Message
-from whatsapp_client.client.transfers import Progress, Transfers
+from whatsapp_client.client.transfers import Progress, Transfers, report
 
 __all__ = ["AttachmentRef", "Downloader", "attachment_ref"]
 
@@ -139,8 +139,7 @@ class Downloader:
             data = message.data
             if data is None:
                 raise errors.MediaError(f"message {message.id} carries no decodable data")
-            if progress is not None:
-                progress(len(data), len(data))
+            report(progress, len(data), len(data))
             if path_or_dir is None:
                 return data
             out = _target(message, path_or_dir, default_dir)

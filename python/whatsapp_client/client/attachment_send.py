@@ -30,7 +30,7 @@ from whatsapp_client.client.logging import get_logger
 from whatsapp_client.client.models import Message, User
 from whatsapp_client.client.sessions import validate_peer_id
 from whatsapp_client.client.store import StoreExecutor, StoreProtocol
-from whatsapp_client.client.transfers import Progress, Transfers
+from whatsapp_client.client.transfers import Progress, Transfers, report
 
 __all__ = ["MediaSender", "cache_directory"]
 
@@ -167,8 +167,7 @@ class MediaSender:
         if prepared.inline is not None:
             payload = {**fields, "data": _b64(prepared.inline)}
             media_mod.check_frame_size(len(payload["data"]) + len(json.dumps(fields)) + 256)
-            if progress is not None:
-                progress(prepared.size, prepared.size)
+            report(progress, prepared.size, prepared.size)
             return await self._send_payload(to, payload, cap or "")
         return await self._send_attachment(user, to, prepared, fields, progress)
 

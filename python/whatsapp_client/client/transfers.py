@@ -23,7 +23,7 @@ from whatsapp_client import errors
 from whatsapp_client.client.http import HttpApi, error_from_response
 from whatsapp_client.client.logging import get_logger
 
-__all__ = ["Progress", "Transfers"]
+__all__ = ["Progress", "Transfers", "report"]
 
 log = get_logger("transfers")
 
@@ -34,7 +34,8 @@ _PIECE = 1024 * 1024
 _JSON = msgspec.json.Decoder()
 
 
-def _report(progress: Optional[Progress], done: int, total: int) -> None:
+def report(progress: Optional[Progress], done: int, total: int) -> None:
+    """Calls ``progress`` (if any); an exception it raises is logged, never propagated."""
     if progress is None:
         return
     try:
@@ -167,7 +168,7 @@ class Transfers:
         self, fh: Any, size: int, progress: Optional[Progress]
     ) -> AsyncIterator[bytes]:
         done = 0
-        _report(progress, 0, size)
+        report(progress, 0, size)
         while True:
             piece = await asyncio.to_thread(fh.read, _PIECE)
             if not piece:
@@ -176,7 +177,7 @@ class Transfers:
             done += len(piece)
             if self.on_chunk is not None:
                 self.on_chunk("up", done)
-            _report(progress, done, size)
+            report(progress, done, size)
 
     async def delete(self, attachment_id: str) -> None:
         """Removes an uploaded blob no message will name (best effort: it expires anyway)."""
@@ -205,7 +206,7 @@ class Transfers:
                     f"attachment {attachment_id} is longer than its message says: refused"
                 )
             if have == blob_size:
-                _report(progress, have, blob_size)
+                report(progress, have, blob_size)
                 return
             try:
                 got = await self._fetch(url, part, have, blob_size, progress)
@@ -257,7 +258,7 @@ class Transfers:
                     written += len(piece)
                     if self.on_chunk is not None:
                         self.on_chunk("down", have + written)
-                    _report(progress, min(have + written, total), total)
+                    report(progress, min(have + written, total), total)
                     if have + written > total:
                         break
             finally:
