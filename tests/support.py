@@ -4,6 +4,7 @@ settings, client options with small KDF costs and short reconnect delays, and po
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import os
 from collections.abc import AsyncIterator, Awaitable
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from whatsapp_client.client import WhatsAppClient
+from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.testing import ServerHandle, running_server
 
 SERVER_SETTINGS: dict[str, Any] = {
@@ -22,9 +24,17 @@ SERVER_SETTINGS: dict[str, Any] = {
     "login_attempts_per_address": 10000,
     "registrations_per_address": 100000,
     "sqlite_synchronous": "normal",
-    # The tests drain one-time prekeys through one requester (refill thresholds).
+}
+# Limits on prekey bundle fetches, where the server has them: the key tests drain a peer's
+# one-time prekeys as one requester. (Set only when the server knows the setting.)
+_BUNDLE_LIMITS: dict[str, Any] = {
+    "bundle_fetches_per_requester": 100000,
+    "prekeys_per_target": 100000,
     "prekeys_per_requester_and_target": 100000,
 }
+SERVER_SETTINGS.update(
+    {k: v for k, v in _BUNDLE_LIMITS.items() if k in {f.name for f in dataclasses.fields(Settings)}}
+)
 
 CLIENT_OPTIONS: dict[str, Any] = {
     "kdf_memory_kib": 64,

@@ -13,6 +13,7 @@ from whatsapp_client.errors import (
     SessionNotFoundError,
     ValidationError,
 )
+from whatsapp_client.server.testing import ServerHandle
 
 
 def inbox(client: WhatsAppClient) -> list[Message]:
@@ -279,6 +280,48 @@ async def test_a_send_to_an_unknown_user_fails_cleanly_and_leaves_no_trace(
     assert ghost not in alice._presence.watched()
 
     # A reconnect renews the presence subscriptions: bob's state arrives, nothing else.
+    states: list[Online] = []
+    handle = alice._frame_handlers[Online]
+
+    async def spy(frame: Online) -> None:
+        states.append(frame)
+        await handle(frame)
+
+    alice._frame_handlers[Online] = spy
+    await alice.disconnect()
+    await alice.connect()
+    await eventually(lambda: any(s.user_id == bob.user_id for s in states), what="bob's state")
+    await alice.idle()
+    assert errors_seen == []
+
+
+async def test_a_queued_message_to_an_unknown_user_fails_and_the_id_is_forgotten(
+    registered: Registered, server: ServerHandle
+) -> None:
+    """Written while the server is down, the message is queued (the user cannot be
+    checked); after the reconnect it fails for good, and the id is no longer watched: the
+    next connect reports nothing about it."""
+    from whatsapp_client.client.frames import Online
+
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert bob.user_id
+    await alice.send_message(bob.user_id, "hi bob")  # bob is watched: his state comes on connect
+    statuses: list[tuple[str, str]] = []
+    alice.on_message_status(lambda mid, status: statuses.append((mid, status)))
+    await server.stop()
+    await eventually(lambda: not alice.is_connected())
+    ghost = "00000000-0000-4000-8000-00000000000f"
+    queued = await alice.send_message(ghost, "anyone there?")
+    assert queued.status == "pending"
+    await server.start()
+    await eventually(lambda: (queued.id, "failed") in statuses, 15, "the message failed")
+    await alice.idle()
+    assert await alice.pending_messages() == 0
+    assert ghost not in alice._presence.watched()
+
+    errors_seen: list[Exception] = []
+    alice.on_error(errors_seen.append)
     states: list[Online] = []
     handle = alice._frame_handlers[Online]
 

@@ -207,3 +207,28 @@ async def test_a_poison_group_message_does_not_stop_the_catch_up(registered: Reg
         return sorted(texts) == ["one", "two"]
 
     await eventually_async(both_stored, what="the good group messages")
+
+
+async def test_a_failing_frame_handler_is_reported_and_the_connection_stays(
+    registered: Registered,
+) -> None:
+    """Whatever handler a frame reaches, its failure goes to on_error; the socket stays."""
+    from whatsapp_client.client.frames import Typing
+
+    alice = await registered("alice")
+    bob = await registered("bob")
+    assert alice.user_id and bob.user_id
+    got = _inbox(bob)
+    errs = _errors(bob)
+
+    async def broken(frame: Typing) -> None:
+        raise RuntimeError("simulated handler bug")
+
+    bob._frame_handlers[Typing] = broken
+    connects = bob._conn.connects
+    await alice.send_typing(bob.user_id, True)
+    await alice.send_message(bob.user_id, "after the typing frame")
+    await eventually(lambda: len(got) == 1, what="the message after the broken frame")
+    await eventually(lambda: len(errs) == 1, what="the failure reported")
+    assert "Typing" in str(errs[0])
+    assert bob._conn.connects == connects, "the connection was dropped"

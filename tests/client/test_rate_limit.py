@@ -5,6 +5,7 @@ goes out on its own, once and in order, without another send or a reconnect."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -132,9 +133,12 @@ def test_the_pacer_learns_the_rate_from_the_servers_hints() -> None:
 @pytest.fixture
 async def small_queue_clients(tmp_path: Path) -> AsyncIterator[Registered]:
     settings = {**SERVER_SETTINGS, "max_pending_per_recipient": 2}
-    async with running_server(data_dir=str(tmp_path / "server"), **settings) as srv:
-        async with client_factory(srv, tmp_path, CLIENT_OPTIONS) as make:
-            yield registering(make)
+    async with contextlib.AsyncExitStack() as stack:
+        srv = await stack.enter_async_context(
+            running_server(data_dir=str(tmp_path / "server"), **settings)
+        )
+        make = await stack.enter_async_context(client_factory(srv, tmp_path, CLIENT_OPTIONS))
+        yield registering(make)
 
 
 async def test_a_message_refused_for_a_full_queue_is_retried_not_failed(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable, Container, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 from whatsapp_client import errors
 from whatsapp_client.client import store as store_mod
@@ -39,7 +39,7 @@ __all__ = ["MessageRejectedError", "Outcome", "process_batch"]
 log = get_logger("client")
 T = TypeVar("T")
 
-Frame = IncomingMessage | Sent | Status
+Frame = Union[IncomingMessage, Sent, Status]  # a runtime alias: no `|` before 3.10
 Key = tuple[str, str]  # (sender id, message id)
 
 # Never swallowed: they stop the thread or the program, not one message.

@@ -282,8 +282,11 @@ class Outbox:
                 await self._fail(mid, exc)
                 continue
             except errors.WhatsAppError as exc:
-                log.info("cannot prepare %s now (%s); retrying in %.0fs", mid, exc, self._backoff)
-                self._hold_back()
+                # The bundle cannot be fetched now (no network, the server's own limit on
+                # bundle fetches): wait for its hint, or back off, then start over.
+                hint = exc.retry_after if isinstance(exc, errors.RateLimitError) else None
+                log.info("cannot prepare %s now (%s); retrying later", mid, exc)
+                self._hold_back(hint)
                 return
             wire = await self._exec.run(store.encrypt, peer, payload, mid)
             self._on_wire.add(mid)
