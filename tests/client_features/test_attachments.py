@@ -552,3 +552,14 @@ async def test_a_send_cancelled_by_closing_the_client_resumes_after_login(
         await eventually(lambda: not blobs_left(again), what="the blob cleaned up")
     finally:
         await again.close()
+
+
+def test_attachment_limit_setting() -> None:
+    from whatsapp_client import ValidationError
+    from whatsapp_client.client import ClientConfig
+
+    assert ClientConfig(server_url="http://x").attachment_max_bytes == 100 * MiB
+    assert ClientConfig(server_url="http://x", attachment_max_bytes=4096 * MiB)
+    for bad in (0, 4096 * MiB + 1):
+        with pytest.raises(ValidationError, match="attachment_max_bytes"):
+            ClientConfig(server_url="http://x", attachment_max_bytes=bad)
