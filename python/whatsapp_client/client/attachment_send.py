@@ -142,6 +142,8 @@ class MediaSender:
         cfg = self._config()
         cap = media_mod.clean_text(caption, "caption", cfg.max_text_bytes)
         name = media_mod.clean_filename(filename)
+        if kind == "file" and name is None and isinstance(value, (bytes, bytearray, memoryview)):
+            raise errors.ValidationError("sending a file from bytes needs filename=...")
         # An unknown recipient (NotFoundError) is refused before anything is sealed or
         # uploaded; a server out of reach only delays the session, as for text.
         try:
