@@ -234,7 +234,9 @@ class Transfers:
         headers = self._headers()
         if have:
             headers["Range"] = f"bytes={have}-"
-        async with self._http.session.get(url, headers=headers, timeout=self._timeout) as resp:
+        async with self._http.session.get(
+            url, headers=headers, timeout=self._timeout, read_bufsize=_PIECE
+        ) as resp:
             if resp.status not in (200, 206, 416):
                 err = await self._error(resp)
                 if resp.status >= 500 or resp.status == 429:
