@@ -331,11 +331,14 @@ def image_meta(fh: IO[bytes], mime: str) -> dict[str, Any]:
 
 
 def _thumbnail(img: Any) -> Optional[bytes]:
+    # Reduced in place (a JPEG is even decoded at a reduced scale): a large photo is never
+    # copied at full size. An animated image gives its first frame.
+    img.draft("RGB", (640, 640))
+    img.thumbnail((320, 320))
+    base = img if img.mode in ("RGB", "L") else img.convert("RGB")
     for side, quality in ((320, 70), (160, 55), (96, 40)):
-        small = img.copy() if getattr(img, "n_frames", 1) == 1 else img.convert("RGB")
+        small = base.copy()
         small.thumbnail((side, side))
-        if small.mode not in ("RGB", "L"):
-            small = small.convert("RGB")
         out = io.BytesIO()
         small.save(out, format="JPEG", quality=quality)
         if out.tell() <= THUMBNAIL_MAX:
