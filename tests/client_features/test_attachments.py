@@ -563,3 +563,19 @@ def test_attachment_limit_setting() -> None:
     for bad in (0, 4096 * MiB + 1):
         with pytest.raises(ValidationError, match="attachment_max_bytes"):
             ClientConfig(server_url="http://x", attachment_max_bytes=bad)
+
+
+async def test_concurrent_downloads_of_one_attachment(
+    registered: Registered, tmp_path: Path
+) -> None:
+    alice, bob = await registered("alice"), await registered("bob")
+    got = inbox(bob)
+    data = os.urandom(2 * MiB)
+    await alice.send_file(ids_of(bob), data=data, filename="same.bin")
+    await eventually(lambda: len(got) == 1, what="the file")
+    results = await asyncio.gather(
+        bob.download(got[0]), bob.download(got[0], tmp_path / "a.bin"), bob.download(got[0])
+    )
+    assert results[0] == data and results[2] == data
+    assert isinstance(results[1], Path) and results[1].read_bytes() == data
+    assert blobs_left(bob) == []

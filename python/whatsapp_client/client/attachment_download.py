@@ -15,6 +15,7 @@ import binascii
 import contextlib
 import dataclasses
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
@@ -117,7 +118,8 @@ class Downloader:
         self._config = config
         self._user_id = user_id
         self._transfers = transfers
-        self._locks: dict[str, asyncio.Lock] = {}
+        # One download per blob at a time (they share its .part file); a lock lives while used.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def download(
         self,
@@ -147,7 +149,9 @@ class Downloader:
             return out
         small = path_or_dir is None and ref.size <= cfg.media_max_bytes
         target = None if small else _target(message, path_or_dir, default_dir)
-        lock = self._locks.setdefault(ref.digest.hex(), asyncio.Lock())
+        lock = self._locks.get(ref.digest.hex())
+        if lock is None:
+            lock = self._locks[ref.digest.hex()] = asyncio.Lock()
         async with lock:
             part = private_dir(cache_directory(cfg, user_id)) / f"{ref.digest.hex()}.part"
             await self._transfers.download(ref.id, part, ref.blob_size, progress)
