@@ -43,6 +43,12 @@ async def test_echo_bot(server: ServerHandle, registered: Registered, tmp_path: 
         await eventually(lambda: len(got) == 3, what="the file echo")
         assert got[2].type == "file" and got[2].filename == "notes.pdf"
         assert got[2].data == b"%PDF-1.7 ..." and got[2].mime == "application/pdf"
+        # Above 64 KiB: an encrypted attachment, downloaded by the bot and sent back as one.
+        video = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00" + os.urandom(300_000)
+        await alice.send_video(bot_id, video, "big")
+        await eventually(lambda: len(got) == 4, what="the video echo")
+        assert got[3].type == "video" and got[3].is_attachment and got[3].caption == "Echo: big"
+        assert got[3].mime == "video/mp4" and await alice.download(got[3]) == video
 
 
 async def test_command_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
