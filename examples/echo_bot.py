@@ -1,4 +1,4 @@
-"""Echo bot: sends every direct message back: text, images and files.
+"""Echo bot: sends every direct message back: text, images, video, audio and files.
 
 Run the reference server, then the bot::
 
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,25 @@ from whatsapp_client import AuthenticationError, WhatsAppClient
 from whatsapp_client.client import Message
 
 DEV_PASSWORD = "echo-bot-dev-password"  # noqa: S105 - a local development default
+
+
+async def echo_media(client: WhatsAppClient, message: Message) -> None:
+    """Sends an image, video, audio or file back. Small media rides inline in the message;
+    larger media is an encrypted attachment, downloaded (and verified) into a temporary
+    folder first, and sent back as a new attachment."""
+    to = message.from_user
+    caption = f"Echo: {message.caption}" if message.caption else "Echo"
+    with tempfile.TemporaryDirectory(prefix="echo-bot-") as folder:
+        media = await client.download(message, folder)
+        if message.type == "image":
+            await client.send_image(to, media, caption=caption)
+        elif message.type in ("video", "audio"):
+            send = client.send_video if message.type == "video" else client.send_audio
+            kind = message.mime if (message.mime or "").startswith(message.type + "/") else None
+            await send(to, media, caption, mime=kind)
+        else:
+            name = message.filename or "file.bin"
+            await client.send_file(to, media, filename=name, caption="Echo", mime=message.mime)
 
 
 async def start_bot(
@@ -40,16 +60,10 @@ async def start_bot(
     async def echo(message: Message) -> None:
         await client.mark_as_read(message.from_user, [message.id])
         await client.send_typing(message.from_user, True)
-        data = message.data
         if message.type == "text":
             await client.send_message(message.from_user, f"Echo: {message.content}")
-        elif message.type == "image" and data is not None:
-            # Images and files go back end-to-end encrypted, like text.
-            caption = f"Echo: {message.caption}" if message.caption else "Echo"
-            await client.send_image(message.from_user, image_data=data, caption=caption)
-        elif message.type == "file" and data is not None:
-            name = message.filename or "file.bin"
-            await client.send_file(message.from_user, data=data, filename=name, caption="Echo")
+        elif message.is_media:
+            await echo_media(client, message)
         else:
             await client.send_message(message.from_user, f"Echo: a {message.type!r} message")
         await client.send_typing(message.from_user, False)

@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The test-only entry points of the extension (`_vector_*`, `_bench_*`) are compiled only
-# with the cargo feature `test-hooks`; maturin adds it to pyproject's `extension-module`.
-MATURIN_PEP517_ARGS="--features test-hooks" python3 -m pip install --quiet -e '.[dev]'
+# with the cargo feature `test-hooks`. Features given to maturin replace pyproject's
+# `features` list instead of adding to it, so `extension-module` is named again here
+# (without it the module would link libpython).
+MATURIN_PEP517_ARGS="--features extension-module,test-hooks" python3 -m pip install --quiet -e '.[dev]'
 cargo test --workspace --quiet
 # Coverage of python/whatsapp_client is measured on every run and must stay at 90% or more.
 # aiohttp's C WebSocket reader misreports message types under a tracer, so the pure-Python

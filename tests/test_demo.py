@@ -30,6 +30,10 @@ EXPECTED = [
     "sender_verified=True",
     "[pending: kept in her encrypted outbox]",
     "bob       received all 3, in order, each exactly once",
+    "[10] A large file as an encrypted attachment",
+    "upload    [####################] 100%  8.0 of 8.0 MiB",
+    "download  [####################] 100%  8.0 of 8.0 MiB",
+    "the digests match",
     "All checks passed",
 ]
 

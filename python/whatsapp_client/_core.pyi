@@ -13,6 +13,10 @@ __version__: str
 PROTOCOL_VERSION: int
 MAX_SKIP: int
 MAX_SKIPPED_KEYS: int
+MAX_LIMIT: int
+"""Largest ``max_skip`` / ``max_skipped_keys`` an account or store accepts (100,000)."""
+MAX_SIGNED_PREKEYS: int
+"""Hard cap on the signed prekeys an account holds (current + those in their grace period)."""
 
 def verify_signed_prekey(
     signing_key: bytes, key_id: int, public_key: bytes, signature: bytes

@@ -34,6 +34,7 @@ from whatsapp_client.client.config import ClientConfig, build_config, load_confi
 from whatsapp_client.client.events import Handler
 from whatsapp_client.client.models import ConnectionState, Message, PrekeyStatus, User
 from whatsapp_client.client.sync_features import SyncFeaturesMixin
+from whatsapp_client.client.sync_media import SyncMediaMixin
 
 __all__ = ["WhatsAppClient"]
 
@@ -52,7 +53,7 @@ def _threaded(handler: Handler) -> Handler:
     return run_in_thread
 
 
-class WhatsAppClient(SyncFeaturesMixin):
+class WhatsAppClient(SyncFeaturesMixin, SyncMediaMixin):
     """The blocking client. Same options and methods as the asynchronous one."""
 
     def __init__(

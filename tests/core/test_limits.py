@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from whatsapp_client import Account
+from whatsapp_client import Account, _core
 
 # The bound the store applies to the same settings (wac1::ratchet::MAX_LIMIT).
 BOUND = 100_000
+
+
+def test_the_bound_is_exported() -> None:
+    assert _core.MAX_LIMIT == BOUND
 
 
 @pytest.mark.parametrize("name", ["max_skip", "max_skipped_keys"])

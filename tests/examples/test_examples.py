@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Callable
@@ -41,6 +43,12 @@ async def test_echo_bot(server: ServerHandle, registered: Registered, tmp_path: 
         await eventually(lambda: len(got) == 3, what="the file echo")
         assert got[2].type == "file" and got[2].filename == "notes.pdf"
         assert got[2].data == b"%PDF-1.7 ..." and got[2].mime == "application/pdf"
+        # Above 64 KiB: an encrypted attachment, downloaded by the bot and sent back as one.
+        video = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00" + os.urandom(300_000)
+        await alice.send_video(bot_id, video, "big")
+        await eventually(lambda: len(got) == 4, what="the video echo")
+        assert got[3].type == "video" and got[3].is_attachment and got[3].caption == "Echo: big"
+        assert got[3].mime == "video/mp4" and await alice.download(got[3]) == video
 
 
 async def test_command_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
@@ -112,3 +120,22 @@ async def test_group_bot(server: ServerHandle, registered: Registered, tmp_path:
         await eventually(lambda: len(group_msgs) == 4, what="the greeting")
         assert group_msgs[3].group_id == new_id
         assert group_msgs[3].content.startswith("Hello Book club!")
+
+
+async def test_file_info_bot(server: ServerHandle, registered: Registered, tmp_path: Path) -> None:
+    async with run_example("file_info_bot.py", server.url, tmp_path) as bot_id:
+        alice = await registered("alice")
+        got = inbox(alice)
+        small = b"%PDF-1.7 tiny"
+        large = os.urandom(3 * 1024 * 1024 + 5)  # an encrypted attachment
+        await alice.send_file(bot_id, data=small, filename="tiny.pdf")
+        await eventually(lambda: len(got) == 1, what="the first answer")
+        await alice.send_file(bot_id, data=large, filename="big.bin")
+        await eventually(lambda: len(got) == 2, what="the second answer")
+        await alice.send_message(bot_id, "hello")
+        await eventually(lambda: len(got) == 3, what="the third answer")
+        assert [m.content for m in got] == [
+            f"tiny.pdf: {len(small)} bytes, SHA-256 {hashlib.sha256(small).hexdigest()}",
+            f"big.bin: {len(large)} bytes, SHA-256 {hashlib.sha256(large).hexdigest()}",
+            "Send me a file, I tell you its SHA-256.",
+        ]

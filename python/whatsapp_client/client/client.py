@@ -27,6 +27,7 @@ from whatsapp_client.client.handlers import HandlersMixin
 from whatsapp_client.client.http import HttpApi
 from whatsapp_client.client.ingest import IngestMixin
 from whatsapp_client.client.logging import get_logger, set_level
+from whatsapp_client.client.media_features import MediaMixin
 from whatsapp_client.client.models import ConnectionState, Message, PrekeyStatus, User
 from whatsapp_client.client.payloads import to_message
 from whatsapp_client.client.receipts import read_frames, validate_ids
@@ -38,7 +39,9 @@ __all__ = ["WhatsAppClient"]
 log = get_logger("client")
 
 
-class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, GroupsMixin):
+class WhatsAppClient(
+    AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, GroupsMixin, MediaMixin
+):
     """An end-to-end encrypted messaging client.
 
     ::
@@ -96,6 +99,7 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, G
             on_fatal=lambda exc: self._emit("error", exc),
         )
         self._init_features()
+        self._init_media()
 
     # --- construction ------------------------------------------------------------------
 
@@ -216,8 +220,16 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, G
             raise errors.ValidationError("content is not valid Unicode (lone surrogate)") from exc
         return await self.send_payload(to, {"type": "text", "text": content}, content)
 
-    async def send_payload(self, to: str, payload: Mapping[str, Any], content: str = "") -> Message:
-        """Sends any plaintext payload object (PROTOCOL.md §5); used by the typed senders."""
+    async def send_payload(
+        self,
+        to: str,
+        payload: Mapping[str, Any],
+        content: str = "",
+        *,
+        message_id: str | None = None,
+    ) -> Message:
+        """Sends any plaintext payload object (PROTOCOL.md §5); used by the typed senders.
+        ``message_id`` (default: a fresh UUID) lets a resumed attachment keep its id."""
         user, _, _ = self._require_login()
         assert self._sessions is not None
         assert self._outbox is not None
@@ -233,7 +245,7 @@ class WhatsAppClient(AccountsMixin, HandlersMixin, IngestMixin, FeaturesMixin, G
         # raised NotFoundError above and leaves no trace.
         self._note_peer(to)
         message = Message(
-            id=str(uuid.uuid4()),
+            id=message_id or str(uuid.uuid4()),
             from_user=user.id,
             to=to,
             content=content,

@@ -25,6 +25,7 @@ __all__ = ["DEFAULT_RECONNECT_DELAYS", "ENV_PREFIX", "ClientConfig", "load_confi
 ENV_PREFIX = "WHATSAPP_"
 DEFAULT_RECONNECT_DELAYS: tuple[float, ...] = (3.0, 6.0, 12.0, 24.0, 60.0)
 MAX_MEDIA_BYTES = 16 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = 4 * 1024 * 1024 * 1024
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _DURABILITY = ("full", "fast")
 
@@ -75,7 +76,11 @@ class ClientConfig:
     max_text_bytes: int = 10000
     """Largest text message, in bytes of UTF-8."""
     media_max_bytes: int = 5 * 1024 * 1024
-    """Largest media attachment in raw bytes (never above 16 MiB)."""
+    """Largest media sent inline, in raw bytes (never above 16 MiB); media above 64 KiB
+    goes as an encrypted attachment instead. Also the largest attachment that
+    ``download`` returns as bytes."""
+    attachment_max_bytes: int = 100 * 1024 * 1024
+    """Largest media sent as an encrypted attachment (PROTOCOL.md §8), in raw bytes."""
     log_level: str | None = None
     """Level of the ``whatsapp_client`` loggers (``DEBUG``...``CRITICAL``); ``None`` leaves it."""
     durability: str = "full"
@@ -138,6 +143,7 @@ _FIELD_TYPES: dict[str, str] = {
     "session_timeout_days": "float",
     "max_text_bytes": "int",
     "media_max_bytes": "int",
+    "attachment_max_bytes": "int",
     "log_level": "optstr",
     "durability": "str",
     "kdf_memory_kib": "int",
@@ -255,6 +261,8 @@ def _validate(cfg: ClientConfig) -> None:
         raise _fail("max_text_bytes must be between 1 and 1,000,000")
     if not 1 <= cfg.media_max_bytes <= MAX_MEDIA_BYTES:
         raise _fail("media_max_bytes must be between 1 and 16 MiB (16777216)")
+    if not 1 <= cfg.attachment_max_bytes <= MAX_ATTACHMENT_BYTES:
+        raise _fail("attachment_max_bytes must be between 1 and 4 GiB (4294967296)")
     if cfg.log_level is not None and cfg.log_level.upper() not in _LOG_LEVELS:
         raise _fail(f"log_level must be one of {', '.join(_LOG_LEVELS)}, got {cfg.log_level!r}")
     if cfg.durability not in _DURABILITY:

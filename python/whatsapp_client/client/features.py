@@ -8,7 +8,6 @@ are in ``group_api.GroupsMixin``).
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Awaitable, Iterable, Mapping
 from pathlib import Path
@@ -73,7 +72,12 @@ class FeaturesMixin:
         def _emit(self, name: str, *args: Any) -> None: ...
 
         async def send_payload(
-            self, to: str, payload: Mapping[str, Any], content: str = ""
+            self,
+            to: str,
+            payload: Mapping[str, Any],
+            content: str = "",
+            *,
+            message_id: str | None = None,
         ) -> Message: ...
 
         def get_fingerprint(self) -> str: ...
@@ -240,66 +244,7 @@ class FeaturesMixin:
 
     # --- media ---------------------------------------------------------------------------
 
-    async def send_image(
-        self,
-        to: str,
-        image_path: str | os.PathLike[str] | None = None,
-        image_data: bytes | None = None,
-        caption: str | None = None,
-        *,
-        filename: str | None = None,
-        max_dimension: int | None = None,
-    ) -> Message:
-        """Sends a JPEG, PNG, GIF or WebP image, end-to-end encrypted.
-
-        Give ``image_path`` or ``image_data``. The type is read from the bytes (a file
-        named ``.jpg`` that holds something else is refused). ``max_dimension`` downscales
-        larger images first (needs Pillow: the ``images`` extra). Raises ``MediaError``
-        before anything is sent for an unknown type or an image over ``media_max_bytes``."""
-        self._require_login()
-        cfg = self._config
-        hard_limit = 16 * 1024 * 1024
-        read_limit = hard_limit if max_dimension is not None else cfg.media_max_bytes
-        data, name = await media_mod.read_media(image_path, image_data, read_limit, "image")
-        mime = media_mod.detect_image_mime(data)
-        if mime is None:
-            raise errors.MediaError(
-                "unsupported image type: the bytes are not JPEG, PNG, GIF or WebP "
-                "(use send_file for other files)",
-                code="unsupported_image_type",
-            )
-        if max_dimension is not None:
-            data = await asyncio.to_thread(media_mod.downscale_image, data, mime, max_dimension)
-        media_mod.check_media_size(len(data), cfg.media_max_bytes, "image")
-        payload = media_mod.image_payload(data, mime, caption, filename or name, cfg.max_text_bytes)
-        media_mod.check_frame_size(len(payload["data"]) + len(caption or "") * 4 + 256)
-        return await self.send_payload(to, payload, payload.get("caption", ""))
-
-    async def send_file(
-        self,
-        to: str,
-        path: str | os.PathLike[str] | None = None,
-        data: bytes | None = None,
-        filename: str | None = None,
-        caption: str | None = None,
-        *,
-        mime: str | None = None,
-    ) -> Message:
-        """Sends a document, audio or video file, end-to-end encrypted.
-
-        Give ``path`` or ``data`` (then ``filename`` is required). The MIME type is
-        guessed from the bytes and the name unless given. Raises ``MediaError`` before
-        anything is sent when the file is over ``media_max_bytes``."""
-        self._require_login()
-        cfg = self._config
-        raw, name = await media_mod.read_media(path, data, cfg.media_max_bytes, "file")
-        fname = filename or name
-        if not fname:
-            raise errors.ValidationError("sending bytes as a file needs filename=...")
-        kind = mime or media_mod.guess_file_mime(fname, raw)
-        payload = media_mod.file_payload(raw, kind, fname, caption, cfg.max_text_bytes)
-        media_mod.check_frame_size(len(payload["data"]) + len(caption or "") * 4 + 512)
-        return await self.send_payload(to, payload, payload.get("caption", ""))
+    # send_image, send_video, send_audio, send_file and download: media_features.py
 
     async def save_image(self, message: Message, path: str | os.PathLike[str]) -> Path:
         """Writes a received (or sent) image to ``path``; returns the path written.

@@ -354,3 +354,11 @@ def _file_name(message: Message) -> str:
     # The id is chosen by the sender: only plain characters, never a hidden or dot name.
     base = re.sub(r"[^A-Za-z0-9_.-]", "_", message.id)[:100].lstrip(".")
     return (base or "message") + ext
+
+
+# Shared with the attachment senders and download (attachment_send.py,
+# attachment_download.py).
+clean_text = _clean_text
+clean_filename = _clean_filename
+names_a_folder = _names_a_folder
+file_name = _file_name

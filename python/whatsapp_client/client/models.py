@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import enum
 from typing import Any
 
-__all__ = ["ConnectionState", "Message", "MessageStatus", "PrekeyStatus", "User"]
+__all__ = ["MEDIA_TYPES", "ConnectionState", "Message", "MessageStatus", "PrekeyStatus", "User"]
+
+MEDIA_TYPES = ("image", "video", "audio", "file")
+
+
+def _b64(value: Any) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 class ConnectionState(str, enum.Enum):
@@ -86,28 +99,63 @@ class Message:
     def outgoing(self) -> bool:
         return self.direction == "out"
 
-    # --- media (PROTOCOL.md §5 plaintext payloads of type "image" and "file") ---------------
+    # --- media (PROTOCOL.md §5 payloads image, video, audio, file; §8 attachments) ---------
 
     @property
     def is_media(self) -> bool:
-        """True for ``image`` and ``file`` messages."""
-        return self.type in ("image", "file")
+        """True for ``image``, ``video``, ``audio`` and ``file`` messages."""
+        return self.type in MEDIA_TYPES
+
+    @property
+    def is_attachment(self) -> bool:
+        """True when the media travels as an encrypted attachment (``client.download``
+        fetches it) rather than inline in the message."""
+        return self.is_media and isinstance(self.payload.get("attachment"), dict)
+
+    @property
+    def size(self) -> int | None:
+        """The media's size in bytes (inline or attachment), ``None`` for other messages."""
+        if not self.is_media:
+            return None
+        attachment = self.payload.get("attachment")
+        if isinstance(attachment, dict):
+            size = attachment.get("size")
+            return size if isinstance(size, int) and not isinstance(size, bool) else None
+        data = self.data
+        return len(data) if data is not None else None
+
+    @property
+    def width(self) -> int | None:
+        """An image's width in pixels, when the sender gave it."""
+        value = self.payload.get("width")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def height(self) -> int | None:
+        """An image's height in pixels, when the sender gave it."""
+        value = self.payload.get("height")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def thumbnail(self) -> bytes | None:
+        """The small JPEG preview of an attachment, when the sender gave one."""
+        return _b64(self.payload.get("thumbnail")) if self.is_media else None
 
     @property
     def mime(self) -> str | None:
-        """The MIME type of an image or file message."""
+        """The MIME type of a media message."""
         value = self.payload.get("mime")
         return value if isinstance(value, str) else None
 
     @property
     def filename(self) -> str | None:
-        """The file name of an image or file message, when the sender gave one."""
+        """The file name of a media message, when the sender gave one."""
         value = self.payload.get("filename")
         return value if isinstance(value, str) else None
 
     @property
     def caption(self) -> str | None:
-        """The caption of an image or file message, when there is one."""
+        """The caption of a media message, when there is one."""
         value = self.payload.get("caption")
         return value if isinstance(value, str) else None
 
@@ -119,18 +167,9 @@ class Message:
 
     @property
     def data(self) -> bytes | None:
-        """The raw bytes of an image or file message (``None`` for other types, or when the
-        payload's base64 is malformed)."""
-        value = self.payload.get("data")
-        if not self.is_media or not isinstance(value, str):
-            return None
-        import base64
-        import binascii
-
-        try:
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            return None
+        """The raw bytes of inline media (``None`` for other types, for an attachment, which
+        ``client.download`` fetches, or when the payload's base64 is malformed)."""
+        return _b64(self.payload.get("data")) if self.is_media else None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -63,38 +63,7 @@ class SyncFeaturesMixin:
 
     # --- media ---------------------------------------------------------------------------
 
-    def send_image(
-        self,
-        to: str,
-        image_path: str | os.PathLike[str] | None = None,
-        image_data: bytes | None = None,
-        caption: str | None = None,
-        *,
-        filename: str | None = None,
-        max_dimension: int | None = None,
-    ) -> Message:
-        return self._call(
-            self._client.send_image(
-                to,
-                image_path,
-                image_data,
-                caption,
-                filename=filename,
-                max_dimension=max_dimension,
-            )
-        )
-
-    def send_file(
-        self,
-        to: str,
-        path: str | os.PathLike[str] | None = None,
-        data: bytes | None = None,
-        filename: str | None = None,
-        caption: str | None = None,
-        *,
-        mime: str | None = None,
-    ) -> Message:
-        return self._call(self._client.send_file(to, path, data, filename, caption, mime=mime))
+    # send_image, send_video, send_audio, send_file and download: sync_media.py
 
     def save_image(self, message: Message, path: str | os.PathLike[str]) -> Path:
         return self._call(self._client.save_image(message, path))

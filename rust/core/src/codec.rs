@@ -239,7 +239,7 @@ fn put_ratchet(w: &mut Writer, s: &RatchetState) {
     for k in &s.skipped {
         w.bytes(&k.dh);
         w.u32(k.n);
-        w.bytes(k.mk.as_ref());
+        w.bytes(&k.mk[..]);
     }
 }
 fn get_ratchet(r: &mut Reader<'_>) -> Result<RatchetState> {
@@ -253,7 +253,7 @@ fn get_ratchet(r: &mut Reader<'_>) -> Result<RatchetState> {
     // Sized up front (up to the largest allowed cache) so the deque does not regrow.
     let mut skipped = VecDeque::with_capacity(count.min(crate::ratchet::MAX_LIMIT as usize));
     for _ in 0..count {
-        skipped.push_back(SkippedKey { dh: r.b32()?, n: r.u32()?, mk: r.secret()? });
+        skipped.push_back(SkippedKey { dh: r.b32()?, n: r.u32()?, mk: Box::new(r.secret()?) });
     }
     Ok(RatchetState {
         root_key,
@@ -364,7 +364,7 @@ impl Serialize for SessionRecord {
         // Sized up front: a growing Vec would free copies of the sessions' keys unwiped.
         let mut sessions = Vec::with_capacity(count);
         for _ in 0..count {
-            sessions.push(get_session(&mut r)?);
+            sessions.push(Box::new(get_session(&mut r)?));
         }
         r.finish()?;
         Ok(Self { peer, sessions })
@@ -400,7 +400,7 @@ impl Serialize for Account {
         let mut one_time_prekeys = BTreeMap::new();
         for _ in 0..n {
             let k = get_opk(&mut r)?;
-            if one_time_prekeys.insert(k.id, k).is_some() {
+            if one_time_prekeys.insert(k.id, Box::new(k)).is_some() {
                 return Err(Error::Corrupt("duplicate one-time prekey id"));
             }
         }

@@ -34,7 +34,9 @@ pub struct Account {
     pub(crate) identity: IdentityKeyPair,
     /// Newest first.
     pub(crate) signed_prekeys: Vec<SignedPreKey>,
-    pub(crate) one_time_prekeys: BTreeMap<u32, OneTimePreKey>,
+    /// Boxed: B-tree nodes move entries when they split or shift, which would leave copies
+    /// of the private keys in node memory freed unwiped; a boxed key never moves.
+    pub(crate) one_time_prekeys: BTreeMap<u32, Box<OneTimePreKey>>,
     pub(crate) next_one_time_id: u32,
     pub(crate) limits: Limits,
 }
@@ -133,16 +135,16 @@ impl Account {
             let id = self.next_one_time_id;
             self.next_one_time_id =
                 id.checked_add(1).ok_or(Error::InvalidKey("one-time prekey ids exhausted"))?;
-            self.one_time_prekeys.insert(id, OneTimePreKey { id, pair: KeyPair::generate(rng) });
+            self.one_time_prekeys.insert(id, Box::new(OneTimePreKey { id, pair: KeyPair::generate(rng) }));
             ids.push(id);
         }
-        Ok(ids.iter().filter_map(|id| self.one_time_prekeys.get(id)).collect())
+        Ok(ids.iter().filter_map(|id| self.one_time_prekeys.get(id).map(|k| &**k)).collect())
     }
 
     /// Adds an already-made one-time prekey (for test vectors and imports).
     pub fn add_one_time_prekey(&mut self, key: OneTimePreKey) {
         self.next_one_time_id = self.next_one_time_id.max(key.id.saturating_add(1));
-        self.one_time_prekeys.insert(key.id, key);
+        self.one_time_prekeys.insert(key.id, Box::new(key));
     }
 
     /// Deletes a one-time prekey; returns whether it was held.
@@ -152,7 +154,7 @@ impl Account {
 
     /// One-time prekeys held, by id.
     pub fn one_time_prekeys(&self) -> impl Iterator<Item = &OneTimePreKey> {
-        self.one_time_prekeys.values()
+        self.one_time_prekeys.values().map(|k| &**k)
     }
 
     /// Our own bundle, as the server would hand it out with the given one-time prekey.
@@ -202,7 +204,7 @@ impl PreKeyStore for Account {
     }
 
     fn one_time_prekey(&self, id: u32) -> Option<&OneTimePreKey> {
-        self.one_time_prekeys.get(&id)
+        self.one_time_prekeys.get(&id).map(|k| &**k)
     }
 }
 

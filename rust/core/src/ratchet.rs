@@ -80,7 +80,10 @@ fn associated_data(ad: &[u8; 64], header: &Header) -> [u8; 104] {
 pub(crate) struct SkippedKey {
     pub(crate) dh: PublicKeyBytes,
     pub(crate) n: u32,
-    pub(crate) mk: Secret32,
+    /// Boxed: the deque and the staging list move their entries around (growth, removal),
+    /// which leaves bitwise copies of whatever is inline in freed or spare memory; a boxed
+    /// key stays in one allocation, wiped when dropped.
+    pub(crate) mk: Box<Secret32>,
 }
 
 /// The state of one Double Ratchet session.
@@ -95,6 +98,18 @@ pub struct RatchetState {
     pub(crate) nr: u32,
     pub(crate) pn: u32,
     pub(crate) skipped: VecDeque<SkippedKey>,
+}
+
+impl Drop for RatchetState {
+    /// An empty chain's slot still holds whatever bytes were there when the state was built
+    /// (often a key left on the stack); filling it makes the slot's own wipe cover them.
+    fn drop(&mut self) {
+        for chain in [&mut self.sending_chain, &mut self.receiving_chain] {
+            if chain.is_none() {
+                *chain = Some(Zeroizing::new([0u8; 32]));
+            }
+        }
+    }
 }
 
 impl core::fmt::Debug for RatchetState {
@@ -303,7 +318,7 @@ fn skip_to(
     let mut chain = Zeroizing::new(*ck);
     for n in from..until {
         let (mk, next) = kdf_ck(&chain);
-        staged.push(SkippedKey { dh: *dh, n, mk });
+        staged.push(SkippedKey { dh: *dh, n, mk: Box::new(mk) });
         chain = next;
     }
     let (mk, next) = kdf_ck(&chain);

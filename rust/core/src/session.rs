@@ -25,6 +25,17 @@ pub struct Session {
     pub(crate) pending_x3dh: Option<X3dhHeader>,
 }
 
+impl Drop for Session {
+    /// An absent X3DH header's slot still holds whatever bytes were on the stack when the
+    /// session was built (often a key); filling it overwrites them before the memory is freed.
+    fn drop(&mut self) {
+        if self.pending_x3dh.is_none() {
+            self.pending_x3dh =
+                Some(X3dhHeader { ik: [0; 32], sk: [0; 32], ek: [0; 32], spk_id: 0, opk_id: Some(0) });
+        }
+    }
+}
+
 impl Session {
     /// The ratchet state, read-only.
     pub fn ratchet(&self) -> &RatchetState {
@@ -80,8 +91,10 @@ impl std::fmt::Debug for Decrypted {
 pub struct SessionRecord {
     /// The peer's identity, once known.
     pub(crate) peer: Option<PublicIdentity>,
-    /// `sessions[0]` is active; the rest are older ones, newest first.
-    pub(crate) sessions: Vec<Session>,
+    /// `sessions[0]` is active; the rest are older ones, newest first. Boxed, so that
+    /// reordering and growing the list moves pointers, never copies of the keys.
+    #[allow(clippy::vec_box)] // deliberate: see above
+    pub(crate) sessions: Vec<Box<Session>>,
 }
 
 impl SessionRecord {
@@ -107,7 +120,7 @@ impl SessionRecord {
 
     /// The active session.
     pub fn active(&self) -> Option<&Session> {
-        self.sessions.first()
+        self.sessions.first().map(|s| &**s)
     }
 
     /// Number of sessions held (active plus old).
@@ -263,7 +276,7 @@ impl SessionRecord {
     fn promote_new(&mut self, session: Session) -> bool {
         let changed = self.peer.is_some_and(|known| known != session.peer);
         self.peer = Some(session.peer);
-        self.sessions.insert(0, session);
+        self.sessions.insert(0, Box::new(session));
         self.sessions.truncate(1 + MAX_OLD_SESSIONS);
         changed
     }

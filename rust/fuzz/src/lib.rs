@@ -10,6 +10,8 @@
 
 use std::sync::OnceLock;
 
+pub mod attachment;
+
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 use wac1::encoding::b64;
@@ -368,7 +370,7 @@ fn round_trip<T: Serialize + PartialEq + core::fmt::Debug>(data: &[u8]) -> Optio
 /// The seed corpus: (target, file name, bytes).
 pub fn seed_corpus() -> Vec<(&'static str, String, Vec<u8>)> {
     let fx = fixture();
-    let mut out = Vec::new();
+    let mut out = attachment::attachment_seeds();
     for g in &fx.pending {
         out.push(("decrypt", format!("valid-{}", g.name), g.wire.clone().into_bytes()));
         // One structural and one textual mutation seed per message.

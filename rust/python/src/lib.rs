@@ -29,6 +29,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let limits = wac1::Limits::default();
     m.add("MAX_SKIP", limits.max_skip)?;
     m.add("MAX_SKIPPED_KEYS", limits.max_skipped_keys)?;
+    m.add("MAX_LIMIT", wac1::ratchet::MAX_LIMIT)?;
+    m.add("MAX_SIGNED_PREKEYS", wac1::prekeys::MAX_SIGNED_PREKEYS)?;
     m.add_class::<account::Account>()?;
     m.add_class::<session::Session>()?;
     m.add_class::<session::Decrypted>()?;

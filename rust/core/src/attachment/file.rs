@@ -8,12 +8,13 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use rand_core::{CryptoRng, RngCore};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tempfile::NamedTempFile;
 use zeroize::Zeroizing;
 
-use super::{blob_size, corrupt, AttachmentKeys, Opener, Sealer, CHUNK_SIZE, SEALED_CHUNK_SIZE};
+use super::{
+    blob_size, corrupt, finish_hash, hasher, AttachmentKeys, Opener, Sealer, CHUNK_SIZE, SEALED_CHUNK_SIZE,
+};
 use crate::error::Error;
 
 /// Bytes read per step: 16 chunks, so each step seals or opens several whole chunks.
@@ -103,7 +104,7 @@ pub fn open_file(
         return Err(corrupt().into());
     }
     let mut buf = vec![0u8; READ_SIZE];
-    let mut hasher = Sha256::new();
+    let mut hasher = hasher();
     loop {
         let n = read_full(&mut input, &mut buf)?;
         if n == 0 {
@@ -111,7 +112,7 @@ pub fn open_file(
         }
         hasher.update(buf.get(..n).unwrap_or_default());
     }
-    let actual: [u8; 32] = hasher.finalize().into();
+    let actual = finish_hash(hasher);
     if !bool::from(actual.ct_eq(digest)) {
         return Err(corrupt().into());
     }

@@ -13,10 +13,8 @@
 mod file;
 mod stream;
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Key, Nonce, Tag};
 use rand_core::{CryptoRng, RngCore};
-use sha2::{Digest, Sha256};
+use ring::aead::{Aad, LessSafeKey, Nonce, Tag};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -92,8 +90,23 @@ fn nonce(index: u32, last: bool) -> [u8; 12] {
     [0, 0, 0, 0, 0, 0, 0, i[0], i[1], i[2], i[3], u8::from(last)]
 }
 
-fn cipher(key: &[u8; 32]) -> Aes256Gcm {
-    Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key))
+/// Runs `f` with the chunk cipher of `key`, built on the stack for this call only (ring's
+/// key is opaque and not wiped on drop; see [`crate::aead`]).
+fn with_cipher<T>(key: &[u8; 32], f: impl FnOnce(&LessSafeKey) -> Result<T>) -> Result<T> {
+    crate::aead::with_key(key, f)
+}
+
+/// SHA-256 of the blob, incrementally (ring's: SHA-NI where the CPU has it).
+type Hasher = ring::digest::Context;
+
+fn hasher() -> Hasher {
+    ring::digest::Context::new(&ring::digest::SHA256)
+}
+
+fn finish_hash(hasher: Hasher) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(hasher.finish().as_ref());
+    out
 }
 
 fn corrupt() -> Error {
@@ -101,30 +114,28 @@ fn corrupt() -> Error {
 }
 
 /// Seals `buf` (one chunk's plaintext followed by `TAG_SIZE` spare bytes) in place.
-fn seal_chunk(cipher: &Aes256Gcm, index: u32, last: bool, buf: &mut [u8]) -> Result<()> {
+fn seal_chunk(cipher: &LessSafeKey, index: u32, last: bool, buf: &mut [u8]) -> Result<()> {
     let (text, tag) = buf.split_at_mut(buf.len().saturating_sub(TAG_SIZE));
+    let nonce = Nonce::assume_unique_for_key(nonce(index, last));
     let t = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce(index, last)), ASSOCIATED_DATA, text)
+        .seal_in_place_separate_tag(nonce, Aad::from(ASSOCIATED_DATA), text)
         .map_err(|_| Error::InvalidMessage("attachment chunk too large".into()))?;
-    tag.copy_from_slice(&t);
+    tag.copy_from_slice(t.as_ref());
     Ok(())
 }
 
 /// Opens one sealed chunk into `out` (exactly its plaintext length). On failure `out` is
 /// wiped: the cipher decrypts before it compares tags.
-fn open_chunk(cipher: &Aes256Gcm, index: u64, last: bool, sealed: &[u8], out: &mut [u8]) -> Result<()> {
+fn open_chunk(cipher: &LessSafeKey, index: u64, last: bool, sealed: &[u8], out: &mut [u8]) -> Result<()> {
     let index = u32::try_from(index).map_err(|_| corrupt())?;
     if sealed.len() != out.len() + TAG_SIZE {
         return Err(corrupt());
     }
     let (text, tag) = sealed.split_at(out.len());
+    let tag = Tag::try_from(tag).map_err(|_| corrupt())?;
     out.copy_from_slice(text);
-    let result = cipher.decrypt_in_place_detached(
-        Nonce::from_slice(&nonce(index, last)),
-        ASSOCIATED_DATA,
-        out,
-        Tag::from_slice(tag),
-    );
+    let nonce = Nonce::assume_unique_for_key(nonce(index, last));
+    let result = cipher.open_in_place_separate_tag(nonce, Aad::from(ASSOCIATED_DATA), tag, out, 0..);
     if result.is_err() {
         out.zeroize();
         return Err(corrupt());
@@ -150,21 +161,23 @@ pub fn seal_into<R: RngCore + CryptoRng>(
         return Err(Error::InvalidMessage("output buffer is not the blob size".into()));
     }
     let key = fresh_key(rng);
-    let cipher = cipher(&key);
-    let mut hasher = Sha256::new();
+    let mut hasher = hasher();
     let chunks = chunk_count(size);
-    let mut rest = &mut *out;
-    for index in 0..chunks {
-        let len = chunk_len(size, index);
-        let start = usize::try_from(index).unwrap_or(usize::MAX).saturating_mul(CHUNK_SIZE);
-        let (buf, tail) = rest.split_at_mut(len + TAG_SIZE);
-        let text = plaintext.get(start..start + len).ok_or_else(corrupt)?;
-        buf.get_mut(..len).ok_or_else(corrupt)?.copy_from_slice(text);
-        seal_chunk(&cipher, u32::try_from(index).map_err(|_| corrupt())?, index + 1 == chunks, buf)?;
-        hasher.update(&*buf);
-        rest = tail;
-    }
-    Ok(AttachmentKeys { key, digest: hasher.finalize().into(), size })
+    with_cipher(&key, |cipher| {
+        let mut rest = &mut *out;
+        for index in 0..chunks {
+            let len = chunk_len(size, index);
+            let start = usize::try_from(index).unwrap_or(usize::MAX).saturating_mul(CHUNK_SIZE);
+            let (buf, tail) = rest.split_at_mut(len + TAG_SIZE);
+            let text = plaintext.get(start..start + len).ok_or_else(corrupt)?;
+            buf.get_mut(..len).ok_or_else(corrupt)?.copy_from_slice(text);
+            seal_chunk(cipher, u32::try_from(index).map_err(|_| corrupt())?, index + 1 == chunks, buf)?;
+            hasher.update(buf);
+            rest = tail;
+        }
+        Ok(())
+    })?;
+    Ok(AttachmentKeys { key, digest: finish_hash(hasher), size })
 }
 
 /// Seals `plaintext` under a fresh key: the blob and the keys for the message.
@@ -183,7 +196,8 @@ pub fn check_blob(blob: &[u8], digest: &[u8; 32], size: u64) -> Result<()> {
     if blob_size(size) != Some(blob.len() as u64) {
         return Err(corrupt());
     }
-    let actual: [u8; 32] = Sha256::digest(blob).into();
+    let mut actual = [0u8; 32];
+    actual.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, blob).as_ref());
     if !bool::from(actual.ct_eq(digest)) {
         return Err(corrupt());
     }
@@ -215,16 +229,17 @@ pub fn open(blob: &[u8], key: &[u8; 32], digest: &[u8; 32], size: u64) -> Result
 
 /// Decrypts the chunks of a blob whose length and digest were checked.
 fn open_checked(blob: &[u8], key: &[u8; 32], size: u64, out: &mut [u8]) -> Result<()> {
-    let cipher = cipher(key);
     let chunks = chunk_count(size);
-    let mut at = 0usize;
-    for index in 0..chunks {
-        let len = chunk_len(size, index);
-        let start = usize::try_from(index).unwrap_or(usize::MAX).saturating_mul(CHUNK_SIZE);
-        let sealed = blob.get(at..at + len + TAG_SIZE).ok_or_else(corrupt)?;
-        let dst = out.get_mut(start..start + len).ok_or_else(corrupt)?;
-        open_chunk(&cipher, index, index + 1 == chunks, sealed, dst)?;
-        at += len + TAG_SIZE;
-    }
-    Ok(())
+    with_cipher(key, |cipher| {
+        let mut at = 0usize;
+        for index in 0..chunks {
+            let len = chunk_len(size, index);
+            let start = usize::try_from(index).unwrap_or(usize::MAX).saturating_mul(CHUNK_SIZE);
+            let sealed = blob.get(at..at + len + TAG_SIZE).ok_or_else(corrupt)?;
+            let dst = out.get_mut(start..start + len).ok_or_else(corrupt)?;
+            open_chunk(cipher, index, index + 1 == chunks, sealed, dst)?;
+            at += len + TAG_SIZE;
+        }
+        Ok(())
+    })
 }

@@ -1,27 +1,26 @@
 //! Sealing and opening a chunk at a time, for data that arrives in pieces of any size.
 
-use aes_gcm::Aes256Gcm;
 use rand_core::{CryptoRng, RngCore};
-use sha2::{Digest, Sha256};
+use ring::aead::LessSafeKey;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::{
-    blob_size, chunk_count, chunk_len, cipher, corrupt, fresh_key, open_chunk, seal_chunk, AttachmentKeys,
-    CHUNK_SIZE, SEALED_CHUNK_SIZE, TAG_SIZE,
+    blob_size, chunk_count, chunk_len, corrupt, finish_hash, fresh_key, hasher, open_chunk, seal_chunk,
+    with_cipher, AttachmentKeys, Hasher, CHUNK_SIZE, SEALED_CHUNK_SIZE, TAG_SIZE,
 };
 use crate::error::{Error, Result};
 
 /// Seals an attachment as its plaintext arrives. A full chunk is held back until more data
 /// (or [`Sealer::finish`]) shows whether it is the last one, which carries the final flag.
 pub struct Sealer {
-    cipher: Aes256Gcm,
+    /// The cipher is built from it on the stack for each call (see `with_cipher`).
     key: Zeroizing<[u8; 32]>,
     /// Plaintext of the chunk being filled; never grows past one chunk.
     pending: Zeroizing<Vec<u8>>,
     index: u32,
     size: u64,
-    hasher: Sha256,
+    hasher: Hasher,
     finished: bool,
 }
 
@@ -34,14 +33,12 @@ impl core::fmt::Debug for Sealer {
 impl Sealer {
     /// A sealer under a fresh random key.
     pub fn new<R: RngCore + CryptoRng>(rng: &mut R) -> Self {
-        let key = fresh_key(rng);
         Self {
-            cipher: cipher(&key),
-            key,
+            key: fresh_key(rng),
             pending: Zeroizing::new(Vec::with_capacity(CHUNK_SIZE)),
             index: 0,
             size: 0,
-            hasher: Sha256::new(),
+            hasher: hasher(),
             finished: false,
         }
     }
@@ -62,17 +59,21 @@ impl Sealer {
             .checked_add(data.len() as u64)
             .filter(|n| *n <= super::MAX_SIZE)
             .ok_or_else(too_large)?;
-        while !data.is_empty() {
-            if self.pending.len() == CHUNK_SIZE {
-                // More data follows, so the held chunk is not the last one.
-                self.seal_pending(false, out)?;
-                self.index = self.index.checked_add(1).ok_or_else(too_large)?;
+        let key = self.key.clone();
+        with_cipher(&key, |cipher| {
+            while !data.is_empty() {
+                if self.pending.len() == CHUNK_SIZE {
+                    // More data follows, so the held chunk is not the last one.
+                    self.seal_pending(cipher, false, out)?;
+                    self.index = self.index.checked_add(1).ok_or_else(too_large)?;
+                }
+                let take = data.len().min(CHUNK_SIZE - self.pending.len());
+                let (head, tail) = data.split_at(take);
+                self.pending.extend_from_slice(head);
+                data = tail;
             }
-            let take = data.len().min(CHUNK_SIZE - self.pending.len());
-            let (head, tail) = data.split_at(take);
-            self.pending.extend_from_slice(head);
-            data = tail;
-        }
+            Ok(())
+        })?;
         self.size = total;
         Ok(())
     }
@@ -83,19 +84,20 @@ impl Sealer {
     pub fn finish(&mut self, out: &mut Vec<u8>) -> Result<AttachmentKeys> {
         self.check_open()?;
         self.finished = true;
-        self.seal_pending(true, out)?;
-        let digest = core::mem::take(&mut self.hasher).finalize().into();
-        Ok(AttachmentKeys { key: self.key.clone(), digest, size: self.size })
+        let key = self.key.clone();
+        with_cipher(&key, |cipher| self.seal_pending(cipher, true, out))?;
+        let digest = finish_hash(core::mem::replace(&mut self.hasher, hasher()));
+        Ok(AttachmentKeys { key, digest, size: self.size })
     }
 
-    fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<()> {
+    fn seal_pending(&mut self, cipher: &LessSafeKey, last: bool, out: &mut Vec<u8>) -> Result<()> {
         let start = out.len();
         out.reserve(self.pending.len() + TAG_SIZE);
         out.extend_from_slice(&self.pending);
         out.extend_from_slice(&[0u8; TAG_SIZE]);
         let sealed = out.get_mut(start..).ok_or_else(corrupt)?;
-        seal_chunk(&self.cipher, self.index, last, sealed)?;
-        self.hasher.update(&*sealed);
+        seal_chunk(cipher, self.index, last, sealed)?;
+        self.hasher.update(sealed);
         self.pending.clear();
         Ok(())
     }
@@ -108,7 +110,8 @@ impl Sealer {
 /// keeps what `push` returns until `finish` succeeds, or uses [`super::open`] /
 /// [`super::open_file`], which check the whole blob first.
 pub struct Opener {
-    cipher: Aes256Gcm,
+    /// The cipher is built from it on the stack for each call (see `with_cipher`).
+    key: Zeroizing<[u8; 32]>,
     digest: [u8; 32],
     size: u64,
     blob_size: u64,
@@ -118,7 +121,7 @@ pub struct Opener {
     /// Sealed bytes of a chunk split across pushes, or of the last chunk; never more than
     /// one sealed chunk.
     pending: Vec<u8>,
-    hasher: Sha256,
+    hasher: Hasher,
     failed: bool,
 }
 
@@ -133,7 +136,7 @@ impl Opener {
     pub fn new(key: &[u8; 32], digest: &[u8; 32], size: u64) -> Result<Self> {
         let blob_size = blob_size(size).ok_or_else(corrupt)?;
         Ok(Self {
-            cipher: cipher(key),
+            key: Zeroizing::new(*key),
             digest: *digest,
             size,
             blob_size,
@@ -141,7 +144,7 @@ impl Opener {
             index: 0,
             received: 0,
             pending: Vec::with_capacity(SEALED_CHUNK_SIZE),
-            hasher: Sha256::new(),
+            hasher: hasher(),
             failed: false,
         })
     }
@@ -161,12 +164,13 @@ impl Opener {
             let complete = me.received == me.blob_size
                 && me.index + 1 == me.chunks
                 && me.pending.len() == me.sealed_len();
-            let actual: [u8; 32] = core::mem::take(&mut me.hasher).finalize().into();
+            let actual = finish_hash(core::mem::replace(&mut me.hasher, hasher()));
             if !complete || !bool::from(actual.ct_eq(&me.digest)) {
                 return Err(corrupt());
             }
             let sealed = core::mem::take(&mut me.pending);
-            me.open_next(&sealed, out)
+            let key = me.key.clone();
+            with_cipher(&key, |cipher| me.open_next(cipher, &sealed, out))
         });
         self.failed = true;
         result
@@ -195,19 +199,24 @@ impl Opener {
         chunk_len(self.size, self.index) + TAG_SIZE
     }
 
-    fn push_inner(&mut self, mut part: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    fn push_inner(&mut self, part: &[u8], out: &mut Vec<u8>) -> Result<()> {
         self.received = self.received.saturating_add(part.len() as u64);
         if self.received > self.blob_size {
             return Err(corrupt());
         }
         self.hasher.update(part);
+        let key = self.key.clone();
+        with_cipher(&key, |cipher| self.open_chunks(cipher, part, out))
+    }
+
+    fn open_chunks(&mut self, cipher: &LessSafeKey, mut part: &[u8], out: &mut Vec<u8>) -> Result<()> {
         // Whole chunks straight from `part`; a chunk split across pushes through `pending`.
         // The last chunk waits in `pending` for `finish`.
         while self.index + 1 < self.chunks && !part.is_empty() {
             let need = self.sealed_len();
             if self.pending.is_empty() && part.len() >= need {
                 let (sealed, tail) = part.split_at(need);
-                self.open_next(sealed, out)?;
+                self.open_next(cipher, sealed, out)?;
                 part = tail;
                 continue;
             }
@@ -217,7 +226,7 @@ impl Opener {
             part = tail;
             if self.pending.len() == need {
                 let sealed = core::mem::take(&mut self.pending);
-                let opened = self.open_next(&sealed, out);
+                let opened = self.open_next(cipher, &sealed, out);
                 self.pending = sealed;
                 self.pending.clear();
                 opened?;
@@ -227,11 +236,11 @@ impl Opener {
         Ok(())
     }
 
-    fn open_next(&mut self, sealed: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    fn open_next(&mut self, cipher: &LessSafeKey, sealed: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let start = out.len();
         out.resize(start + sealed.len().saturating_sub(TAG_SIZE), 0);
         let dst = out.get_mut(start..).ok_or_else(corrupt)?;
-        open_chunk(&self.cipher, self.index, self.index + 1 == self.chunks, sealed, dst)?;
+        open_chunk(cipher, self.index, self.index + 1 == self.chunks, sealed, dst)?;
         self.index += 1;
         Ok(())
     }

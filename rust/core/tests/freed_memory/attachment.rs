@@ -45,3 +45,16 @@ fn sealing_and_opening_free_no_copy_of_the_key() {
     });
     assert_eq!(hits, 0, "a freed block still held the attachment key");
 }
+
+#[test]
+fn a_heap_held_ring_key_would_be_seen() {
+    // Why no struct holds a ring key (wac1::aead::with_key): ring does not wipe its key
+    // schedule on drop, and AES-256's schedule starts with the key itself, so a boxed ring
+    // key leaves the key in freed memory. This control shows the spy would catch it.
+    let hits = freed_blocks_with_secrets(|| {
+        let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &SECRETS[0]).unwrap();
+        let key = Box::new(ring::aead::LessSafeKey::new(unbound));
+        drop(std::hint::black_box(key));
+    });
+    assert_eq!(hits, 1, "ring's key schedule no longer holds the key: revisit with_key's notes");
+}

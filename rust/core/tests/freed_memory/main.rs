@@ -12,7 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rand_core::OsRng;
@@ -20,6 +20,7 @@ use wac1::{Account, IdentityKeyPair, KeyPair, Serialize, SignedPreKey};
 use zeroize::Zeroizing;
 
 mod attachment;
+mod collections;
 
 /// Patterns planted as secrets: distinct, non-trivial, and not produced by anything else.
 pub const SECRETS: [[u8; 32]; 3] = [pattern(0x3d), pattern(0x71), pattern(0xa9)];
@@ -34,6 +35,21 @@ const fn pattern(seed: u8) -> [u8; 32] {
     out
 }
 
+/// Secrets only known at run time (derived keys), planted with [`plant`]; the allocator
+/// cannot allocate or lock, so they live in fixed atomic slots.
+static PLANTED: [[AtomicU64; 4]; MAX_PLANTED] = [const { [const { AtomicU64::new(0) }; 4] }; MAX_PLANTED];
+static PLANTED_COUNT: AtomicUsize = AtomicUsize::new(0);
+const MAX_PLANTED: usize = 64;
+
+/// Adds a run-time secret to what the spy looks for (until the next armed run).
+pub fn plant(secret: &[u8; 32]) {
+    let slot = PLANTED_COUNT.fetch_add(1, Ordering::SeqCst);
+    assert!(slot < MAX_PLANTED, "too many planted secrets");
+    for (word, bytes) in PLANTED[slot].iter().zip(secret.chunks_exact(8)) {
+        word.store(u64::from_le_bytes(bytes.try_into().unwrap()), Ordering::SeqCst);
+    }
+}
+
 static ARMED: AtomicBool = AtomicBool::new(false);
 static HITS: AtomicUsize = AtomicUsize::new(0);
 /// Tests of this binary run one at a time: the spy's counters are global.
@@ -42,7 +58,15 @@ static SERIAL: Mutex<()> = Mutex::new(());
 struct Spy;
 
 fn holds_secret(block: &[u8]) -> bool {
-    block.windows(32).any(|w| SECRETS.iter().any(|s| w == s))
+    let mut planted = [[0u8; 32]; MAX_PLANTED];
+    let n = PLANTED_COUNT.load(Ordering::SeqCst).min(MAX_PLANTED);
+    for (out, words) in planted.iter_mut().zip(PLANTED.iter()).take(n) {
+        for (chunk, word) in out.chunks_exact_mut(8).zip(words.iter()) {
+            chunk.copy_from_slice(&word.load(Ordering::SeqCst).to_le_bytes());
+        }
+    }
+    let planted = &planted[..n];
+    block.windows(32).any(|w| SECRETS.iter().chain(planted).any(|s| w == s))
 }
 
 // SAFETY: every call forwards to `System` with the caller's layout; the scan only reads
@@ -81,12 +105,15 @@ unsafe impl GlobalAlloc for Spy {
 static GLOBAL: Spy = Spy;
 
 /// Runs `f` with the spy armed and returns how many freed blocks held a planted secret.
+/// `f` may [`plant`] run-time secrets; they are forgotten afterwards.
 pub fn freed_blocks_with_secrets(f: impl FnOnce()) -> usize {
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    PLANTED_COUNT.store(0, Ordering::SeqCst);
     HITS.store(0, Ordering::SeqCst);
     ARMED.store(true, Ordering::SeqCst);
     f();
     ARMED.store(false, Ordering::SeqCst);
+    PLANTED_COUNT.store(0, Ordering::SeqCst);
     HITS.load(Ordering::SeqCst)
 }
 

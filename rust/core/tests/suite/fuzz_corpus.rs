@@ -93,6 +93,20 @@ fn from_bytes_corpus_replays() {
 }
 
 #[test]
+fn open_attachment_corpus_replays() {
+    use harness::attachment::{open_attachment_input, AttachmentOutcome};
+    write_seeds_if_asked();
+    let corpus = files("open_attachment");
+    assert!(corpus.len() >= 8, "the open_attachment corpus is missing ({} files)", corpus.len());
+    for (name, data) in &corpus {
+        let outcome = open_attachment_input(data);
+        let expected =
+            if name.starts_with("valid-") { AttachmentOutcome::Opened } else { AttachmentOutcome::Refused };
+        assert_eq!(outcome, expected, "{name}");
+    }
+}
+
+#[test]
 fn seed_corpus_matches_the_fixture() {
     // Every seed the harness would write is in the committed corpus, byte for byte, so the
     // corpus cannot silently drift from the fixture.

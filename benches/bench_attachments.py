@@ -1,0 +1,166 @@
+"""End-to-end attachment benchmark: one file from one client to another through the server.
+
+The sender seals the file into a blob file (64 KiB AES-256-GCM chunks), streams the blob to
+``POST /api/attachments`` and sends the message; the receiver streams the blob to disk,
+checks length and SHA-256 and opens it file to file. Reported: MB/s of each half and of the
+whole (file size / wall time), and the peak RSS growth (``VmHWM``) of the client process
+(both clients) and of the server process during the transfer.
+
+Full run (figures in docs/benchmarks-client.md)::
+
+    python benches/bench_attachments.py --mib 100
+
+The server runs as its own process; the two clients share this process. Under pytest the
+same code runs once with a small file as a smoke benchmark (not a timed test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from whatsapp_client.client import Message, WhatsAppClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server_load.harness import server as server_process
+
+PASSWORD = "bench password 1"
+MiB = 1024 * 1024
+
+
+def peak_rss(pid: int | str = "self") -> int:
+    """``VmHWM`` (peak resident set) of a process in bytes (Linux)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _write_random(path: Path, size: int) -> str:
+    """A file of random bytes written a MiB at a time; its SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("wb") as fh:
+        left = size
+        while left:
+            block = os.urandom(min(MiB, left))
+            digest.update(block)
+            fh.write(block)
+            left -= len(block)
+    return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(MiB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def transfer(url: str, server_pid: int | None, size: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="wac-attach-bench-") as tmp:
+        root = Path(tmp)
+        source = root / "source.bin"
+        want = await asyncio.to_thread(_write_random, source, size)
+        options: dict[str, Any] = {
+            "kdf_memory_kib": 1024,
+            "kdf_iterations": 1,
+            "send_timeout": 120.0,
+            "request_timeout": 120.0,
+            "attachment_max_bytes": max(size, 1),
+        }
+        alice = WhatsAppClient(server_url=url, storage_path=str(root / "s"), **options)
+        bob = WhatsAppClient(server_url=url, storage_path=str(root / "s"), **options)
+        try:
+            tag = uuid.uuid4().hex[:8]
+            await alice.register(f"alice_{tag}", PASSWORD)
+            await bob.register(f"bob_{tag}", PASSWORD)
+            assert bob.user_id is not None
+            got: asyncio.Queue[Message] = asyncio.Queue()
+            bob.on_message(got.put_nowait)
+            await alice.send_message(bob.user_id, "warm-up")  # the session exists before timing
+            await asyncio.wait_for(got.get(), 30)
+
+            client_before = peak_rss()
+            server_before = peak_rss(server_pid) if server_pid else 0
+            t0 = time.perf_counter()
+            await alice.send_file(bob.user_id, source)
+            t1 = time.perf_counter()
+            message = await asyncio.wait_for(got.get(), 60)
+            t2 = time.perf_counter()
+            out = await bob.download(message, root / "received.bin")
+            t3 = time.perf_counter()
+            client_after = peak_rss()
+            server_after = peak_rss(server_pid) if server_pid else 0
+            if await asyncio.to_thread(_sha256, out) != want:
+                raise AssertionError("the received file differs")
+        finally:
+            await alice.close()
+            await bob.close()
+    mb = size / 1e6
+    return {
+        "mib": size / MiB,
+        "seal_upload_send_s": round(t1 - t0, 3),
+        "download_open_s": round(t3 - t2, 3),
+        "end_to_end_s": round(t3 - t0, 3),
+        "seal_upload_mb_s": round(mb / (t1 - t0), 1),
+        "download_open_mb_s": round(mb / (t3 - t2), 1),
+        "end_to_end_mb_s": round(mb / (t3 - t0), 1),
+        "client_peak_rss_growth_mib": round((client_after - client_before) / MiB, 1),
+        "server_peak_rss_growth_mib": round((server_after - server_before) / MiB, 1)
+        if server_pid
+        else None,
+    }
+
+
+def file_to_file(size: int) -> dict[str, Any]:
+    """The core's file-to-file seal and open alone on the same file size, for context: the
+    end-to-end figure cannot beat the two of them in sequence."""
+    from whatsapp_client import _core
+
+    with tempfile.TemporaryDirectory(prefix="wac-attach-bench-") as tmp:
+        root = Path(tmp)
+        _write_random(root / "src", size)
+        t0 = time.perf_counter()
+        keys = _core.seal_attachment_file(root / "src", root / "blob")
+        t1 = time.perf_counter()
+        _core.open_attachment_file(root / "blob", root / "out", keys.key, keys.digest, keys.size)
+        t2 = time.perf_counter()
+    return {
+        "seal_file_mb_s": round(size / 1e6 / (t1 - t0), 1),
+        "open_file_mb_s": round(size / 1e6 / (t2 - t1), 1),
+    }
+
+
+async def run(size: int) -> dict[str, Any]:
+    async with server_process(None, ["--max-attachment-bytes", str(size + MiB)]) as srv:
+        result = await transfer(srv.url, srv.pid, size)
+    result.update(await asyncio.to_thread(file_to_file, size))
+    return result
+
+
+def test_attachment_smoke(benchmark: Any) -> None:
+    result = benchmark.pedantic(lambda: asyncio.run(run(4 * MiB)), rounds=1, iterations=1)
+    assert result["mib"] == 4
+    benchmark.extra_info.update(result)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--mib", type=int, default=100, help="file size in MiB (default 100)")
+    args = p.parse_args(argv)
+    print(json.dumps(asyncio.run(run(args.mib * MiB)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
