@@ -14,8 +14,10 @@ import aiohttp
 import pytest
 
 from tests.server.helpers import Account, error_code, register, serving
+from whatsapp_client import attachment_blob_size
 from whatsapp_client.server import blobs as blobs_module
 from whatsapp_client.server.retention import sweep_once
+from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.state import STATE, ServerState
 from whatsapp_client.server.testing import ServerHandle
 
@@ -263,3 +265,7 @@ async def test_a_client_gone_mid_upload_leaves_nothing() -> None:
         assert _files(server) == []
         status, _ = await _upload(http, server, alice, b"still works")
         assert status == 201
+
+
+def test_the_default_limit_fits_the_blob_of_a_100_mib_file() -> None:
+    assert Settings().max_attachment_bytes == attachment_blob_size(100 * 1024 * 1024)

@@ -69,8 +69,9 @@ class Settings:
     max_one_time_prekeys: int = 2_000
     max_group_size: int = 256
     # Attachments (§8): blob size limit, bytes per account, how long a blob is kept, and
-    # how often expired ones are removed.
-    max_attachment_bytes: int = 100 * MIB
+    # how often expired ones are removed. The default blob limit is that of a 100 MiB file
+    # (100 MiB plus a 16-byte tag per 64 KiB chunk), so a 100 MiB document fits.
+    max_attachment_bytes: int = 100 * MIB + 16 * (100 * MIB // 65536)
     attachment_quota_bytes: int = 2048 * MIB
     attachment_retention_seconds: float = 30 * 24 * 3600.0
     attachment_sweep_interval: float = 3600.0
