@@ -10,6 +10,12 @@
 
 use pyo3::prelude::*;
 
+/// mimalloc for the extension's own allocations: glibc returns a freed multi-megabyte
+/// buffer to the kernel, so every large message paid for fresh pages (page faults and
+/// kernel zeroing were most of a 1 MiB encrypt + decrypt); mimalloc keeps them for reuse.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod account;
 mod attachment;
 mod errors;

@@ -193,6 +193,34 @@ fn invalid_base64_is_refused() {
 }
 
 #[test]
+fn invalid_base64_inside_a_long_ciphertext_is_refused() {
+    // Long enough that the decoder takes its vectorized path for most of the string.
+    let bytes: Vec<u8> = (0..3000u32).map(|i| (i * 7 + 3) as u8).collect();
+    let good = b64(&bytes);
+    let mut sample = value();
+    sample["ciphertext"] = json!(good);
+    let parsed = WireMessage::parse(&wire(&sample)).unwrap();
+    assert_eq!(parsed.ciphertext, bytes);
+    for at in [0, 1, 31, 32, 33, 64, 1000, 2047, good.len() - 5] {
+        for bad in ['*', '-', '_', ' ', '=', '\u{e9}'] {
+            let mut text: Vec<char> = good.chars().collect();
+            text[at] = bad;
+            let text: String = text.into_iter().collect();
+            refused_with(|m| m["ciphertext"] = json!(text));
+        }
+    }
+    // 3000 bytes end in a full block: no padding; a 3001st byte needs "==" and canonical bits.
+    let longer = b64(&[bytes.as_slice(), &[0xff]].concat());
+    let mut chars: Vec<char> = longer.chars().collect();
+    let last = chars.len() - 3;
+    assert_eq!(chars[last], 'w'); // 0xff: "/w==", the low 4 bits of 'w' unused and zero
+    chars[last] = 'x';
+    let non_canonical: String = chars.into_iter().collect();
+    refused_with(|m| m["ciphertext"] = json!(non_canonical));
+    refused_with(|m| m["ciphertext"] = json!(longer.trim_end_matches('=')));
+}
+
+#[test]
 fn duplicate_keys_are_refused() {
     let text = sample().encode();
     for (from, to) in [
