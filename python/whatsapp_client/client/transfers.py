@@ -9,6 +9,7 @@ resumes with ``Range`` from the bytes already on disk.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import random
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ import aiohttp
 import msgspec
 
 from whatsapp_client import errors
+from whatsapp_client.client.attachment_seal import SealJob
 from whatsapp_client.client.http import HttpApi, error_from_response
 from whatsapp_client.client.logging import get_logger
 
@@ -113,10 +115,18 @@ class Transfers:
 
     # --- upload ---------------------------------------------------------------------------
 
-    async def upload(self, blob: Path, progress: Optional[Progress] = None) -> str:
+    async def upload(
+        self, blob: Path, progress: Optional[Progress] = None, *, sealing: Optional[SealJob] = None
+    ) -> str:
         """Uploads a blob file; returns the attachment id. Network failures, 5xx and 429 are
-        retried with backoff; a refusal (413, 507 quota_exceeded, other 4xx) raises at once."""
-        size = (await asyncio.to_thread(blob.stat)).st_size
+        retried with backoff; a refusal (413, 507 quota_exceeded, other 4xx) raises at once.
+
+        With ``sealing`` (the job sealing ``blob`` right now) the body follows the blob as it
+        grows; its final size is declared up front."""
+        if sealing is not None:
+            size = sealing.blob_size
+        else:
+            size = (await asyncio.to_thread(blob.stat)).st_size
         url = self._http.base_url + "/api/attachments"
         progress = _monotonic(progress)  # a retry starts over; the caller never sees it go back
         for attempt in range(self._retries + 1):
@@ -127,11 +137,16 @@ class Transfers:
                 "Content-Length": str(size),
                 "Accept": "application/json",
             }
-            fh = await asyncio.to_thread(open, blob, "rb")
+            fh = await asyncio.to_thread(open, blob, "rb", buffering=0)
+            body = (
+                self._read_blob(fh, size, progress)
+                if sealing is None
+                else self._follow_blob(fh, sealing, progress)
+            )
             try:
                 async with self._http.session.post(
                     url,
-                    data=self._read_blob(fh, size, progress),
+                    data=body,
                     headers=headers,
                     timeout=self._timeout,
                 ) as resp:
@@ -179,6 +194,22 @@ class Transfers:
                 self.on_chunk("up", done)
             report(progress, done, size)
 
+    async def _follow_blob(
+        self, fh: Any, sealing: SealJob, progress: Optional[Progress]
+    ) -> AsyncIterator[bytes]:
+        """The blob as its sealer writes it (one thread hop per piece, as for a whole file)."""
+        done, size = 0, sealing.blob_size
+        report(progress, 0, size)
+        while True:
+            piece = await asyncio.to_thread(sealing.read, fh, done)
+            if not piece:
+                return
+            yield piece
+            done += len(piece)
+            if self.on_chunk is not None:
+                self.on_chunk("up", done)
+            report(progress, done, size)
+
     async def delete(self, attachment_id: str) -> None:
         """Removes an uploaded blob no message will name (best effort: it expires anyway)."""
         url = self._http.base_url + "/api/attachments/" + quote(attachment_id, safe="")
@@ -192,12 +223,15 @@ class Transfers:
 
     async def download(
         self, attachment_id: str, part: Path, blob_size: int, progress: Optional[Progress] = None
-    ) -> None:
+    ) -> bytes:
         """Downloads a blob into ``part`` until it holds ``blob_size`` bytes, resuming with
         ``Range`` from what ``part`` already holds (also after an earlier, interrupted
-        call). Attempts that made progress do not count against the retries."""
+        call). Attempts that made progress do not count against the retries. Returns the
+        SHA-256 of ``part``, hashed as it is written (bytes kept from an earlier call are
+        hashed from disk first)."""
         url = self._http.base_url + "/api/attachments/" + quote(attachment_id, safe="")
         failures = 0
+        hashed = _PartHash()
         while True:
             have = await asyncio.to_thread(_size_of, part)
             if have > blob_size:
@@ -205,11 +239,13 @@ class Transfers:
                 raise errors.AttachmentCorruptError(
                     f"attachment {attachment_id} is longer than its message says: refused"
                 )
+            if hashed.count != have:  # bytes from an earlier call, or a partial write
+                await asyncio.to_thread(hashed.rehash, part, have)
             if have == blob_size:
                 report(progress, have, blob_size)
-                return
+                return hashed.sha.digest()
             try:
-                got = await self._fetch(url, part, have, blob_size, progress)
+                got = await self._fetch(url, part, have, blob_size, progress, hashed)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, _Retryable) as exc:
                 got = -1
                 failure: Exception = errors.ConnectionError(
@@ -229,7 +265,13 @@ class Transfers:
             await self._sleep(failures - 1)
 
     async def _fetch(
-        self, url: str, part: Path, have: int, total: int, progress: Optional[Progress]
+        self,
+        url: str,
+        part: Path,
+        have: int,
+        total: int,
+        progress: Optional[Progress],
+        hashed: _PartHash,
     ) -> int:
         headers = self._headers()
         if have:
@@ -245,10 +287,12 @@ class Transfers:
             _check_length(resp, total)
             if resp.status == 416:  # our part is no prefix of the blob: start over
                 await asyncio.to_thread(_truncate, part)
+                hashed.reset()
                 return 0
             if resp.status == 200 and have:  # the server ignored Range: take it all again
                 have = 0
                 await asyncio.to_thread(_truncate, part)
+                hashed.reset()
             fh = await asyncio.to_thread(_open_append, part)
             written = 0
             try:
@@ -256,7 +300,8 @@ class Transfers:
                     if have + written + len(piece) > total:
                         # Longer than the message said: let the digest check refuse it.
                         piece = piece[: total - have - written + 1]
-                    await asyncio.to_thread(fh.write, piece)
+                    # Written and hashed in one thread hop (hashlib releases the GIL).
+                    await asyncio.to_thread(hashed.write, fh, piece)
                     written += len(piece)
                     if self.on_chunk is not None:
                         self.on_chunk("down", have + written)
@@ -266,6 +311,34 @@ class Transfers:
             finally:
                 await asyncio.to_thread(fh.close)
             return written
+
+
+class _PartHash:
+    """SHA-256 of a ``.part`` file's first ``count`` bytes, kept up to date as it grows."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sha = hashlib.sha256()
+        self.count = 0
+
+    def write(self, fh: Any, piece: bytes) -> None:
+        fh.write(piece)
+        self.sha.update(piece)
+        self.count += len(piece)
+
+    def rehash(self, part: Path, have: int) -> None:
+        self.reset()
+        if not have:
+            return
+        with part.open("rb", buffering=0) as fh:
+            while self.count < have:
+                block = fh.read(min(_PIECE, have - self.count))
+                if not block:
+                    break
+                self.sha.update(block)
+                self.count += len(block)
 
 
 def _check_length(resp: aiohttp.ClientResponse, expected: int) -> None:
