@@ -227,3 +227,24 @@ async def test_a_wrong_digest_is_refused_before_anything_is_decrypted(
         await bob.download(victim)
     assert opened == []  # refused by the digest taken during the download
     assert list(target.iterdir()) == [] and blobs_left(bob) == []
+
+
+async def test_a_corrupt_part_kept_from_an_earlier_call_is_hashed_and_refused(
+    registered: Registered, tmp_path: Path
+) -> None:
+    alice, bob = await registered("alice"), await registered("bob")
+    got = inbox(bob)
+    path, data = _big_file(tmp_path, 3 * MiB)
+    await alice.send_file(ids_of(bob), path)
+    await eventually(lambda: len(got) == 1, what="the file")
+    digest = base64.b64decode(got[0].payload["attachment"]["digest"])
+    part = cache_directory(bob.config, ids_of(bob)) / f"{digest.hex()}.part"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(os.urandom(MiB))  # not a prefix of the blob: the resume must notice
+    target = tmp_path / "downloads"
+    target.mkdir()
+    with pytest.raises(AttachmentCorruptError, match="digest"):
+        await bob.download(got[0], target)
+    assert list(target.iterdir()) == [] and not part.exists()
+    out = await bob.download(got[0], target)  # afresh: whole and intact
+    assert isinstance(out, Path) and out.read_bytes() == data

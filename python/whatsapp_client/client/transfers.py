@@ -294,23 +294,36 @@ class Transfers:
                 await asyncio.to_thread(_truncate, part)
                 hashed.reset()
             fh = await asyncio.to_thread(_open_append, part)
-            written = 0
+            # A piece is written and hashed in a thread (hashlib releases the GIL) while the
+            # next one is read from the socket: at most two pieces in memory.
+            pending: Optional[asyncio.Future[None]] = None
+            queued = 0
             try:
                 async for piece in resp.content.iter_chunked(_PIECE):
-                    if have + written + len(piece) > total:
+                    if have + queued + len(piece) > total:
                         # Longer than the message said: let the digest check refuse it.
-                        piece = piece[: total - have - written + 1]
-                    # Written and hashed in one thread hop (hashlib releases the GIL).
-                    await asyncio.to_thread(hashed.write, fh, piece)
-                    written += len(piece)
-                    if self.on_chunk is not None:
-                        self.on_chunk("down", have + written)
-                    report(progress, min(have + written, total), total)
-                    if have + written > total:
+                        piece = piece[: total - have - queued + 1]
+                    if pending is not None:
+                        await pending
+                        self._downloaded(have + queued, total, progress)
+                    pending = asyncio.ensure_future(asyncio.to_thread(hashed.write, fh, piece))
+                    queued += len(piece)
+                    if have + queued > total:
                         break
+                if pending is not None:
+                    last, pending = pending, None
+                    await last
+                    self._downloaded(have + queued, total, progress)
             finally:
+                if pending is not None:  # failed meanwhile: the write ends before the close
+                    await asyncio.wait({pending})
                 await asyncio.to_thread(fh.close)
-            return written
+            return queued
+
+    def _downloaded(self, done: int, total: int, progress: Optional[Progress]) -> None:
+        if self.on_chunk is not None:
+            self.on_chunk("down", done)
+        report(progress, min(done, total), total)
 
 
 class _PartHash:
