@@ -2,11 +2,9 @@
 
 Inline media is written (or returned) as it is. An attachment's blob is streamed to a
 ``.part`` file in the cache directory (an interrupted download resumes from it with
-``Range``) and hashed as it arrives, so a blob whose length or SHA-256 differs from the
-message's is refused the moment its last byte is in, before anything is decrypted. It is
-then opened file to file by the core, which checks length and SHA-256 again (it has no
-decrypt-only entry) and renames the plaintext into place only when every chunk verified:
-on ``AttachmentCorruptError`` nothing is written under the final name.
+``Range``), then opened file to file by the core, which checks length and SHA-256 before it
+decrypts anything and renames the plaintext into place only when every chunk verified: on
+``AttachmentCorruptError`` nothing is written under the final name.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ import base64
 import binascii
 import contextlib
 import dataclasses
-import hmac
 import os
 import weakref
 from pathlib import Path
@@ -157,12 +154,8 @@ class Downloader:
             lock = self._locks[ref.digest.hex()] = asyncio.Lock()
         async with lock:
             part = private_dir(cache_directory(cfg, user_id)) / f"{ref.digest.hex()}.part"
-            sha = await self._transfers.download(ref.id, part, ref.blob_size, progress)
+            await self._transfers.download(ref.id, part, ref.blob_size, progress)
             try:
-                if not hmac.compare_digest(sha, ref.digest):  # hashed as it arrived
-                    raise errors.AttachmentCorruptError(
-                        f"attachment {ref.id} does not match its message's digest: refused"
-                    )
                 return await asyncio.to_thread(_open_blob, part, target, ref)
             except errors.AttachmentCorruptError:
                 await asyncio.to_thread(_unlink, part)  # the next try downloads afresh

@@ -9,7 +9,6 @@ resumes with ``Range`` from the bytes already on disk.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import random
 from collections.abc import AsyncIterator
@@ -223,15 +222,12 @@ class Transfers:
 
     async def download(
         self, attachment_id: str, part: Path, blob_size: int, progress: Optional[Progress] = None
-    ) -> bytes:
+    ) -> None:
         """Downloads a blob into ``part`` until it holds ``blob_size`` bytes, resuming with
         ``Range`` from what ``part`` already holds (also after an earlier, interrupted
-        call). Attempts that made progress do not count against the retries. Returns the
-        SHA-256 of ``part``, hashed as it is written (bytes kept from an earlier call are
-        hashed from disk first)."""
+        call). Attempts that made progress do not count against the retries."""
         url = self._http.base_url + "/api/attachments/" + quote(attachment_id, safe="")
         failures = 0
-        hashed = _PartHash()
         while True:
             have = await asyncio.to_thread(_size_of, part)
             if have > blob_size:
@@ -239,13 +235,11 @@ class Transfers:
                 raise errors.AttachmentCorruptError(
                     f"attachment {attachment_id} is longer than its message says: refused"
                 )
-            if hashed.count != have:  # bytes from an earlier call, or a partial write
-                await asyncio.to_thread(hashed.rehash, part, have)
             if have == blob_size:
                 report(progress, have, blob_size)
-                return hashed.sha.digest()
+                return
             try:
-                got = await self._fetch(url, part, have, blob_size, progress, hashed)
+                got = await self._fetch(url, part, have, blob_size, progress)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, _Retryable) as exc:
                 got = -1
                 failure: Exception = errors.ConnectionError(
@@ -265,13 +259,7 @@ class Transfers:
             await self._sleep(failures - 1)
 
     async def _fetch(
-        self,
-        url: str,
-        part: Path,
-        have: int,
-        total: int,
-        progress: Optional[Progress],
-        hashed: _PartHash,
+        self, url: str, part: Path, have: int, total: int, progress: Optional[Progress]
     ) -> int:
         headers = self._headers()
         if have:
@@ -287,71 +275,27 @@ class Transfers:
             _check_length(resp, total)
             if resp.status == 416:  # our part is no prefix of the blob: start over
                 await asyncio.to_thread(_truncate, part)
-                hashed.reset()
                 return 0
             if resp.status == 200 and have:  # the server ignored Range: take it all again
                 have = 0
                 await asyncio.to_thread(_truncate, part)
-                hashed.reset()
             fh = await asyncio.to_thread(_open_append, part)
-            # A piece is written and hashed in a thread (hashlib releases the GIL) while the
-            # next one is read from the socket: at most two pieces in memory.
-            pending: Optional[asyncio.Future[None]] = None
-            queued = 0
+            written = 0
             try:
                 async for piece in resp.content.iter_chunked(_PIECE):
-                    if have + queued + len(piece) > total:
+                    if have + written + len(piece) > total:
                         # Longer than the message said: let the digest check refuse it.
-                        piece = piece[: total - have - queued + 1]
-                    if pending is not None:
-                        await pending
-                        self._downloaded(have + queued, total, progress)
-                    pending = asyncio.ensure_future(asyncio.to_thread(hashed.write, fh, piece))
-                    queued += len(piece)
-                    if have + queued > total:
+                        piece = piece[: total - have - written + 1]
+                    await asyncio.to_thread(fh.write, piece)
+                    written += len(piece)
+                    if self.on_chunk is not None:
+                        self.on_chunk("down", have + written)
+                    report(progress, min(have + written, total), total)
+                    if have + written > total:
                         break
-                if pending is not None:
-                    last, pending = pending, None
-                    await last
-                    self._downloaded(have + queued, total, progress)
             finally:
-                if pending is not None:  # failed meanwhile: the write ends before the close
-                    await asyncio.wait({pending})
                 await asyncio.to_thread(fh.close)
-            return queued
-
-    def _downloaded(self, done: int, total: int, progress: Optional[Progress]) -> None:
-        if self.on_chunk is not None:
-            self.on_chunk("down", done)
-        report(progress, min(done, total), total)
-
-
-class _PartHash:
-    """SHA-256 of a ``.part`` file's first ``count`` bytes, kept up to date as it grows."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.sha = hashlib.sha256()
-        self.count = 0
-
-    def write(self, fh: Any, piece: bytes) -> None:
-        fh.write(piece)
-        self.sha.update(piece)
-        self.count += len(piece)
-
-    def rehash(self, part: Path, have: int) -> None:
-        self.reset()
-        if not have:
-            return
-        with part.open("rb", buffering=0) as fh:
-            while self.count < have:
-                block = fh.read(min(_PIECE, have - self.count))
-                if not block:
-                    break
-                self.sha.update(block)
-                self.count += len(block)
+            return written
 
 
 def _check_length(resp: aiohttp.ClientResponse, expected: int) -> None:
