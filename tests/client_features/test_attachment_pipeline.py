@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from whatsapp_client import AttachmentCorruptError, ValidationError, WhatsAppClient, _core
@@ -77,6 +78,35 @@ async def test_the_upload_starts_before_sealing_ends(
     out = await bob.download(got[0], tmp_path / "out.pdf")
     assert isinstance(out, Path) and out.read_bytes() == data
     assert blobs_left(alice) == []
+
+
+async def test_an_upload_cut_while_sealing_starts_over_and_follows_the_blob(
+    registered: Registered, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = await registered("alice"), await registered("bob")
+    got = inbox(bob)
+    path, data = _big_file(tmp_path)
+    cut = threading.Event()
+    sealed_after_cut: list[bool] = []
+
+    def before_push(n: int) -> None:
+        if n == 4:  # the cut happens while sealing is still under way
+            sealed_after_cut.append(cut.wait(30))  # a deadlock guard, not a timing
+
+    def cut_once(direction: str, done: int) -> None:
+        if direction == "up" and done >= 2 * MiB and not cut.is_set():
+            cut.set()
+            raise aiohttp.ClientPayloadError("connection cut (test)")
+
+    monkeypatch.setattr(_core, "AttachmentSealer", lambda: _Sealer(before_push))
+    alice._transfers.on_chunk = cut_once
+    seen: list[int] = []
+    sent = await alice.send_file(ids_of(bob), path, progress=lambda d, t: seen.append(d))
+    assert sealed_after_cut == [True] and sent.is_attachment
+    assert seen == sorted(seen) and seen[-1] == _core.attachment_blob_size(len(data))
+    await eventually(lambda: len(got) == 1, what="the file")
+    out = await bob.download(got[0], tmp_path / "out.pdf")
+    assert isinstance(out, Path) and out.read_bytes() == data
 
 
 async def test_a_send_whose_sealing_fails_midway_leaves_no_record_and_no_blob(

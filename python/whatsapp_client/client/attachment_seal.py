@@ -49,8 +49,14 @@ class SealJob:
         self._stop = False
         self._started = False
         self._cond = threading.Condition()
-        # Created now (O_EXCL): an uploader may open it before the first piece is sealed.
-        self._fd: Optional[int] = os.open(blob, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self._fd: Optional[int] = None
+
+    def create(self) -> None:
+        """Creates the (empty) blob file, before the upload opens it; refused once stopped."""
+        with self._cond:
+            if self._stop:
+                raise SealStopped("the sealing was stopped")
+            self._fd = os.open(self.blob, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
     # --- the sealer (one worker thread) ------------------------------------------------------
 
@@ -106,14 +112,16 @@ class SealJob:
             self._cond.notify_all()
 
     def _fail(self, exc: BaseException) -> None:
-        self._close()
-        _remove(self.blob)
         with self._cond:
-            self._error = exc
+            self._close()
+            if self._error is None:
+                self._error = exc
             self._cond.notify_all()
+        _remove(self.blob)
 
     def _close(self) -> None:
-        fd, self._fd = self._fd, None
+        with self._cond:
+            fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
 

@@ -252,6 +252,15 @@ class MediaSender:
         the upload finished first. Until then nothing was promised: a failure or
         cancellation stops the sealer, and the blob goes (the upload's copy on the server
         expires unnamed)."""
+        try:
+            await asyncio.to_thread(job.create)
+        except BaseException as exc:
+            await asyncio.to_thread(job.discard)
+            if isinstance(exc, OSError):
+                raise errors.ValidationError(
+                    f"cannot create the blob file {str(job.blob)!r}: {exc.strerror}"
+                ) from exc
+            raise
         upload = asyncio.ensure_future(self._transfers.upload(job.blob, progress, sealing=job))
 
         def refused(task: asyncio.Future[str]) -> None:

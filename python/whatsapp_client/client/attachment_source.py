@@ -151,12 +151,8 @@ def _from_path(
         raise errors.ValidationError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
     # Sealed later, while the blob is uploaded (attachment_seal.SealJob): ``size`` bytes of
     # the file as it is now.
-    blob = new_blob_path(cache_dir)
-    try:
-        job = SealJob(path, size, blob)
-    except OSError as exc:
-        raise errors.ValidationError(f"cannot create {str(blob)!r}: {exc.strerror}") from exc
-    return Prepared(kind, size, path.name, blob=blob, job=job, meta=meta)
+    job = SealJob(path, size, new_blob_path(cache_dir))
+    return Prepared(kind, size, path.name, blob=job.blob, job=job, meta=meta)
 
 
 def _rewound(fh: IO[bytes]) -> IO[bytes]:
