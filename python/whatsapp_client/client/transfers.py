@@ -136,7 +136,7 @@ class Transfers:
                 "Content-Length": str(size),
                 "Accept": "application/json",
             }
-            fh = await asyncio.to_thread(open, blob, "rb", buffering=0)
+            fh = await _open_unbuffered(blob)
             body = (
                 self._read_blob(fh, size, progress)
                 if sealing is None
@@ -296,6 +296,22 @@ class Transfers:
             finally:
                 await asyncio.to_thread(fh.close)
             return written
+
+
+async def _open_unbuffered(path: Path) -> Any:
+    """``open(path, "rb", buffering=0)`` in a thread; a file opened there after the caller
+    was cancelled is closed, not left to the garbage collector."""
+    opening = asyncio.ensure_future(asyncio.to_thread(open, path, "rb", buffering=0))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_result)
+        raise
+
+
+def _close_result(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        done.result().close()
 
 
 def _check_length(resp: aiohttp.ClientResponse, expected: int) -> None:
