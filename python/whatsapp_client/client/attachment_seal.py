@@ -19,12 +19,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Optional
 
 from whatsapp_client import errors
 
-__all__ = ["SealJob", "SealStopped"]
+__all__ = ["SealJob", "SealStopped", "sweep_orphans"]
 
 _PIECE = 1024 * 1024  # plaintext read and sealed per step
 
@@ -56,7 +57,12 @@ class SealJob:
         with self._cond:
             if self._stop:
                 raise SealStopped("the sealing was stopped")
-            self._fd = os.open(self.blob, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                self._fd = os.open(self.blob, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except OSError as exc:
+                raise errors.ValidationError(
+                    f"cannot create the blob file {str(self.blob)!r}: {exc.strerror}"
+                ) from exc
 
     # --- the sealer (one worker thread) ------------------------------------------------------
 
@@ -156,6 +162,18 @@ class SealJob:
         if pos >= available:
             return b""
         return bytes(os.pread(fh.fileno(), min(limit, available - pos), pos))
+
+
+def sweep_orphans(folder: Path, named: set[str], age: float) -> None:
+    """Deletes the ``*.blob`` files in ``folder`` that no pending record names and that are
+    older than ``age`` seconds (a blob being sealed right now has no record yet)."""
+    horizon = time.time() - age
+    for blob in folder.glob("*.blob") if folder.is_dir() else ():
+        try:
+            if str(blob) not in named and blob.stat().st_mtime < horizon:
+                blob.unlink()
+        except OSError:
+            pass
 
 
 def _remove(path: Path) -> None:

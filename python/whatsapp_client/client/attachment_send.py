@@ -1,12 +1,15 @@
 """Sending media: inline up to 64 KiB, else as an encrypted attachment (PROTOCOL.md §8).
 
 An attachment is sealed into a blob file in the client's cache directory, recorded as a
-*pending upload* in the encrypted store (blob path, key, digest) before the upload starts,
-uploaded, and then sent through the outbox like any message, under the message id chosen
-up front. A pending upload survives a restart: after the next connect it is uploaded (if it
-was not yet) and sent. The record and the blob file go once the outbox holds the message,
-which from then on carries it like any other (the blob is no longer needed: the message
-names the server's copy). The attachment key lives only in the encrypted store and in the
+*pending upload* in the encrypted store (blob path, key, digest), uploaded, and then sent
+through the outbox like any message, under the message id chosen up front. A file named by
+its path is sealed while its blob is uploaded (:mod:`attachment_seal`); its record is
+written once the blob is complete and fsynced, before the send can report ``pending`` or
+queue the message. Other media are sealed first and recorded before the upload starts.
+A pending upload survives a restart: after the next connect it is uploaded (if it was not
+yet) and sent. The record and the blob file go once the outbox holds the message, which
+from then on carries it like any other (the blob is no longer needed: the message names
+the server's copy). The attachment key lives only in the encrypted store and in the
 encrypted message; it is never logged.
 """
 
@@ -16,7 +19,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import time
 import uuid
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any, Callable, Optional
 
 from whatsapp_client import errors
 from whatsapp_client.client import media as media_mod
-from whatsapp_client.client.attachment_seal import SealJob, SealStopped
+from whatsapp_client.client.attachment_seal import SealJob, SealStopped, sweep_orphans
 from whatsapp_client.client.attachment_source import MediaInput, Prepared, prepare
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.logging import get_logger
@@ -254,12 +256,8 @@ class MediaSender:
         expires unnamed)."""
         try:
             await asyncio.to_thread(job.create)
-        except BaseException as exc:
+        except BaseException:
             await asyncio.to_thread(job.discard)
-            if isinstance(exc, OSError):
-                raise errors.ValidationError(
-                    f"cannot create the blob file {str(job.blob)!r}: {exc.strerror}"
-                ) from exc
             raise
         upload = asyncio.ensure_future(self._transfers.upload(job.blob, progress, sealing=job))
 
@@ -368,17 +366,7 @@ class MediaSender:
         user, _, _ = self._login()
         folder = cache_directory(self._config(), user.id)
         named = {str(record.get("blob")) for record in records.values()}
-        horizon = time.time() - _ORPHAN_AGE
-
-        def sweep() -> None:
-            for blob in folder.glob("*.blob") if folder.is_dir() else ():
-                try:
-                    if str(blob) not in named and blob.stat().st_mtime < horizon:
-                        blob.unlink()
-                except OSError:
-                    pass
-
-        await asyncio.to_thread(sweep)
+        await asyncio.to_thread(sweep_orphans, folder, named, _ORPHAN_AGE)
 
     async def _resume_one(self, mid: str, record: dict[str, Any]) -> bool:
         """One pending message; False when the server cannot be reached (stop for now)."""
