@@ -1,12 +1,15 @@
 """Sending media: inline up to 64 KiB, else as an encrypted attachment (PROTOCOL.md §8).
 
 An attachment is sealed into a blob file in the client's cache directory, recorded as a
-*pending upload* in the encrypted store (blob path, key, digest) before the upload starts,
-uploaded, and then sent through the outbox like any message, under the message id chosen
-up front. A pending upload survives a restart: after the next connect it is uploaded (if it
-was not yet) and sent. The record and the blob file go once the outbox holds the message,
-which from then on carries it like any other (the blob is no longer needed: the message
-names the server's copy). The attachment key lives only in the encrypted store and in the
+*pending upload* in the encrypted store (blob path, key, digest), uploaded, and then sent
+through the outbox like any message, under the message id chosen up front. A file named by
+its path is sealed while its blob is uploaded (:mod:`attachment_seal`); its record is
+written once the blob is complete and fsynced, before the send can report ``pending`` or
+queue the message. Other media are sealed first and recorded before the upload starts.
+A pending upload survives a restart: after the next connect it is uploaded (if it was not
+yet) and sent. The record and the blob file go once the outbox holds the message, which
+from then on carries it like any other (the blob is no longer needed: the message names
+the server's copy). The attachment key lives only in the encrypted store and in the
 encrypted message; it is never logged.
 """
 
@@ -16,7 +19,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import time
 import uuid
 from collections.abc import Awaitable, Mapping
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any, Callable, Optional
 
 from whatsapp_client import errors
 from whatsapp_client.client import media as media_mod
+from whatsapp_client.client.attachment_seal import SealJob, SealStopped, sweep_orphans
 from whatsapp_client.client.attachment_source import MediaInput, Prepared, prepare
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.logging import get_logger
@@ -58,6 +61,24 @@ def cache_directory(config: ClientConfig, user_id: str) -> Path:
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
+
+
+def _final(exc: Optional[BaseException]) -> bool:
+    """An upload failure that no retry fixes."""
+    return isinstance(exc, errors.WhatsAppError) and not isinstance(exc, _TRANSIENT)
+
+
+def _record(to: str, fields: dict[str, Any], blob: Path, keys: Any) -> dict[str, Any]:
+    """The pending-upload record of a sealed blob (``id`` is set once it is uploaded)."""
+    return {
+        "to": to,
+        "fields": fields,
+        "blob": str(blob),
+        "key": _b64(keys.key),
+        "digest": _b64(keys.digest),
+        "size": int(keys.size),
+        "id": None,
+    }
 
 
 def _unlink(path: Path) -> None:
@@ -163,7 +184,9 @@ class MediaSender:
         try:
             fields = self._fields(kind, prepared, name, cap)
         except BaseException:
-            if prepared.blob is not None:
+            if prepared.job is not None:
+                await asyncio.to_thread(prepared.job.discard)
+            elif prepared.blob is not None:
                 await asyncio.to_thread(_unlink, prepared.blob)
             raise
         if prepared.inline is not None:
@@ -199,48 +222,99 @@ class MediaSender:
         fields: dict[str, Any],
         progress: Optional[Progress],
     ) -> Message:
-        assert prepared.blob is not None and prepared.keys is not None
-        keys = prepared.keys
+        assert prepared.blob is not None
         mid = str(uuid.uuid4())
-        record: dict[str, Any] = {
-            "to": to,
-            "fields": fields,
-            "blob": str(prepared.blob),
-            "key": _b64(keys.key),
-            "digest": _b64(keys.digest),
-            "size": int(keys.size),
-            "id": None,
-        }
         self._active.add(mid)
         try:
+            if prepared.job is not None:
+                return await self._seal_and_upload(user, to, mid, prepared.job, fields, progress)
+            record = _record(to, fields, prepared.blob, prepared.keys)
             try:
                 await self._put(mid, record)  # persisted before the upload starts
             except errors.WhatsAppError:
                 await asyncio.to_thread(_unlink, prepared.blob)
                 raise
-            try:
-                record["id"] = await self._transfers.upload(prepared.blob, progress)
-            except _TRANSIENT as exc:
-                log.info("upload of %s failed (%s); it is retried after the next connect", mid, exc)
-                return Message(
-                    id=mid,
-                    from_user=user.id,
-                    to=to,
-                    content=str(fields.get("caption", "")),
-                    type=str(fields["type"]),
-                    status="pending",
-                    direction="out",
-                    payload=dict(fields),
-                )
-            # Refused for good (too large, quota): it goes. A cancellation (the client
-            # closing) keeps the record: the next login resumes it.
-            except errors.WhatsAppError:
-                await self._drop(mid, record)
-                raise
-            await self._put(mid, record)
-            return await self._finish(mid, record)
+            upload = self._transfers.upload(prepared.blob, progress)
+            return await self._upload_and_finish(user, mid, record, upload)
         finally:
             self._active.discard(mid)
+
+    async def _seal_and_upload(
+        self,
+        user: User,
+        to: str,
+        mid: str,
+        job: SealJob,
+        fields: dict[str, Any],
+        progress: Optional[Progress],
+    ) -> Message:
+        """Seals the blob in a worker thread while the upload streams it as it grows. The
+        pending record (blob, key, digest) is persisted as soon as sealing ends, before
+        anything depends on it: before the message is reported pending or sent, even when
+        the upload finished first. Until then nothing was promised: a failure or
+        cancellation stops the sealer, and the blob goes (the upload's copy on the server
+        expires unnamed)."""
+        try:
+            await asyncio.to_thread(job.create)
+        except BaseException:
+            await asyncio.to_thread(job.discard)
+            raise
+        upload = asyncio.ensure_future(self._transfers.upload(job.blob, progress, sealing=job))
+
+        def refused(task: asyncio.Future[str]) -> None:
+            # A final refusal (too large, quota) needs no blob: stop sealing at once.
+            if not task.cancelled() and _final(task.exception()):
+                job.stop()
+
+        upload.add_done_callback(refused)
+        persisted = False
+        try:
+            try:
+                keys = await asyncio.to_thread(job.run)
+            except SealStopped:
+                failure = upload.exception() if upload.done() and not upload.cancelled() else None
+                if failure is not None:
+                    raise failure from None
+                raise
+            record = _record(to, fields, job.blob, keys)
+            await self._put(mid, record)
+            persisted = True
+        except BaseException:
+            job.stop()
+            upload.cancel()
+            with contextlib.suppress(BaseException):
+                await upload
+            if not persisted:
+                await asyncio.to_thread(job.discard)
+            raise
+        return await self._upload_and_finish(user, mid, record, upload)
+
+    async def _upload_and_finish(
+        self, user: User, mid: str, record: dict[str, Any], upload: Awaitable[str]
+    ) -> Message:
+        """Waits for the upload of a recorded blob, then sends its message."""
+        try:
+            record["id"] = await upload
+        except _TRANSIENT as exc:
+            log.info("upload of %s failed (%s); it is retried after the next connect", mid, exc)
+            fields = record["fields"]
+            return Message(
+                id=mid,
+                from_user=user.id,
+                to=record["to"],
+                content=str(fields.get("caption", "")),
+                type=str(fields["type"]),
+                status="pending",
+                direction="out",
+                payload=dict(fields),
+            )
+        # Refused for good (too large, quota): it goes. A cancellation (the client
+        # closing) keeps the record: the next login resumes it.
+        except errors.WhatsAppError:
+            await self._drop(mid, record)
+            raise
+        await self._put(mid, record)
+        return await self._finish(mid, record)
 
     async def _finish(self, mid: str, record: dict[str, Any]) -> Message:
         """Sends the message of an uploaded attachment through the outbox."""
@@ -292,17 +366,7 @@ class MediaSender:
         user, _, _ = self._login()
         folder = cache_directory(self._config(), user.id)
         named = {str(record.get("blob")) for record in records.values()}
-        horizon = time.time() - _ORPHAN_AGE
-
-        def sweep() -> None:
-            for blob in folder.glob("*.blob") if folder.is_dir() else ():
-                try:
-                    if str(blob) not in named and blob.stat().st_mtime < horizon:
-                        blob.unlink()
-                except OSError:
-                    pass
-
-        await asyncio.to_thread(sweep)
+        await asyncio.to_thread(sweep_orphans, folder, named, _ORPHAN_AGE)
 
     async def _resume_one(self, mid: str, record: dict[str, Any]) -> bool:
         """One pending message; False when the server cannot be reached (stop for now)."""

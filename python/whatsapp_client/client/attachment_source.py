@@ -1,6 +1,8 @@
 """Media to send, from a path, bytes or a binary file object: its size checked against the
 limits before anything else, its type read from the bytes, image metadata through the
-optional Pillow, and (above :data:`INLINE_MAX`) sealed into an attachment blob file (§8).
+optional Pillow, and (above :data:`INLINE_MAX`) sealed into an attachment blob file (§8):
+bytes and file objects here, a file named by its path later, while its blob is uploaded
+(:mod:`attachment_seal`).
 
 Everything here blocks (file I/O, sealing): run it off the event loop.
 """
@@ -17,6 +19,7 @@ from typing import IO, Any, Callable, Optional, Union, cast
 
 from whatsapp_client import errors
 from whatsapp_client.client import mime as mime_mod
+from whatsapp_client.client.attachment_seal import SealJob
 
 __all__ = [
     "INLINE_MAX",
@@ -38,7 +41,8 @@ MediaInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[byt
 
 @dataclasses.dataclass
 class Prepared:
-    """Media ready to send: inline bytes, or a sealed blob file and its keys."""
+    """Media ready to send: inline bytes, a sealed blob file and its keys, or a blob file
+    to seal (``job``)."""
 
     mime: str
     size: int
@@ -46,6 +50,8 @@ class Prepared:
     inline: Optional[bytes] = None
     blob: Optional[Path] = None
     keys: Any = dataclasses.field(default=None, repr=False)
+    job: Optional[SealJob] = dataclasses.field(default=None, repr=False)
+    """Set instead of ``keys`` when the blob is still to be sealed (while it is uploaded)."""
     meta: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
 
@@ -128,8 +134,6 @@ def _from_bytes(
 def _from_path(
     path: Path, limits: _Limits, cache_dir: Path, check_mime: Callable[[str], str]
 ) -> Prepared:
-    from whatsapp_client import _core
-
     try:
         if not path.is_file():
             raise errors.ValidationError(f"{str(path)!r} is not a regular file")
@@ -145,20 +149,10 @@ def _from_path(
             meta = image_meta(fh, kind)
     except OSError as exc:
         raise errors.ValidationError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
-    blob = new_blob_path(cache_dir)
-    try:
-        keys = _core.seal_attachment_file(path, blob)
-    except OSError as exc:
-        _remove(blob)
-        raise errors.ValidationError(f"cannot seal {str(path)!r}: {exc.strerror}") from exc
-    os.chmod(blob, 0o600)
-    if keys.size != size:  # the file changed while it was read: the blob is what was read
-        try:
-            limits.check(keys.size)
-        except errors.MediaError:
-            _remove(blob)
-            raise
-    return Prepared(kind, keys.size, path.name, blob=blob, keys=keys, meta=meta)
+    # Sealed later, while the blob is uploaded (attachment_seal.SealJob): ``size`` bytes of
+    # the file as it is now.
+    job = SealJob(path, size, new_blob_path(cache_dir))
+    return Prepared(kind, size, path.name, blob=job.blob, job=job, meta=meta)
 
 
 def _rewound(fh: IO[bytes]) -> IO[bytes]:

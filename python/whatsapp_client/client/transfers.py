@@ -20,6 +20,7 @@ import aiohttp
 import msgspec
 
 from whatsapp_client import errors
+from whatsapp_client.client.attachment_seal import SealJob
 from whatsapp_client.client.http import HttpApi, error_from_response
 from whatsapp_client.client.logging import get_logger
 
@@ -113,10 +114,18 @@ class Transfers:
 
     # --- upload ---------------------------------------------------------------------------
 
-    async def upload(self, blob: Path, progress: Optional[Progress] = None) -> str:
+    async def upload(
+        self, blob: Path, progress: Optional[Progress] = None, *, sealing: Optional[SealJob] = None
+    ) -> str:
         """Uploads a blob file; returns the attachment id. Network failures, 5xx and 429 are
-        retried with backoff; a refusal (413, 507 quota_exceeded, other 4xx) raises at once."""
-        size = (await asyncio.to_thread(blob.stat)).st_size
+        retried with backoff; a refusal (413, 507 quota_exceeded, other 4xx) raises at once.
+
+        With ``sealing`` (the job sealing ``blob`` right now) the body follows the blob as it
+        grows; its final size is declared up front."""
+        if sealing is not None:
+            size = sealing.blob_size
+        else:
+            size = (await asyncio.to_thread(blob.stat)).st_size
         url = self._http.base_url + "/api/attachments"
         progress = _monotonic(progress)  # a retry starts over; the caller never sees it go back
         for attempt in range(self._retries + 1):
@@ -127,11 +136,16 @@ class Transfers:
                 "Content-Length": str(size),
                 "Accept": "application/json",
             }
-            fh = await asyncio.to_thread(open, blob, "rb")
+            fh = await _open_unbuffered(blob)
+            body = (
+                self._read_blob(fh, size, progress)
+                if sealing is None
+                else self._follow_blob(fh, sealing, progress)
+            )
             try:
                 async with self._http.session.post(
                     url,
-                    data=self._read_blob(fh, size, progress),
+                    data=body,
                     headers=headers,
                     timeout=self._timeout,
                 ) as resp:
@@ -171,6 +185,22 @@ class Transfers:
         report(progress, 0, size)
         while True:
             piece = await asyncio.to_thread(fh.read, _PIECE)
+            if not piece:
+                return
+            yield piece
+            done += len(piece)
+            if self.on_chunk is not None:
+                self.on_chunk("up", done)
+            report(progress, done, size)
+
+    async def _follow_blob(
+        self, fh: Any, sealing: SealJob, progress: Optional[Progress]
+    ) -> AsyncIterator[bytes]:
+        """The blob as its sealer writes it (one thread hop per piece, as for a whole file)."""
+        done, size = 0, sealing.blob_size
+        report(progress, 0, size)
+        while True:
+            piece = await asyncio.to_thread(sealing.read, fh, done)
             if not piece:
                 return
             yield piece
@@ -266,6 +296,22 @@ class Transfers:
             finally:
                 await asyncio.to_thread(fh.close)
             return written
+
+
+async def _open_unbuffered(path: Path) -> Any:
+    """``open(path, "rb", buffering=0)`` in a thread; a file opened there after the caller
+    was cancelled is closed, not left to the garbage collector."""
+    opening = asyncio.ensure_future(asyncio.to_thread(open, path, "rb", buffering=0))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(_close_result)
+        raise
+
+
+def _close_result(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        done.result().close()
 
 
 def _check_length(resp: aiohttp.ClientResponse, expected: int) -> None:
