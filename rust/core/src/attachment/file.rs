@@ -116,11 +116,13 @@ pub fn open_file(
     if !bool::from(actual.ct_eq(digest)) {
         return Err(corrupt().into());
     }
-    // Second pass through the same open file. The opener hashes and counts again, so a
-    // blob changed between the passes still fails at `finish`, before the rename.
+    // Second pass through the same open file, decrypting. The digest is not computed again
+    // (it was half the cost of opening): every chunk's tag, index and final flag are still
+    // checked, and the opener counts the bytes, so a blob changed between the passes fails
+    // before the rename unless it was sealed under this attachment's key.
     input.seek(SeekFrom::Start(0))?;
     let mut tmp = temp_beside(dst)?;
-    let mut opener = Opener::new(key, digest, size)?;
+    let mut opener = Opener::digest_checked(key, digest, size)?;
     let mut out = Zeroizing::new(Vec::with_capacity(READ_SIZE + SEALED_CHUNK_SIZE));
     loop {
         let n = read_full(&mut input, &mut buf)?;

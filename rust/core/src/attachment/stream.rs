@@ -121,7 +121,8 @@ pub struct Opener {
     /// Sealed bytes of a chunk split across pushes, or of the last chunk; never more than
     /// one sealed chunk.
     pending: Vec<u8>,
-    hasher: Hasher,
+    /// `None` when the caller already checked the whole blob's digest (`open_file`).
+    hasher: Option<Hasher>,
     failed: bool,
 }
 
@@ -144,9 +145,19 @@ impl Opener {
             index: 0,
             received: 0,
             pending: Vec::with_capacity(SEALED_CHUNK_SIZE),
-            hasher: hasher(),
+            hasher: Some(hasher()),
             failed: false,
         })
+    }
+
+    /// An opener for a blob whose length and digest the caller has just checked over the
+    /// same open file: it does not hash again. A blob changed after that check still fails
+    /// every chunk's tag unless it was sealed under this attachment's key, which only the
+    /// sender and this receiver hold.
+    pub(super) fn digest_checked(key: &[u8; 32], digest: &[u8; 32], size: u64) -> Result<Self> {
+        let mut opener = Self::new(key, digest, size)?;
+        opener.hasher = None;
+        Ok(opener)
     }
 
     /// Adds blob bytes; appends to `out` the plaintext of the chunks they complete (all but
@@ -164,8 +175,11 @@ impl Opener {
             let complete = me.received == me.blob_size
                 && me.index + 1 == me.chunks
                 && me.pending.len() == me.sealed_len();
-            let actual = finish_hash(core::mem::replace(&mut me.hasher, hasher()));
-            if !complete || !bool::from(actual.ct_eq(&me.digest)) {
+            let digest_ok = match me.hasher.take() {
+                Some(h) => bool::from(finish_hash(h).ct_eq(&me.digest)),
+                None => true,
+            };
+            if !complete || !digest_ok {
                 return Err(corrupt());
             }
             let sealed = core::mem::take(&mut me.pending);
@@ -204,7 +218,9 @@ impl Opener {
         if self.received > self.blob_size {
             return Err(corrupt());
         }
-        self.hasher.update(part);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(part);
+        }
         let key = self.key.clone();
         with_cipher(&key, |cipher| self.open_chunks(cipher, part, out))
     }
@@ -243,5 +259,39 @@ impl Opener {
         open_chunk(cipher, self.index, self.index + 1 == self.chunks, sealed, dst)?;
         self.index += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use rand_core::OsRng;
+
+    use super::Opener;
+    use crate::attachment::seal;
+
+    fn open_checked(blob: &[u8], keys: &crate::attachment::AttachmentKeys) -> crate::Result<Vec<u8>> {
+        let mut opener = Opener::digest_checked(&keys.key, &keys.digest, keys.size).unwrap();
+        let mut out = Vec::new();
+        opener.push(blob, &mut out)?;
+        opener.finish(&mut out)?;
+        Ok(out)
+    }
+
+    // The file path skips the second hash; the chunks must still be authenticated on their own.
+    #[test]
+    fn an_opener_after_the_digest_check_still_refuses_a_changed_blob() {
+        let plaintext: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        let (blob, keys) = seal(&plaintext, &mut OsRng).unwrap();
+        assert_eq!(open_checked(&blob, &keys).unwrap(), plaintext);
+        for at in [0, 70_000, blob.len() - 1] {
+            let mut bad = blob.clone();
+            bad[at] ^= 1;
+            assert!(open_checked(&bad, &keys).is_err(), "flip at {at}");
+        }
+        assert!(open_checked(&blob[..blob.len() - 1], &keys).is_err());
+        let mut longer = blob.clone();
+        longer.push(0);
+        assert!(open_checked(&longer, &keys).is_err());
     }
 }
