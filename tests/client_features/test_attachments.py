@@ -579,3 +579,34 @@ async def test_concurrent_downloads_of_one_attachment(
     assert results[0] == data and results[2] == data
     assert isinstance(results[1], Path) and results[1].read_bytes() == data
     assert blobs_left(bob) == []
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(MiB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@pytest.mark.slow
+async def test_a_100_mib_video_arrives_byte_identical(
+    registered: Registered, tmp_path: Path
+) -> None:
+    # The issue's own case: the largest default attachment, end to end through the server.
+    # Memory stays bounded (streamed); benches/bench_attachments.py measures it per process.
+    alice, bob = await registered("alice"), await registered("bob")
+    got = inbox(bob)
+    source = tmp_path / "movie.mp4"
+    with source.open("wb") as fh:
+        fh.write(MP4)
+        for _ in range(100):
+            fh.write(os.urandom(MiB))
+        fh.truncate(100 * MiB)
+    await alice.send_video(ids_of(bob), source, "the whole film")
+    await eventually(lambda: len(got) == 1, timeout=60, what="the video message")
+    message = got[0]
+    assert (message.type, message.mime, message.size) == ("video", "video/mp4", 100 * MiB)
+    out = await bob.download(message, f"{tmp_path / 'received'}{os.sep}")
+    assert isinstance(out, Path)
+    assert await asyncio.to_thread(_sha256_of, out) == await asyncio.to_thread(_sha256_of, source)
