@@ -12,6 +12,9 @@ commands:
   demo        run a narrated encrypted conversation between two bots (in-process server)
   selfcheck   establish an encrypted session in-process and exchange messages
   serve       run the reference server (whatsapp-client serve --help)
+  send-file   send a file end-to-end encrypted, with a progress bar (send-file --help)
+  receive-files
+              download the files sent to you, verified, with a progress bar
 """
 
 
@@ -33,10 +36,24 @@ def _serve(args: Sequence[str]) -> int:
     return serve(list(args))
 
 
+def _send_file(args: Sequence[str]) -> int:
+    from whatsapp_client.transfer_cli import send_main
+
+    return send_main(args)
+
+
+def _receive_files(args: Sequence[str]) -> int:
+    from whatsapp_client.transfer_cli import receive_main
+
+    return receive_main(args)
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "demo": _demo,
     "selfcheck": _selfcheck,
     "serve": _serve,
+    "send-file": _send_file,
+    "receive-files": _receive_files,
 }
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
+from whatsapp_client._progress import ProgressBar
 from whatsapp_client.client import Message, WhatsAppClient
 from whatsapp_client.client.fingerprints import format_safety_number
 
@@ -343,22 +344,6 @@ async def _conversation(
     await bob.logout()
 
 
-class _Bar:
-    """A text progress bar printed at every quarter of a transfer."""
-
-    def __init__(self, label: str, say: Callable[[str], None]) -> None:
-        self._label, self._say, self._next = label, say, 0
-
-    def __call__(self, done: int, total: int) -> None:
-        while total and done * 4 >= self._next * total and self._next <= 4:
-            filled = self._next * 5
-            self._say(
-                f"  {self._label:<9} [{'#' * filled}{'.' * (20 - filled)}] {self._next * 25:>3}%"
-                f"  {done / 1048576:.1f} of {total / 1048576:.1f} MiB"
-            )
-            self._next += 1
-
-
 async def _attachment_step(
     alice: WhatsAppClient,
     bob: WhatsAppClient,
@@ -374,7 +359,7 @@ async def _attachment_step(
     source.write_bytes(data)
     count = len(inbox_bob.items)
     sent = await alice.send_file(
-        b_id, source, caption="8 MiB, sealed on my side", progress=_Bar("upload", say)
+        b_id, source, caption="8 MiB, sealed on my side", progress=ProgressBar("upload", say)
     )
     say(
         f"  alice     sealed {len(data) // 1048576} MiB in 64 KiB AES-256-GCM chunks under a "
@@ -383,7 +368,7 @@ async def _attachment_step(
     say(f"            the message carries only its id, key and digest [{sent.status}]")
     await inbox_bob.until(lambda m: len(m) > count, "bob to receive the attachment message")
     message: Message = inbox_bob.items[count]
-    saved = await bob.download(message, root / "downloads", progress=_Bar("download", say))
+    saved = await bob.download(message, root / "downloads", progress=ProgressBar("download", say))
     sent_digest = hashlib.sha256(data).hexdigest()
     got_digest = await asyncio.to_thread(lambda: hashlib.sha256(saved.read_bytes()).hexdigest())
     say(f"  alice     SHA-256 {sent_digest}")
