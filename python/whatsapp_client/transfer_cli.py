@@ -67,6 +67,13 @@ async def _signed_in(args: argparse.Namespace) -> Any:
     return client
 
 
+async def _username(client: Any, user_id: str) -> str:
+    try:
+        return str((await client.get_user(user_id)).username)
+    except WhatsAppError:  # gone since it sent: show its id
+        return user_id
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -107,7 +114,8 @@ async def _receive(args: argparse.Namespace) -> int:
             if not message.is_media:
                 continue
             label = message.filename or message.id
-            _say(f"  receiving {label} from {message.from_user} ({message.size or 0} bytes)")
+            sender = await _username(client, message.from_user)
+            _say(f"  receiving {label} from {sender} ({message.size or 0} bytes)")
             path = await client.download(
                 message, f"{into}{os.sep}", progress=ProgressBar("download", _say)
             )

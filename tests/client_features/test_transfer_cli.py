@@ -65,6 +65,7 @@ async def test_a_file_sent_and_received_from_the_command_line(
     )
     assert code == 0, err
     assert "download  [####################] 100%" in err
+    assert "receiving report.bin from alice (300000 bytes)" in err
     path_text, digest = out.strip().split("\t")
     assert Path(path_text).parent == into
     assert await asyncio.to_thread(Path(path_text).read_bytes) == data
