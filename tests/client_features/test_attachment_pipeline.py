@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from whatsapp_client import AttachmentCorruptError, ValidationError, WhatsAppClient, _core
-from whatsapp_client.client.attachment_send import cache_directory
+from whatsapp_client.client.attachment_files import cache_directory
 
 from .conftest import Registered, eventually
 from .test_attachments import blobs_left, ids_of, inbox

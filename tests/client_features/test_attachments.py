@@ -29,7 +29,7 @@ from whatsapp_client import (
 )
 from whatsapp_client.client import Message
 from whatsapp_client.client.attachment_download import attachment_ref
-from whatsapp_client.client.attachment_send import cache_directory
+from whatsapp_client.client.attachment_files import cache_directory
 
 from .conftest import Registered, eventually
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import dataclasses
 import os
 import weakref
@@ -21,7 +20,7 @@ from typing import Any, Callable, Optional, Union
 
 from whatsapp_client import errors
 from whatsapp_client.client import media as media_mod
-from whatsapp_client.client.attachment_send import cache_directory
+from whatsapp_client.client.attachment_files import cache_directory, unlink_quietly
 from whatsapp_client.client.attachment_source import private_dir
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.models import Message
@@ -158,13 +157,8 @@ class Downloader:
             try:
                 return await asyncio.to_thread(_open_blob, part, target, ref)
             except errors.AttachmentCorruptError:
-                await asyncio.to_thread(_unlink, part)  # the next try downloads afresh
+                await asyncio.to_thread(unlink_quietly, part)  # the next try downloads afresh
                 raise
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
 
 
 def _open_blob(part: Path, out: Optional[Path], ref: AttachmentRef) -> Union[bytes, Path]:

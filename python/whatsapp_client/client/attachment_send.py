@@ -16,7 +16,6 @@ encrypted message; it is never logged.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import uuid
@@ -26,6 +25,12 @@ from typing import Any, Callable, Optional
 
 from whatsapp_client import errors
 from whatsapp_client.client import media as media_mod
+from whatsapp_client.client.attachment_files import (
+    b64_text,
+    cache_directory,
+    pending_record,
+    unlink_quietly,
+)
 from whatsapp_client.client.attachment_seal import SealJob, SealStopped, sweep_orphans
 from whatsapp_client.client.attachment_source import MediaInput, Prepared, prepare
 from whatsapp_client.client.config import ClientConfig
@@ -35,7 +40,7 @@ from whatsapp_client.client.sessions import validate_peer_id
 from whatsapp_client.client.store import StoreExecutor, StoreProtocol
 from whatsapp_client.client.transfers import Progress, Transfers, report
 
-__all__ = ["MediaSender", "cache_directory"]
+__all__ = ["MediaSender"]
 
 log = get_logger("attachments")
 
@@ -54,36 +59,9 @@ SendPayload = Callable[..., Awaitable[Message]]
 Login = Callable[[], "tuple[User, StoreProtocol, StoreExecutor]"]
 
 
-def cache_directory(config: ClientConfig, user_id: str) -> Path:
-    """Where a user's sealed blobs and partial downloads live (mode 0700)."""
-    return config.storage_dir / ".attachments" / user_id
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
 def _final(exc: Optional[BaseException]) -> bool:
     """An upload failure that no retry fixes."""
     return isinstance(exc, errors.WhatsAppError) and not isinstance(exc, _TRANSIENT)
-
-
-def _record(to: str, fields: dict[str, Any], blob: Path, keys: Any) -> dict[str, Any]:
-    """The pending-upload record of a sealed blob (``id`` is set once it is uploaded)."""
-    return {
-        "to": to,
-        "fields": fields,
-        "blob": str(blob),
-        "key": _b64(keys.key),
-        "digest": _b64(keys.digest),
-        "size": int(keys.size),
-        "id": None,
-    }
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
 
 
 class MediaSender:
@@ -136,7 +114,7 @@ class MediaSender:
 
     async def _drop(self, mid: str, record: Mapping[str, Any]) -> None:
         await self._put(mid, None)
-        await asyncio.to_thread(_unlink, Path(record["blob"]))
+        await asyncio.to_thread(unlink_quietly, Path(record["blob"]))
 
     async def pending_uploads(self) -> int:
         """How many attachment messages wait for their upload."""
@@ -187,10 +165,10 @@ class MediaSender:
             if prepared.job is not None:
                 await asyncio.to_thread(prepared.job.discard)
             elif prepared.blob is not None:
-                await asyncio.to_thread(_unlink, prepared.blob)
+                await asyncio.to_thread(unlink_quietly, prepared.blob)
             raise
         if prepared.inline is not None:
-            payload = {**fields, "data": _b64(prepared.inline)}
+            payload = {**fields, "data": b64_text(prepared.inline)}
             media_mod.check_frame_size(len(payload["data"]) + len(json.dumps(fields)) + 256)
             report(progress, prepared.size, prepared.size)
             return await self._send_payload(to, payload, cap or "")
@@ -210,7 +188,7 @@ class MediaSender:
             fields["caption"] = cap
         meta = dict(prepared.meta)
         if "thumbnail" in meta:
-            meta["thumbnail"] = _b64(meta["thumbnail"])
+            meta["thumbnail"] = b64_text(meta["thumbnail"])
         fields.update(meta)
         return fields
 
@@ -228,11 +206,11 @@ class MediaSender:
         try:
             if prepared.job is not None:
                 return await self._seal_and_upload(user, to, mid, prepared.job, fields, progress)
-            record = _record(to, fields, prepared.blob, prepared.keys)
+            record = pending_record(to, fields, prepared.blob, prepared.keys)
             try:
                 await self._put(mid, record)  # persisted before the upload starts
             except errors.WhatsAppError:
-                await asyncio.to_thread(_unlink, prepared.blob)
+                await asyncio.to_thread(unlink_quietly, prepared.blob)
                 raise
             upload = self._transfers.upload(prepared.blob, progress)
             return await self._upload_and_finish(user, mid, record, upload)
@@ -276,7 +254,7 @@ class MediaSender:
                 if failure is not None:
                     raise failure from None
                 raise
-            record = _record(to, fields, job.blob, keys)
+            record = pending_record(to, fields, job.blob, keys)
             await self._put(mid, record)
             persisted = True
         except BaseException:
