@@ -65,6 +65,7 @@ def _child(store: KeyStore, directory: str, to_parent: int, from_parent: int) ->
     return 0
 
 
+# Windows has no fork(), so there is nothing to inherit there; CI (Linux) always runs it.
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_a_forked_child_neither_uses_nor_keeps_the_store(open_store: OpenStore) -> None:
     store = open_store("me")

@@ -13,11 +13,12 @@ use super::vectors::{b, k, load};
 pub struct FixedKey(pub [u8; 32]);
 
 impl RngCore for FixedKey {
+    // The sealer must draw nothing but its key: any other draw fails the test on purpose.
     fn next_u32(&mut self) -> u32 {
-        unimplemented!("the sealer only draws its key")
+        panic!("the sealer drew a u32; it may only draw its 32-byte key")
     }
     fn next_u64(&mut self) -> u64 {
-        unimplemented!("the sealer only draws its key")
+        panic!("the sealer drew a u64; it may only draw its 32-byte key")
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
         assert_eq!(dest.len(), 32, "the sealer draws exactly one 32-byte key");
