@@ -1,0 +1,51 @@
+"""Gateway settings: one frozen dataclass from defaults, a config file, ``WHATSAPP_GATEWAY_*``
+and flags (later wins). Field names double as flag names (``--max-queue``) and environment
+names (``WHATSAPP_GATEWAY_MAX_QUEUE``)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+ENV_PREFIX = "WHATSAPP_GATEWAY_"
+MIB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class GatewaySettings:
+    host: str = "127.0.0.1"
+    port: int = 8090
+    # Everything the gateway keeps: database, master key file, session stores, media.
+    data_dir: str = "./gateway-data"
+    # The address callers reach the gateway at; media URLs in webhooks are built on it.
+    base_url: str | None = None
+    config: str | None = None
+    log_level: str = "INFO"
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # Comma-separated admin keys from the environment (WHATSAPP_GATEWAY_API_KEYS).
+    api_keys: str | None = None
+    # Honour X-Forwarded-For / X-Forwarded-Proto only from these proxies (comma-separated
+    # addresses); empty: never.
+    trusted_proxies: str = ""
+
+    # Sending.
+    max_file_bytes: int = 16 * MIB
+    max_queue: int = 10_000
+    rate_limit_per_minute: int = 50
+    idempotency_ttl_seconds: int = 24 * 3600
+
+    # Sessions.
+    max_reconnect_failures: int = 5
+    reconnect_base_delay: float = 1.0
+    reconnect_max_delay: float = 60.0
+
+    # Webhooks.
+    webhook_timeout: float = 10.0
+    # Refuse endpoints on loopback, private and link-local addresses (shared deployments).
+    webhook_block_private: bool = False
+    webhook_max_age_seconds: int = 24 * 3600
+    webhook_concurrency: int = 64
+
+    # API keys: failed attempts per client address before 429.
+    auth_failures_per_address: int = 20
+    auth_failure_window_seconds: float = 300.0
