@@ -83,8 +83,9 @@ class Engine(Protocol):
     async def check_group(self, group_id: str) -> None:
         """``RecipientNotFound`` if the session is not in that group."""
 
-    async def send_text(self, to: Optional[str], group_id: Optional[str], text: str) -> SendResult:
-        ...
+    async def send_text(
+        self, to: Optional[str], group_id: Optional[str], text: str
+    ) -> SendResult: ...
 
     async def send_media(
         self,

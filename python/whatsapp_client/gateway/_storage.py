@@ -80,9 +80,7 @@ class Storage(Protocol):
     async def delete_session(self, session_id: str) -> None: ...
 
     # --- webhooks ---------------------------------------------------------------------
-    async def replace_webhooks(
-        self, session_id: str, webhooks: Sequence[WebhookEndpoint]
-    ) -> None:
+    async def replace_webhooks(self, session_id: str, webhooks: Sequence[WebhookEndpoint]) -> None:
         """Replaces the session's endpoints; pending deliveries of removed ones are dropped."""
 
     async def list_webhooks(self, session_id: str) -> list[WebhookEndpoint]: ...
