@@ -1,0 +1,1 @@
+"""Load benchmarks of the gateway (see docs/benchmarks-gateway.md)."""
