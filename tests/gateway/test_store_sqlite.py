@@ -1,0 +1,58 @@
+"""What only the SQLite storage promises: private files, durable settings, refusing a
+newer schema, and calls on a closed storage."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.gateway._store_support import KEY
+from whatsapp_client.gateway._sqlite import SqliteStorage, StorageClosedError
+from whatsapp_client.gateway._vault import Vault
+
+
+async def test_database_file_is_private(tmp_path: Path) -> None:
+    s = SqliteStorage(tmp_path / "data", Vault.from_key(KEY))
+    await s.open()
+    try:
+        await s.ping()  # the WAL and its index exist once something was written
+        files = sorted(p.name for p in (tmp_path / "data").iterdir())
+        assert files == ["gateway.sqlite3", "gateway.sqlite3-shm", "gateway.sqlite3-wal"]
+        for name in files:
+            assert os.stat(tmp_path / "data" / name).st_mode & 0o077 == 0, name
+        assert os.stat(tmp_path / "data").st_mode & 0o077 == 0
+    finally:
+        await s.close()
+
+
+def test_synchronous_must_be_durable(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="FULL"):
+        SqliteStorage(tmp_path, Vault.from_key(KEY), synchronous="OFF")
+
+
+async def test_closed_storage_refuses_calls(tmp_path: Path) -> None:
+    s = SqliteStorage(tmp_path, Vault.from_key(KEY))
+    with pytest.raises(StorageClosedError):
+        await s.get_session("ses_x")
+    await s.open()
+    await s.open()  # opening twice is harmless
+    await s.close()
+    with pytest.raises(StorageClosedError):
+        await s.ping()
+
+
+async def test_database_of_a_newer_gateway_is_refused(tmp_path: Path) -> None:
+    s = SqliteStorage(tmp_path, Vault.from_key(KEY))
+    await s.open()
+    await s.close()
+    conn = sqlite3.connect(s.path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(RuntimeError, match="upgrade the gateway"):
+        await SqliteStorage(tmp_path, Vault.from_key(KEY)).open()
+    # The failed open left no reader thread behind.
+    assert not [t for t in threading.enumerate() if t.name.startswith("gw-db-read")]
