@@ -3,14 +3,19 @@ newer schema, and calls on a closed storage."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tests.gateway import _store_support as f
 from tests.gateway._store_support import KEY
+from whatsapp_client.gateway._models import MessageFilter
 from whatsapp_client.gateway._sqlite import SqliteStorage, StorageClosedError
 from whatsapp_client.gateway._vault import Vault
 
@@ -56,3 +61,43 @@ async def test_database_of_a_newer_gateway_is_refused(tmp_path: Path) -> None:
         await SqliteStorage(tmp_path, Vault.from_key(KEY)).open()
     # The failed open left no reader thread behind.
     assert not [t for t in threading.enumerate() if t.name.startswith("gw-db-read")]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    stamps=st.lists(st.integers(min_value=0, max_value=5), min_size=0, max_size=40),
+    limit=st.integers(min_value=1, max_value=7),
+)
+def test_property_paging_yields_every_message_once_newest_first(
+    tmp_path_factory: pytest.TempPathFactory, stamps: list[int], limit: int
+) -> None:
+    async def run() -> None:
+        s = SqliteStorage(tmp_path_factory.mktemp("paging"), Vault.from_key(KEY))
+        await s.open()
+        try:
+            rec = f.session()
+            await s.create_session(rec, b"c", [])
+            ids = []
+            for i, ts in enumerate(stamps):
+                m = f.inbound(rec.id, f"e{i}", ts=ts)
+                assert await s.record_inbound(m, f.event(rec.id))
+                ids.append(m.id)
+            seen, cursor, pages = [], None, 0
+            while True:
+                page, cursor = await s.list_messages(
+                    rec.id, MessageFilter(), limit=limit, cursor=cursor
+                )
+                assert len(page) <= limit
+                seen += page
+                pages += 1
+                if cursor is None:
+                    break
+            assert sorted(m.id for m in seen) == sorted(ids)
+            assert [m.timestamp for m in seen] == sorted(stamps, reverse=True)
+            assert pages == max(1, -(-len(stamps) // limit))
+        finally:
+            await s.close()
+
+    asyncio.run(run())
