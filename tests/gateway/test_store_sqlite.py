@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from tests.gateway import _store_support as f
 from tests.gateway._store_support import KEY
+from whatsapp_client.errors import VaultError
 from whatsapp_client.gateway._models import MessageFilter
 from whatsapp_client.gateway._sqlite import SqliteStorage, StorageClosedError
 from whatsapp_client.gateway._vault import Vault
@@ -30,6 +31,24 @@ async def test_database_file_is_private(tmp_path: Path) -> None:
         for name in files:
             assert os.stat(tmp_path / "data" / name).st_mode & 0o077 == 0, name
         assert os.stat(tmp_path / "data").st_mode & 0o077 == 0
+    finally:
+        await s.close()
+
+
+async def test_another_master_key_is_refused_at_open(tmp_path: Path) -> None:
+    s = SqliteStorage(tmp_path, Vault.from_key(KEY))
+    await s.open()
+    rec = f.session()
+    await s.create_session(rec, b"c", [])
+    await s.close()
+    wrong = SqliteStorage(tmp_path, Vault.from_key(bytes(32)))
+    with pytest.raises(VaultError, match="master key"):
+        await wrong.open()
+    await wrong.close()
+    s = SqliteStorage(tmp_path, Vault.from_key(KEY))
+    await s.open()
+    try:
+        assert await s.get_credentials(rec.id) == b"c"
     finally:
         await s.close()
 
