@@ -18,6 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod account;
 mod attachment;
+mod attachment_download;
 mod errors;
 mod functions;
 mod keys;
@@ -53,6 +54,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     vectors::register(m)?;
     store::register(m)?;
     attachment::register(m)?;
+    attachment_download::register(m)?;
     Ok(())
 }
 
@@ -72,7 +74,7 @@ mod tests {
             let names: Vec<String> = m.dir().unwrap().extract().unwrap();
             let hooks: Vec<&String> =
                 names.iter().filter(|n| n.starts_with("_vector_") || n.starts_with("_bench_")).collect();
-            for public in ["Account", "seal_attachment", "AttachmentOpener"] {
+            for public in ["Account", "seal_attachment", "AttachmentOpener", "AttachmentBlobWriter"] {
                 assert!(names.iter().any(|n| n == public), "{public} missing from the module: {names:?}");
             }
             if cfg!(feature = "test-hooks") {
