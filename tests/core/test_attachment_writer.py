@@ -86,3 +86,18 @@ def test_bad_arguments(tmp_path: Path) -> None:
         _ = writer.size
     with pytest.raises(FileNotFoundError):
         AttachmentBlobWriter(tmp_path / "no" / "dir" / "x.part")
+
+
+def test_start_writeback_is_only_a_hint(tmp_path: Path) -> None:
+    from whatsapp_client._writeback import start_writeback
+
+    data = os.urandom(3 * CHUNK)
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, data)
+        start_writeback(fd, 0, len(data))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    start_writeback(fd, 0, len(data))  # a closed descriptor: ignored, never raised
+    assert (tmp_path / "f").read_bytes() == data

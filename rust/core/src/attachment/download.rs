@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use tempfile::TempPath;
 use zeroize::Zeroizing;
 
-use super::file::{decrypt_file, read_full, temp_dir_of, READ_SIZE, TEMP_PREFIX, TEMP_SUFFIX};
+use super::file::{
+    decrypt_file, read_full, start_writeback, temp_dir_of, READ_SIZE, TEMP_PREFIX, TEMP_SUFFIX,
+};
 use super::{BlobHasher, FileError, Opener, VerifiedBlob, SEALED_CHUNK_SIZE};
 
 /// Appends to a blob file (a download's `.part` file) and hashes what it appends.
@@ -162,6 +164,7 @@ fn decrypt_in_place(
         }
         file.seek(SeekFrom::Start(write_at))?;
         file.write_all(&out)?;
+        start_writeback(file, write_at, out.len());
         write_at += out.len() as u64;
         if n == 0 {
             break;
