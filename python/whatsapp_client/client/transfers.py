@@ -289,21 +289,39 @@ class Transfers:
             if resp.status == 200 and have:  # the server ignored Range: take it all again
                 have = 0
                 await asyncio.to_thread(blob.truncate)
-            written = 0
-            async for piece in resp.content.iter_chunked(_PIECE):
-                if have + written + len(piece) > total:
-                    # Longer than the message said: let the length check refuse it.
-                    piece = piece[: total - have - written + 1]
-                # Written and hashed by the core in a worker thread (GIL released), so the
-                # digest is ready when the last byte is in and opening need not hash.
-                await asyncio.to_thread(blob.write, piece)
-                written += len(piece)
-                if self.on_chunk is not None:
-                    self.on_chunk("down", have + written)
-                report(progress, min(have + written, total), total)
-                if have + written > total:
-                    break
+            # Each piece is written and hashed by the core in a worker thread (GIL released)
+            # while the next one is read from the socket; the digest is ready when the last
+            # byte is in, so opening need not hash. One write in flight at a time, in order.
+            written, pending = 0, 0
+            writing: Optional[asyncio.Future[None]] = None
+            try:
+                async for piece in resp.content.iter_chunked(_PIECE):
+                    if have + written + pending + len(piece) > total:
+                        # Longer than the message said: let the length check refuse it.
+                        piece = piece[: total - have - written - pending + 1]
+                    if writing is not None:
+                        await writing
+                        writing, written, pending = None, written + pending, 0
+                        self._wrote(have + written, total, progress)
+                    writing = asyncio.ensure_future(asyncio.to_thread(blob.write, piece))
+                    pending = len(piece)
+                    if have + written + pending > total:
+                        break
+                if writing is not None:
+                    await writing
+                    writing, written, pending = None, written + pending, 0
+                    self._wrote(have + written, total, progress)
+            finally:
+                if writing is not None:  # stopped while a piece was being written: let it end
+                    await asyncio.wait({writing})
+                    if not writing.cancelled():
+                        writing.exception()  # retrieved: the failure that stopped us wins
             return written
+
+    def _wrote(self, done: int, total: int, progress: Optional[Progress]) -> None:
+        if self.on_chunk is not None:
+            self.on_chunk("down", done)
+        report(progress, min(done, total), total)
 
 
 async def _open_unbuffered(path: Path) -> Any:
