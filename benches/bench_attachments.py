@@ -1,10 +1,11 @@
 """End-to-end attachment benchmark: one file from one client to another through the server.
 
 The sender seals the file into a blob file (64 KiB AES-256-GCM chunks) while it streams the
-blob to ``POST /api/attachments``, then sends the message; the receiver streams the blob to disk,
-checks length and SHA-256 and opens it file to file. Reported: MB/s of each half and of the
-whole (file size / wall time), and the peak RSS growth (``VmHWM``) of the client process
-(both clients) and of the server process during the transfer.
+blob to ``POST /api/attachments``, then sends the message; the receiver streams the blob to
+disk (hashed as it is written), checks length and SHA-256 and decrypts it in place.
+Reported: MB/s of each half and of the whole (file size / wall time), the CPU seconds
+(user + system) of the client process (both clients) and of the server process for each half
+and the whole, and the peak RSS growth (``VmHWM``) of both processes during the transfer.
 
 Full run (figures in docs/benchmarks-client.md); ``--runs 5`` reports the median of five
 transfers (the machine is noisy)::
