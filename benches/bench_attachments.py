@@ -1,10 +1,11 @@
 """End-to-end attachment benchmark: one file from one client to another through the server.
 
 The sender seals the file into a blob file (64 KiB AES-256-GCM chunks) while it streams the
-blob to ``POST /api/attachments``, then sends the message; the receiver streams the blob to disk,
-checks length and SHA-256 and opens it file to file. Reported: MB/s of each half and of the
-whole (file size / wall time), and the peak RSS growth (``VmHWM``) of the client process
-(both clients) and of the server process during the transfer.
+blob to ``POST /api/attachments``, then sends the message; the receiver streams the blob to
+disk (hashed as it is written), checks length and SHA-256 and decrypts it in place.
+Reported: MB/s of each half and of the whole (file size / wall time), the CPU seconds
+(user + system) of the client process (both clients) and of the server process for each half
+and the whole, and the peak RSS growth (``VmHWM``) of both processes during the transfer.
 
 Full run (figures in docs/benchmarks-client.md); ``--runs 5`` reports the median of five
 transfers (the machine is noisy)::
@@ -61,6 +62,12 @@ def _write_random(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
+def _cpu_self() -> float:
+    """User + system CPU seconds of this process (every thread) so far."""
+    t = os.times()
+    return t.user + t.system
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -69,7 +76,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-async def transfer(url: str, server_pid: int | None, size: int) -> dict[str, Any]:
+async def transfer(srv: Any, size: int) -> dict[str, Any]:
+    url, server_pid = srv.url, srv.pid
     with tempfile.TemporaryDirectory(prefix="wac-attach-bench-") as tmp:
         root = Path(tmp)
         source = root / "source.bin"
@@ -95,13 +103,17 @@ async def transfer(url: str, server_pid: int | None, size: int) -> dict[str, Any
 
             client_before = peak_rss()
             server_before = peak_rss(server_pid) if server_pid else 0
+            c0, s0 = _cpu_self(), srv.cpu_seconds()
             t0 = time.perf_counter()
             await alice.send_file(bob.user_id, source)
             t1 = time.perf_counter()
+            c1, s1 = _cpu_self(), srv.cpu_seconds()
             message = await asyncio.wait_for(got.get(), 60)
             t2 = time.perf_counter()
+            c2, s2 = _cpu_self(), srv.cpu_seconds()
             out = await bob.download(message, root / "received.bin")
             t3 = time.perf_counter()
+            c3, s3 = _cpu_self(), srv.cpu_seconds()
             client_after = peak_rss()
             server_after = peak_rss(server_pid) if server_pid else 0
             if await asyncio.to_thread(_sha256, out) != want:
@@ -118,6 +130,13 @@ async def transfer(url: str, server_pid: int | None, size: int) -> dict[str, Any
         "seal_upload_mb_s": round(mb / (t1 - t0), 1),
         "download_open_mb_s": round(mb / (t3 - t2), 1),
         "end_to_end_mb_s": round(mb / (t3 - t0), 1),
+        # CPU seconds (user + system) of the client process (both clients) and the server.
+        "send_cpu_client_s": round(c1 - c0, 3),
+        "send_cpu_server_s": round(s1 - s0, 3),
+        "download_cpu_client_s": round(c3 - c2, 3),
+        "download_cpu_server_s": round(s3 - s2, 3),
+        "cpu_client_s": round(c3 - c0, 3),
+        "cpu_server_s": round(s3 - s0, 3),
         "client_peak_rss_growth_mib": round((client_after - client_before) / MiB, 1),
         "server_peak_rss_growth_mib": round((server_after - server_before) / MiB, 1)
         if server_pid
@@ -147,11 +166,13 @@ def file_to_file(size: int) -> dict[str, Any]:
 async def run(size: int, runs: int = 1) -> dict[str, Any]:
     """One transfer (``runs`` = 1), or the median of each figure over ``runs`` transfers
     through one server (each with fresh clients), with every run's figures under "runs"."""
+    load = os.getloadavg()[0]
     quota = ["--attachment-quota-bytes", str(max(runs, 1) * 2 * (size + MiB))]
     async with server_process(None, ["--max-attachment-bytes", str(size + MiB), *quota]) as srv:
-        results = [await transfer(srv.url, srv.pid, size) for _ in range(max(runs, 1))]
+        results = [await transfer(srv, size) for _ in range(max(runs, 1))]
     result = results[0] if len(results) == 1 else _medians(results)
     result.update(await asyncio.to_thread(file_to_file, size))
+    result["load_1min_at_start"] = round(load, 2)
     return result
 
 

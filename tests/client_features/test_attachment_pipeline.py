@@ -77,7 +77,7 @@ async def test_the_upload_starts_before_sealing_ends(
     await eventually(lambda: len(got) == 1, what="the file")
     out = await bob.download(got[0], tmp_path / "out.pdf")
     assert isinstance(out, Path) and out.read_bytes() == data
-    assert blobs_left(alice) == []
+    await eventually(lambda: blobs_left(alice) == [], what="the sent blob deleted")
 
 
 async def test_an_upload_cut_while_sealing_starts_over_and_follows_the_blob(

@@ -2,9 +2,10 @@
 
 Inline media is written (or returned) as it is. An attachment's blob is streamed to a
 ``.part`` file in the cache directory (an interrupted download resumes from it with
-``Range``), then opened file to file by the core, which checks length and SHA-256 before it
-decrypts anything and renames the plaintext into place only when every chunk verified: on
-``AttachmentCorruptError`` nothing is written under the final name.
+``Range``) through the core's ``AttachmentBlobWriter``, which hashes it as it is written;
+the core then checks length and SHA-256 of what was written before it decrypts anything,
+decrypts the file without hashing it again, and renames the plaintext into place only when
+every chunk verified: on ``AttachmentCorruptError`` nothing is written under the final name.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
 
-from whatsapp_client import errors
+from whatsapp_client import _core, errors
 from whatsapp_client.client import media as media_mod
 from whatsapp_client.client.attachment_files import cache_directory, unlink_quietly
 from whatsapp_client.client.attachment_source import private_dir
@@ -42,8 +43,6 @@ class AttachmentRef:
 
     @property
     def blob_size(self) -> int:
-        from whatsapp_client import _core
-
         return int(_core.attachment_blob_size(self.size))
 
 
@@ -153,22 +152,30 @@ class Downloader:
             lock = self._locks[ref.digest.hex()] = asyncio.Lock()
         async with lock:
             part = private_dir(cache_directory(cfg, user_id)) / f"{ref.digest.hex()}.part"
-            await self._transfers.download(ref.id, part, ref.blob_size, progress)
+            # Hashes what the part already holds (a resumed download), then what arrives.
+            blob = await asyncio.to_thread(_core.AttachmentBlobWriter, part)
             try:
-                return await asyncio.to_thread(_open_blob, part, target, ref)
+                await self._transfers.download(ref.id, blob, ref.blob_size, progress)
+                return await asyncio.to_thread(_open_blob, blob, part, target, ref)
             except errors.AttachmentCorruptError:
+                blob.close()
                 await asyncio.to_thread(unlink_quietly, part)  # the next try downloads afresh
                 raise
+            finally:
+                blob.close()
 
 
-def _open_blob(part: Path, out: Optional[Path], ref: AttachmentRef) -> Union[bytes, Path]:
-    from whatsapp_client import _core
-
+def _open_blob(
+    blob: _core.AttachmentBlobWriter, part: Path, out: Optional[Path], ref: AttachmentRef
+) -> Union[bytes, Path]:
     if out is None:
+        blob.close()
         data = bytes(_core.open_attachment(part.read_bytes(), ref.key, ref.digest, ref.size))
         part.unlink()
         return data
     out.parent.mkdir(parents=True, exist_ok=True)
-    _core.open_attachment_file(part, out, ref.key, ref.digest, ref.size)
-    part.unlink()
+    # Length and SHA-256 of what was written are checked before anything is decrypted. On
+    # the same file system the core moves the part beside ``out`` and decrypts it in place.
+    blob.open_file(out, ref.key, ref.digest, ref.size)
+    part.unlink(missing_ok=True)
     return out

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from whatsapp_client import errors
+from whatsapp_client._writeback import start_writeback
 
 __all__ = ["SealJob", "SealStopped", "sweep_orphans"]
 
@@ -113,6 +114,9 @@ class SealJob:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        # The blob is fsynced before its pending record is written; writing it back as it
+        # grows takes that fsync off the send's critical path.
+        start_writeback(fd, self._written, len(data))
         with self._cond:
             self._written += len(data)
             self._cond.notify_all()

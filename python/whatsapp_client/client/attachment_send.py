@@ -9,8 +9,8 @@ queue the message. Other media are sealed first and recorded before the upload s
 A pending upload survives a restart: after the next connect it is uploaded (if it was not
 yet) and sent. The record and the blob file go once the outbox holds the message, which
 from then on carries it like any other (the blob is no longer needed: the message names
-the server's copy). The attachment key lives only in the encrypted store and in the
-encrypted message; it is never logged.
+the server's copy, and it is deleted in the background). The attachment key lives only in
+the encrypted store and in the encrypted message; it is never logged.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 from whatsapp_client import errors
 from whatsapp_client.client import media as media_mod
 from whatsapp_client.client.attachment_files import (
+    BackgroundUnlinks,
     b64_text,
     cache_directory,
     pending_record,
@@ -85,6 +86,7 @@ class MediaSender:
         self._on_failed = on_failed
         self._active: set[str] = set()  # message ids being uploaded by this process
         self._lock = asyncio.Lock()  # one read-modify-write of the pending records at a time
+        self._unlinks = BackgroundUnlinks()  # blobs of sent messages being deleted
 
     # --- pending records (encrypted store) --------------------------------------------------
 
@@ -312,7 +314,10 @@ class MediaSender:
             await self._drop(mid, record)
             await self._transfers.delete(str(record["id"]))
             raise
-        await self._drop(mid, record)
+        # The outbox carries the message now and it names the server's copy: the record goes,
+        # and the blob is deleted without holding up the send.
+        await self._put(mid, None)
+        self._unlinks.start(Path(record["blob"]))
         return message
 
     # --- after a (re)connect or a restart -----------------------------------------------------

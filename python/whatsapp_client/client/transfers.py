@@ -3,13 +3,13 @@
 A blob never sits whole in memory: uploads read the blob file a MiB at a time into the
 request body, downloads append the response to a ``.part`` file. A failed transfer is tried
 again with the client's backoff (``http_retries``, ``http_retry_backoff``); a download
-resumes with ``Range`` from the bytes already on disk.
+resumes with ``Range`` from the bytes already on disk. A download is written through the
+core's ``AttachmentBlobWriter``, which hashes the blob as it arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +19,7 @@ from urllib.parse import quote
 import aiohttp
 import msgspec
 
-from whatsapp_client import errors
+from whatsapp_client import _core, errors
 from whatsapp_client.client.attachment_seal import SealJob
 from whatsapp_client.client.http import HttpApi, error_from_response
 from whatsapp_client.client.logging import get_logger
@@ -221,17 +221,22 @@ class Transfers:
     # --- download -------------------------------------------------------------------------
 
     async def download(
-        self, attachment_id: str, part: Path, blob_size: int, progress: Optional[Progress] = None
+        self,
+        attachment_id: str,
+        blob: _core.AttachmentBlobWriter,
+        blob_size: int,
+        progress: Optional[Progress] = None,
     ) -> None:
-        """Downloads a blob into ``part`` until it holds ``blob_size`` bytes, resuming with
-        ``Range`` from what ``part`` already holds (also after an earlier, interrupted
-        call). Attempts that made progress do not count against the retries."""
+        """Downloads a blob through ``blob`` (its ``.part`` file, hashed as it is written)
+        until it holds ``blob_size`` bytes, resuming with ``Range`` from what it already
+        holds (also after an earlier, interrupted call). Attempts that made progress do not
+        count against the retries."""
         url = self._http.base_url + "/api/attachments/" + quote(attachment_id, safe="")
         failures = 0
         while True:
-            have = await asyncio.to_thread(_size_of, part)
+            have = blob.size
             if have > blob_size:
-                await asyncio.to_thread(part.unlink)
+                await asyncio.to_thread(blob.truncate)
                 raise errors.AttachmentCorruptError(
                     f"attachment {attachment_id} is longer than its message says: refused"
                 )
@@ -239,7 +244,7 @@ class Transfers:
                 report(progress, have, blob_size)
                 return
             try:
-                got = await self._fetch(url, part, have, blob_size, progress)
+                got = await self._fetch(url, blob, have, blob_size, progress)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, _Retryable) as exc:
                 got = -1
                 failure: Exception = errors.ConnectionError(
@@ -259,7 +264,12 @@ class Transfers:
             await self._sleep(failures - 1)
 
     async def _fetch(
-        self, url: str, part: Path, have: int, total: int, progress: Optional[Progress]
+        self,
+        url: str,
+        blob: _core.AttachmentBlobWriter,
+        have: int,
+        total: int,
+        progress: Optional[Progress],
     ) -> int:
         headers = self._headers()
         if have:
@@ -274,28 +284,44 @@ class Transfers:
                 raise err
             _check_length(resp, total)
             if resp.status == 416:  # our part is no prefix of the blob: start over
-                await asyncio.to_thread(_truncate, part)
+                await asyncio.to_thread(blob.truncate)
                 return 0
             if resp.status == 200 and have:  # the server ignored Range: take it all again
                 have = 0
-                await asyncio.to_thread(_truncate, part)
-            fh = await asyncio.to_thread(_open_append, part)
-            written = 0
+                await asyncio.to_thread(blob.truncate)
+            # Each piece is written and hashed by the core in a worker thread (GIL released)
+            # while the next one is read from the socket; the digest is ready when the last
+            # byte is in, so opening need not hash. One write in flight at a time, in order.
+            written, pending = 0, 0
+            writing: Optional[asyncio.Future[None]] = None
             try:
                 async for piece in resp.content.iter_chunked(_PIECE):
-                    if have + written + len(piece) > total:
-                        # Longer than the message said: let the digest check refuse it.
-                        piece = piece[: total - have - written + 1]
-                    await asyncio.to_thread(fh.write, piece)
-                    written += len(piece)
-                    if self.on_chunk is not None:
-                        self.on_chunk("down", have + written)
-                    report(progress, min(have + written, total), total)
-                    if have + written > total:
+                    if have + written + pending + len(piece) > total:
+                        # Longer than the message said: let the length check refuse it.
+                        piece = piece[: total - have - written - pending + 1]
+                    if writing is not None:
+                        await writing
+                        writing, written, pending = None, written + pending, 0
+                        self._wrote(have + written, total, progress)
+                    writing = asyncio.ensure_future(asyncio.to_thread(blob.write, piece))
+                    pending = len(piece)
+                    if have + written + pending > total:
                         break
+                if writing is not None:
+                    await writing
+                    writing, written, pending = None, written + pending, 0
+                    self._wrote(have + written, total, progress)
             finally:
-                await asyncio.to_thread(fh.close)
+                if writing is not None:  # stopped while a piece was being written: let it end
+                    await asyncio.wait({writing})
+                    if not writing.cancelled():
+                        writing.exception()  # retrieved: the failure that stopped us wins
             return written
+
+    def _wrote(self, done: int, total: int, progress: Optional[Progress]) -> None:
+        if self.on_chunk is not None:
+            self.on_chunk("down", done)
+        report(progress, min(done, total), total)
 
 
 async def _open_unbuffered(path: Path) -> Any:
@@ -329,20 +355,3 @@ def _check_length(resp: aiohttp.ClientResponse, expected: int) -> None:
         raise errors.AttachmentCorruptError(
             f"the attachment's blob is {length} bytes, not the {expected} its message states"
         )
-
-
-def _size_of(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _open_append(path: Path) -> Any:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    return os.fdopen(fd, "ab", buffering=_PIECE)
-
-
-def _truncate(path: Path) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.close(fd)

@@ -18,6 +18,7 @@ import secrets
 import time
 from typing import Protocol
 
+from whatsapp_client._writeback import start_writeback
 from whatsapp_client.server.storage.files import FILE_MODE, private_dir
 
 _TMP_PREFIX = ".tmp-"
@@ -63,6 +64,13 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def _write_back(fd: int, data: bytes, offset: int) -> None:
+    """Writes ``data`` (at ``offset``) and starts its writeback, so the fsync before the
+    upload's answer finds little left to write."""
+    write_all(fd, data)
+    start_writeback(fd, offset, len(data))
+
+
 class BlobStore:
     def __init__(self, data_dir: str) -> None:
         self.root = os.path.join(data_dir, "attachments")
@@ -98,7 +106,7 @@ class BlobStore:
                     if size > budget:
                         raise UploadRefused("quota")
                     # In a thread: a write can block on writeback under memory pressure.
-                    await loop.run_in_executor(None, write_all, fd, chunk)
+                    await loop.run_in_executor(None, _write_back, fd, chunk, size - len(chunk))
                 await loop.run_in_executor(None, os.fsync, fd)
             finally:
                 os.close(fd)

@@ -1,11 +1,16 @@
 //! Fuzz target `open_attachment`: opening a tampered or arbitrary blob through every opening
-//! path (whole blob, streamed in input-chosen pieces, file to file) never panics, refuses
-//! everything but the genuine blob with `attachment_corrupt`, and the paths agree.
+//! path (whole blob, streamed in input-chosen pieces, hashed as it arrives and then opened
+//! without hashing) never panics, refuses everything but the genuine blob with
+//! `attachment_corrupt`, and the paths agree. A blob changed after the genuine one passed the
+//! digest check (what a download's file could suffer between writing and opening) is
+//! refused too, though that opening pass does not hash.
 
 use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
-use wac1::attachment::{self, blob_size, AttachmentKeys, Opener, CHUNK_SIZE, TAG_SIZE};
+use wac1::attachment::{
+    self, blob_size, AttachmentKeys, BlobHasher, Opener, VerifiedBlob, CHUNK_SIZE, TAG_SIZE,
+};
 use wac1::Error;
 
 use super::DetRng;
@@ -64,8 +69,11 @@ pub fn open_attachment_input(data: &[u8]) -> AttachmentOutcome {
     let genuine = blob == fx.blob && size == fx.keys.size;
     let pieces = data.get(1..).unwrap_or_default();
     for digest in [own, fx.keys.digest] {
-        let outcomes =
-            [whole(&blob, &fx.keys.key, &digest, size), streamed(&blob, &fx.keys.key, &digest, size, pieces)];
+        let outcomes = [
+            whole(&blob, &fx.keys.key, &digest, size),
+            streamed(&blob, &fx.keys.key, &digest, size, pieces),
+            hashed_then_opened(&blob, &fx.keys.key, &digest, size, pieces),
+        ];
         for got in outcomes {
             match got {
                 Ok(plain) => {
@@ -77,6 +85,17 @@ pub fn open_attachment_input(data: &[u8]) -> AttachmentOutcome {
                     assert!(!genuine, "the genuine blob was refused");
                 }
             }
+        }
+    }
+    // The genuine blob passed the check; then `blob` is what the opening pass reads.
+    let mut hasher = BlobHasher::new();
+    hasher.update(&fx.blob);
+    let verified = hasher.verify(&fx.keys.digest, fx.keys.size).unwrap();
+    match open_verified(&blob, &fx.keys.key, &verified, pieces) {
+        Ok(plain) => assert!(blob == fx.blob && plain == fx.plain, "a blob changed after the check opened"),
+        Err(e) => {
+            assert_eq!(e, Error::AttachmentCorrupt);
+            assert!(blob != fx.blob, "the genuine blob was refused after the check");
         }
     }
     if genuine {
@@ -133,16 +152,58 @@ fn streamed(
 ) -> Result<Vec<u8>, Error> {
     let mut opener = Opener::new(key, digest, size)?;
     let mut out = Vec::new();
-    let mut rest = blob;
-    let mut sizes = shape.iter().cycle();
-    while !rest.is_empty() {
-        let n = sizes.next().map_or(rest.len(), |b| 1 + usize::from(*b) * 997).min(rest.len());
-        let (part, tail) = rest.split_at(n);
+    for part in pieces(blob, shape) {
         opener.push(part, &mut out)?;
-        rest = tail;
     }
     opener.finish(&mut out)?;
     Ok(out)
+}
+
+/// Hashes `blob` in input-chosen pieces as a download does, checks it, then opens it
+/// without hashing.
+fn hashed_then_opened(
+    blob: &[u8],
+    key: &[u8; 32],
+    digest: &[u8; 32],
+    size: u64,
+    shape: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let mut hasher = BlobHasher::new();
+    for part in pieces(blob, shape) {
+        hasher.update(part);
+    }
+    let verified = hasher.verify(digest, size)?;
+    open_verified(blob, key, &verified, shape)
+}
+
+fn open_verified(
+    blob: &[u8],
+    key: &[u8; 32],
+    verified: &VerifiedBlob,
+    shape: &[u8],
+) -> Result<Vec<u8>, Error> {
+    let mut opener = Opener::verified(key, verified)?;
+    let mut out = Vec::new();
+    for part in pieces(blob, shape) {
+        opener.push(part, &mut out)?;
+    }
+    opener.finish(&mut out)?;
+    Ok(out)
+}
+
+/// `blob` cut in pieces whose sizes come from `shape`.
+fn pieces<'a>(blob: &'a [u8], shape: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut sizes = shape.iter().cycle();
+    let mut rest = blob;
+    core::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = sizes.next().map_or(rest.len(), |b| 1 + usize::from(*b) * 997).min(rest.len());
+        let (part, tail) = rest.split_at(n);
+        rest = tail;
+        Some(part)
+    })
 }
 
 /// Seeds for `corpus/open_attachment`.

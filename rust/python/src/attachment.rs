@@ -74,12 +74,12 @@ pub fn bytes_like<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'p
     )))
 }
 
-fn digest32(py: Python<'_>, digest: &[u8]) -> PyResult<[u8; 32]> {
+pub fn digest32(py: Python<'_>, digest: &[u8]) -> PyResult<[u8; 32]> {
     <[u8; 32]>::try_from(digest)
         .map_err(|_| invalid(py, format!("digest must be 32 bytes, got {}", digest.len())))
 }
 
-fn file_err(py: Python<'_>, err: FileError) -> PyErr {
+pub fn file_err(py: Python<'_>, err: FileError) -> PyErr {
     match err {
         FileError::Io(e) => e.into(),
         FileError::Attachment(e) => to_py_err(py, &e),

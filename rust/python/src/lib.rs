@@ -18,6 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod account;
 mod attachment;
+mod attachment_download;
 mod errors;
 mod functions;
 mod keys;
@@ -55,6 +56,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     store::register(m)?;
     attachment::register(m)?;
     m.add_class::<vault::Vault>()?;
+    attachment_download::register(m)?;
     Ok(())
 }
 
@@ -74,7 +76,8 @@ mod tests {
             let names: Vec<String> = m.dir().unwrap().extract().unwrap();
             let hooks: Vec<&String> =
                 names.iter().filter(|n| n.starts_with("_vector_") || n.starts_with("_bench_")).collect();
-            for public in ["Account", "seal_attachment", "AttachmentOpener", "Vault"] {
+            for public in ["Account", "seal_attachment", "AttachmentOpener", "AttachmentBlobWriter", "Vault"]
+            {
                 assert!(names.iter().any(|n| n == public), "{public} missing from the module: {names:?}");
             }
             if cfg!(feature = "test-hooks") {

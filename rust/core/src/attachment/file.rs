@@ -8,17 +8,17 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use rand_core::{CryptoRng, RngCore};
-use subtle::ConstantTimeEq;
 use tempfile::NamedTempFile;
 use zeroize::Zeroizing;
 
 use super::{
-    blob_size, corrupt, finish_hash, hasher, AttachmentKeys, Opener, Sealer, CHUNK_SIZE, SEALED_CHUNK_SIZE,
+    blob_size, corrupt, AttachmentKeys, BlobHasher, Opener, Sealer, VerifiedBlob, CHUNK_SIZE,
+    SEALED_CHUNK_SIZE,
 };
 use crate::error::Error;
 
 /// Bytes read per step: 16 chunks, so each step seals or opens several whole chunks.
-const READ_SIZE: usize = 16 * CHUNK_SIZE;
+pub(super) const READ_SIZE: usize = 16 * CHUNK_SIZE;
 
 /// A file operation failed: on the file system, or because the attachment is corrupt.
 #[derive(Debug, thiserror::Error)]
@@ -31,14 +31,36 @@ pub enum FileError {
     Attachment(#[from] Error),
 }
 
+/// Name parts of the temporary files beside a destination.
+pub(super) const TEMP_PREFIX: &str = ".wac1-attachment-";
+pub(super) const TEMP_SUFFIX: &str = ".part";
+
+/// The directory a destination is written in.
+pub(super) fn temp_dir_of(dst: &Path) -> &Path {
+    match dst.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// A temporary file in the destination's directory (same file system, so the rename is
 /// atomic), created readable by the owner only and deleted when dropped unpersisted.
 fn temp_beside(dst: &Path) -> io::Result<NamedTempFile> {
-    let dir = match dst.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    tempfile::Builder::new().prefix(".wac1-attachment-").suffix(".part").tempfile_in(dir)
+    tempfile::Builder::new().prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX).tempfile_in(temp_dir_of(dst))
+}
+
+/// Starts writing `len` bytes at `offset` of `file` to disk without waiting (Linux:
+/// `POSIX_FADV_DONTNEED` starts the writeback of dirty pages and drops only clean ones, and
+/// these were just written). The fsync before the rename then finds little left to write:
+/// on this machine it took ≈ 50 ms for 100 MiB written at once, ≈ 2 ms this way.
+pub(super) fn start_writeback(file: &File, offset: u64, len: usize) {
+    #[cfg(target_os = "linux")]
+    if let Some(len) = core::num::NonZeroU64::new(len as u64) {
+        // Only a hint: a failure just leaves the work to the fsync.
+        let _ = rustix::fs::fadvise(file, offset, Some(len), rustix::fs::Advice::DontNeed);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, offset, len);
 }
 
 fn persist(tmp: NamedTempFile, dst: &Path) -> io::Result<()> {
@@ -48,7 +70,7 @@ fn persist(tmp: NamedTempFile, dst: &Path) -> io::Result<()> {
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(input: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_full(input: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(buf.get_mut(filled..).unwrap_or_default()) {
@@ -72,6 +94,7 @@ pub fn seal_file<R: RngCore + CryptoRng>(
     let mut sealer = Sealer::new(rng);
     let mut buf = Zeroizing::new(vec![0u8; READ_SIZE]);
     let mut out = Vec::with_capacity(READ_SIZE + 2 * SEALED_CHUNK_SIZE);
+    let mut written = 0u64;
     loop {
         let n = read_full(&mut input, &mut buf)?;
         if n == 0 {
@@ -80,6 +103,8 @@ pub fn seal_file<R: RngCore + CryptoRng>(
         out.clear();
         sealer.push(buf.get(..n).unwrap_or_default(), &mut out)?;
         tmp.write_all(&out)?;
+        start_writeback(tmp.as_file(), written, out.len());
+        written += out.len() as u64;
     }
     out.clear();
     let keys = sealer.finish(&mut out)?;
@@ -104,7 +129,7 @@ pub fn open_file(
         return Err(corrupt().into());
     }
     let mut buf = vec![0u8; READ_SIZE];
-    let mut hasher = hasher();
+    let mut hasher = BlobHasher::new();
     loop {
         let n = read_full(&mut input, &mut buf)?;
         if n == 0 {
@@ -112,26 +137,40 @@ pub fn open_file(
         }
         hasher.update(buf.get(..n).unwrap_or_default());
     }
-    let actual = finish_hash(hasher);
-    if !bool::from(actual.ct_eq(digest)) {
+    let verified = hasher.verify(digest, size)?;
+    input.seek(SeekFrom::Start(0))?;
+    decrypt_file(&mut input, dst, key, &verified)
+}
+
+/// The decrypting pass over a blob file whose length and digest were verified: from the
+/// start of `input` into a temporary file renamed to `dst` once every chunk verified. The
+/// digest is not computed again (it was half the cost of opening): every chunk's tag, index
+/// and final flag are still checked, and the opener counts the bytes, so a blob changed
+/// since the check fails before the rename unless it was sealed under this attachment's key.
+pub(super) fn decrypt_file(
+    input: &mut File,
+    dst: &Path,
+    key: &[u8; 32],
+    verified: &VerifiedBlob,
+) -> Result<(), FileError> {
+    if input.metadata()?.len() != verified.blob_size() {
         return Err(corrupt().into());
     }
-    // Second pass through the same open file, decrypting. The digest is not computed again
-    // (it was half the cost of opening): every chunk's tag, index and final flag are still
-    // checked, and the opener counts the bytes, so a blob changed between the passes fails
-    // before the rename unless it was sealed under this attachment's key.
-    input.seek(SeekFrom::Start(0))?;
+    let mut buf = vec![0u8; READ_SIZE];
     let mut tmp = temp_beside(dst)?;
-    let mut opener = Opener::digest_checked(key, digest, size)?;
+    let mut opener = Opener::verified(key, verified)?;
     let mut out = Zeroizing::new(Vec::with_capacity(READ_SIZE + SEALED_CHUNK_SIZE));
+    let mut written = 0u64;
     loop {
-        let n = read_full(&mut input, &mut buf)?;
+        let n = read_full(input, &mut buf)?;
         if n == 0 {
             break;
         }
         out.clear();
         opener.push(buf.get(..n).unwrap_or_default(), &mut out)?;
         tmp.write_all(&out)?;
+        start_writeback(tmp.as_file(), written, out.len());
+        written += out.len() as u64;
     }
     out.clear();
     opener.finish(&mut out)?;

@@ -8,10 +8,14 @@
 //! of an attachment that fails is handed out by [`open`] or [`open_file`].
 //!
 //! Three ways in: whole buffers ([`seal`], [`open`]), streams a chunk at a time ([`Sealer`],
-//! [`Opener`]), and file to file ([`seal_file`], [`open_file`]) without holding the file.
+//! [`Opener`]), and file to file ([`seal_file`], [`open_file`]) without holding the file. A
+//! download written through a [`BlobWriter`] is hashed as it arrives and opened without a
+//! hashing pass of its own.
 
+mod download;
 mod file;
 mod stream;
+mod verified;
 
 use rand_core::{CryptoRng, RngCore};
 use ring::aead::{Aad, LessSafeKey, Nonce, Tag};
@@ -20,8 +24,10 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 
+pub use download::BlobWriter;
 pub use file::{open_file, seal_file, FileError};
 pub use stream::{Opener, Sealer};
+pub use verified::{BlobHasher, VerifiedBlob};
 
 /// Plaintext bytes per chunk.
 pub const CHUNK_SIZE: usize = 65_536;

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use super::{
     blob_size, chunk_count, chunk_len, corrupt, finish_hash, fresh_key, hasher, open_chunk, seal_chunk,
-    with_cipher, AttachmentKeys, Hasher, CHUNK_SIZE, SEALED_CHUNK_SIZE, TAG_SIZE,
+    with_cipher, AttachmentKeys, Hasher, VerifiedBlob, CHUNK_SIZE, SEALED_CHUNK_SIZE, TAG_SIZE,
 };
 use crate::error::{Error, Result};
 
@@ -154,10 +154,17 @@ impl Opener {
     /// same open file: it does not hash again. A blob changed after that check still fails
     /// every chunk's tag unless it was sealed under this attachment's key, which only the
     /// sender and this receiver hold.
-    pub(super) fn digest_checked(key: &[u8; 32], digest: &[u8; 32], size: u64) -> Result<Self> {
+    fn digest_checked(key: &[u8; 32], digest: &[u8; 32], size: u64) -> Result<Self> {
         let mut opener = Self::new(key, digest, size)?;
         opener.hasher = None;
         Ok(opener)
+    }
+
+    /// An opener for a blob whose length and SHA-256 were verified as it arrived
+    /// ([`super::BlobHasher::verify`]): it does not hash again, and still checks every
+    /// chunk's tag, index and final flag and the total length.
+    pub fn verified(key: &[u8; 32], blob: &VerifiedBlob) -> Result<Self> {
+        Self::digest_checked(key, blob.digest(), blob.size())
     }
 
     /// Adds blob bytes; appends to `out` the plaintext of the chunks they complete (all but

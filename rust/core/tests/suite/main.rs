@@ -6,6 +6,7 @@
 #[allow(unused)]
 mod harness;
 
+mod attachment_download;
 mod attachment_rules;
 mod attachment_vectors;
 mod conversation;
