@@ -297,7 +297,31 @@ class AttachmentOpener:
     def finish(self) -> bytes:
         """The last chunk's plaintext, once length and digest verified."""
 
-<<<<<<< HEAD
+@final
+class AttachmentBlobWriter:
+    """A download's blob file, hashed as it is written (the GIL released), so that opening it
+    reads it once. Opening it (or ``path``) appends; what the file already holds is hashed
+    first, so an interrupted download resumes. Closed by ``open_file`` and ``close``; any
+    use after that raises ``ValueError``. I/O failures raise ``OSError`` (a failed ``write``
+    leaves the file as it was before it)."""
+
+    def __new__(cls, path: _Path) -> AttachmentBlobWriter: ...
+    @property
+    def size(self) -> int:
+        """Blob bytes in the file (all hashed)."""
+    def write(self, data: _BytesLike) -> None:
+        """Appends ``data`` to the file and to the hash."""
+    def truncate(self) -> None:
+        """Empties the file, to download the blob again from its start."""
+    def open_file(self, dst: _Path, key: bytes, digest: bytes, size: int) -> None:
+        """Checks the length and SHA-256 of everything written against the message, then
+        decrypts the file into ``dst`` without hashing it again (every chunk's tag, index and
+        final flag still checked): a temporary file beside ``dst``, renamed into place only
+        when every chunk verified. On ``AttachmentCorruptError`` (or any error) nothing is
+        written under ``dst``. The writer is closed afterwards, whatever the outcome."""
+    def close(self) -> None:
+        """Closes the file (idempotent)."""
+
 # --- the gateway vault ----------------------------------------------------------------------
 # AES-256-GCM of records at rest under the gateway master key, which stays in Rust (wiped on
 # drop, never in repr). Blobs are nonce(12) || ciphertext || tag(16). Every failure raises
@@ -324,32 +348,6 @@ class Vault:
         """Seals ``plaintext`` bound to the associated data ``ad``."""
     def open(self, blob: bytes, ad: bytes) -> bytes:
         """The plaintext of a blob sealed with ``ad``."""
-=======
-@final
-class AttachmentBlobWriter:
-    """A download's blob file, hashed as it is written (the GIL released), so that opening it
-    reads it once. Opening it (or ``path``) appends; what the file already holds is hashed
-    first, so an interrupted download resumes. Closed by ``open_file`` and ``close``; any
-    use after that raises ``ValueError``. I/O failures raise ``OSError`` (a failed ``write``
-    leaves the file as it was before it)."""
-
-    def __new__(cls, path: _Path) -> AttachmentBlobWriter: ...
-    @property
-    def size(self) -> int:
-        """Blob bytes in the file (all hashed)."""
-    def write(self, data: _BytesLike) -> None:
-        """Appends ``data`` to the file and to the hash."""
-    def truncate(self) -> None:
-        """Empties the file, to download the blob again from its start."""
-    def open_file(self, dst: _Path, key: bytes, digest: bytes, size: int) -> None:
-        """Checks the length and SHA-256 of everything written against the message, then
-        decrypts the file into ``dst`` without hashing it again (every chunk's tag, index and
-        final flag still checked): a temporary file beside ``dst``, renamed into place only
-        when every chunk verified. On ``AttachmentCorruptError`` (or any error) nothing is
-        written under ``dst``. The writer is closed afterwards, whatever the outcome."""
-    def close(self) -> None:
-        """Closes the file (idempotent)."""
->>>>>>> h-perf
 
 # --- test-only: conformance hooks ---------------------------------------------------------
 # Compiled only with the cargo feature `test-hooks` (scripts/test.sh builds with it; a plain
