@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Callable, Optional, Protocol
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._metrics import GatewayMetrics
@@ -71,7 +72,8 @@ def _now_ms() -> int:
 class WebhookDispatcher:
     """``clock`` (ms) and ``sleep`` schedule the retries, so a test can run the whole 24 h
     schedule at once; signatures are always timestamped with ``wall`` (real time), which is
-    what receivers check them against."""
+    what receivers check them against. ``resolver``: how names are resolved (aiohttp's
+    default when None); the addresses it gives are checked when blocking private ones."""
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class WebhookDispatcher:
         wall: Callable[[], float] = time.time,
         poll_interval: float = 2.0,
         schedule: Sequence[float] = RETRY_SCHEDULE,
+        resolver: Optional[AbstractResolver] = None,
     ) -> None:
         self._storage = storage
         self._settings = settings
@@ -93,6 +96,8 @@ class WebhookDispatcher:
         self._wall = wall
         self._poll_interval = poll_interval
         self._schedule = tuple(schedule)
+        self._resolver = resolver
+        self._guard: Optional[GuardedResolver] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._wakeup: Optional[asyncio.Event] = None
         self._slots: Optional[asyncio.Semaphore] = None
@@ -109,9 +114,11 @@ class WebhookDispatcher:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(self._settings.webhook_concurrency)
+        if self._settings.webhook_block_private:
+            self._guard = GuardedResolver(self._resolver)
         connector = aiohttp.TCPConnector(
             limit=self._settings.webhook_concurrency,
-            resolver=GuardedResolver() if self._settings.webhook_block_private else None,
+            resolver=self._guard if self._guard is not None else self._resolver,
         )
         self._http = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
@@ -143,6 +150,9 @@ class WebhookDispatcher:
         if self._http is not None:
             await self._http.close()
             self._http = None
+        if self._guard is not None:
+            await self._guard.close()
+            self._guard = None
 
     @property
     def busy_endpoints(self) -> frozenset[str]:
