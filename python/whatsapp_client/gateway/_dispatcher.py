@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 
 from whatsapp_client.gateway._errors import InvalidRequest
+from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import Delivery, DeliveryState, WebhookEndpoint
 from whatsapp_client.gateway._retry_policy import RETRY_SCHEDULE, next_attempt_at
@@ -65,10 +66,6 @@ class DeliveryStore(Protocol):
     ) -> None: ...
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class WebhookDispatcher:
     """``clock`` (ms) and ``sleep`` schedule the retries, so a test can run the whole 24 h
     schedule at once; signatures are always timestamped with ``wall`` (real time), which is
@@ -81,7 +78,7 @@ class WebhookDispatcher:
         settings: GatewaySettings,
         metrics: GatewayMetrics,
         *,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall: Callable[[], float] = time.time,
         poll_interval: float = 2.0,
