@@ -258,3 +258,41 @@ async def test_receiver_hanging_up_is_recorded_and_retried() -> None:
         )
     assert store.finishes[0].status is None
     assert "ServerDisconnected" in (store.finishes[0].error or "")
+
+
+async def _close_during_a_post(grace: float) -> MemoryDeliveries:
+    secret = generate_secret()
+    store = MemoryDeliveries(TestClock())
+    release = asyncio.Event()
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        await release.wait()
+        return web.Response(status=204)
+
+    async with receiver([secret]) as rec:
+        rec.answer = answer
+        async with dispatching(store) as (d, _):
+            store.add_endpoint(make_endpoint(SESSION, rec.url, [secret]))
+            store.add_event(make_event(SESSION, 1))
+            store.add_event(make_event(SESSION, 2))
+            d.wake()
+            await eventually(lambda: len(rec.requests) == 1, what="a POST in flight")
+            closing = asyncio.create_task(d.close(grace=grace))
+            if grace > 1:
+                await asyncio.sleep(0)
+                release.set()
+            await closing
+        release.set()
+    return store
+
+
+async def test_close_lets_a_post_in_flight_finish_and_records_it() -> None:
+    store = await _close_during_a_post(grace=60.0)
+    first, second = sorted(store.deliveries.values(), key=lambda x: x.seq)
+    assert first.state == "delivered"
+    assert second.state == "pending" and second.attempts == 0  # not started while closing
+
+
+async def test_close_cuts_a_post_short_after_the_grace_and_keeps_it_pending() -> None:
+    store = await _close_during_a_post(grace=0.01)
+    assert all(d.state == "pending" and d.attempts == 0 for d in store.deliveries.values())

@@ -104,6 +104,9 @@ class WebhookDispatcher:
         # Endpoints that got new work while their worker was running: it looks again
         # before it stops.
         self._rescan: set[str] = set()
+        # Endpoints whose worker is between starting a POST and recording its outcome.
+        self._posting: set[str] = set()
+        self._closing = False
 
     async def start(self) -> None:
         if self._loop is not None:
@@ -136,13 +139,25 @@ class WebhookDispatcher:
         else:
             loop.call_soon_threadsafe(wakeup.set)
 
-    async def close(self) -> None:
-        """Stops every worker; an attempt cut short is made again after the next start."""
-        tasks = [t for t in (self._scheduler, *self._workers.values()) if t is not None]
+    async def close(self, grace: float = 5.0) -> None:
+        """Stops every worker. POSTs in flight get up to ``grace`` seconds to finish and be
+        recorded (fewer duplicates after a restart); one cut short is made again after the
+        next start, with the same ``webhook-id``."""
+        self._closing = True
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            await asyncio.gather(self._scheduler, return_exceptions=True)
+            self._scheduler = None
+        posting = [t for ep, t in self._workers.items() if ep in self._posting]
+        for task in self._workers.values():
+            if task not in posting:
+                task.cancel()
+        if posting:
+            await asyncio.wait(posting, timeout=grace)
+        tasks = list(self._workers.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._scheduler = None
         self._workers.clear()
         if self._http is not None:
             await self._http.close()
@@ -179,7 +194,7 @@ class WebhookDispatcher:
 
     async def _work(self, endpoint_id: str) -> None:
         try:
-            while True:
+            while not self._closing:
                 self._rescan.discard(endpoint_id)
                 head = await self._storage.head_delivery(endpoint_id)
                 if head is None:
@@ -193,7 +208,11 @@ class WebhookDispatcher:
                 endpoint = await self._endpoint(head)
                 if endpoint is None or not endpoint.enabled:
                     return  # removed or disabled: its deliveries wait (or were dropped)
-                await self._attempt(endpoint, head)
+                self._posting.add(endpoint_id)
+                try:
+                    await self._attempt(endpoint, head)
+                finally:
+                    self._posting.discard(endpoint_id)
         except asyncio.CancelledError:
             raise
         except Exception:  # storage trouble: the next scan starts a new worker
