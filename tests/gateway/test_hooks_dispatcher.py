@@ -22,7 +22,7 @@ from tests.gateway._hooks_support import (
     receiver,
 )
 from tests.support import eventually
-from whatsapp_client.gateway._dispatcher import WebhookDispatcher
+from whatsapp_client.gateway._dispatcher import DeliveryStore, WebhookDispatcher
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._signing import generate_secret
@@ -32,7 +32,7 @@ SESSION = "ses_hooks"
 
 @asynccontextmanager
 async def dispatching(
-    store: MemoryDeliveries,
+    store: DeliveryStore,
     clock: Optional[TestClock] = None,
     settings: Optional[GatewaySettings] = None,
     **kw: Any,
