@@ -38,6 +38,9 @@ _log = logging.getLogger("whatsapp_client.gateway.webhooks")
 # endpoints_with_work(_FOREVER) lists every endpoint with a pending delivery, due or not:
 # its worker then sleeps until the head is due.
 _FOREVER = 2**62
+# A worker re-reads its endpoint (URL, secrets) at most this old: a PATCH that rotates a
+# secret takes effect within this time even in the middle of a backlog.
+ENDPOINT_REFRESH_SECONDS = 1.0
 
 __all__ = ["DeliveryStore", "WebhookDispatcher"]
 
@@ -193,6 +196,9 @@ class WebhookDispatcher:
                 )
 
     async def _work(self, endpoint_id: str) -> None:
+        assert self._loop is not None
+        endpoint: Optional[WebhookEndpoint] = None
+        fetched_at = 0.0
         try:
             while not self._closing:
                 self._rescan.discard(endpoint_id)
@@ -204,13 +210,17 @@ class WebhookDispatcher:
                 wait_ms = head.next_attempt_at - self._clock()
                 if wait_ms > 0:
                     await self._sleep(wait_ms / 1000)
+                    endpoint = None
                     continue  # the head may have changed meanwhile: read it again
-                endpoint = await self._endpoint(head)
+                if endpoint is None or self._loop.time() - fetched_at > ENDPOINT_REFRESH_SECONDS:
+                    endpoint = await self._endpoint(head)
+                    fetched_at = self._loop.time()
                 if endpoint is None or not endpoint.enabled:
                     return  # removed or disabled: its deliveries wait (or were dropped)
                 self._posting.add(endpoint_id)
                 try:
-                    await self._attempt(endpoint, head)
+                    if not await self._attempt(endpoint, head):
+                        return  # the endpoint was disabled
                 finally:
                     self._posting.discard(endpoint_id)
         except asyncio.CancelledError:
@@ -227,7 +237,9 @@ class WebhookDispatcher:
         return None
 
     # --- one attempt ------------------------------------------------------------------
-    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> None:
+    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> bool:
+        """One POST of the head, its outcome recorded; False if the endpoint is now
+        disabled."""
         assert self._slots is not None and self._http is not None
         try:
             # Checked again at every attempt: the setting may have been turned on since the
@@ -247,11 +259,11 @@ class WebhookDispatcher:
                     timeout=self._settings.webhook_timeout,
                     signed_at=self._wall(),
                 )
-        await self._record(endpoint, head, result)
+        return await self._record(endpoint, head, result)
 
     async def _record(
         self, endpoint: WebhookEndpoint, head: Delivery, result: AttemptResult
-    ) -> None:
+    ) -> bool:
         now = self._clock()
         attempts = head.attempts + 1
         context = {
@@ -263,7 +275,7 @@ class WebhookDispatcher:
             await self._finish(head, "delivered", attempts, now, result, now)
             self._metrics.webhook_deliveries.labels("delivered").inc()
             self._metrics.webhook_latency.observe(max(now - head.created_at, 0) / 1000)
-            return
+            return True
         if result.status == 410:
             await self._finish(head, "pending", attempts, now, result, now)
             await self._storage.disable_webhook(
@@ -271,7 +283,7 @@ class WebhookDispatcher:
             )
             self._metrics.webhook_deliveries.labels("disabled").inc()
             _log.warning("webhook endpoint disabled after 410 Gone", extra=context)
-            return
+            return False
         when = next_attempt_at(
             created_at=head.created_at,
             now=now,
@@ -284,10 +296,11 @@ class WebhookDispatcher:
             await self._finish(head, "dead", attempts, now, result, now)
             self._metrics.webhook_deliveries.labels("dead").inc()
             _log.warning("webhook delivery dead-lettered: %s", result.error, extra=context)
-            return
+            return True
         await self._finish(head, "pending", attempts, when, result, now)
         self._metrics.webhook_deliveries.labels("retry").inc()
         _log.info("webhook delivery failed, retrying: %s", result.error, extra=context)
+        return True
 
     async def _finish(
         self,
