@@ -107,6 +107,8 @@ class WebhookDispatcher:
         # Endpoints that got new work while their worker was running: it looks again
         # before it stops.
         self._rescan: set[str] = set()
+        # Endpoints as last read (with the loop time of the read), shared by their workers.
+        self._endpoints: dict[str, tuple[WebhookEndpoint, float]] = {}
         # Endpoints whose worker is between starting a POST and recording its outcome.
         self._posting: set[str] = set()
         self._closing = False
@@ -197,8 +199,6 @@ class WebhookDispatcher:
 
     async def _work(self, endpoint_id: str) -> None:
         assert self._loop is not None
-        endpoint: Optional[WebhookEndpoint] = None
-        fetched_at = 0.0
         try:
             while not self._closing:
                 self._rescan.discard(endpoint_id)
@@ -210,16 +210,15 @@ class WebhookDispatcher:
                 wait_ms = head.next_attempt_at - self._clock()
                 if wait_ms > 0:
                     await self._sleep(wait_ms / 1000)
-                    endpoint = None
-                    continue  # the head may have changed meanwhile: read it again
-                if endpoint is None or self._loop.time() - fetched_at > ENDPOINT_REFRESH_SECONDS:
-                    endpoint = await self._endpoint(head)
-                    fetched_at = self._loop.time()
+                    self._endpoints.pop(endpoint_id, None)  # read it again after a wait
+                    continue  # the head may have changed meanwhile too
+                endpoint = await self._endpoint(head)
                 if endpoint is None or not endpoint.enabled:
                     return  # removed or disabled: its deliveries wait (or were dropped)
                 self._posting.add(endpoint_id)
                 try:
                     if not await self._attempt(endpoint, head):
+                        self._endpoints.pop(endpoint_id, None)
                         return  # the endpoint was disabled
                 finally:
                     self._posting.discard(endpoint_id)
@@ -229,10 +228,18 @@ class WebhookDispatcher:
             _log.exception("webhook worker failed", extra={"endpoint_id": endpoint_id})
         finally:
             self._workers.pop(endpoint_id, None)
+            self._rescan.discard(endpoint_id)
 
     async def _endpoint(self, head: Delivery) -> Optional[WebhookEndpoint]:
+        """The head's endpoint, read at most ``ENDPOINT_REFRESH_SECONDS`` ago."""
+        assert self._loop is not None
+        cached = self._endpoints.get(head.endpoint_id)
+        if cached is not None and self._loop.time() - cached[1] <= ENDPOINT_REFRESH_SECONDS:
+            return cached[0]
+        self._endpoints.pop(head.endpoint_id, None)
         for endpoint in await self._storage.list_webhooks(head.session_id):
             if endpoint.id == head.endpoint_id:
+                self._endpoints[endpoint.id] = (endpoint, self._loop.time())
                 return endpoint
         return None
 
