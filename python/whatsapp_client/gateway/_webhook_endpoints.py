@@ -2,10 +2,11 @@
 
 Used by the service on session create and PATCH. A secret is generated when none is given
 (the caller sees it once, in that answer). ``previous_secret`` keeps an old secret signing
-too during a rotation (with no ``secret``, the new one is generated). On PATCH, an endpoint whose URL is kept keeps its id (so its pending
-deliveries, their order and its delivery history stay) and, when no new secret is given,
-its secrets (a PATCH that only changes ``events`` must not silently rotate the secret); it
-is enabled again, which is how an endpoint disabled by a 410 is brought back.
+too during a rotation (with no ``secret``, the new one is generated). On PATCH, an endpoint
+whose URL is kept keeps its id (so its pending deliveries, their order and its delivery
+history stay) and, when no new secret is given, its secrets (a PATCH that only changes
+``events`` must not silently rotate the secret); it is enabled again, which is how an
+endpoint disabled by a 410 is brought back.
 """
 
 from __future__ import annotations
