@@ -179,11 +179,11 @@ async def test_410_disables_the_endpoint_and_keeps_the_event() -> None:
     assert outcome(metrics, "disabled") == 1
 
 
-async def _retry_after_sleep(value: str, wall: float) -> list[float]:
+async def _retry_after_sleep(value: str, wall: float, status: int = 429) -> list[float]:
     secret = generate_secret()
     clock = TestClock()
     store = MemoryDeliveries(clock)
-    answers = [web.Response(status=429, headers={"Retry-After": value})]
+    answers = [web.Response(status=status, headers={"Retry-After": value})]
 
     async def answer(request: web.Request) -> web.StreamResponse:
         return answers.pop() if answers else web.Response(status=200)
@@ -200,12 +200,20 @@ async def _retry_after_sleep(value: str, wall: float) -> list[float]:
         store.add_event(make_event(SESSION, 1))
         dispatcher.wake()
         await eventually(lambda: len(store.finishes) == 2, what="the recorded delivery")
-    assert [f.status for f in store.finishes] == [429, 200]
+    assert [f.status for f in store.finishes] == [status, 200]
     return clock.sleeps
 
 
 async def test_429_retry_after_seconds_is_honoured() -> None:
     assert await _retry_after_sleep("120", time.time()) == [120.0]
+
+
+async def test_503_retry_after_is_honoured_too() -> None:
+    assert await _retry_after_sleep("45", time.time(), status=503) == [45.0]
+
+
+async def test_500_retry_after_is_ignored() -> None:
+    assert await _retry_after_sleep("45", time.time(), status=500) == [1.0]
 
 
 async def test_429_retry_after_http_date_is_honoured_and_capped() -> None:
