@@ -75,3 +75,20 @@ class Recorder:
     @property
     def last_status(self) -> Optional[SessionStatus]:
         return self.statuses[-1][0] if self.statuses else None
+
+
+class FakeSealer:
+    """AES-256-GCM with a random nonce, shaped like the gateway's Vault (nonce || ct || tag),
+    for the runtime's unit tests."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aead = AESGCM(AESGCM.generate_key(bit_length=256))
+
+    def seal(self, plaintext: bytes, ad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, plaintext, ad)
+
+    def open(self, blob: bytes, ad: bytes) -> bytes:
+        return self._aead.decrypt(blob[:12], blob[12:], ad)
