@@ -20,9 +20,9 @@ import hashlib
 import os
 import shutil
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import IO, Optional, Protocol
+from typing import IO, Optional, Protocol, Union
 
 import msgspec
 
@@ -88,12 +88,13 @@ class MediaStore:
         self,
         session_id: str,
         media_id: str,
-        source: Path,
+        source: Union[Path, IO[bytes]],
         *,
         mime: str,
         filename: Optional[str],
     ) -> tuple[MediaInfo, bytes]:
-        """Seals the plaintext file ``source`` (left in place); returns the record and the
+        """Seals the plaintext ``source`` (a file, left in place, or a readable binary
+        object); returns the record and the
         sealed manifest to store with it. ``StorageFull`` when the disk is full (logged,
         nothing left behind)."""
         final = self._path(session_id, media_id)
@@ -111,7 +112,7 @@ class MediaStore:
         return info, self._vault.seal(manifest, _manifest_ad(session_id, media_id))
 
     def _write(
-        self, session_id: str, media_id: str, source: Path, final: Path
+        self, session_id: str, media_id: str, source: Union[Path, IO[bytes]], final: Path
     ) -> tuple[int, int, str]:
         final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = final.with_name(final.name + ".part")
@@ -119,7 +120,7 @@ class MediaStore:
         size = index = 0
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            with os.fdopen(fd, "wb") as out, _opened(source) as src:
                 chunk = src.read(CHUNK)
                 while True:
                     following = src.read(CHUNK) if len(chunk) == CHUNK else b""
@@ -215,6 +216,15 @@ class StoredMediaReader:
                 yield plain[max(0, start - base) : min(len(plain), end - base)]
         finally:
             await asyncio.to_thread(fh.close)
+
+
+@contextlib.contextmanager
+def _opened(source: Union[Path, IO[bytes]]) -> Iterator[IO[bytes]]:
+    if isinstance(source, Path):
+        with source.open("rb") as fh:
+            yield fh
+    else:
+        yield source
 
 
 def _fsync_dir(path: Path) -> None:

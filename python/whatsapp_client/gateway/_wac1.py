@@ -71,9 +71,17 @@ class Wac1Engine:
         self._statuses: asyncio.Queue[tuple[SessionStatus, Optional[str]]] = asyncio.Queue()
         self._reporter: Optional[asyncio.Task[None]] = None
         self._names: dict[str, str] = {}
-        self.user_id: Optional[str] = None
+        self._user_id: Optional[str] = None
 
     # --- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def user_id(self) -> Optional[str]:
+        """The account's user id, once logged in."""
+        client = self._client
+        if client is not None and client.user_id is not None:
+            self._user_id = client.user_id
+        return self._user_id
 
     @property
     def connected(self) -> bool:
@@ -208,7 +216,7 @@ class Wac1Engine:
             await asyncio.to_thread(marker.touch)
         else:
             user = await client.login(self._username, self._creds.password)
-        self.user_id = user.id
+        self._user_id = user.id
         if client.is_connected():
             self._status("connected")
 
