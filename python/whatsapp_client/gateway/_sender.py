@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from collections.abc import Awaitable
 from typing import Callable, Optional
 
 from whatsapp_client.client.logging import get_logger
@@ -54,6 +55,7 @@ class SendWorker:
         *,
         wake: Callable[[], None],
         scratch: Path,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sid = session_id
         self._storage = storage
@@ -63,6 +65,7 @@ class SendWorker:
         self._metrics = metrics
         self._wake = wake
         self._scratch = scratch
+        self._sleep = sleep  # pacing waits (a test clock in tests)
         self._kick = asyncio.Event()
         self._task: Optional[asyncio.Task[None]] = None
         self._retry = _FIRST_RETRY
@@ -105,7 +108,7 @@ class SendWorker:
                 continue
             delay = self.bucket.delay()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
                 continue
             self.bucket.take()
             await self._send(item)
