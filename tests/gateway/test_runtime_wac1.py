@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import msgspec
 import pytest
 
@@ -231,3 +232,20 @@ def test_credentials_never_show_in_a_repr() -> None:
     assert decoded.password == PASSWORD
     assert len(decoded.store_password) >= 40 and decoded.store_password != PASSWORD
     assert PASSWORD not in repr(decoded) and decoded.store_password not in repr(decoded)
+
+
+async def test_a_revoked_token_logs_in_again(pair: Pair) -> None:
+    ra = Recorder()
+    a, _ = await started(pair, ra, "alice")
+    client = a._client
+    assert client is not None
+    async with aiohttp.ClientSession() as http:
+        answer = await http.post(
+            pair.server.url + "/api/auth/logout",
+            headers={"Authorization": f"Bearer {client._http.token}"},
+        )
+        assert answer.status == 204
+    await client._conn.drop()
+    await eventually(lambda: a._client is not client and a.connected, what="a fresh login")
+    assert ra.last_status == "connected"
+    assert any(r == "the server refused the token; logging in again" for _, r in ra.statuses)
