@@ -117,10 +117,16 @@ class SessionManager:
             await self._launch(record, register=register)
 
     async def _launch_logged(self, record: SessionRecord, *, register: bool) -> None:
+        async with self._locks[record.id]:
+            await self._launch_or_fail(record, register=register)
+
+    async def _launch_or_fail(self, record: SessionRecord, *, register: bool) -> None:
         try:
-            await self.launch(record, register=register)
+            await self._launch(record, register=register)
         except Exception as exc:
+            # Visible on the session (until restarted) rather than lost in a log.
             log.exception("session %s could not be started", record.id)
+            await self._halt(record.id)
             await self._set_status(record.id, "failed", f"could not be started: {exc}")
 
     async def _launch(self, record: SessionRecord, *, register: bool) -> None:
@@ -191,7 +197,7 @@ class SessionManager:
             await self._halt(session_id)
             record = await self._storage.update_session(session_id, running=True)
             await self._set_status(session_id, "connecting", "restarted by the operator")
-            await self._launch(record, register=False)
+            await self._launch_or_fail(record, register=False)
 
     async def delete(self, session_id: str) -> None:
         async with self._locks[session_id]:
