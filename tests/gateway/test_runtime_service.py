@@ -189,6 +189,7 @@ async def test_bad_sends_get_their_error_and_change_nothing(world: World) -> Non
         (SendSpec(to="Not a name!", text="x"), InvalidRecipient),
         (SendSpec(to="nobody_at_all", text="x"), RecipientNotFound),
         (SendSpec(group_id="no-such-group", text="x"), RecipientNotFound),
+        (SendSpec(group_id="g", media=MediaUpload(source=b"%PDF-1.4")), InvalidRequest),
         (SendSpec(to=b.user_id, media=MediaUpload(source=b"x" * 300_001)), FileTooLarge),
         (SendSpec(to=b.user_id, media=MediaUpload(source=b"")), InvalidRequest),
         (SendSpec(to=b.user_id, media=MediaUpload(source=b"ab", mime="nonsense")), InvalidRequest),
@@ -342,3 +343,17 @@ async def test_history_and_messages_are_read_through_the_service(world: World) -
     with pytest.raises(NotFound):
         await world.gateway.redeliver(a.id, 1)
     assert [s.id for s in await world.gateway.list_sessions()] == [a.id, b.id]
+
+
+async def test_group_text_through_the_queue(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    runtime = world.gateway.sessions.runtime(a.id)
+    assert runtime is not None and b.user_id is not None
+    client = runtime.engine._client  # type: ignore[union-attr]
+    group = await client.create_group("team", member_ids=[b.user_id])
+    sent = accepted(await world.gateway.send(a.id, SendSpec(group_id=group.id, text="hi all")))
+    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has the group message")
+    got = world.history(b.id)[0]
+    assert (got.peer, got.group_id, got.text) == (group.id, group.id, "hi all")
+    await eventually(lambda: world.storage.messages[sent["id"]].status == "sent", what="sent")

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from pathlib import Path
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Callable, Optional
 
 from whatsapp_client.client.logging import get_logger

@@ -214,6 +214,9 @@ class Gateway:
         runtime = self.sessions.runtime(session_id)
         assert runtime is not None and runtime.engine is not None
         engine = runtime.engine
+        group_media = getattr(engine, "group_media", True)
+        if spec.group_id is not None and spec.media is not None and not group_media:
+            raise InvalidRequest(f"the {engine.name} engine sends text only to groups")
         try:
             if spec.group_id is not None:
                 await engine.check_group(spec.group_id)

@@ -46,6 +46,8 @@ _PERMANENT = (errors.ValidationError, errors.NotFoundError, errors.ForbiddenErro
 
 class Wac1Engine:
     name = "wac1"
+    # Groups on a wac1 server carry text only (PROTOCOL.md §6.6).
+    group_media = False
 
     def __init__(
         self,
