@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from whatsapp_client.gateway._engine import InboundMessage
 from whatsapp_client.gateway._models import SessionStatus
+from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
 
 CLIENT_OPTIONS: dict[str, Any] = {
@@ -77,18 +78,6 @@ class Recorder:
         return self.statuses[-1][0] if self.statuses else None
 
 
-class FakeSealer:
-    """AES-256-GCM with a random nonce, shaped like the gateway's Vault (nonce || ct || tag),
-    for the runtime's unit tests."""
-
-    def __init__(self) -> None:
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        self._aead = AESGCM(AESGCM.generate_key(bit_length=256))
-
-    def seal(self, plaintext: bytes, ad: bytes) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, plaintext, ad)
-
-    def open(self, blob: bytes, ad: bytes) -> bytes:
-        return self._aead.decrypt(blob[:12], blob[12:], ad)
+def make_vault() -> Vault:
+    """The gateway's real Vault, with a fresh random key."""
+    return Vault.from_key(os.urandom(32))

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from tests.gateway._runtime_support import FakeSealer
+from tests.gateway._runtime_support import make_vault
 from whatsapp_client.gateway._errors import StorageFull
 from whatsapp_client.gateway._media_store import CHUNK, MediaCorrupt, MediaStore
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> MediaStore:
-    return MediaStore(tmp_path / "media", FakeSealer())
+    return MediaStore(tmp_path / "media", make_vault())
 
 
 async def put(store: MediaStore, tmp_path: Path, data: bytes, mid: str = "med_1") -> Any:

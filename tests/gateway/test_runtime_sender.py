@@ -11,7 +11,7 @@ from typing import Optional
 import pytest
 
 from tests.gateway._runtime_memory import MemoryStorage
-from tests.gateway._runtime_support import FakeSealer
+from tests.gateway._runtime_support import make_vault
 from tests.support import eventually
 from whatsapp_client.gateway._engine import SendRefused, SendResult
 from whatsapp_client.gateway._media_store import MediaStore
@@ -98,7 +98,7 @@ class Rig:
             SID,
             self.storage,
             self.engine,  # type: ignore[arg-type]
-            MediaStore(self.tmp / "media", FakeSealer()),
+            MediaStore(self.tmp / "media", make_vault()),
             self.bucket,
             GatewayMetrics(),
             wake=wake,

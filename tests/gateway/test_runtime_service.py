@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from tests.gateway._runtime_memory import MemoryStorage
-from tests.gateway._runtime_support import PASSWORD, FakeSealer, unique_name, wac1_factory
+from tests.gateway._runtime_support import PASSWORD, make_vault, unique_name, wac1_factory
 from tests.support import eventually, reference_server
 from whatsapp_client.gateway._errors import (
     FileTooLarge,
@@ -53,7 +53,7 @@ class World:
         return Gateway(
             self.settings,
             self.storage,
-            FakeSealer(),
+            make_vault(),
             GatewayMetrics(),
             engines={"wac1": wac1_factory(max_failures=3)},
             wake=wake,

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import pytest
 
 from tests.gateway._runtime_memory import MemoryStorage
-from tests.gateway._runtime_support import FakeSealer
+from tests.gateway._runtime_support import make_vault
 from whatsapp_client.gateway._engine import EngineListener, InboundMedia, InboundMessage
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
@@ -39,7 +39,7 @@ class Rig:
     def __init__(self, tmp: Path) -> None:
         self.storage = MemoryStorage()
         self.storage.sessions[SID] = session()
-        self.media = MediaStore(tmp / "media", FakeSealer())
+        self.media = MediaStore(tmp / "media", make_vault())
         self.metrics = GatewayMetrics()
         self.wakes = 0
         self.seen: list[tuple[str, str]] = []
@@ -216,7 +216,7 @@ async def test_restore_starts_running_sessions_and_sweeps_deleted_ones(tmp_path:
     factory = Factory()
     manager = SessionManager(
         storage,
-        MediaStore(tmp_path / "media", FakeSealer()),
+        MediaStore(tmp_path / "media", make_vault()),
         GatewaySettings(),
         GatewayMetrics(),
         {"fake": factory},  # type: ignore[dict-item]
