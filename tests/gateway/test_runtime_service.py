@@ -34,6 +34,7 @@ from whatsapp_client.gateway._requests import (
 )
 from whatsapp_client.gateway._service import Gateway
 from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._wac1_config import Wac1Factory
 from whatsapp_client.server.testing import ServerHandle
 
 
@@ -357,3 +358,11 @@ async def test_group_text_through_the_queue(world: World) -> None:
     got = world.history(b.id)[0]
     assert (got.peer, got.group_id, got.text) == (group.id, group.id, "hi all")
     await eventually(lambda: world.storage.messages[sent["id"]].status == "sent", what="sent")
+
+
+def test_the_default_engines_follow_the_settings(tmp_path: Path) -> None:
+    settings = GatewaySettings(data_dir=str(tmp_path), max_reconnect_failures=7)
+    gateway = Gateway(settings, MemoryStorage(), make_vault(), GatewayMetrics())
+    factory = gateway.sessions.factories["wac1"]
+    assert isinstance(factory, Wac1Factory)
+    assert factory.options.max_failures == 7

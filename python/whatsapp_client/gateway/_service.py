@@ -45,9 +45,10 @@ from whatsapp_client.gateway._send_prep import check_shape, seal_upload
 from whatsapp_client.gateway._sessions import SessionManager
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._storage import Storage
+from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
 from whatsapp_client.gateway._webhook_specs import build_endpoints
 
-__all__ = ["Gateway"]
+__all__ = ["Gateway", "default_engines"]
 
 log = get_logger("gateway.service")
 
@@ -58,7 +59,16 @@ _USER_ID = re.compile(
 _ACCEPTING = ("connected", "connecting", "disconnected")
 
 
+def default_engines(settings: GatewaySettings) -> dict[str, EngineFactory]:
+    """The engines a gateway runs unless told otherwise: ``wac1``."""
+    return {"wac1": Wac1Factory(Wac1Options.from_settings(settings))}
+
+
 class Gateway:
+    """``Gateway(settings, storage, vault, metrics, wake=dispatcher.wake)``: ``storage``
+    is opened by :meth:`start` and closed by :meth:`close`; media and session files live
+    under ``data_dir`` (default ``settings.data_dir``)."""
+
     def __init__(
         self,
         settings: GatewaySettings,
@@ -66,7 +76,7 @@ class Gateway:
         vault: Sealer,
         metrics: GatewayMetrics,
         *,
-        engines: Mapping[str, EngineFactory],
+        engines: Optional[Mapping[str, EngineFactory]] = None,
         wake: Callable[[], None] = lambda: None,
         data_dir: Optional[Path] = None,
     ) -> None:
@@ -76,6 +86,8 @@ class Gateway:
         self._wake = wake
         root = data_dir if data_dir is not None else Path(settings.data_dir)
         self.media = MediaStore(root / "media", vault)
+        if engines is None:
+            engines = default_engines(settings)
         self.sessions = SessionManager(
             storage, self.media, settings, metrics, engines, wake=wake, data_dir=root
         )
