@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from tests.gateway._runtime_support import PASSWORD, Recorder, unique_name, wac1_factory
 from tests.support import eventually, reference_server
-from whatsapp_client.gateway._engine import SendRefused
+from whatsapp_client.gateway._engine import InboundMessage, SendRefused
 from whatsapp_client.gateway._errors import InvalidRecipient, InvalidRequest, RecipientNotFound
 from whatsapp_client.gateway._wac1 import Wac1Engine
 from whatsapp_client.gateway._wac1_config import Wac1Credentials
@@ -249,3 +250,39 @@ async def test_a_revoked_token_logs_in_again(pair: Pair) -> None:
     await eventually(lambda: a._client is not client and a.connected, what="a fresh login")
     assert ra.last_status == "connected"
     assert any(r == "the server refused the token; logging in again" for _, r in ra.statuses)
+
+
+class Stuck(Recorder):
+    """A listener that never finishes recording a message: the gateway dies meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = asyncio.Event()
+
+    async def on_message(self, message: InboundMessage) -> None:
+        self.entered.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_message_not_recorded_before_a_crash_comes_again(pair: Pair) -> None:
+    ra = Recorder()
+    a, _ = await started(pair, ra, "alice")
+    stuck = Stuck()
+    name = unique_name("bob")
+    factory = wac1_factory()
+    config, creds = factory.validate(
+        {"server_url": pair.server.url, "username": name, "password": PASSWORD, "register": True}
+    )
+    b = factory.build("ses_b", config, creds, pair.tmp / name, stuck, register=True)
+    await b.start()
+    await eventually(lambda: stuck.last_status == "connected", what="bob connected")
+    assert b.user_id is not None
+    await a.send_text(b.user_id, None, "do not lose me", message_id="msg_keep")
+    await asyncio.wait_for(stuck.entered.wait(), 10)
+    await b.stop()  # the gateway stops before the message is recorded
+    rb = Recorder()
+    again = factory.build("ses_b", config, creds, pair.tmp / name, rb, register=False)
+    pair.engines.append(again)
+    await again.start()
+    await eventually(lambda: len(rb.messages) == 1, what="the message comes again")
+    assert (rb.messages[0].engine_message_id, rb.messages[0].text) == ("msg_keep", "do not lose me")
