@@ -59,8 +59,10 @@ class Wac1Engine:
         options: Wac1Options,
         *,
         register: bool,
+        logins: Optional[asyncio.Semaphore] = None,
     ) -> None:
         self._session_id = session_id
+        self._logins = logins or asyncio.Semaphore(1)
         self._server_url = config["server_url"]
         self._username = config["username"]
         self._creds = credentials
@@ -165,7 +167,8 @@ class Wac1Engine:
             self._gone.clear()
             self._fatal = None
             try:
-                await self._open()
+                async with self._logins:
+                    await self._open()
             except errors.AuthenticationError as exc:
                 await self._close_client()
                 self._status("failed", f"the server refused the credentials: {exc}")

@@ -3,6 +3,7 @@ request and builds engines."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import secrets
@@ -41,6 +42,9 @@ class Wac1Options:
     max_failures: int = 5
     reconnect_base_delay: float = 1.0
     reconnect_max_delay: float = 60.0
+    # Logins (each opens a store: an Argon2id derivation of 19 MiB) running at once: a
+    # restart of hundreds of sessions stays within memory and does not starve the loop.
+    max_concurrent_logins: int = 4
     # Extra ClientConfig options for every session's client (tests: cheap KDF, short delays).
     client_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -68,6 +72,7 @@ class Wac1Factory:
 
     def __init__(self, options: Wac1Options | None = None) -> None:
         self.options = options or Wac1Options()
+        self._logins: asyncio.Semaphore | None = None
 
     def validate(self, spec: Mapping[str, object]) -> tuple[dict[str, str], bytes]:
         server_url = _text(spec, "server_url").rstrip("/")
@@ -101,6 +106,15 @@ class Wac1Factory:
 
         creds = msgspec.json.decode(credentials, type=Wac1Credentials)
         register = register or config.get("register") == "true"
+        if self._logins is None:
+            self._logins = asyncio.Semaphore(self.options.max_concurrent_logins)
         return Wac1Engine(
-            session_id, config, creds, directory, listener, self.options, register=register
+            session_id,
+            config,
+            creds,
+            directory,
+            listener,
+            self.options,
+            register=register,
+            logins=self._logins,
         )
