@@ -203,6 +203,7 @@ class SendWorker:
                 await self._pause()
         self._wake()
         with contextlib.suppress(Exception):
+            await self._storage.touch_session(self._sid, now_ms())
             self._metrics.queue_depth.labels(self._sid).set(
                 await self._storage.queue_depth(self._sid)
             )
