@@ -97,12 +97,15 @@ class MemoryDeliveries:
     async def endpoints_with_work(self, now: int) -> list[str]:
         due = []
         for ep in self.endpoints.values():
-            head = await self.head_delivery(ep.id)
+            head = self._head(ep.id)
             if ep.enabled and head is not None and head.next_attempt_at <= now:
                 due.append(ep.id)
         return due
 
     async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
+        return self._head(endpoint_id)
+
+    def _head(self, endpoint_id: str) -> Optional[Delivery]:
         pending = [d for d in self.of(endpoint_id) if d.state == "pending"]
         return min(pending, key=lambda d: d.seq) if pending else None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Optional
@@ -21,7 +22,7 @@ from tests.gateway._hooks_support import (
     receiver,
 )
 from tests.support import eventually
-from whatsapp_client.gateway._dispatcher import WebhookDispatcher
+from whatsapp_client.gateway._dispatcher import DeliveryStore, WebhookDispatcher
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._signing import generate_secret
@@ -31,17 +32,17 @@ SESSION = "ses_hooks"
 
 @asynccontextmanager
 async def dispatching(
-    store: MemoryDeliveries,
+    store: DeliveryStore,
     clock: Optional[TestClock] = None,
     settings: Optional[GatewaySettings] = None,
     **kw: Any,
 ) -> AsyncIterator[tuple[WebhookDispatcher, GatewayMetrics]]:
     metrics = GatewayMetrics()
     if clock is not None:
-        kw.update(clock=clock, sleep=clock.sleep)
-    dispatcher = WebhookDispatcher(
-        store, settings or GatewaySettings(), metrics, poll_interval=0.05, **kw
-    )
+        kw["clock"] = clock
+        kw.setdefault("sleep", clock.sleep)
+    kw.setdefault("poll_interval", 0.05)
+    dispatcher = WebhookDispatcher(store, settings or GatewaySettings(), metrics, **kw)
     await dispatcher.start()
     try:
         yield dispatcher, metrics
@@ -65,7 +66,10 @@ async def test_events_arrive_signed_in_order_with_the_documented_body() -> None:
         for event in events:
             store.add_event(event)
         dispatcher.wake()
-        await eventually(lambda: len(rec.received) == 5, what="5 deliveries")
+        await eventually(
+            lambda: sum(d.state == "delivered" for d in store.of(ep.id)) == 5,
+            what="5 recorded deliveries",
+        )
     assert rec.ids() == [e.id for e in events]
     first = rec.received[0]
     assert first.payload == {
@@ -195,20 +199,16 @@ async def _retry_after_sleep(value: str, wall: float) -> list[float]:
         store.add_endpoint(make_endpoint(SESSION, rec.url, [secret]))
         store.add_event(make_event(SESSION, 1))
         dispatcher.wake()
-        await eventually(lambda: len(rec.received) == 1, what="the delivery")
+        await eventually(lambda: len(store.finishes) == 2, what="the recorded delivery")
     assert [f.status for f in store.finishes] == [429, 200]
     return clock.sleeps
 
 
 async def test_429_retry_after_seconds_is_honoured() -> None:
-    import time
-
     assert await _retry_after_sleep("120", time.time()) == [120.0]
 
 
 async def test_429_retry_after_http_date_is_honoured_and_capped() -> None:
-    import time
-
     wall = float(int(time.time()))
     date = email.utils.formatdate(wall + 900, usegmt=True)
     assert await _retry_after_sleep(date, wall) == [900.0]
@@ -266,7 +266,7 @@ async def test_timeout_is_bounded_then_retried() -> None:
         store.add_endpoint(make_endpoint(SESSION, rec.url, [secret]))
         store.add_event(make_event(SESSION, 1))
         dispatcher.wake()
-        await eventually(lambda: len(rec.received) == 1, what="the retry")
+        await eventually(lambda: len(store.finishes) == 2, what="the recorded retry")
         hang.set()
     assert store.finishes[0].status is None
     assert store.finishes[0].error == "no answer within 0.2 s"

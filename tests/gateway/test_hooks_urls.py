@@ -117,4 +117,13 @@ async def test_guarded_resolver_refuses_any_private_address(addresses: tuple[str
     with pytest.raises(BlockedDestination, match="refused address"):
         await resolver.resolve("rebind.example", 80)
     await resolver.close()
-    assert inner.closed
+    assert not inner.closed  # the caller's, not ours to close
+
+
+async def test_guarded_default_resolver_refuses_localhost() -> None:
+    resolver = GuardedResolver()
+    try:
+        with pytest.raises(BlockedDestination, match="'localhost'"):
+            await resolver.resolve("localhost", 80)
+    finally:
+        await resolver.close()

@@ -22,8 +22,10 @@ from collections.abc import Awaitable, Sequence
 from typing import Callable, Optional, Protocol
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from whatsapp_client.gateway._errors import InvalidRequest
+from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import Delivery, DeliveryState, WebhookEndpoint
 from whatsapp_client.gateway._retry_policy import RETRY_SCHEDULE, next_attempt_at
@@ -36,6 +38,9 @@ _log = logging.getLogger("whatsapp_client.gateway.webhooks")
 # endpoints_with_work(_FOREVER) lists every endpoint with a pending delivery, due or not:
 # its worker then sleeps until the head is due.
 _FOREVER = 2**62
+# A worker re-reads its endpoint (URL, secrets) at most this old: a PATCH that rotates a
+# secret takes effect within this time even in the middle of a backlog.
+ENDPOINT_REFRESH_SECONDS = 1.0
 
 __all__ = ["DeliveryStore", "WebhookDispatcher"]
 
@@ -64,14 +69,11 @@ class DeliveryStore(Protocol):
     ) -> None: ...
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class WebhookDispatcher:
     """``clock`` (ms) and ``sleep`` schedule the retries, so a test can run the whole 24 h
     schedule at once; signatures are always timestamped with ``wall`` (real time), which is
-    what receivers check them against."""
+    what receivers check them against. ``resolver``: how names are resolved (aiohttp's
+    default when None); the addresses it gives are checked when blocking private ones."""
 
     def __init__(
         self,
@@ -79,11 +81,12 @@ class WebhookDispatcher:
         settings: GatewaySettings,
         metrics: GatewayMetrics,
         *,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = now_ms,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall: Callable[[], float] = time.time,
         poll_interval: float = 2.0,
         schedule: Sequence[float] = RETRY_SCHEDULE,
+        resolver: Optional[AbstractResolver] = None,
     ) -> None:
         self._storage = storage
         self._settings = settings
@@ -93,6 +96,8 @@ class WebhookDispatcher:
         self._wall = wall
         self._poll_interval = poll_interval
         self._schedule = tuple(schedule)
+        self._resolver = resolver
+        self._guard: Optional[GuardedResolver] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._wakeup: Optional[asyncio.Event] = None
         self._slots: Optional[asyncio.Semaphore] = None
@@ -102,6 +107,9 @@ class WebhookDispatcher:
         # Endpoints that got new work while their worker was running: it looks again
         # before it stops.
         self._rescan: set[str] = set()
+        # Endpoints whose worker is between starting a POST and recording its outcome.
+        self._posting: set[str] = set()
+        self._closing = False
 
     async def start(self) -> None:
         if self._loop is not None:
@@ -109,9 +117,11 @@ class WebhookDispatcher:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(self._settings.webhook_concurrency)
+        if self._settings.webhook_block_private:
+            self._guard = GuardedResolver(self._resolver)
         connector = aiohttp.TCPConnector(
             limit=self._settings.webhook_concurrency,
-            resolver=GuardedResolver() if self._settings.webhook_block_private else None,
+            resolver=self._guard if self._guard is not None else self._resolver,
         )
         self._http = aiohttp.ClientSession(
             connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
@@ -132,17 +142,32 @@ class WebhookDispatcher:
         else:
             loop.call_soon_threadsafe(wakeup.set)
 
-    async def close(self) -> None:
-        """Stops every worker; an attempt cut short is made again after the next start."""
-        tasks = [t for t in (self._scheduler, *self._workers.values()) if t is not None]
+    async def close(self, grace: float = 5.0) -> None:
+        """Stops every worker. POSTs in flight get up to ``grace`` seconds to finish and be
+        recorded (fewer duplicates after a restart); one cut short is made again after the
+        next start, with the same ``webhook-id``."""
+        self._closing = True
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            await asyncio.gather(self._scheduler, return_exceptions=True)
+            self._scheduler = None
+        posting = [t for ep, t in self._workers.items() if ep in self._posting]
+        for task in self._workers.values():
+            if task not in posting:
+                task.cancel()
+        if posting:
+            await asyncio.wait(posting, timeout=grace)
+        tasks = list(self._workers.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._scheduler = None
         self._workers.clear()
         if self._http is not None:
             await self._http.close()
             self._http = None
+        if self._guard is not None:
+            await self._guard.close()
+            self._guard = None
 
     @property
     def busy_endpoints(self) -> frozenset[str]:
@@ -171,8 +196,11 @@ class WebhookDispatcher:
                 )
 
     async def _work(self, endpoint_id: str) -> None:
+        assert self._loop is not None
+        endpoint: Optional[WebhookEndpoint] = None
+        fetched_at = 0.0
         try:
-            while True:
+            while not self._closing:
                 self._rescan.discard(endpoint_id)
                 head = await self._storage.head_delivery(endpoint_id)
                 if head is None:
@@ -182,11 +210,19 @@ class WebhookDispatcher:
                 wait_ms = head.next_attempt_at - self._clock()
                 if wait_ms > 0:
                     await self._sleep(wait_ms / 1000)
+                    endpoint = None
                     continue  # the head may have changed meanwhile: read it again
-                endpoint = await self._endpoint(head)
+                if endpoint is None or self._loop.time() - fetched_at > ENDPOINT_REFRESH_SECONDS:
+                    endpoint = await self._endpoint(head)
+                    fetched_at = self._loop.time()
                 if endpoint is None or not endpoint.enabled:
                     return  # removed or disabled: its deliveries wait (or were dropped)
-                await self._attempt(endpoint, head)
+                self._posting.add(endpoint_id)
+                try:
+                    if not await self._attempt(endpoint, head):
+                        return  # the endpoint was disabled
+                finally:
+                    self._posting.discard(endpoint_id)
         except asyncio.CancelledError:
             raise
         except Exception:  # storage trouble: the next scan starts a new worker
@@ -201,7 +237,9 @@ class WebhookDispatcher:
         return None
 
     # --- one attempt ------------------------------------------------------------------
-    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> None:
+    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> bool:
+        """One POST of the head, its outcome recorded; False if the endpoint is now
+        disabled."""
         assert self._slots is not None and self._http is not None
         try:
             # Checked again at every attempt: the setting may have been turned on since the
@@ -221,11 +259,11 @@ class WebhookDispatcher:
                     timeout=self._settings.webhook_timeout,
                     signed_at=self._wall(),
                 )
-        await self._record(endpoint, head, result)
+        return await self._record(endpoint, head, result)
 
     async def _record(
         self, endpoint: WebhookEndpoint, head: Delivery, result: AttemptResult
-    ) -> None:
+    ) -> bool:
         now = self._clock()
         attempts = head.attempts + 1
         context = {
@@ -237,7 +275,7 @@ class WebhookDispatcher:
             await self._finish(head, "delivered", attempts, now, result, now)
             self._metrics.webhook_deliveries.labels("delivered").inc()
             self._metrics.webhook_latency.observe(max(now - head.created_at, 0) / 1000)
-            return
+            return True
         if result.status == 410:
             await self._finish(head, "pending", attempts, now, result, now)
             await self._storage.disable_webhook(
@@ -245,7 +283,7 @@ class WebhookDispatcher:
             )
             self._metrics.webhook_deliveries.labels("disabled").inc()
             _log.warning("webhook endpoint disabled after 410 Gone", extra=context)
-            return
+            return False
         when = next_attempt_at(
             created_at=head.created_at,
             now=now,
@@ -258,10 +296,11 @@ class WebhookDispatcher:
             await self._finish(head, "dead", attempts, now, result, now)
             self._metrics.webhook_deliveries.labels("dead").inc()
             _log.warning("webhook delivery dead-lettered: %s", result.error, extra=context)
-            return
+            return True
         await self._finish(head, "pending", attempts, when, result, now)
         self._metrics.webhook_deliveries.labels("retry").inc()
         _log.info("webhook delivery failed, retrying: %s", result.error, extra=context)
+        return True
 
     async def _finish(
         self,

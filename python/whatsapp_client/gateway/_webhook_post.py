@@ -19,6 +19,7 @@ import msgspec
 from whatsapp_client.gateway._models import Event
 from whatsapp_client.gateway._retry_policy import parse_retry_after
 from whatsapp_client.gateway._signing import signature_headers
+from whatsapp_client.gateway._webhook_urls import BlockedDestination
 
 # Read (and drop) at most this much of an answer so the connection can be reused.
 _MAX_ANSWER_BYTES = 64 * 1024
@@ -90,9 +91,11 @@ async def post_event(
             )
     except asyncio.TimeoutError:
         return AttemptResult(None, f"no answer within {timeout:g} s")
-    except aiohttp.ClientError as exc:
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, BlockedDestination):
+            return AttemptResult(None, str(exc.os_error))
         return AttemptResult(None, f"{type(exc).__name__}: {exc}"[:500])
-    except OSError as exc:  # e.g. the guarded resolver refusing the address
+    except (aiohttp.ClientError, OSError) as exc:
         return AttemptResult(None, f"{type(exc).__name__}: {exc}"[:500])
     if 200 <= status < 300:
         return AttemptResult(status, None)

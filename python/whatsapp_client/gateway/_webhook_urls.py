@@ -82,9 +82,11 @@ def validate_webhook_url(url: str, *, block_private: bool) -> str:
 
 class GuardedResolver(AbstractResolver):
     """Resolves with aiohttp's default resolver and refuses the whole answer if any address
-    is blocked (one public and one private record is a rebinding attempt, not a fallback)."""
+    is blocked (one public and one private record is a rebinding attempt, not a fallback).
+    ``inner``: the resolver to check (closed with this one only if it was created here)."""
 
     def __init__(self, inner: Optional[AbstractResolver] = None) -> None:
+        self._owned = inner is None
         self._inner = inner if inner is not None else DefaultResolver()
 
     async def resolve(
@@ -100,4 +102,5 @@ class GuardedResolver(AbstractResolver):
         return results
 
     async def close(self) -> None:
-        await self._inner.close()
+        if self._owned:
+            await self._inner.close()
