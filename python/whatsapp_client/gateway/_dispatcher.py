@@ -1,8 +1,9 @@
 """Durable webhook delivery: posts every pending :class:`Delivery` to its endpoint.
 
-- Per endpoint strictly in order: one worker task per endpoint with pending work, and only
-  the endpoint's head delivery is ever in flight; the next one waits until the head is
-  delivered or dead.
+- Per endpoint strictly in order: one worker task per endpoint with pending work, and one
+  POST in flight per endpoint; the next one waits until the previous is answered 2xx or
+  is dead. With a :class:`PipelinedDeliveryStore` the next POST does not wait for the
+  previous outcome's commit (the outcomes of a run are committed together).
 - Endpoints in parallel: a worker waiting out a retry holds nothing, so a dead endpoint
   never slows another; at most ``webhook_concurrency`` POSTs are in flight at once.
 - Durable: the schedule lives in the storage (``next_attempt_at``), so after a restart every
@@ -19,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Sequence
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol, runtime_checkable
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -41,8 +42,10 @@ _FOREVER = 2**62
 # A worker re-reads its endpoint (URL, secrets) at most this old: a PATCH that rotates a
 # secret takes effect within this time even in the middle of a backlog.
 ENDPOINT_REFRESH_SECONDS = 1.0
+# Deliveries of one endpoint read at once (with a PipelinedDeliveryStore).
+PIPELINE_DEPTH = 32
 
-__all__ = ["DeliveryStore", "WebhookDispatcher"]
+__all__ = ["DeliveryStore", "PipelinedDeliveryStore", "WebhookDispatcher"]
 
 
 class DeliveryStore(Protocol):
@@ -67,6 +70,16 @@ class DeliveryStore(Protocol):
         error: Optional[str],
         at: int,
     ) -> None: ...
+
+
+@runtime_checkable
+class PipelinedDeliveryStore(Protocol):
+    """Optional: a storage that lists an endpoint's pending deliveries lets the dispatcher
+    post the next one while the previous outcome is being committed."""
+
+    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
+        """The endpoint's oldest pending deliveries, oldest (the head) first."""
+        ...
 
 
 class WebhookDispatcher:
@@ -198,30 +211,30 @@ class WebhookDispatcher:
                 )
 
     async def _work(self, endpoint_id: str) -> None:
-        assert self._loop is not None
         try:
             while not self._closing:
                 self._rescan.discard(endpoint_id)
-                head = await self._storage.head_delivery(endpoint_id)
-                if head is None:
+                batch = await self._pending(endpoint_id)
+                if not batch:
                     if endpoint_id in self._rescan:
                         continue
                     return
-                wait_ms = head.next_attempt_at - self._clock()
+                wait_ms = batch[0].next_attempt_at - self._clock()
                 if wait_ms > 0:
                     await self._sleep(wait_ms / 1000)
                     self._endpoints.pop(endpoint_id, None)  # read it again after a wait
                     continue  # the head may have changed meanwhile too
-                endpoint = await self._endpoint(head)
+                endpoint = await self._endpoint(batch[0])
                 if endpoint is None or not endpoint.enabled:
                     return  # removed or disabled: its deliveries wait (or were dropped)
                 self._posting.add(endpoint_id)
                 try:
-                    if not await self._attempt(endpoint, head):
-                        self._endpoints.pop(endpoint_id, None)
-                        return  # the endpoint was disabled
+                    usable = await self._deliver(endpoint, batch)
                 finally:
                     self._posting.discard(endpoint_id)
+                if not usable:
+                    self._endpoints.pop(endpoint_id, None)
+                    return  # the endpoint was disabled
         except asyncio.CancelledError:
             raise
         except Exception:  # storage trouble: the next scan starts a new worker
@@ -229,6 +242,35 @@ class WebhookDispatcher:
         finally:
             self._workers.pop(endpoint_id, None)
             self._rescan.discard(endpoint_id)
+
+    async def _pending(self, endpoint_id: str) -> list[Delivery]:
+        """The head and, when the storage can list them, the deliveries behind it."""
+        if isinstance(self._storage, PipelinedDeliveryStore):
+            return await self._storage.pending_deliveries(endpoint_id, limit=PIPELINE_DEPTH)
+        head = await self._storage.head_delivery(endpoint_id)
+        return [] if head is None else [head]
+
+    async def _deliver(self, endpoint: WebhookEndpoint, batch: list[Delivery]) -> bool:
+        """Posts ``batch`` in order, each only after the previous one was answered 2xx; the
+        2xx outcomes are committed together at the end (so a slow commit does not hold up
+        the next POST). Stops at the first failure, after recording it. False if the
+        endpoint is now disabled."""
+        recording: list[asyncio.Task[bool]] = []
+        try:
+            for delivery in batch:
+                if self._closing or delivery.next_attempt_at > self._clock():
+                    break
+                result = await self._post(endpoint, delivery)
+                if result.delivered:
+                    recording.append(asyncio.create_task(self._record(endpoint, delivery, result)))
+                    continue
+                await asyncio.gather(*recording)
+                recording = []
+                return await self._record(endpoint, delivery, result)
+            return True
+        finally:
+            if recording:
+                await asyncio.gather(*recording)
 
     async def _endpoint(self, head: Delivery) -> Optional[WebhookEndpoint]:
         """The head's endpoint, read at most ``ENDPOINT_REFRESH_SECONDS`` ago."""
@@ -244,9 +286,7 @@ class WebhookDispatcher:
         return None
 
     # --- one attempt ------------------------------------------------------------------
-    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> bool:
-        """One POST of the head, its outcome recorded; False if the endpoint is now
-        disabled."""
+    async def _post(self, endpoint: WebhookEndpoint, delivery: Delivery) -> AttemptResult:
         assert self._slots is not None and self._http is not None
         try:
             # Checked again at every attempt: the setting may have been turned on since the
@@ -255,18 +295,16 @@ class WebhookDispatcher:
                 endpoint.url, block_private=self._settings.webhook_block_private
             )
         except InvalidRequest as exc:
-            result = AttemptResult(None, f"url refused: {exc.message}")
-        else:
-            async with self._slots:
-                result = await post_event(
-                    self._http,
-                    url,
-                    endpoint.secrets,
-                    head.event,
-                    timeout=self._settings.webhook_timeout,
-                    signed_at=self._wall(),
-                )
-        return await self._record(endpoint, head, result)
+            return AttemptResult(None, f"url refused: {exc.message}")
+        async with self._slots:
+            return await post_event(
+                self._http,
+                url,
+                endpoint.secrets,
+                delivery.event,
+                timeout=self._settings.webhook_timeout,
+                signed_at=self._wall(),
+            )
 
     async def _record(
         self, endpoint: WebhookEndpoint, head: Delivery, result: AttemptResult
