@@ -20,16 +20,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Sequence
-from typing import Callable, Optional, Protocol, runtime_checkable
+from typing import Callable, Optional
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
+from whatsapp_client.gateway._delivery_outcome import OutcomeRecorder
+from whatsapp_client.gateway._delivery_store import DeliveryStore, PipelinedDeliveryStore
 from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._metrics import GatewayMetrics
-from whatsapp_client.gateway._models import Delivery, DeliveryState, WebhookEndpoint
-from whatsapp_client.gateway._retry_policy import RETRY_SCHEDULE, next_attempt_at
+from whatsapp_client.gateway._models import Delivery, WebhookEndpoint
+from whatsapp_client.gateway._retry_policy import RETRY_SCHEDULE
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._webhook_post import AttemptResult, post_event
 from whatsapp_client.gateway._webhook_urls import GuardedResolver, validate_webhook_url
@@ -46,40 +48,6 @@ ENDPOINT_REFRESH_SECONDS = 1.0
 PIPELINE_DEPTH = 32
 
 __all__ = ["DeliveryStore", "PipelinedDeliveryStore", "WebhookDispatcher"]
-
-
-class DeliveryStore(Protocol):
-    """The part of :class:`~._storage.Storage` the dispatcher uses."""
-
-    async def endpoints_with_work(self, now: int) -> list[str]: ...
-
-    async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]: ...
-
-    async def list_webhooks(self, session_id: str) -> list[WebhookEndpoint]: ...
-
-    async def disable_webhook(self, endpoint_id: str, reason: str) -> None: ...
-
-    async def finish_delivery(
-        self,
-        seq: int,
-        state: DeliveryState,
-        *,
-        attempts: int,
-        next_attempt_at: int,
-        status_code: Optional[int],
-        error: Optional[str],
-        at: int,
-    ) -> None: ...
-
-
-@runtime_checkable
-class PipelinedDeliveryStore(Protocol):
-    """Optional: a storage that lists an endpoint's pending deliveries lets the dispatcher
-    post the next one while the previous outcome is being committed."""
-
-    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
-        """The endpoint's oldest pending deliveries, oldest (the head) first."""
-        ...
 
 
 class WebhookDispatcher:
@@ -108,7 +76,7 @@ class WebhookDispatcher:
         self._sleep = sleep
         self._wall = wall
         self._poll_interval = poll_interval
-        self._schedule = tuple(schedule)
+        self._outcomes = OutcomeRecorder(storage, settings, metrics, clock, schedule)
         self._resolver = resolver
         self._guard: Optional[GuardedResolver] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -262,11 +230,13 @@ class WebhookDispatcher:
                     break
                 result = await self._post(endpoint, delivery)
                 if result.delivered:
-                    recording.append(asyncio.create_task(self._record(endpoint, delivery, result)))
+                    recording.append(
+                        asyncio.create_task(self._outcomes.record(endpoint, delivery, result))
+                    )
                     continue
                 await asyncio.gather(*recording)
                 recording = []
-                return await self._record(endpoint, delivery, result)
+                return await self._outcomes.record(endpoint, delivery, result)
             return True
         finally:
             if recording:
@@ -305,63 +275,3 @@ class WebhookDispatcher:
                 timeout=self._settings.webhook_timeout,
                 signed_at=self._wall(),
             )
-
-    async def _record(
-        self, endpoint: WebhookEndpoint, head: Delivery, result: AttemptResult
-    ) -> bool:
-        now = self._clock()
-        attempts = head.attempts + 1
-        context = {
-            "session_id": head.session_id,
-            "endpoint_id": endpoint.id,
-            "event_id": head.event.id,
-        }
-        if result.delivered:
-            await self._finish(head, "delivered", attempts, now, result, now)
-            self._metrics.webhook_deliveries.labels("delivered").inc()
-            self._metrics.webhook_latency.observe(max(now - head.created_at, 0) / 1000)
-            return True
-        if result.status == 410:
-            await self._finish(head, "pending", attempts, now, result, now)
-            await self._storage.disable_webhook(
-                endpoint.id, "the endpoint answered 410 Gone; update the session's webhooks"
-            )
-            self._metrics.webhook_deliveries.labels("disabled").inc()
-            _log.warning("webhook endpoint disabled after 410 Gone", extra=context)
-            return False
-        when = next_attempt_at(
-            created_at=head.created_at,
-            now=now,
-            failures=attempts,
-            max_age_seconds=self._settings.webhook_max_age_seconds,
-            retry_after=result.retry_after,
-            schedule=self._schedule,
-        )
-        if when is None:
-            await self._finish(head, "dead", attempts, now, result, now)
-            self._metrics.webhook_deliveries.labels("dead").inc()
-            _log.warning("webhook delivery dead-lettered: %s", result.error, extra=context)
-            return True
-        await self._finish(head, "pending", attempts, when, result, now)
-        self._metrics.webhook_deliveries.labels("retry").inc()
-        _log.info("webhook delivery failed, retrying: %s", result.error, extra=context)
-        return True
-
-    async def _finish(
-        self,
-        head: Delivery,
-        state: DeliveryState,
-        attempts: int,
-        when: int,
-        result: AttemptResult,
-        now: int,
-    ) -> None:
-        await self._storage.finish_delivery(
-            head.seq,
-            state,
-            attempts=attempts,
-            next_attempt_at=when,
-            status_code=result.status,
-            error=result.error,
-            at=now,
-        )
