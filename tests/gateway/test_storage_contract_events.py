@@ -58,6 +58,10 @@ async def test_events_fan_out_to_subscribed_endpoints_in_order(backend: Backend)
     assert len(await s.list_deliveries(sid, endpoint_id=err_hook)) == 3
     now = now_ms()
     assert sorted(await s.endpoints_with_work(now)) == sorted([all_hook, err_hook])
+    pending = await s.pending_deliveries(err_hook, limit=10)
+    assert [d.event.data["n"] for d in pending] == [0, 1, 2]
+    assert pending[0] == await s.head_delivery(err_hook)
+    assert [d.event.data["n"] for d in await s.pending_deliveries(err_hook, limit=2)] == [0, 1]
     delivered = []
     while (head := await s.head_delivery(err_hook)) is not None:
         delivered.append(head.event.data["n"])
@@ -71,6 +75,7 @@ async def test_events_fan_out_to_subscribed_endpoints_in_order(backend: Backend)
             at=now,
         )
     assert delivered == [0, 1, 2]
+    assert await s.pending_deliveries(err_hook, limit=10) == []
     listed = await s.list_deliveries(sid, endpoint_id=err_hook, state="delivered")
     assert [d.event.data["n"] for d in listed] == [2, 1, 0]  # newest first
     assert all(d.finished_at == now and d.last_status == 200 for d in listed)
@@ -101,6 +106,8 @@ async def test_retry_schedule_dead_letter_and_redeliver(backend: Backend) -> Non
     assert (await s.list_deliveries(sid, state="dead"))[0].seq == head.seq
     with pytest.raises(InvalidRequest):
         await s.list_deliveries(sid, limit=0)
+    with pytest.raises(InvalidRequest):
+        await s.pending_deliveries(hook, limit=0)
     other, _ = await f.make_session(s)
     with pytest.raises(NotFound):
         await s.redeliver(other, head.seq, later)

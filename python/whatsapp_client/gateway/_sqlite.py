@@ -321,6 +321,9 @@ class SqliteStorage:
     async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
         return await self._read(lambda c: ev.head_delivery(c, self._codec, endpoint_id))
 
+    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
+        return await self._read(lambda c: ev.pending_deliveries(c, self._codec, endpoint_id, limit))
+
     async def finish_delivery(
         self,
         seq: int,

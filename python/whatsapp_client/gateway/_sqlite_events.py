@@ -60,6 +60,18 @@ def head_delivery(conn: sqlite3.Connection, codec: Codec, endpoint_id: str) -> O
     return None if row is None else codec.delivery(row)
 
 
+def pending_deliveries(
+    conn: sqlite3.Connection, codec: Codec, endpoint_id: str, limit: int
+) -> list[Delivery]:
+    if limit < 1:
+        raise InvalidRequest("limit must be at least 1")
+    rows = conn.execute(
+        f"{_SELECT} WHERE d.endpoint_id = ? AND d.state = 'pending' ORDER BY d.seq LIMIT ?",
+        (endpoint_id, limit),
+    )
+    return [codec.delivery(row) for row in rows]
+
+
 def finish_delivery(
     conn: sqlite3.Connection,
     seq: int,

@@ -164,6 +164,10 @@ class Storage(Protocol):
         """The oldest pending delivery of the endpoint (in-order delivery only ever sends
         the head)."""
 
+    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
+        """The endpoint's oldest pending deliveries, the head first (lets the dispatcher post
+        the next one while the previous outcome is being committed)."""
+
     async def finish_delivery(
         self,
         seq: int,
