@@ -219,6 +219,7 @@ class SessionManager:
         runtime = self._runtimes.get(session_id)
         if runtime is not None and runtime.worker is not None:
             runtime.worker.bucket.set_rate(rate_per_minute)
+            runtime.worker.kick()  # a worker waiting for a token re-reads the pace
 
     def kick(self, session_id: str) -> None:
         runtime = self._runtimes.get(session_id)
