@@ -89,7 +89,9 @@ async def all_connected(gateway: Any, count: int, limit: float) -> float:
         await asyncio.sleep(0.2)
 
 
-def make_gateway(data: Path) -> Any:
+def make_gateway(data: Path, *, webhooks: bool = False) -> tuple[Any, Any]:
+    """A gateway on ``data`` and, with ``webhooks``, its webhook dispatcher (else None)."""
+    from whatsapp_client.gateway._dispatcher import WebhookDispatcher
     from whatsapp_client.gateway._metrics import GatewayMetrics
     from whatsapp_client.gateway._service import Gateway
     from whatsapp_client.gateway._settings import GatewaySettings
@@ -98,7 +100,11 @@ def make_gateway(data: Path) -> Any:
 
     vault = Vault.load(data)
     settings = GatewaySettings(data_dir=str(data))
-    return Gateway(settings, SqliteStorage(data, vault), vault, GatewayMetrics())
+    storage = SqliteStorage(data, vault)
+    metrics = GatewayMetrics()
+    dispatcher = WebhookDispatcher(storage, settings, metrics) if webhooks else None
+    wake = dispatcher.wake if dispatcher is not None else (lambda: None)
+    return Gateway(settings, storage, vault, metrics, wake=wake), dispatcher
 
 
 async def run(sessions: int, idle: float, root: Path) -> dict[str, float]:
@@ -109,7 +115,7 @@ async def run(sessions: int, idle: float, root: Path) -> dict[str, float]:
     try:
         await wait_health(url)
         data = root / "gateway"
-        gateway = make_gateway(data)
+        gateway, _ = make_gateway(data)
         await gateway.start()
         started = time.perf_counter()
         for i in range(sessions):
@@ -128,7 +134,7 @@ async def run(sessions: int, idle: float, root: Path) -> dict[str, float]:
             await all_connected(gateway, sessions, 600) + time.perf_counter() - started
         )
         await gateway.close()
-        gateway = make_gateway(data)
+        gateway, _ = make_gateway(data)
         started = time.perf_counter()
         await gateway.start()
         figures["restart_all_connected_s"] = await all_connected(gateway, sessions, 120) + (
