@@ -234,21 +234,21 @@ async def test_idempotency_key_returns_the_first_answer(world: World) -> None:
 async def test_queue_bound(world: World) -> None:
     a = await world.session("alice")
     b = await world.session("bob")
-    await world.gateway.stop_session(a.id)
-    world.gateway.settings = world.settings = GatewaySettings(
-        data_dir=world.settings.data_dir, max_queue=2
-    )
-    await world.gateway.restart_session(a.id)
-    await world.gateway.sessions.stop(a.id)
-    # A stopped session refuses anyway; test the bound on a running one with a paused worker.
-    await world.gateway.restart_session(a.id)
+    world.gateway.settings = GatewaySettings(data_dir=world.settings.data_dir, max_queue=2)
     runtime = world.gateway.sessions.runtime(a.id)
     assert runtime is not None and runtime.worker is not None
-    await runtime.worker.stop()
+    await runtime.worker.stop()  # nothing leaves the queue
     accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="1")))
-    accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="2")))
+    assert (
+        accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="2")))["position"] == 2
+    )
     with pytest.raises(QueueFull):
         await world.gateway.send(a.id, SendSpec(to=b.user_id, text="3"))
+    media = MediaUpload(source=b"%PDF-1.4" + b"x" * 1000, filename="a.pdf")
+    with pytest.raises(QueueFull):
+        await world.gateway.send(a.id, SendSpec(to=b.user_id, media=media))
+    assert stored_files(Path(world.settings.data_dir, "media")) == []
+    assert len(world.storage.queue) == 2
 
 
 async def test_sessions_come_back_after_a_gateway_restart(world: World) -> None:

@@ -21,6 +21,7 @@ from whatsapp_client.gateway._errors import (
     GatewayError,
     InvalidRequest,
     NotFound,
+    QueueFull,
     SessionNotConnected,
 )
 from whatsapp_client.gateway._facade import MediaReader
@@ -208,6 +209,10 @@ class Gateway:
                 f"session {session_id!r} is {session.status}: start it (POST .../restart)"
             )
         peer = await self._recipient(session_id, spec)
+        depth = await self._storage.queue_depth(session_id)
+        if depth >= self.settings.max_queue:
+            # Refused before a large file is sealed for nothing (the storage checks again).
+            raise QueueFull(f"the session's queue holds {depth} messages; try again later")
         media: Optional[MediaInfo] = None
         sealed = b""
         kind: MessageType = "text"
@@ -216,7 +221,9 @@ class Gateway:
                 self.media, session_id, spec.media, self.settings.max_file_bytes
             )
         try:
-            return await self._enqueue(session, spec, peer, media, sealed, kind, idempotency_scope)
+            return await self._enqueue(
+                session, spec, peer, media, sealed, kind, idempotency_scope, depth
+            )
         except BaseException:
             if media is not None:
                 await self.media.remove(session_id, media.media_id)
@@ -254,6 +261,7 @@ class Gateway:
         sealed: bytes,
         kind: MessageType,
         scope: Optional[str],
+        depth: int,
     ) -> tuple[int, bytes]:
         sid = session.id
         now = now_ms()
@@ -287,7 +295,7 @@ class Gateway:
         )
         # The position is the depth at acceptance: stored with the answer, so a retried
         # request gets exactly the first answer.
-        position = await self._storage.queue_depth(sid) + 1
+        position = depth + 1
         body = msgspec.json.encode(Accepted(id=message_id, status="queued", position=position))
         idempotency = None
         if scope is not None:
