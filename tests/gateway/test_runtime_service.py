@@ -15,6 +15,7 @@ from tests.gateway._runtime_memory import MemoryStorage
 from tests.gateway._runtime_support import PASSWORD, make_vault, unique_name, wac1_factory
 from tests.support import eventually, reference_server
 from whatsapp_client.gateway._errors import (
+    Conflict,
     FileTooLarge,
     InvalidRecipient,
     InvalidRequest,
@@ -326,6 +327,20 @@ async def test_creation_is_checked_before_anything_is_stored(world: World) -> No
         with pytest.raises(InvalidRequest):
             await world.gateway.create_session(spec)
     assert world.storage.sessions == {}
+
+
+async def test_one_account_runs_in_one_session_only(world: World) -> None:
+    a = await world.session("alice")
+    again = CreateSession(
+        name="another name",
+        engine="wac1",
+        server_url=a.config["server_url"],
+        username=a.config["username"],
+        password=PASSWORD,
+    )
+    with pytest.raises(Conflict):
+        await world.gateway.create_session(again)
+    assert list(world.storage.sessions) == [a.id]
 
 
 async def test_history_and_messages_are_read_through_the_service(world: World) -> None:

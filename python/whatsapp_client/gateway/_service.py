@@ -18,6 +18,7 @@ from whatsapp_client import errors as sdk_errors
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.gateway._engine import EngineFactory
 from whatsapp_client.gateway._errors import (
+    Conflict,
     GatewayError,
     InvalidRequest,
     NotFound,
@@ -116,6 +117,7 @@ class Gateway:
         rate = self._rate(spec.rate_limit_per_minute)
         fields = {k: v for k, v in msgspec.structs.asdict(spec).items() if k != "webhooks"}
         config, credentials = factory.validate(fields)
+        await self._refuse_same_account(spec.engine, config)
         session_id = new_id("ses")
         endpoints = build_endpoints(
             session_id, spec.webhooks or [], block_private=self.settings.webhook_block_private
@@ -133,6 +135,20 @@ class Gateway:
         await self._storage.create_session(record, credentials, endpoints)
         await self.sessions.launch(record, register=spec.register)
         return await self.get_session(session_id), endpoints
+
+    async def _refuse_same_account(self, engine: str, config: Mapping[str, str]) -> None:
+        """Two sessions of one account would be two devices replacing each other's keys."""
+        account = (config.get("server_url"), config.get("username"))
+        for other in await self._storage.list_sessions():
+            if (
+                other.engine == engine
+                and (
+                    other.config.get("server_url"),
+                    other.config.get("username"),
+                )
+                == account
+            ):
+                raise Conflict(f"session {other.id!r} already runs this account")
 
     def _rate(self, value: Optional[int]) -> int:
         rate = self.settings.rate_limit_per_minute if value is None else value
