@@ -238,3 +238,37 @@ async def test_restore_starts_running_sessions_and_sweeps_deleted_ones(tmp_path:
     record = storage.sessions["ses_b"]
     assert (record.status, record.status_reason) == ("failed", "could not be started: cannot build")
     assert record.running
+
+
+async def test_a_failing_storage_never_reaches_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    rig = Rig(tmp_path)
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("database is locked")
+
+    for name in (
+        "set_session_status",
+        "record_inbound",
+        "set_message_status",
+        "add_events",
+        "save_media",
+    ):
+        monkeypatch.setattr(rig.storage, name, broken)
+    await rig.runtime.on_status("connected", None)
+    msg = inbound(tmp_path, "m1", b"\x89PNG" + b"y" * 100)
+    await rig.runtime.on_message(msg)
+    await rig.runtime.on_message_status("msg_1", "delivered", 1)
+    await rig.runtime.on_error("x", "y", {})
+    assert rig.wakes == 0
+    assert msg.media is not None and not msg.media.path.exists()
+    assert list((tmp_path / "media" / SID).iterdir()) == []
+    for logged in (
+        "cannot record status connected",
+        "cannot record received message",
+        "cannot record a delivered receipt",
+        "cannot record an error event (x)",
+    ):
+        assert logged in caplog.text
+    assert "cannot store received media" in caplog.text
