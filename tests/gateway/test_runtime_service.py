@@ -46,6 +46,7 @@ class World:
         self.storage = MemoryStorage()
         self.wakes = 0
         self.settings = GatewaySettings(data_dir=str(tmp / "gw"), max_file_bytes=300_000)
+        self.max_failures = 3
         self.gateway = self.make()
 
     def make(self) -> Gateway:
@@ -57,7 +58,7 @@ class World:
             self.storage,
             make_vault(),
             GatewayMetrics(),
-            engines={"wac1": wac1_factory(max_failures=3)},
+            engines={"wac1": wac1_factory(max_failures=self.max_failures)},
             wake=wake,
         )
 
@@ -381,3 +382,24 @@ def test_the_default_engines_follow_the_settings(tmp_path: Path) -> None:
     factory = gateway.sessions.factories["wac1"]
     assert isinstance(factory, Wac1Factory)
     assert factory.options.max_failures == 7
+
+
+async def test_a_reconnecting_session_still_queues(world: World) -> None:
+    await world.gateway.close()
+    world.max_failures = 1000
+    world.gateway = world.make()
+    await world.gateway.start()
+    a = await world.session("alice")
+    b = await world.session("bob")
+    assert b.user_id is not None
+    await world.server.stop()
+    await eventually(
+        lambda: world.storage.sessions[a.id].status == "disconnected", what="reconnecting"
+    )
+    sent = accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="queued")))
+    with pytest.raises(SessionNotConnected):  # a name cannot be resolved meanwhile
+        await world.gateway.send(a.id, SendSpec(to=b.config["username"], text="x"))
+    await world.server.start()
+    await eventually(lambda: len(world.history(b.id)) == 1, timeout=20, what="sent once back")
+    assert world.history(b.id)[0].text == "queued"
+    await eventually(lambda: world.storage.messages[sent["id"]].status != "queued", what="sent")
