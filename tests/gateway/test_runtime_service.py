@@ -53,11 +53,12 @@ class World:
         def wake() -> None:
             self.wakes += 1
 
+        self.metrics = GatewayMetrics()
         return Gateway(
             self.settings,
             self.storage,
             make_vault(),
-            GatewayMetrics(),
+            self.metrics,
             engines={"wac1": wac1_factory(max_failures=self.max_failures)},
             wake=wake,
         )
@@ -133,6 +134,10 @@ async def test_two_sessions_talk_and_statuses_move_forward(world: World) -> None
     assert received[0].data["from"] == a.user_id and received[0].data["text"] == "hi bob"
     assert received[0].data["from_name"] == a.config["username"]
     assert world.wakes > 0
+    metric = world.metrics.registry.get_sample_value
+    assert metric("gateway_sessions", {"status": "connected"}) == 2
+    assert metric("gateway_messages_sent_total", {"session": a.id}) == 1
+    assert metric("gateway_messages_received_total", {"session": b.id}) == 1
     # And back, by user id.
     accepted(await world.gateway.send(b.id, SendSpec(to=a.user_id, text="hi alice")))
     await eventually(lambda: any(m.text == "hi alice" for m in world.history(a.id)), what="back")

@@ -292,3 +292,26 @@ async def test_a_malformed_recipient_is_refused_even_before_login(pair: Pair) ->
     engine = pair.engine(unique_name("dave"), Recorder())
     with pytest.raises(InvalidRecipient):
         await engine.resolve_recipient("Not A Name!")
+
+
+async def test_small_media_goes_inline_under_the_gateway_id(pair: Pair, tmp_path: Path) -> None:
+    ra, rb = Recorder(), Recorder()
+    a, _ = await started(pair, ra, "alice")
+    b, _ = await started(pair, rb, "bob")
+    assert b.user_id is not None
+    src = tmp_path / "tiny.png"
+    src.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(500))
+    sent = await a.send_media(
+        b.user_id,
+        None,
+        src,
+        kind="image",
+        mime="image/png",
+        filename=None,
+        caption=None,
+        message_id="msg_inline",
+    )
+    assert sent.engine_message_id == "msg_inline"
+    await eventually(lambda: len(rb.messages) == 1, what="bob has the image")
+    assert rb.messages[0].engine_message_id == "msg_inline"
+    assert rb.media["msg_inline"] == src.read_bytes()
