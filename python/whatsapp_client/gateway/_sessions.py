@@ -92,7 +92,7 @@ class SessionManager:
         await asyncio.to_thread(self._sweep, known)
         for record in records:
             if record.running:
-                await self._launch_logged(record, register=False)
+                await self.launch(record, register=False)
             else:
                 self._note_status(record.id, record.status)
 
@@ -113,10 +113,7 @@ class SessionManager:
     # --- one session --------------------------------------------------------------------------
 
     async def launch(self, record: SessionRecord, *, register: bool) -> None:
-        async with self._locks[record.id]:
-            await self._launch(record, register=register)
-
-    async def _launch_logged(self, record: SessionRecord, *, register: bool) -> None:
+        """Starts a session; one that cannot be started is marked ``failed`` with why."""
         async with self._locks[record.id]:
             await self._launch_or_fail(record, register=register)
 
