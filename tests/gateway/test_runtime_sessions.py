@@ -272,3 +272,23 @@ async def test_a_failing_storage_never_reaches_the_engine(
     ):
         assert logged in caplog.text
     assert "cannot store received media" in caplog.text
+
+
+async def test_plaintext_left_by_a_crash_is_removed_at_start(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    await storage.create_session(session("ses_a"), b"", [])
+    leftover = tmp_path / "sessions" / "ses_a" / "tmp" / "send-med_x"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"plaintext")
+    manager = SessionManager(
+        storage,
+        MediaStore(tmp_path / "media", make_vault()),
+        GatewaySettings(),
+        GatewayMetrics(),
+        {"fake": Factory()},  # type: ignore[dict-item]
+        wake=lambda: None,
+        data_dir=tmp_path,
+    )
+    await manager.restore()
+    assert not leftover.exists()
+    await manager.close()

@@ -356,3 +356,13 @@ async def test_media_that_cannot_be_fetched_is_reported_and_the_message_kept(
     assert (rb.messages[0].caption, rb.messages[0].media) == ("see", None)
     assert [(c, ctx) for c, _, ctx in rb.errors] == [(code, {"message_id": "msg_big"})]
     assert len(tries) == attempts
+
+
+async def test_unsealed_incoming_media_left_by_a_crash_is_removed(pair: Pair) -> None:
+    name = unique_name("erin")
+    engine = pair.engine(name, Recorder())
+    leftover = pair.tmp / name / "incoming" / "abc-1" / "photo.jpg"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"plaintext")
+    await engine.start()
+    assert not leftover.exists()

@@ -136,6 +136,8 @@ class SessionManager:
         credentials = await self._storage.get_credentials(record.id)
         directory = self.directory(record.id)
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True, mode=0o700)
+        # Plaintext copies handed to the engine for sending; a crash may have left some.
+        await asyncio.to_thread(shutil.rmtree, directory / "tmp", True)
         runtime = SessionRuntime(
             record.id,
             self._storage,

@@ -99,6 +99,9 @@ class Wac1Engine:
         if self._runner is not None and not self._runner.done():
             return
         self._live = True
+        # Received media not yet sealed by the gateway when it stopped: plaintext, and the
+        # server delivers those messages again.
+        await asyncio.to_thread(shutil.rmtree, self._dir / "incoming", True)
         loop = asyncio.get_running_loop()
         self._reporter = loop.create_task(self._report_statuses(), name="wac1-status")
         self._runner = loop.create_task(self._run(), name=f"wac1-{self._session_id}")
