@@ -408,3 +408,24 @@ async def test_a_reconnecting_session_still_queues(world: World) -> None:
     await eventually(lambda: len(world.history(b.id)) == 1, timeout=20, what="sent once back")
     assert world.history(b.id)[0].text == "queued"
     await eventually(lambda: world.storage.messages[sent["id"]].status != "queued", what="sent")
+
+
+async def test_a_patch_keeping_a_webhook_url_keeps_the_endpoint(world: World) -> None:
+    a = await world.session("alice", webhooks=[WebhookSpec(url="http://127.0.0.1:9/one")])
+    [before] = await world.gateway.list_webhooks(a.id)
+    _, after = await world.gateway.update_session(
+        a.id,
+        SessionPatch(
+            webhooks=[
+                WebhookSpec(url="http://127.0.0.1:9/one", events=["error"]),
+                WebhookSpec(url="http://127.0.0.1:9/two"),
+            ]
+        ),
+    )
+    assert (after[0].id, after[0].secrets, after[0].events) == (
+        before.id,
+        before.secrets,
+        ["error"],
+    )
+    assert after[1].id != before.id and after[1].secrets[0].startswith("whsec_")
+    assert await world.gateway.list_webhooks(a.id) == after

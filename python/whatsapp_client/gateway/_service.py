@@ -48,7 +48,7 @@ from whatsapp_client.gateway._sessions import SessionManager
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
-from whatsapp_client.gateway._webhook_specs import build_endpoints
+from whatsapp_client.gateway._webhook_endpoints import build_endpoints
 
 __all__ = ["Gateway", "default_engines"]
 
@@ -120,7 +120,10 @@ class Gateway:
         await self._refuse_same_account(spec.engine, config)
         session_id = new_id("ses")
         endpoints = build_endpoints(
-            session_id, spec.webhooks or [], block_private=self.settings.webhook_block_private
+            session_id,
+            spec.webhooks or [],
+            block_private=self.settings.webhook_block_private,
+            now=now_ms(),
         )
         record = SessionRecord(
             id=session_id,
@@ -176,8 +179,13 @@ class Gateway:
         rate = None if limit is None else self._rate(limit)
         endpoints = None
         if patch.webhooks is not None:
+            # Endpoints whose URL is kept keep their id, secrets and pending deliveries.
             endpoints = build_endpoints(
-                session_id, patch.webhooks, block_private=self.settings.webhook_block_private
+                session_id,
+                patch.webhooks,
+                block_private=self.settings.webhook_block_private,
+                now=now_ms(),
+                existing=await self._storage.list_webhooks(session_id),
             )
         record = await self._storage.update_session(
             session_id, name=name, rate_limit_per_minute=rate
