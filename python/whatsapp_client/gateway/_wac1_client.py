@@ -137,12 +137,14 @@ class GatewayClient(WhatsAppClient):
         _, store, executor = self._require_login()
 
         def look() -> tuple[str, int]:
+            # The outbox first: the SDK moves a confirmed message from the outbox to the
+            # history in one commit, so looking the other way round could miss it between.
+            if any(str(item.message_id) == message_id for item in store.outbox()):
+                return ("queued", 0)
             row = store.get_message(message_id)
             if row is not None:
                 status = str(getattr(row, "status", "sent"))
                 return ("queued", 0) if status == "pending" else ("sent", int(row.timestamp))
-            if any(str(item.message_id) == message_id for item in store.outbox()):
-                return ("queued", 0)
             return ("unknown", 0)
 
         found = await executor.run(look)
