@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 from whatsapp_client import errors
 from whatsapp_client.client import ConnectionState, Message, WhatsAppClient
 from whatsapp_client.client.frames import IncomingMessage, Sent, Status
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.client.payloads import to_message
+from whatsapp_client.gateway._engine import SendRefused, SendResult
 
-__all__ = ["GatewayClient", "StateHook"]
+__all__ = ["PERMANENT", "GatewayClient", "StateHook"]
 
 log = get_logger("gateway.wac1")
 
 StateHook = Callable[[ConnectionState, ConnectionState], None]
 _ACK = '{"type":"ack"'
+_RECHECK = 2.0  # seconds between looks at the store while waiting for a 'sent'
+# Failures no retry fixes: the message fails with the reason instead of waiting.
+PERMANENT = (errors.ValidationError, errors.NotFoundError, errors.ForbiddenError)
 
 
 class GatewayClient(WhatsAppClient):
@@ -133,12 +137,14 @@ class GatewayClient(WhatsAppClient):
         _, store, executor = self._require_login()
 
         def look() -> tuple[str, int]:
+            # The outbox first: the SDK moves a confirmed message from the outbox to the
+            # history in one commit, so looking the other way round could miss it between.
+            if any(str(item.message_id) == message_id for item in store.outbox()):
+                return ("queued", 0)
             row = store.get_message(message_id)
             if row is not None:
                 status = str(getattr(row, "status", "sent"))
                 return ("queued", 0) if status == "pending" else ("sent", int(row.timestamp))
-            if any(str(item.message_id) == message_id for item in store.outbox()):
-                return ("queued", 0)
             return ("unknown", 0)
 
         found = await executor.run(look)
@@ -147,3 +153,51 @@ class GatewayClient(WhatsAppClient):
             if message_id in pending:
                 return ("queued", 0)
         return found
+
+    async def send_once(
+        self, message_id: Optional[str], submit: Callable[[Optional[str]], Awaitable[Message]]
+    ) -> SendResult:
+        """Sends (``submit``) unless the SDK already has the message (a resend after a
+        crash), then waits for the server's ``sent``. ``SendRefused`` for a final refusal;
+        any other error means "try again later" and leaves nothing the SDK would not
+        resend by itself."""
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        key = message_id or ""
+        if message_id is not None:
+            self.sent_waiters[message_id] = fut
+        try:
+            state, ts = ("unknown", 0)
+            if message_id is not None:
+                state, ts = await self.state_of(message_id)
+            if state == "sent":
+                return SendResult(engine_message_id=key, timestamp=ts)
+            if state == "unknown":
+                try:
+                    msg = await submit(message_id)
+                except PERMANENT as exc:
+                    raise SendRefused(str(exc)) from exc
+                key = msg.id
+                if msg.status == "sent":
+                    return SendResult(engine_message_id=msg.id, timestamp=msg.timestamp)
+                if message_id is None:
+                    self.sent_waiters[msg.id] = fut
+            # In the SDK's outbox: it goes out by itself; wait for the server's answer.
+            return await self._sent(key, fut)
+        finally:
+            self.sent_waiters.pop(key, None)
+
+    async def _sent(self, key: str, fut: asyncio.Future[int]) -> SendResult:
+        """Waits for ``sent``. The answer may have come before the waiter was registered
+        (the outbox flushes at connect), so the store is asked again now and then."""
+        while True:
+            try:
+                timestamp = await asyncio.wait_for(asyncio.shield(fut), _RECHECK)
+                return SendResult(engine_message_id=key, timestamp=timestamp)
+            except asyncio.TimeoutError:
+                if not key:
+                    continue
+            state, ts = await self.state_of(key)
+            if state == "sent":
+                return SendResult(engine_message_id=key, timestamp=ts)
+            if state == "unknown":  # gone from the outbox without our seeing why
+                raise errors.ConnectionError(f"message {key} left the outbox unconfirmed")
