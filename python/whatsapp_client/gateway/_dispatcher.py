@@ -160,7 +160,9 @@ class WebhookDispatcher:
     # --- scheduling -------------------------------------------------------------------
     async def _run(self) -> None:
         assert self._wakeup is not None
-        while True:
+        # Not `while True`: on Python 3.11 a wake-up that lands as close() cancels can make
+        # wait_for swallow the cancellation, and the loop must still end.
+        while not self._closing:
             self._wakeup.clear()
             try:
                 await self._scan()
