@@ -22,7 +22,7 @@ from whatsapp_client.gateway import (
     _routes_sessions,
     _routes_webhooks,
 )
-from whatsapp_client.gateway._auth import ApiKeys, auth_middleware
+from whatsapp_client.gateway._auth import ApiKeys, auth_middleware, configured_key_hashes
 from whatsapp_client.gateway._context import CONTEXT, GatewayContext
 from whatsapp_client.gateway._facade import GatewayService
 from whatsapp_client.gateway._http_errors import error_middleware
@@ -92,6 +92,7 @@ def create_app(
     dispatcher under ``settings.data_dir``. Refuses weak configured keys
     (:class:`._auth.InsecureApiKey`) here, before anything starts."""
     data_dir = Path(settings.data_dir)
+    configured_key_hashes(settings)  # a weak key stops the start before anything is made
     if components is None:
         from whatsapp_client.gateway._wiring import build_components
 

@@ -83,6 +83,18 @@ def check_key_strength(key: str, where: str) -> None:
             )
 
 
+def configured_key_hashes(settings: GatewaySettings) -> list[str]:
+    """The hashes of the admin keys from ``WHATSAPP_GATEWAY_API_KEYS`` (comma-separated);
+    ``InsecureApiKey`` for any that looks like a shipped default."""
+    hashes = []
+    for index, raw in enumerate((settings.api_keys or "").split(",")):
+        key = raw.strip()
+        if key:
+            check_key_strength(key, f"WHATSAPP_GATEWAY_API_KEYS entry {index + 1}")
+            hashes.append(hash_key(key))
+    return hashes
+
+
 @dataclasses.dataclass(frozen=True)
 class Principal:
     """Who is calling: the key's id, scope and the sessions it is restricted to."""
@@ -167,12 +179,7 @@ class ApiKeys:
         self._throttle = FailureThrottle(
             settings.auth_failures_per_address, settings.auth_failure_window_seconds, clock
         )
-        self._env_hashes: list[str] = []
-        for index, raw in enumerate((settings.api_keys or "").split(",")):
-            key = raw.strip()
-            if key:
-                check_key_strength(key, f"WHATSAPP_GATEWAY_API_KEYS entry {index + 1}")
-                self._env_hashes.append(hash_key(key))
+        self._env_hashes = configured_key_hashes(settings)
 
     def now_ms(self) -> int:
         return self._wall_ms()
