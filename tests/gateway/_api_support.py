@@ -51,9 +51,7 @@ class GatewayHandle:
     (the admin key unless given) and returns an :class:`Answer`; ``restart`` keeps the
     data directory and port."""
 
-    def __init__(
-        self, settings: GatewaySettings, components: Optional[Components] = None
-    ) -> None:
+    def __init__(self, settings: GatewaySettings, components: Optional[Components] = None) -> None:
         self.settings = settings
         self.components = components
         self.announced: list[str] = []
