@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import json
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +18,7 @@ from aiohttp import web
 
 from whatsapp_client.gateway._app import Components, create_app
 from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._wiring import build_components
 
 ADMIN_KEY = "wag_test-admin-Kq8vZ2mT5rW9xN3bL7cH1dF4gJ6"
 
@@ -46,14 +49,27 @@ class Answer:
         return None
 
 
+# Every session's client: cheap key derivation and short delays.
+CLIENT_OPTIONS: dict[str, Any] = {
+    "kdf_memory_kib": 64,
+    "kdf_iterations": 1,
+    "durability": "fast",
+    "reconnect_jitter": 0.1,
+    "http_retry_backoff": 0.05,
+    "send_timeout": 5.0,
+    "connect_timeout": 5.0,
+}
+
+
 class GatewayHandle:
     """A running gateway: ``url``, ``settings``; ``call`` makes a request with a key
     (the admin key unless given) and returns an :class:`Answer`; ``restart`` keeps the
-    data directory and port."""
+    data directory and port. ``components`` None: the real ones, made at each start."""
 
     def __init__(self, settings: GatewaySettings, components: Optional[Components] = None) -> None:
         self.settings = settings
-        self.components = components
+        self.fixed_components = components
+        self.components: Optional[Components] = None
         self.announced: list[str] = []
         self.runner: Optional[web.AppRunner] = None
         self.port = settings.port
@@ -64,8 +80,12 @@ class GatewayHandle:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
+        settings = dataclasses.replace(self.settings, port=self.port)
+        self.components = self.fixed_components or build_components(
+            settings, Path(settings.data_dir), client_options=CLIENT_OPTIONS
+        )
         app = create_app(
-            dataclasses.replace(self.settings, port=self.port),
+            settings,
             components=self.components,
             announce=self.announced.append,
         )
@@ -164,3 +184,89 @@ class Receiver:
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
+
+
+_names = itertools.count()
+PASSWORD = "correct horse battery"
+
+
+def unique_name(prefix: str = "gw") -> str:
+    return f"{prefix}{os.getpid() % 1000}_{next(_names)}"
+
+
+async def create_session(
+    gw: GatewayHandle,
+    chat_url: str,
+    *,
+    username: Optional[str] = None,
+    webhooks: Optional[list[dict[str, Any]]] = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Creates (and registers) a session on the chat server; returns the 201 answer."""
+    name = username or unique_name()
+    body: dict[str, Any] = {
+        "name": name,
+        "engine": "wac1",
+        "server_url": chat_url,
+        "username": name,
+        "password": PASSWORD,
+        "register": True,
+        **extra,
+    }
+    if webhooks is not None:
+        body["webhooks"] = webhooks
+    answer = await gw.call("POST", "/api/v1/sessions", json_body=body)
+    assert answer.status == 201, answer.body
+    assert isinstance(answer.body, dict)
+    return answer.body
+
+
+async def wait_status(
+    gw: GatewayHandle, session_id: str, status: str, timeout: float = 20.0
+) -> dict[str, Any]:
+    """Polls the session until it has ``status``; returns it."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        answer = await gw.call("GET", f"/api/v1/sessions/{session_id}")
+        assert answer.status == 200, answer.body
+        if answer.body["status"] == status:
+            return dict(answer.body)
+        if loop.time() > end:
+            raise AssertionError(f"session {session_id} is {answer.body['status']}, not {status}")
+        await asyncio.sleep(0.05)
+
+
+async def wait_for(cond: Any, timeout: float = 20.0, what: str = "condition") -> None:
+    """Polls an async ``cond()`` until it is true."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not await cond():
+        if loop.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def snapshot(gw: GatewayHandle, session_ids: list[str]) -> Any:
+    """What a refused request must not change: sessions, keys, each session's history and
+    queue depth."""
+    sessions = await gw.call("GET", "/api/v1/sessions")
+    keys = await gw.call("GET", "/api/v1/keys")
+    state: list[Any] = [
+        sorted(
+            (s["id"], s["name"], s["rate_limit_per_minute"], s["running"])
+            for s in sessions.body["sessions"]
+        ),
+        sorted(k["id"] for k in keys.body["keys"]),
+    ]
+    for sid in session_ids:
+        one = await gw.call("GET", f"/api/v1/sessions/{sid}")
+        history = await gw.call("GET", f"/api/v1/sessions/{sid}/messages")
+        state.append(
+            (
+                one.body.get("queue_depth"),
+                [w["url"] for w in one.body.get("webhooks", [])],
+                [(m["id"], m["status"]) for m in history.body["messages"]],
+            )
+        )
+    return state

@@ -117,10 +117,11 @@ async def send_message(request: web.Request) -> web.Response:
             spec = spec_from_json(body, limit)
         check_spec(spec)
         status, answer = await ctx.service.send(session_id, spec, idempotency_scope=scope)
-    except BaseException:
+    finally:
+        # The service seals the file and removes it; what is left here (a refusal, or a
+        # replayed idempotent answer that never used it) goes now.
         if upload is not None:
             upload.discard()
-        raise
     return web.Response(status=status, body=answer, content_type="application/json")
 
 
