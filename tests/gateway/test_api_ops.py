@@ -1,0 +1,67 @@
+"""Operations: probes without a key, Prometheus metrics, the OpenAPI document and the
+offline Swagger UI, JSON logs with the request's context."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from tests.gateway._api_support import GatewayHandle, Receiver, create_session, wait_status
+from whatsapp_client.gateway._logs import JsonFormatter, get_logger, log_context
+from whatsapp_client.server.testing import ServerHandle
+
+
+async def test_probes_need_no_key(gateway: GatewayHandle) -> None:
+    health = await gateway.call("GET", "/health", key=None)
+    assert (health.status, health.body) == (200, {"status": "ok"})
+    ready = await gateway.call("GET", "/ready", key=None)
+    assert (ready.status, ready.body) == (200, {"status": "ready"})
+
+
+async def test_metrics_name_sessions_queues_and_api_latency(
+    gateway: GatewayHandle, chat_server: ServerHandle, receiver: Receiver
+) -> None:
+    session = await create_session(gateway, chat_server.url, webhooks=[{"url": receiver.url}])
+    await wait_status(gateway, session["id"], "connected")
+    answer = await gateway.call("GET", "/metrics")
+    assert answer.status == 200
+    text = answer.raw.decode()
+    assert 'gateway_sessions{status="connected"} 1.0' in text
+    assert f'gateway_queue_depth{{session="{session["id"]}"}} 0.0' in text
+    assert 'gateway_api_latency_seconds_count{method="POST",route="/api/v1/sessions"} 1.0' in text
+
+
+async def test_openapi_and_offline_swagger_ui(gateway: GatewayHandle) -> None:
+    document = await gateway.call("GET", "/api/v1/openapi.json", key=None)
+    assert document.status == 200 and document.body["openapi"] == "3.1.0"
+    page = await gateway.call("GET", "/api/docs", key=None)
+    assert page.status == 200
+    html = page.raw.decode()
+    assert "https://" not in html and "http://" not in html  # nothing fetched from outside
+    for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"):
+        assert f"/api/docs/assets/{asset}" in html
+        fetched = await gateway.call("GET", f"/api/docs/assets/{asset}", key=None)
+        assert fetched.status == 200 and len(fetched.raw) > 1000
+    init = await gateway.call("GET", "/api/docs/init.js", key=None)
+    assert b"/api/v1/openapi.json" in init.raw
+    assert (await gateway.call("GET", "/api/docs/assets/../../etc/passwd", key=None)).status == 404
+
+
+def test_json_logs_carry_level_and_context() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    log = get_logger("test")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        with log_context(session_id="ses_1"), log_context(message_id="msg_2"):
+            log.warning("sent", extra={"attempt": 2})
+        log.info("outside")
+    finally:
+        log.removeHandler(handler)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["level"] == "warning" and first["msg"] == "sent"
+    assert (first["session_id"], first["message_id"], first["attempt"]) == ("ses_1", "msg_2", 2)
+    assert "session_id" not in second
