@@ -111,8 +111,11 @@ async def serve(settings: GatewaySettings) -> None:
     try:
         site = web.TCPSite(runner, settings.host, settings.port, ssl_context=tls)
         await site.start()
+        port = settings.port
+        for address in runner.addresses:  # the port actually bound (--port 0 picks one)
+            port = int(address[1])
         scheme = "https" if tls else "http"
-        log.info("listening", extra={"url": f"{scheme}://{settings.host}:{settings.port}"})
+        log.info("listening", extra={"url": f"{scheme}://{settings.host}:{port}", "port": port})
         await stop.wait()
     finally:
         log.info("shutting down")
