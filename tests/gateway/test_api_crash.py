@@ -23,8 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Process:
-    def __init__(self, proc: asyncio.subprocess.Process, url: str) -> None:
+    def __init__(
+        self, proc: asyncio.subprocess.Process, url: str, drain: asyncio.Task[None]
+    ) -> None:
         self.proc = proc
+        self.drain = drain
         self.url = url
         self.http = aiohttp.ClientSession(headers={"X-API-Key": ADMIN_KEY})
 
@@ -35,12 +38,14 @@ class Process:
     async def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
+        await self.drain
         await self.http.close()
 
     async def stop(self) -> None:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(self.proc.wait(), 30)
+        await self.drain
         await self.http.close()
 
 
@@ -73,8 +78,8 @@ async def _start(data_dir: Path) -> Process:
             continue
         if entry.get("msg") == "listening":
             # Keep draining stderr so the process never blocks on a full pipe.
-            asyncio.ensure_future(_drain(proc.stderr))
-            return Process(proc, f"http://127.0.0.1:{entry['port']}")
+            drain = asyncio.ensure_future(_drain(proc.stderr))
+            return Process(proc, f"http://127.0.0.1:{entry['port']}", drain)
 
 
 async def _drain(stream: asyncio.StreamReader) -> None:
@@ -180,5 +185,6 @@ async def test_sigkill_with_queued_sends_and_pending_webhooks_loses_nothing(
         async def all_posted() -> Any:
             return len(delivered_texts()) >= len(texts)
 
-        await _poll(all_posted, "every message.received event")
+        # The pending events keep their retry schedule (up to 30 s after the first tries).
+        await _poll(all_posted, "every message.received event", timeout=120)
         assert delivered_texts() == texts
