@@ -5,6 +5,7 @@ gets its documented code and queues nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from typing import Any
@@ -278,3 +279,36 @@ async def test_oversized_multipart_is_refused_while_streaming(
         assert await snapshot(gw, [alice["id"]]) == before
         leftovers = list((tmp_path / "gw" / "tmp").glob("upload-*"))
         assert leftovers == []
+
+
+async def test_two_callers_sending_at_once_keep_fifo(
+    gateway: GatewayHandle, chat_server: ServerHandle, receiver: Receiver
+) -> None:
+    alice, bob, _ = await _pair(gateway, chat_server, receiver)
+    path = f"/api/v1/sessions/{alice['id']}/messages"
+    to = bob["config"]["username"]
+
+    async def caller(name: str) -> list[tuple[int, str]]:
+        accepted = []
+        for n in range(10):
+            answer = await gateway.call("POST", path, json_body={"to": to, "text": f"{name}{n}"})
+            assert answer.status == 202, answer.body
+            accepted.append((answer.body["position"], f"{name}{n}"))
+        return accepted
+
+    first, second = await asyncio.gather(caller("a"), caller("b"))
+
+    async def all_in() -> bool:
+        page = await gateway.call(
+            "GET", f"/api/v1/sessions/{bob['id']}/messages", params={"limit": "100"}
+        )
+        return len(page.body["messages"]) == 20
+
+    await wait_for(all_in, what="all 20 messages")
+    page = await gateway.call(
+        "GET", f"/api/v1/sessions/{bob['id']}/messages", params={"limit": "100"}
+    )
+    received = [m["text"] for m in reversed(page.body["messages"])]
+    assert sorted(received) == sorted(t for _, t in first + second)  # each once, intact
+    for texts in ([t for _, t in first], [t for _, t in second]):
+        assert [t for t in received if t in texts] == texts  # each caller's order kept
