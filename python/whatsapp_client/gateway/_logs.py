@@ -66,8 +66,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO") -> None:
-    """Routes the gateway's loggers to stderr as JSON lines (idempotent)."""
-    root = logging.getLogger(_ROOT)
+    """Routes the gateway's loggers, and those of the SDK it runs the sessions on (all under
+    ``whatsapp_client``), to stderr as JSON lines (idempotent)."""
+    root = logging.getLogger("whatsapp_client")
     root.setLevel(level.upper())
     root.propagate = False
     for handler in list(root.handlers):
