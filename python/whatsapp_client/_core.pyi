@@ -297,6 +297,33 @@ class AttachmentOpener:
     def finish(self) -> bytes:
         """The last chunk's plaintext, once length and digest verified."""
 
+# --- the gateway vault ----------------------------------------------------------------------
+# AES-256-GCM of records at rest under the gateway master key, which stays in Rust (wiped on
+# drop, never in repr). Blobs are nonce(12) || ciphertext || tag(16). Every failure raises
+# VaultError (code "vault_error").
+
+@final
+class Vault:
+    """The gateway master key and sealing under it."""
+
+    def __new__(cls, key: bytes) -> Vault:
+        """A vault with the given 32-byte key."""
+    @staticmethod
+    def generate_file(path: _Path) -> Vault:
+        """Creates ``path`` with a fresh random key, mode 0600, atomically; refuses to
+        replace an existing file."""
+    @staticmethod
+    def from_file(path: _Path) -> Vault:
+        """The key in ``path`` (32 raw bytes; refused if group or others can read it)."""
+    @staticmethod
+    def from_env_or_file(env_name: str, path: _Path) -> Vault:
+        """The key from the environment variable (base64 of 32 bytes) when set and not
+        empty, else from ``path``, created on first use."""
+    def seal(self, plaintext: _BytesLike, ad: bytes) -> bytes:
+        """Seals ``plaintext`` bound to the associated data ``ad``."""
+    def open(self, blob: bytes, ad: bytes) -> bytes:
+        """The plaintext of a blob sealed with ``ad``."""
+
 # --- test-only: conformance hooks ---------------------------------------------------------
 # Compiled only with the cargo feature `test-hooks` (scripts/test.sh builds with it; a plain
 # `pip install .` does not), for running the WAC1 test vectors, which fix every private key

@@ -44,6 +44,7 @@ __all__ = [
     "UnknownPreKeyError",
     "UsernameTakenError",
     "ValidationError",
+    "VaultError",
     "WhatsAppError",
     "error_for_code",
 ]
@@ -279,6 +280,14 @@ class AttachmentCorruptError(CryptoError):
     default_code = "attachment_corrupt"
 
 
+class VaultError(CryptoError):
+    """The gateway vault refused: sealed data that does not open (tampered, truncated, or
+    sealed for another place or key), or a master key of the wrong form. Nothing is
+    released."""
+
+    default_code = "vault_error"
+
+
 _BY_CODE: dict[str, type[WhatsAppError]] = {
     "decryption_failed": DecryptionError,
     "duplicate_or_unknown_key": DuplicateMessageError,
@@ -293,6 +302,7 @@ _BY_CODE: dict[str, type[WhatsAppError]] = {
     "storage_corrupt": StorageCorruptError,
     "store_locked": StoreLockedError,
     "attachment_corrupt": AttachmentCorruptError,
+    "vault_error": VaultError,
 }
 
 

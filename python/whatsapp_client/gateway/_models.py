@@ -95,6 +95,9 @@ class MessageRecord(msgspec.Struct, kw_only=True):
     media: Optional[MediaInfo] = None
     # The engine's own id for the message (wac1: the client's message id).
     engine_message_id: Optional[str] = None
+    # Inbound: the user id that sent it (the peer of a direct message, the member of a
+    # group). Received messages are duplicates by (sender, engine_message_id); None: peer.
+    sender: Optional[str] = None
 
 
 class OutboundRequest(msgspec.Struct, kw_only=True):

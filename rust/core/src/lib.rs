@@ -39,6 +39,7 @@ pub mod prekeys;
 pub mod ratchet;
 pub mod sealed;
 pub mod session;
+pub mod vault;
 pub mod wire;
 pub mod x3dh;
 

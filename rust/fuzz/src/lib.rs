@@ -11,6 +11,7 @@
 use std::sync::OnceLock;
 
 pub mod attachment;
+pub mod vault;
 
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
@@ -371,6 +372,7 @@ fn round_trip<T: Serialize + PartialEq + core::fmt::Debug>(data: &[u8]) -> Optio
 pub fn seed_corpus() -> Vec<(&'static str, String, Vec<u8>)> {
     let fx = fixture();
     let mut out = attachment::attachment_seeds();
+    out.extend(vault::vault_seeds());
     for g in &fx.pending {
         out.push(("decrypt", format!("valid-{}", g.name), g.wire.clone().into_bytes()));
         // One structural and one textual mutation seed per message.

@@ -25,6 +25,7 @@ mod locking;
 mod session;
 mod state;
 mod store;
+mod vault;
 #[cfg(feature = "test-hooks")]
 mod vectors;
 
@@ -53,6 +54,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     vectors::register(m)?;
     store::register(m)?;
     attachment::register(m)?;
+    m.add_class::<vault::Vault>()?;
     Ok(())
 }
 
@@ -72,7 +74,7 @@ mod tests {
             let names: Vec<String> = m.dir().unwrap().extract().unwrap();
             let hooks: Vec<&String> =
                 names.iter().filter(|n| n.starts_with("_vector_") || n.starts_with("_bench_")).collect();
-            for public in ["Account", "seal_attachment", "AttachmentOpener"] {
+            for public in ["Account", "seal_attachment", "AttachmentOpener", "Vault"] {
                 assert!(names.iter().any(|n| n == public), "{public} missing from the module: {names:?}");
             }
             if cfg!(feature = "test-hooks") {

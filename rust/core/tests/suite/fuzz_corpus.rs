@@ -107,6 +107,18 @@ fn open_attachment_corpus_replays() {
 }
 
 #[test]
+fn open_vault_corpus_replays() {
+    use harness::vault::{open_vault_input, VaultOutcome};
+    write_seeds_if_asked();
+    let corpus = files("open_vault");
+    assert!(corpus.len() >= 8, "the open_vault corpus is missing ({} files)", corpus.len());
+    for (name, data) in &corpus {
+        let expected = if name.starts_with("valid-") { VaultOutcome::Opened } else { VaultOutcome::Refused };
+        assert_eq!(open_vault_input(data), expected, "{name}");
+    }
+}
+
+#[test]
 fn seed_corpus_matches_the_fixture() {
     // Every seed the harness would write is in the committed corpus, byte for byte, so the
     // corpus cannot silently drift from the fixture.
