@@ -1,0 +1,309 @@
+"""Durable webhook delivery: posts every pending :class:`Delivery` to its endpoint.
+
+- Per endpoint strictly in order: one worker task per endpoint with pending work, and only
+  the endpoint's head delivery is ever in flight; the next one waits until the head is
+  delivered or dead.
+- Endpoints in parallel: a worker waiting out a retry holds nothing, so a dead endpoint
+  never slows another; at most ``webhook_concurrency`` POSTs are in flight at once.
+- Durable: the schedule lives in the storage (``next_attempt_at``), so after a restart every
+  pending delivery is picked up where it was. At-least-once: an attempt whose outcome was
+  not recorded (crash, shutdown) is made again, with the same ``webhook-id``.
+- ``wake()`` (called by the service after every write that created events) starts work at
+  once; a slow poll catches anything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from typing import Callable, Optional, Protocol
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+
+from whatsapp_client.gateway._errors import InvalidRequest
+from whatsapp_client.gateway._ids import now_ms
+from whatsapp_client.gateway._metrics import GatewayMetrics
+from whatsapp_client.gateway._models import Delivery, DeliveryState, WebhookEndpoint
+from whatsapp_client.gateway._retry_policy import RETRY_SCHEDULE, next_attempt_at
+from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._webhook_post import AttemptResult, post_event
+from whatsapp_client.gateway._webhook_urls import GuardedResolver, validate_webhook_url
+
+_log = logging.getLogger("whatsapp_client.gateway.webhooks")
+
+# endpoints_with_work(_FOREVER) lists every endpoint with a pending delivery, due or not:
+# its worker then sleeps until the head is due.
+_FOREVER = 2**62
+
+__all__ = ["DeliveryStore", "WebhookDispatcher"]
+
+
+class DeliveryStore(Protocol):
+    """The part of :class:`~._storage.Storage` the dispatcher uses."""
+
+    async def endpoints_with_work(self, now: int) -> list[str]: ...
+
+    async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]: ...
+
+    async def list_webhooks(self, session_id: str) -> list[WebhookEndpoint]: ...
+
+    async def disable_webhook(self, endpoint_id: str, reason: str) -> None: ...
+
+    async def finish_delivery(
+        self,
+        seq: int,
+        state: DeliveryState,
+        *,
+        attempts: int,
+        next_attempt_at: int,
+        status_code: Optional[int],
+        error: Optional[str],
+        at: int,
+    ) -> None: ...
+
+
+class WebhookDispatcher:
+    """``clock`` (ms) and ``sleep`` schedule the retries, so a test can run the whole 24 h
+    schedule at once; signatures are always timestamped with ``wall`` (real time), which is
+    what receivers check them against. ``resolver``: how names are resolved (aiohttp's
+    default when None); the addresses it gives are checked when blocking private ones."""
+
+    def __init__(
+        self,
+        storage: DeliveryStore,
+        settings: GatewaySettings,
+        metrics: GatewayMetrics,
+        *,
+        clock: Callable[[], int] = now_ms,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
+        poll_interval: float = 2.0,
+        schedule: Sequence[float] = RETRY_SCHEDULE,
+        resolver: Optional[AbstractResolver] = None,
+    ) -> None:
+        self._storage = storage
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._sleep = sleep
+        self._wall = wall
+        self._poll_interval = poll_interval
+        self._schedule = tuple(schedule)
+        self._resolver = resolver
+        self._guard: Optional[GuardedResolver] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._wakeup: Optional[asyncio.Event] = None
+        self._slots: Optional[asyncio.Semaphore] = None
+        self._http: Optional[aiohttp.ClientSession] = None
+        self._scheduler: Optional[asyncio.Task[None]] = None
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        # Endpoints that got new work while their worker was running: it looks again
+        # before it stops.
+        self._rescan: set[str] = set()
+        # Endpoints whose worker is between starting a POST and recording its outcome.
+        self._posting: set[str] = set()
+        self._closing = False
+
+    async def start(self) -> None:
+        if self._loop is not None:
+            raise RuntimeError("the webhook dispatcher is already started")
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(self._settings.webhook_concurrency)
+        if self._settings.webhook_block_private:
+            self._guard = GuardedResolver(self._resolver)
+        connector = aiohttp.TCPConnector(
+            limit=self._settings.webhook_concurrency,
+            resolver=self._guard if self._guard is not None else self._resolver,
+        )
+        self._http = aiohttp.ClientSession(
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False
+        )
+        self._scheduler = asyncio.create_task(self._run(), name="webhook-dispatcher")
+
+    def wake(self) -> None:
+        """New events were committed: look for work now. Safe from any thread."""
+        loop, wakeup = self._loop, self._wakeup
+        if loop is None or wakeup is None or loop.is_closed():
+            return
+        try:
+            running: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            wakeup.set()
+        else:
+            loop.call_soon_threadsafe(wakeup.set)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stops every worker. POSTs in flight get up to ``grace`` seconds to finish and be
+        recorded (fewer duplicates after a restart); one cut short is made again after the
+        next start, with the same ``webhook-id``."""
+        self._closing = True
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            await asyncio.gather(self._scheduler, return_exceptions=True)
+            self._scheduler = None
+        posting = [t for ep, t in self._workers.items() if ep in self._posting]
+        for task in self._workers.values():
+            if task not in posting:
+                task.cancel()
+        if posting:
+            await asyncio.wait(posting, timeout=grace)
+        tasks = list(self._workers.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._workers.clear()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        if self._guard is not None:
+            await self._guard.close()
+            self._guard = None
+
+    @property
+    def busy_endpoints(self) -> frozenset[str]:
+        """Endpoints with a worker right now (for tests and diagnostics)."""
+        return frozenset(self._workers)
+
+    # --- scheduling -------------------------------------------------------------------
+    async def _run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            self._wakeup.clear()
+            try:
+                await self._scan()
+            except Exception:  # the storage is down: try again at the next poll
+                _log.exception("webhook dispatcher could not read pending deliveries")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+
+    async def _scan(self) -> None:
+        for endpoint_id in await self._storage.endpoints_with_work(_FOREVER):
+            if endpoint_id in self._workers:
+                self._rescan.add(endpoint_id)
+            else:
+                self._workers[endpoint_id] = asyncio.create_task(
+                    self._work(endpoint_id), name=f"webhook-{endpoint_id}"
+                )
+
+    async def _work(self, endpoint_id: str) -> None:
+        try:
+            while not self._closing:
+                self._rescan.discard(endpoint_id)
+                head = await self._storage.head_delivery(endpoint_id)
+                if head is None:
+                    if endpoint_id in self._rescan:
+                        continue
+                    return
+                wait_ms = head.next_attempt_at - self._clock()
+                if wait_ms > 0:
+                    await self._sleep(wait_ms / 1000)
+                    continue  # the head may have changed meanwhile: read it again
+                endpoint = await self._endpoint(head)
+                if endpoint is None or not endpoint.enabled:
+                    return  # removed or disabled: its deliveries wait (or were dropped)
+                self._posting.add(endpoint_id)
+                try:
+                    await self._attempt(endpoint, head)
+                finally:
+                    self._posting.discard(endpoint_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # storage trouble: the next scan starts a new worker
+            _log.exception("webhook worker failed", extra={"endpoint_id": endpoint_id})
+        finally:
+            self._workers.pop(endpoint_id, None)
+
+    async def _endpoint(self, head: Delivery) -> Optional[WebhookEndpoint]:
+        for endpoint in await self._storage.list_webhooks(head.session_id):
+            if endpoint.id == head.endpoint_id:
+                return endpoint
+        return None
+
+    # --- one attempt ------------------------------------------------------------------
+    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> None:
+        assert self._slots is not None and self._http is not None
+        try:
+            # Checked again at every attempt: the setting may have been turned on since the
+            # endpoint was created (names are checked by the resolver when connecting).
+            url = validate_webhook_url(
+                endpoint.url, block_private=self._settings.webhook_block_private
+            )
+        except InvalidRequest as exc:
+            result = AttemptResult(None, f"url refused: {exc.message}")
+        else:
+            async with self._slots:
+                result = await post_event(
+                    self._http,
+                    url,
+                    endpoint.secrets,
+                    head.event,
+                    timeout=self._settings.webhook_timeout,
+                    signed_at=self._wall(),
+                )
+        await self._record(endpoint, head, result)
+
+    async def _record(
+        self, endpoint: WebhookEndpoint, head: Delivery, result: AttemptResult
+    ) -> None:
+        now = self._clock()
+        attempts = head.attempts + 1
+        context = {
+            "session_id": head.session_id,
+            "endpoint_id": endpoint.id,
+            "event_id": head.event.id,
+        }
+        if result.delivered:
+            await self._finish(head, "delivered", attempts, now, result, now)
+            self._metrics.webhook_deliveries.labels("delivered").inc()
+            self._metrics.webhook_latency.observe(max(now - head.created_at, 0) / 1000)
+            return
+        if result.status == 410:
+            await self._finish(head, "pending", attempts, now, result, now)
+            await self._storage.disable_webhook(
+                endpoint.id, "the endpoint answered 410 Gone; update the session's webhooks"
+            )
+            self._metrics.webhook_deliveries.labels("disabled").inc()
+            _log.warning("webhook endpoint disabled after 410 Gone", extra=context)
+            return
+        when = next_attempt_at(
+            created_at=head.created_at,
+            now=now,
+            failures=attempts,
+            max_age_seconds=self._settings.webhook_max_age_seconds,
+            retry_after=result.retry_after,
+            schedule=self._schedule,
+        )
+        if when is None:
+            await self._finish(head, "dead", attempts, now, result, now)
+            self._metrics.webhook_deliveries.labels("dead").inc()
+            _log.warning("webhook delivery dead-lettered: %s", result.error, extra=context)
+            return
+        await self._finish(head, "pending", attempts, when, result, now)
+        self._metrics.webhook_deliveries.labels("retry").inc()
+        _log.info("webhook delivery failed, retrying: %s", result.error, extra=context)
+
+    async def _finish(
+        self,
+        head: Delivery,
+        state: DeliveryState,
+        attempts: int,
+        when: int,
+        result: AttemptResult,
+        now: int,
+    ) -> None:
+        await self._storage.finish_delivery(
+            head.seq,
+            state,
+            attempts=attempts,
+            next_attempt_at=when,
+            status_code=result.status,
+            error=result.error,
+            at=now,
+        )
