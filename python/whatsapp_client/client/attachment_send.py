@@ -132,8 +132,11 @@ class MediaSender:
         filename: Optional[str],
         caption: Optional[str],
         progress: Optional[Progress],
+        message_id: Optional[str] = None,
     ) -> Message:
-        """Checks, types and sends one medium as a ``kind`` payload (image/video/audio/file)."""
+        """Checks, types and sends one medium as a ``kind`` payload (image/video/audio/file).
+        ``message_id`` (default: a fresh UUID) lets a caller that retries after a crash reuse
+        the id, so the server answers the resend instead of storing a second message."""
         user, _, _ = self._login()
         validate_peer_id(to, "to")
         if to == user.id:
@@ -171,8 +174,8 @@ class MediaSender:
             payload = {**fields, "data": b64_text(prepared.inline)}
             media_mod.check_frame_size(len(payload["data"]) + len(json.dumps(fields)) + 256)
             report(progress, prepared.size, prepared.size)
-            return await self._send_payload(to, payload, cap or "")
-        return await self._send_attachment(user, to, prepared, fields, progress)
+            return await self._send_payload(to, payload, cap or "", message_id=message_id)
+        return await self._send_attachment(user, to, prepared, fields, progress, message_id)
 
     @staticmethod
     def _fields(
@@ -199,9 +202,10 @@ class MediaSender:
         prepared: Prepared,
         fields: dict[str, Any],
         progress: Optional[Progress],
+        message_id: Optional[str] = None,
     ) -> Message:
         assert prepared.blob is not None
-        mid = str(uuid.uuid4())
+        mid = message_id or str(uuid.uuid4())
         self._active.add(mid)
         try:
             if prepared.job is not None:

@@ -39,6 +39,12 @@ class InboundMessage(msgspec.Struct, kw_only=True):
     media: Optional[InboundMedia] = None
 
 
+class SendRefused(Exception):
+    """The network refused a message for good (unknown recipient, too large, not allowed):
+    the sender marks it ``failed`` with this reason instead of trying again. Any other
+    exception from a send means "not now" and the message stays queued."""
+
+
 class SendResult(msgspec.Struct, kw_only=True):
     engine_message_id: str
     timestamp: int
@@ -84,8 +90,16 @@ class Engine(Protocol):
         """``RecipientNotFound`` if the session is not in that group."""
 
     async def send_text(
-        self, to: Optional[str], group_id: Optional[str], text: str
-    ) -> SendResult: ...
+        self,
+        to: Optional[str],
+        group_id: Optional[str],
+        text: str,
+        *,
+        message_id: Optional[str] = None,
+    ) -> SendResult:
+        """``message_id``: the gateway's id of the message, reused as the network's message
+        id where the engine can (wac1 does), so a resend after a crash is recognised as the
+        same message rather than sent twice."""
 
     async def send_media(
         self,
@@ -97,8 +111,10 @@ class Engine(Protocol):
         mime: str,
         filename: Optional[str],
         caption: Optional[str],
+        message_id: Optional[str] = None,
     ) -> SendResult:
-        """``path``: the plaintext file (a temporary copy the caller removes afterwards)."""
+        """``path``: the plaintext file (a temporary copy the caller removes afterwards);
+        ``message_id`` as for :meth:`send_text`."""
 
 
 class EngineFactory(Protocol):

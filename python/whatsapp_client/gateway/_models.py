@@ -110,6 +110,8 @@ class OutboundRequest(msgspec.Struct, kw_only=True):
     text: Optional[str] = None
     caption: Optional[str] = None
     media: Optional[MediaInfo] = None
+    # How the media is sent (image, video, audio, document); None: from its mime type.
+    kind: Optional[MessageType] = None
 
 
 class QueueItem(msgspec.Struct, kw_only=True):

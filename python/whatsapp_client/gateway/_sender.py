@@ -1,0 +1,209 @@
+"""The per-session send worker: the session's durable queue, sent in order, one message at a
+time, at the pace of the session's token bucket.
+
+Crash safety: an item leaves the queue only in ``finish_send``, in the same transaction as
+the message's new status and its event. The one window left is a crash after the engine
+handed the message to the network and before ``finish_send`` committed: the item is then
+sent again after the restart. The worker passes the gateway's message id to the engine as
+the network's message id; ``wac1`` first asks its own store whether it already holds that
+id (sent, or still in its outbox) and only waits for the server's answer then, and the
+server answers a resend of a known id as the same message — so the resend reaches nobody
+twice. What remains is at-least-once for engines that cannot reuse an id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Callable, Optional
+
+from whatsapp_client.client.logging import get_logger
+from whatsapp_client.client.mime import media_kind
+from whatsapp_client.gateway._engine import Engine, SendRefused, SendResult
+from whatsapp_client.gateway._ids import new_id, now_ms
+from whatsapp_client.gateway._media_store import MediaStore
+from whatsapp_client.gateway._metrics import GatewayMetrics
+from whatsapp_client.gateway._models import Event, MessageType, QueueItem
+from whatsapp_client.gateway._pacing import TokenBucket
+from whatsapp_client.gateway._storage import Storage
+
+__all__ = ["SendWorker"]
+
+log = get_logger("gateway.sender")
+
+_FIRST_RETRY = 1.0
+_MAX_RETRY = 60.0
+_KINDS: dict[str, MessageType] = {"image": "image", "video": "video", "audio": "audio"}
+
+
+def _kind(mime: str) -> MessageType:
+    return _KINDS.get(media_kind(mime), "document")
+
+
+class SendWorker:
+    def __init__(
+        self,
+        session_id: str,
+        storage: Storage,
+        engine: Engine,
+        media: MediaStore,
+        bucket: TokenBucket,
+        metrics: GatewayMetrics,
+        *,
+        wake: Callable[[], None],
+        scratch: Path,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._sid = session_id
+        self._storage = storage
+        self._engine = engine
+        self._media = media
+        self.bucket = bucket
+        self._metrics = metrics
+        self._wake = wake
+        self._scratch = scratch
+        self._sleep = sleep  # pacing waits (a test clock in tests)
+        self._kick = asyncio.Event()
+        self._task: Optional[asyncio.Task[None]] = None
+        self._retry = _FIRST_RETRY
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._kick.set()
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"gateway-sender-{self._sid}"
+            )
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def kick(self) -> None:
+        """Something changed: a new item, or the engine connected."""
+        self._kick.set()
+
+    async def _wait(self) -> None:
+        await self._kick.wait()
+
+    async def _run(self) -> None:
+        while True:
+            self._kick.clear()
+            try:
+                item = await self._storage.next_queued(self._sid)
+            except Exception:
+                log.exception("session %s: cannot read the send queue", self._sid)
+                await self._pause()
+                continue
+            if item is None:
+                await self._wait()
+                continue
+            if not self._engine.connected:
+                await self._wait()  # the session kicks when it connects
+                continue
+            delay = self.bucket.delay()
+            if delay > 0:
+                await self._sleep(delay)
+                continue
+            self.bucket.take()
+            await self._send(item)
+
+    async def _pause(self) -> None:
+        await asyncio.sleep(self._retry)
+        self._retry = min(self._retry * 2, _MAX_RETRY)
+
+    async def _send(self, item: QueueItem) -> None:
+        started = time.monotonic()
+        try:
+            result = await self._deliver(item)
+        except SendRefused as exc:
+            log.warning("session %s: message %s failed: %s", self._sid, item.message_id, exc)
+            await self._finish(item, "failed", None, str(exc))
+            self._metrics.messages_failed.labels(self._sid).inc()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # Not now (no connection, the server busy): the item stays first in the queue.
+            log.info("session %s: message %s not sent yet (%s)", self._sid, item.message_id, exc)
+            await self._pause()
+            return
+        self._retry = _FIRST_RETRY
+        await self._finish(item, "sent", result.engine_message_id, None)
+        self._metrics.messages_sent.labels(self._sid).inc()
+        log.debug(
+            "session %s: sent %s in %.3fs", self._sid, item.message_id, time.monotonic() - started
+        )
+
+    async def _deliver(self, item: QueueItem) -> SendResult:
+        req = item.request
+        if req.media is None:
+            if req.text is None:
+                raise SendRefused("the queued message has neither text nor media")
+            return await self._engine.send_text(
+                req.to, req.group_id, req.text, message_id=item.message_id
+            )
+        found = await self._storage.get_media(self._sid, req.media.media_id)
+        if found is None:
+            raise SendRefused("the message's media is gone")
+        info, sealed = found
+        await asyncio.to_thread(self._scratch.mkdir, parents=True, exist_ok=True, mode=0o700)
+        plain = self._scratch / f"send-{req.media.media_id}"
+        try:
+            await self._media.decrypt_to(self._sid, info, sealed, plain)
+            return await self._engine.send_media(
+                req.to,
+                req.group_id,
+                plain,
+                kind=req.kind or _kind(info.mime),
+                mime=info.mime,
+                filename=info.filename,
+                caption=req.caption,
+                message_id=item.message_id,
+            )
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(plain.unlink)
+
+    async def _finish(
+        self, item: QueueItem, status: str, engine_id: Optional[str], reason: Optional[str]
+    ) -> None:
+        data: dict[str, object] = {"id": item.message_id, "status": status}
+        if reason is not None:
+            data["reason"] = reason
+        event = Event(
+            id=new_id("evt"),
+            type="message.status",
+            session_id=self._sid,
+            timestamp=now_ms(),
+            data=data,
+        )
+        while True:
+            try:
+                await self._storage.finish_send(
+                    item,
+                    "sent" if status == "sent" else "failed",
+                    engine_message_id=engine_id,
+                    reason=reason,
+                    event=event,
+                )
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Sent but not recorded: keep trying (a resend would be recognised anyway).
+                log.exception(
+                    "session %s: cannot record the send of %s", self._sid, item.message_id
+                )
+                await self._pause()
+        self._wake()
+        with contextlib.suppress(Exception):
+            await self._storage.touch_session(self._sid, now_ms())
+            self._metrics.queue_depth.labels(self._sid).set(
+                await self._storage.queue_depth(self._sid)
+            )

@@ -1,0 +1,345 @@
+"""``Gateway``: the service the HTTP routes call (:class:`~._facade.GatewayService`).
+
+It validates what needs an engine (the recipient exists, the session is running), seals
+media, queues sends durably (with the idempotent answer in the same transaction) and leaves
+the rest to the session manager and the storage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Callable, Optional
+
+import msgspec
+
+from whatsapp_client import errors as sdk_errors
+from whatsapp_client.client.logging import get_logger
+from whatsapp_client.gateway._engine import EngineFactory
+from whatsapp_client.gateway._errors import (
+    GatewayError,
+    InvalidRequest,
+    NotFound,
+    SessionNotConnected,
+)
+from whatsapp_client.gateway._facade import MediaReader
+from whatsapp_client.gateway._ids import new_id, now_ms
+from whatsapp_client.gateway._media_store import MediaStore, Sealer
+from whatsapp_client.gateway._metrics import GatewayMetrics
+from whatsapp_client.gateway._models import (
+    Delivery,
+    DeliveryState,
+    IdempotentAnswer,
+    MediaInfo,
+    MessageFilter,
+    MessageRecord,
+    MessageType,
+    OutboundRequest,
+    QueueItem,
+    SessionRecord,
+    WebhookEndpoint,
+)
+from whatsapp_client.gateway._requests import Accepted, CreateSession, SendSpec, SessionPatch
+from whatsapp_client.gateway._send_prep import check_shape, seal_upload
+from whatsapp_client.gateway._sessions import SessionManager
+from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._storage import Storage
+from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
+from whatsapp_client.gateway._webhook_specs import build_endpoints
+
+__all__ = ["Gateway", "default_engines"]
+
+log = get_logger("gateway.service")
+
+# A recipient that is syntactically a user id can be queued while the session reconnects.
+_USER_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+_ACCEPTING = ("connected", "connecting", "disconnected")
+
+
+def default_engines(settings: GatewaySettings) -> dict[str, EngineFactory]:
+    """The engines a gateway runs unless told otherwise: ``wac1``."""
+    return {"wac1": Wac1Factory(Wac1Options.from_settings(settings))}
+
+
+class Gateway:
+    """``Gateway(settings, storage, vault, metrics, wake=dispatcher.wake)``: ``storage``
+    is opened by :meth:`start` and closed by :meth:`close`; media and session files live
+    under ``data_dir`` (default ``settings.data_dir``)."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        storage: Storage,
+        vault: Sealer,
+        metrics: GatewayMetrics,
+        *,
+        engines: Optional[Mapping[str, EngineFactory]] = None,
+        wake: Callable[[], None] = lambda: None,
+        data_dir: Optional[Path] = None,
+    ) -> None:
+        self.settings = settings
+        self._storage = storage
+        self._metrics = metrics
+        self._wake = wake
+        root = data_dir if data_dir is not None else Path(settings.data_dir)
+        self.media = MediaStore(root / "media", vault)
+        if engines is None:
+            engines = default_engines(settings)
+        self.sessions = SessionManager(
+            storage, self.media, settings, metrics, engines, wake=wake, data_dir=root
+        )
+
+    async def start(self) -> None:
+        await self._storage.open()
+        await self.sessions.restore()
+
+    async def close(self) -> None:
+        await self.sessions.close()
+        await self._storage.close()
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    async def create_session(
+        self, spec: CreateSession
+    ) -> tuple[SessionRecord, list[WebhookEndpoint]]:
+        factory = self.sessions.factories.get(spec.engine)
+        if factory is None:
+            known = ", ".join(sorted(self.sessions.factories))
+            raise InvalidRequest(f"engine must be one of: {known}")
+        name = spec.name.strip()
+        if not 1 <= len(name) <= 100:
+            raise InvalidRequest("name must be 1 to 100 characters")
+        rate = self._rate(spec.rate_limit_per_minute)
+        fields = {k: v for k, v in msgspec.structs.asdict(spec).items() if k != "webhooks"}
+        config, credentials = factory.validate(fields)
+        session_id = new_id("ses")
+        endpoints = build_endpoints(
+            session_id, spec.webhooks or [], block_private=self.settings.webhook_block_private
+        )
+        record = SessionRecord(
+            id=session_id,
+            name=name,
+            engine=spec.engine,
+            config=config,
+            status="connecting",
+            running=True,
+            rate_limit_per_minute=rate,
+            created_at=now_ms(),
+        )
+        await self._storage.create_session(record, credentials, endpoints)
+        await self.sessions.launch(record, register=spec.register)
+        return await self.get_session(session_id), endpoints
+
+    def _rate(self, value: Optional[int]) -> int:
+        rate = self.settings.rate_limit_per_minute if value is None else value
+        if not 1 <= rate <= 100_000:
+            raise InvalidRequest("rate_limit_per_minute must be between 1 and 100000")
+        return rate
+
+    async def list_sessions(self) -> list[SessionRecord]:
+        return await self._storage.list_sessions()
+
+    async def get_session(self, session_id: str) -> SessionRecord:
+        record = await self._storage.get_session(session_id)
+        if record is None:
+            raise NotFound(f"no session {session_id!r}")
+        return record
+
+    async def update_session(
+        self, session_id: str, patch: SessionPatch
+    ) -> tuple[SessionRecord, list[WebhookEndpoint]]:
+        await self.get_session(session_id)
+        name = patch.name.strip() if patch.name is not None else None
+        if name is not None and not 1 <= len(name) <= 100:
+            raise InvalidRequest("name must be 1 to 100 characters")
+        limit = patch.rate_limit_per_minute
+        rate = None if limit is None else self._rate(limit)
+        endpoints = None
+        if patch.webhooks is not None:
+            endpoints = build_endpoints(
+                session_id, patch.webhooks, block_private=self.settings.webhook_block_private
+            )
+        record = await self._storage.update_session(
+            session_id, name=name, rate_limit_per_minute=rate
+        )
+        if endpoints is not None:
+            await self._storage.replace_webhooks(session_id, endpoints)
+        if rate is not None:
+            self.sessions.set_rate(session_id, rate)
+        if endpoints is None:
+            return record, await self._storage.list_webhooks(session_id)
+        return record, endpoints
+
+    async def delete_session(self, session_id: str) -> None:
+        await self.sessions.delete(session_id)
+        self._metrics.forget_session(session_id)
+
+    async def stop_session(self, session_id: str) -> SessionRecord:
+        await self.get_session(session_id)
+        await self.sessions.stop(session_id)
+        return await self.get_session(session_id)
+
+    async def restart_session(self, session_id: str) -> SessionRecord:
+        await self.get_session(session_id)
+        await self.sessions.restart(session_id)
+        return await self.get_session(session_id)
+
+    async def list_webhooks(self, session_id: str) -> list[WebhookEndpoint]:
+        await self.get_session(session_id)
+        return await self._storage.list_webhooks(session_id)
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    async def send(
+        self, session_id: str, spec: SendSpec, *, idempotency_scope: Optional[str] = None
+    ) -> tuple[int, bytes]:
+        if idempotency_scope is not None:
+            earlier = await self._storage.get_idempotent(idempotency_scope)
+            if earlier is not None:
+                return earlier.status, earlier.body
+        session = await self.get_session(session_id)
+        check_shape(spec)
+        runtime = self.sessions.runtime(session_id)
+        if runtime is None or not session.running or runtime.status not in _ACCEPTING:
+            raise SessionNotConnected(
+                f"session {session_id!r} is {session.status}: start it (POST .../restart)"
+            )
+        peer = await self._recipient(session_id, spec)
+        media: Optional[MediaInfo] = None
+        sealed = b""
+        kind: MessageType = "text"
+        if spec.media is not None:
+            media, sealed, kind = await seal_upload(
+                self.media, session_id, spec.media, self.settings.max_file_bytes
+            )
+        try:
+            return await self._enqueue(session, spec, peer, media, sealed, kind, idempotency_scope)
+        except BaseException:
+            if media is not None:
+                await self.media.remove(session_id, media.media_id)
+            raise
+
+    async def _recipient(self, session_id: str, spec: SendSpec) -> str:
+        runtime = self.sessions.runtime(session_id)
+        assert runtime is not None and runtime.engine is not None
+        engine = runtime.engine
+        group_media = getattr(engine, "group_media", True)
+        if spec.group_id is not None and spec.media is not None and not group_media:
+            raise InvalidRequest(f"the {engine.name} engine sends text only to groups")
+        try:
+            if spec.group_id is not None:
+                await engine.check_group(spec.group_id)
+                return spec.group_id
+            assert spec.to is not None
+            return await engine.resolve_recipient(spec.to)
+        except GatewayError:
+            raise
+        except (sdk_errors.WhatsAppError, OSError) as exc:
+            # The session is reconnecting: a user id is queued unchecked, a name cannot be.
+            if spec.to is not None and _USER_ID.match(spec.to):
+                return spec.to
+            raise SessionNotConnected(
+                f"the recipient cannot be checked while the session reconnects ({exc})"
+            ) from exc
+
+    async def _enqueue(
+        self,
+        session: SessionRecord,
+        spec: SendSpec,
+        peer: str,
+        media: Optional[MediaInfo],
+        sealed: bytes,
+        kind: MessageType,
+        scope: Optional[str],
+    ) -> tuple[int, bytes]:
+        sid = session.id
+        now = now_ms()
+        message_id = new_id("msg")
+        if media is not None:
+            await self._storage.save_media(sid, media, sealed)
+        message = MessageRecord(
+            id=message_id,
+            session_id=sid,
+            direction="outbound",
+            peer=peer,
+            group_id=spec.group_id,
+            type=kind,
+            text=spec.text,
+            caption=spec.caption,
+            status="queued",
+            timestamp=now,
+            media=media,
+            engine_message_id=message_id,
+        )
+        request = OutboundRequest(
+            to=None if spec.group_id else peer,
+            group_id=spec.group_id,
+            text=spec.text,
+            caption=spec.caption,
+            media=media,
+            kind=kind if media is not None else None,
+        )
+        item = QueueItem(
+            seq=0, session_id=sid, message_id=message_id, request=request, enqueued_at=now
+        )
+        # The position is the depth at acceptance: stored with the answer, so a retried
+        # request gets exactly the first answer.
+        position = await self._storage.queue_depth(sid) + 1
+        body = msgspec.json.encode(Accepted(id=message_id, status="queued", position=position))
+        idempotency = None
+        if scope is not None:
+            expires = now + self.settings.idempotency_ttl_seconds * 1000
+            idempotency = (scope, IdempotentAnswer(status=202, body=body, expires_at=expires))
+        await self._storage.enqueue_send(
+            message, item, max_depth=self.settings.max_queue, idempotency=idempotency
+        )
+        self.sessions.kick(sid)
+        self._metrics.queue_depth.labels(sid).inc()
+        return 202, body
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    async def list_messages(
+        self, session_id: str, filters: MessageFilter, *, limit: int, cursor: Optional[str]
+    ) -> tuple[list[MessageRecord], Optional[str]]:
+        await self.get_session(session_id)
+        return await self._storage.list_messages(session_id, filters, limit=limit, cursor=cursor)
+
+    async def get_message(self, session_id: str, message_id: str) -> MessageRecord:
+        message = await self._storage.get_message(session_id, message_id)
+        if message is None:
+            raise NotFound(f"no message {message_id!r} in session {session_id!r}")
+        return message
+
+    async def open_media(self, session_id: str, media_id: str) -> MediaReader:
+        found = await self._storage.get_media(session_id, media_id)
+        if found is None:
+            raise NotFound(f"no media {media_id!r} in session {session_id!r}")
+        info, sealed = found
+        return self.media.reader(session_id, info, sealed)
+
+    async def list_deliveries(
+        self,
+        session_id: str,
+        *,
+        endpoint_id: Optional[str] = None,
+        state: Optional[DeliveryState] = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        await self.get_session(session_id)
+        return await self._storage.list_deliveries(
+            session_id, endpoint_id=endpoint_id, state=state, limit=limit
+        )
+
+    async def redeliver(self, session_id: str, seq: int) -> Delivery:
+        await self.get_session(session_id)
+        delivery = await self._storage.redeliver(session_id, seq, now_ms())
+        self._wake()
+        return delivery
+
+    async def queue_depth(self, session_id: str) -> int:
+        await self.get_session(session_id)
+        return await self._storage.queue_depth(session_id)

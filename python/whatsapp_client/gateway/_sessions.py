@@ -1,0 +1,226 @@
+"""The session manager: one runtime (engine + send worker) per running session.
+
+At start every session whose operator wants it running comes back by itself. ``stop``
+keeps everything and marks the session ``stopped``; ``restart`` brings a stopped or
+``failed`` session back; ``delete`` disconnects and erases everything of the session: its
+rows (history, queue, deliveries, webhooks, media records, sealed credentials) in one
+transaction, then its files (the engine's keys and local history, the media).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Callable, Optional
+
+from whatsapp_client.client.logging import get_logger
+from whatsapp_client.gateway._engine import EngineFactory
+from whatsapp_client.gateway._errors import NotFound
+from whatsapp_client.gateway._ids import new_id, now_ms
+from whatsapp_client.gateway._media_store import MediaStore
+from whatsapp_client.gateway._metrics import GatewayMetrics
+from whatsapp_client.gateway._models import Event, SessionRecord, SessionStatus
+from whatsapp_client.gateway._pacing import TokenBucket
+from whatsapp_client.gateway._sender import SendWorker
+from whatsapp_client.gateway._session_runtime import SessionRuntime
+from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._storage import Storage
+
+__all__ = ["SessionManager"]
+
+log = get_logger("gateway.sessions")
+
+_STATUSES: tuple[SessionStatus, ...] = (
+    "connecting",
+    "connected",
+    "disconnected",
+    "failed",
+    "stopped",
+)
+
+
+class SessionManager:
+    def __init__(
+        self,
+        storage: Storage,
+        media: MediaStore,
+        settings: GatewaySettings,
+        metrics: GatewayMetrics,
+        factories: Mapping[str, EngineFactory],
+        *,
+        wake: Callable[[], None],
+        data_dir: Path,
+    ) -> None:
+        self._storage = storage
+        self._media = media
+        self._settings = settings
+        self._metrics = metrics
+        self.factories = dict(factories)
+        self._wake = wake
+        self._dir = data_dir / "sessions"
+        self._runtimes: dict[str, SessionRuntime] = {}
+        self._statuses: dict[str, SessionStatus] = {}
+        self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(
+            asyncio.Lock
+        )
+
+    def directory(self, session_id: str) -> Path:
+        return self._dir / session_id
+
+    def runtime(self, session_id: str) -> Optional[SessionRuntime]:
+        return self._runtimes.get(session_id)
+
+    def _note_status(self, session_id: str, status: Optional[SessionStatus]) -> None:
+        if status is None:
+            self._statuses.pop(session_id, None)
+        else:
+            self._statuses[session_id] = status
+        counts = collections.Counter(self._statuses.values())
+        for name in _STATUSES:
+            self._metrics.sessions.labels(name).set(counts.get(name, 0))
+
+    # --- start and stop of the gateway ------------------------------------------------------
+
+    async def restore(self) -> None:
+        """Starts every session that was running; removes the files of deleted ones."""
+        records = await self._storage.list_sessions()
+        known = {r.id for r in records}
+        await asyncio.to_thread(self._sweep, known)
+        for record in records:
+            if record.running:
+                await self._launch_logged(record, register=False)
+            else:
+                self._note_status(record.id, record.status)
+
+    def _sweep(self, known: set[str]) -> None:
+        # A crash between the rows' and the files' removal leaves files nobody can reach.
+        if not self._dir.is_dir():
+            return
+        for child in self._dir.iterdir():
+            if child.is_dir() and child.name not in known:
+                log.info("removing the files of deleted session %s", child.name)
+                shutil.rmtree(child, ignore_errors=True)
+
+    async def close(self) -> None:
+        """Stops every runtime; the sessions stay ``running`` for the next start."""
+        runtimes, self._runtimes = list(self._runtimes.values()), {}
+        await asyncio.gather(*(r.close() for r in runtimes), return_exceptions=True)
+
+    # --- one session --------------------------------------------------------------------------
+
+    async def launch(self, record: SessionRecord, *, register: bool) -> None:
+        async with self._locks[record.id]:
+            await self._launch(record, register=register)
+
+    async def _launch_logged(self, record: SessionRecord, *, register: bool) -> None:
+        async with self._locks[record.id]:
+            await self._launch_or_fail(record, register=register)
+
+    async def _launch_or_fail(self, record: SessionRecord, *, register: bool) -> None:
+        try:
+            await self._launch(record, register=register)
+        except Exception as exc:
+            # Visible on the session (until restarted) rather than lost in a log.
+            log.exception("session %s could not be started", record.id)
+            await self._halt(record.id)
+            await self._set_status(record.id, "failed", f"could not be started: {exc}")
+
+    async def _launch(self, record: SessionRecord, *, register: bool) -> None:
+        if record.id in self._runtimes:
+            return
+        factory = self.factories.get(record.engine)
+        if factory is None:
+            await self._set_status(record.id, "failed", f"unknown engine {record.engine!r}")
+            return
+        credentials = await self._storage.get_credentials(record.id)
+        directory = self.directory(record.id)
+        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True, mode=0o700)
+        runtime = SessionRuntime(
+            record.id,
+            self._storage,
+            self._media,
+            self._metrics,
+            wake=self._wake,
+            base_url=self._settings.base_url,
+            on_status=self._note_status,
+        )
+        engine = factory.build(
+            record.id, record.config, credentials, directory / "engine", runtime, register=register
+        )
+        runtime.engine = engine
+        runtime.worker = SendWorker(
+            record.id,
+            self._storage,
+            engine,
+            self._media,
+            TokenBucket(record.rate_limit_per_minute),
+            self._metrics,
+            wake=self._wake,
+            scratch=directory / "tmp",
+        )
+        self._runtimes[record.id] = runtime
+        self._note_status(record.id, "connecting")
+        await engine.start()
+        runtime.worker.start()
+
+    async def _set_status(
+        self, session_id: str, status: SessionStatus, reason: Optional[str]
+    ) -> None:
+        event = Event(
+            id=new_id("evt"),
+            type="session.status",
+            session_id=session_id,
+            timestamp=now_ms(),
+            data={"status": status, "reason": reason},
+        )
+        await self._storage.set_session_status(session_id, status, reason, event)
+        self._note_status(session_id, status)
+        self._wake()
+
+    async def _halt(self, session_id: str) -> None:
+        runtime = self._runtimes.pop(session_id, None)
+        if runtime is not None:
+            await runtime.close()
+
+    async def stop(self, session_id: str) -> None:
+        async with self._locks[session_id]:
+            await self._halt(session_id)
+            await self._storage.update_session(session_id, running=False)
+            await self._set_status(session_id, "stopped", "stopped by the operator")
+
+    async def restart(self, session_id: str) -> None:
+        async with self._locks[session_id]:
+            await self._halt(session_id)
+            record = await self._storage.update_session(session_id, running=True)
+            await self._set_status(session_id, "connecting", "restarted by the operator")
+            await self._launch_or_fail(record, register=False)
+
+    async def delete(self, session_id: str) -> None:
+        async with self._locks[session_id]:
+            runtime = self._runtimes.pop(session_id, None)
+            if runtime is not None:
+                await runtime.close()
+            if await self._storage.get_session(session_id) is None:
+                raise NotFound(f"no session {session_id!r}")
+            await self._storage.delete_session(session_id)
+            if runtime is not None and runtime.engine is not None:
+                with contextlib.suppress(OSError):
+                    await runtime.engine.erase()
+            await self._media.remove_session(session_id)
+            await asyncio.to_thread(shutil.rmtree, self.directory(session_id), True)
+            self._note_status(session_id, None)
+        self._locks.pop(session_id, None)
+
+    def set_rate(self, session_id: str, rate_per_minute: int) -> None:
+        runtime = self._runtimes.get(session_id)
+        if runtime is not None and runtime.worker is not None:
+            runtime.worker.bucket.set_rate(rate_per_minute)
+
+    def kick(self, session_id: str) -> None:
+        runtime = self._runtimes.get(session_id)
+        if runtime is not None and runtime.worker is not None:
+            runtime.worker.kick()

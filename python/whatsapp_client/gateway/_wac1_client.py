@@ -1,0 +1,149 @@
+"""The SDK client as the ``wac1`` engine runs it: a :class:`WhatsAppClient` whose local store
+is opened with a random store password of the gateway's (not the account password), that
+reports every connection state change and fatal error to the engine, and that resolves a
+future when the server confirms a message (``sent``) so a send can wait for it.
+
+Nothing received is lost between the SDK and the gateway: the SDK stores a message, then
+acknowledges it to the server, then hands it to the handlers. Here the acknowledgements of
+a batch are held until the handlers (the gateway's recording) have finished; and a message
+the server delivers again (never acknowledged: the gateway stopped before recording it) is
+one the SDK already stored and would drop as a duplicate, so it is handed to the engine
+again from the SDK's history (the gateway's storage drops it if it has it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, Callable, Union
+
+from whatsapp_client import errors
+from whatsapp_client.client import ConnectionState, Message, WhatsAppClient
+from whatsapp_client.client.frames import IncomingMessage, Sent, Status
+from whatsapp_client.client.logging import get_logger
+from whatsapp_client.client.payloads import to_message
+
+__all__ = ["GatewayClient", "StateHook"]
+
+log = get_logger("gateway.wac1")
+
+StateHook = Callable[[ConnectionState, ConnectionState], None]
+_ACK = '{"type":"ack"'
+
+
+class GatewayClient(WhatsAppClient):
+    def __init__(
+        self,
+        *,
+        store_password: str,
+        on_state: StateHook,
+        on_fatal: Callable[[errors.WhatsAppError], None],
+        on_redelivered: Callable[[Message], Awaitable[None]],
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self._store_password = store_password
+        self._state_hook = on_state
+        self._on_redelivered = on_redelivered
+        self.sent_waiters: dict[str, asyncio.Future[int]] = {}
+        self._announced: set[tuple[str, str]] = set()
+        self._holding = False
+        self._held: list[str] = []
+        sdk_fatal = self._conn._on_fatal
+
+        def fatal(exc: errors.WhatsAppError) -> None:
+            sdk_fatal(exc)
+            on_fatal(exc)
+
+        self._conn._on_fatal = fatal
+        self._send_now = self._conn.send_text
+        self._conn.send_text = self._send_or_hold  # type: ignore[method-assign]
+
+    # --- acknowledgements after recording ------------------------------------------------
+
+    async def _send_or_hold(self, text: str) -> None:
+        if self._holding and text.startswith(_ACK):
+            self._held.append(text)
+            return
+        await self._send_now(text)
+
+    def _emit(self, name: str, *args: Any) -> None:
+        if name == "message" and args and isinstance(args[0], Message):
+            self._announced.add((args[0].from_user, args[0].id))
+        super()._emit(name, *args)
+
+    async def _ingest(self, batch: list[Union[IncomingMessage, Sent, Status]]) -> None:
+        incoming = [f for f in batch if isinstance(f, IncomingMessage)]
+        self._announced.clear()
+        self._holding = True
+        try:
+            await super()._ingest(batch)
+        finally:
+            self._holding = False
+        held, self._held = self._held, []
+        if incoming:
+            if self._dispatch_q is not None:
+                await self._dispatch_q.join()  # the gateway has recorded what was announced
+            await self._announce_again(incoming)
+        for text in held:
+            try:
+                await self._send_now(text)
+            except errors.ConnectionError:
+                log.info("connection lost before an acknowledgement; the server resends")
+
+    async def _announce_again(self, frames: list[IncomingMessage]) -> None:
+        """Hands the engine the stored copy of every message of the batch the SDK did not
+        announce because it already had it."""
+        missed = [f for f in frames if (f.from_, f.id) not in self._announced]
+        if not missed:
+            return
+        _, store, executor = self._require_login()
+
+        def rows() -> list[Any]:
+            found = [store.get_message(f.id, peer_id=f.from_, from_user=f.from_) for f in missed]
+            return [r for r in found if r is not None and str(r.direction) == "in"]
+
+        for row in await executor.run(rows):
+            await self._on_redelivered(to_message(row))
+
+    async def _start(self, data: Any, password: str) -> None:
+        # The account password logs in; the store is unlocked with the gateway's own
+        # random password, so the account password alone never opens the session's keys.
+        await super()._start(data, self._store_password)
+
+    def _on_state(self, old: ConnectionState, new: ConnectionState) -> None:
+        super()._on_state(old, new)
+        self._state_hook(old, new)
+
+    async def _on_sent(self, frame: Sent) -> None:
+        await super()._on_sent(frame)
+        fut = self.sent_waiters.get(frame.id)
+        if fut is not None and not fut.done():
+            fut.set_result(frame.timestamp)
+
+    def fail_waiter(self, message_id: str, exc: BaseException) -> None:
+        fut = self.sent_waiters.get(message_id)
+        if fut is not None and not fut.done():
+            fut.set_exception(exc)
+            fut.exception()
+
+    async def state_of(self, message_id: str) -> tuple[str, int]:
+        """Where the SDK has message ``message_id``: ``("sent", timestamp)`` once the server
+        confirmed it, ``("queued", 0)`` while it waits in the outbox or for its upload,
+        ``("unknown", 0)`` when the SDK never took it."""
+        _, store, executor = self._require_login()
+
+        def look() -> tuple[str, int]:
+            row = store.get_message(message_id)
+            if row is not None:
+                status = str(getattr(row, "status", "sent"))
+                return ("queued", 0) if status == "pending" else ("sent", int(row.timestamp))
+            if any(str(item.message_id) == message_id for item in store.outbox()):
+                return ("queued", 0)
+            return ("unknown", 0)
+
+        found = await executor.run(look)
+        if found[0] == "unknown":
+            pending = await self._media_sender._records()
+            if message_id in pending:
+                return ("queued", 0)
+        return found

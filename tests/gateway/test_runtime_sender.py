@@ -1,0 +1,231 @@
+"""The per-session send worker with a scripted engine: FIFO, one at a time, pacing on a
+test clock, transient failures, final refusals, and the crash window."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from tests.gateway._runtime_memory import MemoryStorage
+from tests.gateway._runtime_support import make_vault
+from tests.support import eventually
+from whatsapp_client.gateway._engine import SendRefused, SendResult
+from whatsapp_client.gateway._media_store import MediaStore
+from whatsapp_client.gateway._metrics import GatewayMetrics
+from whatsapp_client.gateway._models import (
+    MessageRecord,
+    OutboundRequest,
+    QueueItem,
+    SessionRecord,
+)
+from whatsapp_client.gateway._pacing import TokenBucket
+from whatsapp_client.gateway._sender import SendWorker
+
+SID = "ses_1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class ScriptedEngine:
+    """Sends by appending to ``sent``; ``failures`` holds exceptions to raise first."""
+
+    name = "fake"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.connected = True
+        self.sent: list[tuple[str, str, float]] = []  # (message id, text, clock)
+        self.failures: list[Exception] = []
+        self.busy = False
+        self.overlap = False
+        self.known: set[str] = set()  # ids the "network" already has (like wac1's store)
+
+    async def send_text(
+        self,
+        to: Optional[str],
+        group_id: Optional[str],
+        text: str,
+        *,
+        message_id: Optional[str] = None,
+    ) -> SendResult:
+        self.overlap = self.overlap or self.busy
+        self.busy = True
+        try:
+            await asyncio.sleep(0)
+            if self.failures:
+                raise self.failures.pop(0)
+            assert message_id is not None
+            if message_id not in self.known:
+                self.known.add(message_id)
+                self.sent.append((message_id, text, self.clock.now))
+            return SendResult(engine_message_id=message_id, timestamp=1)
+        finally:
+            self.busy = False
+
+
+class Rig:
+    def __init__(self, tmp: Path, rate: int = 100_000) -> None:
+        self.clock = Clock()
+        self.storage = MemoryStorage()
+        self.storage.sessions[SID] = SessionRecord(
+            id=SID, name="s", engine="fake", config={}, status="connected", created_at=0
+        )
+        self.engine = ScriptedEngine(self.clock)
+        self.tmp = tmp
+        self.wakes = 0
+        self.bucket = TokenBucket(rate, self.clock)
+        self.worker = self.new_worker()
+
+    def new_worker(self) -> SendWorker:
+        def wake() -> None:
+            self.wakes += 1
+
+        return SendWorker(
+            SID,
+            self.storage,
+            self.engine,  # type: ignore[arg-type]
+            MediaStore(self.tmp / "media", make_vault()),
+            self.bucket,
+            GatewayMetrics(),
+            wake=wake,
+            scratch=self.tmp / "scratch",
+            sleep=self.clock.sleep,
+        )
+
+    async def enqueue(self, text: str) -> str:
+        mid = f"msg_{text}"
+        message = MessageRecord(
+            id=mid,
+            session_id=SID,
+            direction="outbound",
+            peer="peer",
+            type="text",
+            text=text,
+            status="queued",
+            timestamp=0,
+        )
+        item = QueueItem(
+            seq=0,
+            session_id=SID,
+            message_id=mid,
+            request=OutboundRequest(to="peer", text=text),
+            enqueued_at=0,
+        )
+        await self.storage.enqueue_send(message, item, max_depth=1000)
+        self.worker.kick()
+        return mid
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    r = Rig(tmp_path)
+    try:
+        yield r
+    finally:
+        await r.worker.stop()
+
+
+async def test_concurrent_callers_are_sent_in_queue_order_one_at_a_time(rig: Rig) -> None:
+    rig.worker.start()
+
+    async def caller(name: str) -> None:
+        for i in range(15):
+            await rig.enqueue(f"{name}{i}")
+
+    await asyncio.gather(caller("a"), caller("b"))
+    await eventually(lambda: len(rig.engine.sent) == 30, what="all sent")
+    order = [mid for mid, _, _ in rig.engine.sent]
+    assert order == [f"msg_{m.text}" for m in rig.storage.messages.values()]
+    assert [x for x in order if x.startswith("msg_a")] == [f"msg_a{i}" for i in range(15)]
+    assert not rig.engine.overlap
+    assert rig.storage.queue == []
+    assert all(m.status == "sent" for m in rig.storage.messages.values())
+    statuses = [e.data for e in rig.storage.events if e.type == "message.status"]
+    assert len(statuses) == 30 and rig.wakes >= 30
+
+
+async def test_pacing_follows_the_bucket(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, rate=60)  # one a second after a burst of 6
+    try:
+        for i in range(10):
+            await rig.enqueue(f"m{i}")
+        rig.worker.start()
+        await eventually(lambda: len(rig.engine.sent) == 10, what="all sent")
+        times = [t for _, _, t in rig.engine.sent]
+        assert times[:6] == [0.0] * 6
+        gaps = [b - a for a, b in zip(times[5:], times[6:])]
+        assert all(g == pytest.approx(1.0) for g in gaps)
+    finally:
+        await rig.worker.stop()
+
+
+async def test_a_transient_failure_keeps_the_message_first(rig: Rig) -> None:
+    rig.engine.failures = [ConnectionError("dropped")]
+    await rig.enqueue("one")
+    await rig.enqueue("two")
+    rig.worker.start()
+    await eventually(lambda: len(rig.engine.sent) == 2, timeout=15, what="both sent")
+    assert [mid for mid, _, _ in rig.engine.sent] == ["msg_one", "msg_two"]
+
+
+async def test_a_final_refusal_fails_the_message_with_its_reason(rig: Rig) -> None:
+    rig.engine.failures = [SendRefused("no such user")]
+    mid = await rig.enqueue("bad")
+    await rig.enqueue("good")
+    rig.worker.start()
+    await eventually(lambda: len(rig.engine.sent) == 1, what="the next one goes")
+    failed = rig.storage.messages[mid]
+    assert (failed.status, failed.reason) == ("failed", "no such user")
+    event = next(e for e in rig.storage.events if e.data.get("id") == mid)
+    assert event.data == {"id": mid, "status": "failed", "reason": "no such user"}
+    assert rig.storage.sessions[SID].counters.failed == 1
+
+
+async def test_a_disconnected_engine_waits_for_the_kick(rig: Rig) -> None:
+    rig.engine.connected = False
+    await rig.enqueue("later")
+    rig.worker.start()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert rig.engine.sent == []
+    rig.engine.connected = True
+    rig.worker.kick()
+    await eventually(lambda: len(rig.engine.sent) == 1, what="sent once connected")
+
+
+async def test_the_crash_window_resends_under_the_same_id(rig: Rig) -> None:
+    # Sent, then the process dies before finish_send commits: the item is still queued.
+    rig.storage.fail_finish = 1
+    mid = await rig.enqueue("once")
+    rig.worker.start()
+    await eventually(lambda: len(rig.engine.known) == 1, what="handed to the network")
+    await rig.worker.stop()
+    assert [q.message_id for q in rig.storage.queue] == [mid]
+    # After the restart the same id goes to the engine, which recognises it.
+    rig.worker = rig.new_worker()
+    rig.worker.start()
+    await eventually(lambda: rig.storage.queue == [], what="finished after the restart")
+    assert [m for m, _, _ in rig.engine.sent] == [mid]
+    assert rig.storage.messages[mid].status == "sent"
+
+
+async def test_a_recording_failure_is_retried_without_resending(rig: Rig) -> None:
+    rig.storage.fail_finish = 1
+    mid = await rig.enqueue("once")
+    rig.worker.start()
+    await eventually(lambda: rig.storage.queue == [], timeout=15, what="recorded")
+    assert [m for m, _, _ in rig.engine.sent] == [mid]

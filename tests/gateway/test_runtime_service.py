@@ -1,0 +1,368 @@
+"""The Gateway service over real wac1 sessions talking to each other through the reference
+server (storage in memory here; the SQLite storage has its own contract tests)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from tests.gateway._runtime_memory import MemoryStorage
+from tests.gateway._runtime_support import PASSWORD, make_vault, unique_name, wac1_factory
+from tests.support import eventually, reference_server
+from whatsapp_client.gateway._errors import (
+    FileTooLarge,
+    InvalidRecipient,
+    InvalidRequest,
+    NotFound,
+    QueueFull,
+    RecipientNotFound,
+    SessionNotConnected,
+)
+from whatsapp_client.gateway._metrics import GatewayMetrics
+from whatsapp_client.gateway._models import MessageFilter, SessionRecord
+from whatsapp_client.gateway._requests import (
+    CreateSession,
+    MediaUpload,
+    SendSpec,
+    SessionPatch,
+    WebhookSpec,
+)
+from whatsapp_client.gateway._service import Gateway
+from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._wac1_config import Wac1Factory
+from whatsapp_client.server.testing import ServerHandle
+
+
+class World:
+    def __init__(self, server: ServerHandle, tmp: Path) -> None:
+        self.server = server
+        self.tmp = tmp
+        self.storage = MemoryStorage()
+        self.wakes = 0
+        self.settings = GatewaySettings(data_dir=str(tmp / "gw"), max_file_bytes=300_000)
+        self.gateway = self.make()
+
+    def make(self) -> Gateway:
+        def wake() -> None:
+            self.wakes += 1
+
+        return Gateway(
+            self.settings,
+            self.storage,
+            make_vault(),
+            GatewayMetrics(),
+            engines={"wac1": wac1_factory(max_failures=3)},
+            wake=wake,
+        )
+
+    async def session(self, prefix: str, **extra: Any) -> SessionRecord:
+        spec = CreateSession(
+            name=unique_name(prefix),
+            engine="wac1",
+            server_url=self.server.url,
+            username=unique_name(prefix),
+            password=PASSWORD,
+            register=True,
+            **extra,
+        )
+        record, _ = await self.gateway.create_session(spec)
+        await eventually(
+            lambda: self.storage.sessions[record.id].status == "connected", what="connected"
+        )
+        return await self.gateway.get_session(record.id)
+
+    def history(self, session_id: str) -> list[Any]:
+        return sorted(
+            (m for m in self.storage.messages.values() if m.session_id == session_id),
+            key=lambda m: m.timestamp,
+        )
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with reference_server(tmp_path) as server:
+        w = World(server, tmp_path)
+        await w.gateway.start()
+        try:
+            yield w
+        finally:
+            await w.gateway.close()
+
+
+def stored_files(folder: Path) -> list[bytes]:
+    return [p.read_bytes() for p in folder.rglob("*") if p.is_file()]
+
+
+def accepted(answer: tuple[int, bytes]) -> dict[str, Any]:
+    status, body = answer
+    assert status == 202
+    data: dict[str, Any] = msgspec.json.decode(body)
+    assert data["status"] == "queued"
+    return data
+
+
+async def test_two_sessions_talk_and_statuses_move_forward(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    assert a.user_id is not None and b.user_id is not None
+    bob_name = b.config["username"]
+    first = accepted(await world.gateway.send(a.id, SendSpec(to=bob_name, text="hi bob")))
+    assert first["position"] == 1
+    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has it")
+    got = world.history(b.id)[0]
+    assert (got.direction, got.text, got.peer, got.status) == (
+        "inbound",
+        "hi bob",
+        a.user_id,
+        "received",
+    )
+    await eventually(
+        lambda: world.storage.messages[first["id"]].status == "delivered", what="delivered"
+    )
+    kinds = [(e.type, e.data.get("status")) for e in world.storage.events if e.session_id == a.id]
+    assert ("message.status", "sent") in kinds and ("message.status", "delivered") in kinds
+    assert ("session.status", "connected") in kinds
+    received = [e for e in world.storage.events if e.type == "message.received"]
+    assert received[0].data["from"] == a.user_id and received[0].data["text"] == "hi bob"
+    assert received[0].data["from_name"] == a.config["username"]
+    assert world.wakes > 0
+    # And back, by user id.
+    accepted(await world.gateway.send(b.id, SendSpec(to=a.user_id, text="hi alice")))
+    await eventually(lambda: any(m.text == "hi alice" for m in world.history(a.id)), what="back")
+
+
+async def test_media_goes_sealed_and_comes_out_the_same(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(100_000)
+    spec = SendSpec(
+        to=b.user_id, media=MediaUpload(source=data, filename="pic.png"), caption="look"
+    )
+    sent = accepted(await world.gateway.send(a.id, spec))
+    out = world.storage.messages[sent["id"]]
+    assert out.type == "image" and out.media is not None and out.media.mime == "image/png"
+    await eventually(lambda: len(world.history(b.id)) == 1, timeout=20, what="bob has the image")
+    got = world.history(b.id)[0]
+    assert (got.type, got.caption) == ("image", "look")
+    assert got.media is not None and got.media.size == len(data)
+    reader = await world.gateway.open_media(b.id, got.media.media_id)
+    assert b"".join([p async for p in reader.read(0, len(data))]) == data
+    assert b"".join([p async for p in reader.read(10, 20)]) == data[10:20]
+    event = next(e for e in world.storage.events if e.type == "message.received")
+    media = event.data["media"]
+    assert isinstance(media, dict)
+    assert media["url"] == f"/api/v1/sessions/{b.id}/media/{got.media.media_id}"
+    # Nothing in clear on disk.
+    for content in stored_files(Path(world.settings.data_dir, "media")):
+        assert data[:4096] not in content
+
+
+async def test_multipart_file_is_taken_over_and_removed(world: World, tmp_path: Path) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    upload = tmp_path / "upload.bin"
+    upload.write_bytes(b"%PDF-1.7\n" + os.urandom(1000))
+    spec = SendSpec(to=b.user_id, media=MediaUpload(source=upload, filename="../../doc.pdf"))
+    sent = accepted(await world.gateway.send(a.id, spec))
+    assert not upload.exists()
+    record = world.storage.messages[sent["id"]]
+    assert record.type == "document" and record.media is not None
+    assert (record.media.mime, record.media.filename) == ("application/pdf", "doc.pdf")
+    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has the file")
+
+
+async def test_bad_sends_get_their_error_and_change_nothing(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    before = (dict(world.storage.messages), list(world.storage.queue), dict(world.storage.media))
+    cases: list[tuple[SendSpec, type[Exception]]] = [
+        (SendSpec(text="no recipient"), InvalidRequest),
+        (SendSpec(to="x", group_id="g", text="both"), InvalidRequest),
+        (SendSpec(to=b.user_id), InvalidRequest),
+        (SendSpec(to=b.user_id, text="  "), InvalidRequest),
+        (SendSpec(to=b.user_id, text="x" * 10_001), InvalidRequest),
+        (SendSpec(to=b.user_id, text="t", caption="c"), InvalidRequest),
+        (SendSpec(to="Not a name!", text="x"), InvalidRecipient),
+        (SendSpec(to="nobody_at_all", text="x"), RecipientNotFound),
+        (SendSpec(group_id="no-such-group", text="x"), RecipientNotFound),
+        (SendSpec(group_id="g", media=MediaUpload(source=b"%PDF-1.4")), InvalidRequest),
+        (SendSpec(to=b.user_id, media=MediaUpload(source=b"x" * 300_001)), FileTooLarge),
+        (SendSpec(to=b.user_id, media=MediaUpload(source=b"")), InvalidRequest),
+        (SendSpec(to=b.user_id, media=MediaUpload(source=b"ab", mime="nonsense")), InvalidRequest),
+    ]
+    for spec, error in cases:
+        with pytest.raises(error):
+            await world.gateway.send(a.id, spec)
+    with pytest.raises(NotFound):
+        await world.gateway.send("ses_nope", SendSpec(to=b.user_id, text="x"))
+    assert before == (world.storage.messages, world.storage.queue, world.storage.media)
+    assert stored_files(Path(world.settings.data_dir, "media")) == []
+
+
+async def test_stopped_session_refuses_and_restart_sends_what_was_queued(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    stopped = await world.gateway.stop_session(a.id)
+    assert (stopped.status, stopped.running) == ("stopped", False)
+    with pytest.raises(SessionNotConnected):
+        await world.gateway.send(a.id, SendSpec(to=b.user_id, text="x"))
+    # Stop the receiver instead: the sender still queues for it.
+    await world.gateway.restart_session(a.id)
+    await eventually(lambda: world.storage.sessions[a.id].status == "connected", what="back")
+    await world.gateway.stop_session(b.id)
+    accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="while away")))
+    await world.gateway.restart_session(b.id)
+    await eventually(lambda: len(world.history(b.id)) == 1, what="delivered after restart")
+
+
+async def test_idempotency_key_returns_the_first_answer(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    spec = SendSpec(to=b.user_id, text="once")
+    first = await world.gateway.send(a.id, spec, idempotency_scope="key1")
+    again = await world.gateway.send(a.id, spec, idempotency_scope="key1")
+    assert first == again
+    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has one")
+    assert len([m for m in world.history(a.id) if m.direction == "outbound"]) == 1
+
+
+async def test_queue_bound(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    await world.gateway.stop_session(a.id)
+    world.gateway.settings = world.settings = GatewaySettings(
+        data_dir=world.settings.data_dir, max_queue=2
+    )
+    await world.gateway.restart_session(a.id)
+    await world.gateway.sessions.stop(a.id)
+    # A stopped session refuses anyway; test the bound on a running one with a paused worker.
+    await world.gateway.restart_session(a.id)
+    runtime = world.gateway.sessions.runtime(a.id)
+    assert runtime is not None and runtime.worker is not None
+    await runtime.worker.stop()
+    accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="1")))
+    accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="2")))
+    with pytest.raises(QueueFull):
+        await world.gateway.send(a.id, SendSpec(to=b.user_id, text="3"))
+
+
+async def test_sessions_come_back_after_a_gateway_restart(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    await world.gateway.stop_session(b.id)
+    await world.gateway.close()
+    world.storage.opened = True
+    world.gateway = world.make()
+    await world.gateway.start()
+    await eventually(lambda: world.storage.sessions[a.id].status == "connected", what="a back")
+    assert world.storage.sessions[b.id].status == "stopped"
+    assert world.gateway.sessions.runtime(b.id) is None
+
+
+async def test_update_and_delete(world: World) -> None:
+    a = await world.session(
+        "alice", webhooks=[WebhookSpec(url="http://127.0.0.1:9/hook", events=["error"])]
+    )
+    hooks = await world.gateway.list_webhooks(a.id)
+    assert len(hooks) == 1 and hooks[0].secrets[0].startswith("whsec_")
+    record, endpoints = await world.gateway.update_session(
+        a.id, SessionPatch(name="renamed", rate_limit_per_minute=5)
+    )
+    assert (record.name, record.rate_limit_per_minute) == ("renamed", 5)
+    assert endpoints == hooks
+    runtime = world.gateway.sessions.runtime(a.id)
+    assert runtime is not None and runtime.worker is not None
+    assert runtime.worker.bucket.rate_per_minute == 5
+    with pytest.raises(InvalidRequest):
+        await world.gateway.update_session(a.id, SessionPatch(rate_limit_per_minute=0))
+    with pytest.raises(InvalidRequest):
+        await world.gateway.update_session(
+            a.id, SessionPatch(webhooks=[WebhookSpec(url="ftp://x")])
+        )
+    assert (await world.gateway.get_session(a.id)).name == "renamed"
+    folder = world.gateway.sessions.directory(a.id)
+    assert folder.exists()
+    await world.gateway.delete_session(a.id)
+    assert not folder.exists()
+    assert a.id not in world.storage.sessions and a.id not in world.storage.credentials
+    with pytest.raises(NotFound):
+        await world.gateway.get_session(a.id)
+    with pytest.raises(NotFound):
+        await world.gateway.delete_session(a.id)
+
+
+async def test_creation_is_checked_before_anything_is_stored(world: World) -> None:
+    bad = [
+        CreateSession(name="x", engine="cloud"),
+        CreateSession(
+            name=" ", engine="wac1", server_url=world.server.url, username="abc", password=PASSWORD
+        ),
+        CreateSession(
+            name="x", engine="wac1", server_url="nope", username="abc", password=PASSWORD
+        ),
+        CreateSession(
+            name="x",
+            engine="wac1",
+            server_url=world.server.url,
+            username="abc",
+            password=PASSWORD,
+            rate_limit_per_minute=0,
+        ),
+        CreateSession(
+            name="x",
+            engine="wac1",
+            server_url=world.server.url,
+            username="abc",
+            password=PASSWORD,
+            webhooks=[WebhookSpec(url="http://u:p@example.com/")],
+        ),
+    ]
+    for spec in bad:
+        with pytest.raises(InvalidRequest):
+            await world.gateway.create_session(spec)
+    assert world.storage.sessions == {}
+
+
+async def test_history_and_messages_are_read_through_the_service(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    sent = accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="hello")))
+    msgs, cursor = await world.gateway.list_messages(a.id, MessageFilter(), limit=10, cursor=None)
+    assert [m.id for m in msgs] == [sent["id"]] and cursor is None
+    assert (await world.gateway.get_message(a.id, sent["id"])).text == "hello"
+    with pytest.raises(NotFound):
+        await world.gateway.get_message(b.id, sent["id"])
+    with pytest.raises(NotFound):
+        await world.gateway.open_media(a.id, "med_nope")
+    assert await world.gateway.queue_depth(a.id) in (0, 1)
+    assert await world.gateway.list_deliveries(a.id) == []
+    with pytest.raises(NotFound):
+        await world.gateway.redeliver(a.id, 1)
+    assert [s.id for s in await world.gateway.list_sessions()] == [a.id, b.id]
+
+
+async def test_group_text_through_the_queue(world: World) -> None:
+    a = await world.session("alice")
+    b = await world.session("bob")
+    runtime = world.gateway.sessions.runtime(a.id)
+    assert runtime is not None and b.user_id is not None
+    client = runtime.engine._client  # type: ignore[union-attr]
+    group = await client.create_group("team", member_ids=[b.user_id])
+    sent = accepted(await world.gateway.send(a.id, SendSpec(group_id=group.id, text="hi all")))
+    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has the group message")
+    got = world.history(b.id)[0]
+    assert (got.peer, got.group_id, got.text) == (group.id, group.id, "hi all")
+    await eventually(lambda: world.storage.messages[sent["id"]].status == "sent", what="sent")
+
+
+def test_the_default_engines_follow_the_settings(tmp_path: Path) -> None:
+    settings = GatewaySettings(data_dir=str(tmp_path), max_reconnect_failures=7)
+    gateway = Gateway(settings, MemoryStorage(), make_vault(), GatewayMetrics())
+    factory = gateway.sessions.factories["wac1"]
+    assert isinstance(factory, Wac1Factory)
+    assert factory.options.max_failures == 7

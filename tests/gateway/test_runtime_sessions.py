@@ -1,0 +1,240 @@
+"""The session runtime (an engine's listener) and the manager's start-up, with scripted
+engines: inbound media sealed or refused on a full disk, receipts, statuses, orphans."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+from tests.gateway._runtime_memory import MemoryStorage
+from tests.gateway._runtime_support import make_vault
+from whatsapp_client.gateway._engine import EngineListener, InboundMedia, InboundMessage
+from whatsapp_client.gateway._media_store import MediaStore
+from whatsapp_client.gateway._metrics import GatewayMetrics
+from whatsapp_client.gateway._models import MessageRecord, SessionRecord
+from whatsapp_client.gateway._session_runtime import SessionRuntime
+from whatsapp_client.gateway._sessions import SessionManager
+from whatsapp_client.gateway._settings import GatewaySettings
+
+SID = "ses_1"
+
+
+def session(sid: str = SID, *, running: bool = True, engine: str = "fake") -> SessionRecord:
+    return SessionRecord(
+        id=sid,
+        name=sid,
+        engine=engine,
+        config={},
+        status="connecting",
+        running=running,
+        created_at=0,
+    )
+
+
+class Rig:
+    def __init__(self, tmp: Path) -> None:
+        self.storage = MemoryStorage()
+        self.storage.sessions[SID] = session()
+        self.media = MediaStore(tmp / "media", make_vault())
+        self.metrics = GatewayMetrics()
+        self.wakes = 0
+        self.seen: list[tuple[str, str]] = []
+        self.runtime = SessionRuntime(
+            SID,
+            self.storage,
+            self.media,
+            self.metrics,
+            wake=self.wake,
+            base_url="https://gw.example/",
+            on_status=lambda sid, status: self.seen.append((sid, status)),
+        )
+
+    def wake(self) -> None:
+        self.wakes += 1
+
+
+def inbound(tmp: Path, mid: str, data: Optional[bytes] = None) -> InboundMessage:
+    media = None
+    if data is not None:
+        path = tmp / f"in-{mid}"
+        path.write_bytes(data)
+        media = InboundMedia(path=path, mime="image/png", size=len(data), filename="p.png")
+    return InboundMessage(
+        engine_message_id=mid,
+        sender="user-1",
+        sender_name="alice",
+        type="image" if data is not None else "text",
+        text=None if data is not None else "hello",
+        caption="c" if data is not None else None,
+        timestamp=5,
+        media=media,
+    )
+
+
+async def test_inbound_media_is_sealed_and_announced(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    msg = inbound(tmp_path, "m1", b"\x89PNG" + b"x" * 70_000)
+    await rig.runtime.on_message(msg)
+    assert msg.media is not None and not msg.media.path.exists()
+    [record] = rig.storage.messages.values()
+    assert record.media is not None and record.media.size == 70_004
+    [event] = rig.storage.events
+    media = event.data["media"]
+    assert isinstance(media, dict)
+    assert media["url"] == f"https://gw.example/api/v1/sessions/{SID}/media/{record.media.media_id}"
+    assert event.data["from_name"] == "alice" and event.data["caption"] == "c"
+    assert rig.storage.sessions[SID].counters.received == 1 and rig.wakes == 1
+    # The same message again: nothing new, and its second copy of the media is removed.
+    again = inbound(tmp_path, "m1", b"\x89PNG" + b"x" * 10)
+    await rig.runtime.on_message(again)
+    assert len(rig.storage.messages) == 1 and len(rig.storage.events) == 1
+    assert len(list((tmp_path / "media" / SID).iterdir())) == 1
+
+
+async def test_a_full_disk_records_the_message_without_media_and_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    rig = Rig(tmp_path)
+
+    def full(*args: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rig.media, "_write", full)
+    msg = inbound(tmp_path, "m1", b"\x89PNG" + b"x" * 100)
+    await rig.runtime.on_message(msg)
+    assert msg.media is not None and not msg.media.path.exists()
+    [record] = rig.storage.messages.values()
+    assert record.media is None and record.caption == "c"
+    types = [e.type for e in rig.storage.events]
+    assert types == ["error", "message.received"]
+    assert rig.storage.events[0].data["code"] == "storage_full"
+    assert "disk full" in caplog.text
+
+
+async def test_receipts_move_forward_only(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.storage.messages["msg_1"] = MessageRecord(
+        id="msg_1",
+        session_id=SID,
+        direction="outbound",
+        peer="p",
+        type="text",
+        status="sent",
+        timestamp=1,
+        engine_message_id="msg_1",
+    )
+    await rig.runtime.on_message_status("msg_1", "read", 10)
+    await rig.runtime.on_message_status("msg_1", "delivered", 11)
+    await rig.runtime.on_message_status("msg_1", "sent", 12)
+    await rig.runtime.on_message_status("unknown", "read", 13)
+    assert rig.storage.messages["msg_1"].status == "read"
+    assert [e.data for e in rig.storage.events] == [{"id": "msg_1", "status": "read"}]
+    assert rig.wakes == 1
+
+
+async def test_statuses_are_recorded_with_their_event(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+
+    class Engine:
+        user_id = "user-42"
+
+    rig.runtime.engine = Engine()  # type: ignore[assignment]
+    await rig.runtime.on_status("connected", None)
+    await rig.runtime.on_status("failed", "5 connection attempts failed")
+    record = rig.storage.sessions[SID]
+    assert (record.status, record.status_reason, record.user_id) == (
+        "failed",
+        "5 connection attempts failed",
+        "user-42",
+    )
+    assert [e.data for e in rig.storage.events] == [
+        {"status": "connected", "reason": None},
+        {"status": "failed", "reason": "5 connection attempts failed"},
+    ]
+    assert rig.seen == [(SID, "connected"), (SID, "failed")]
+
+
+class IdleEngine:
+    name = "fake"
+    connected = False
+
+    def __init__(self) -> None:
+        self.started = self.stopped = 0
+
+    async def start(self) -> None:
+        self.started += 1
+
+    async def stop(self) -> None:
+        self.stopped += 1
+
+    async def erase(self) -> None:
+        return None
+
+
+class Factory:
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.engines: list[IdleEngine] = []
+        self.broken = False
+
+    def validate(self, spec: Mapping[str, object]) -> tuple[dict[str, str], bytes]:
+        return {}, b""
+
+    def build(
+        self,
+        session_id: str,
+        config: Mapping[str, str],
+        credentials: bytes,
+        directory: Path,
+        listener: EngineListener,
+        *,
+        register: bool,
+    ) -> IdleEngine:
+        if self.broken:
+            raise RuntimeError("cannot build")
+        engine = IdleEngine()
+        self.engines.append(engine)
+        return engine
+
+
+async def test_restore_starts_running_sessions_and_sweeps_deleted_ones(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    for record in (
+        session("ses_a"),
+        session("ses_b", running=False),
+        session("ses_c", engine="gone"),
+    ):
+        await storage.create_session(record, b"", [])
+    orphan = tmp_path / "sessions" / "ses_deleted"
+    orphan.mkdir(parents=True)
+    (orphan / "keys").write_bytes(b"x")
+    factory = Factory()
+    manager = SessionManager(
+        storage,
+        MediaStore(tmp_path / "media", make_vault()),
+        GatewaySettings(),
+        GatewayMetrics(),
+        {"fake": factory},  # type: ignore[dict-item]
+        wake=lambda: None,
+        data_dir=tmp_path,
+    )
+    await manager.restore()
+    assert not orphan.exists()
+    assert manager.runtime("ses_a") is not None and manager.runtime("ses_b") is None
+    assert [e.started for e in factory.engines] == [1]
+    assert storage.sessions["ses_c"].status == "failed"
+    assert "unknown engine" in (storage.sessions["ses_c"].status_reason or "")
+    await manager.close()
+    assert [e.stopped for e in factory.engines] == [1]
+    assert storage.sessions["ses_a"].running  # closing the gateway is not stopping a session
+    factory.broken = True
+    await manager.restart("ses_b")
+    assert manager.runtime("ses_b") is None
+    record = storage.sessions["ses_b"]
+    assert (record.status, record.status_reason) == ("failed", "could not be started: cannot build")
+    assert record.running
