@@ -81,8 +81,14 @@ async def _key(gw: GatewayHandle, scope: str, session_ids: list[str] | None = No
 
 
 async def test_every_route_refuses_missing_wrong_weak_and_foreign_keys(
-    gateway: GatewayHandle, chat_server: ServerHandle
+    tmp_path: Path, chat_server: ServerHandle
 ) -> None:
+    # Throttling is tested on its own below; here every refusal must be the key's.
+    async with running_gateway(tmp_path / "gw", auth_failures_per_address=10_000) as gateway:
+        await _matrix(gateway, chat_server)
+
+
+async def _matrix(gateway: GatewayHandle, chat_server: ServerHandle) -> None:
     mine = (await create_session(gateway, chat_server.url))["id"]
     other = (await create_session(gateway, chat_server.url))["id"]
     keys = {scope: await _key(gateway, scope) for scope in ("read", "write")}

@@ -4,6 +4,7 @@ every bad input gets its documented code and changes nothing."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -135,7 +136,10 @@ async def test_malformed_bodies(gateway: GatewayHandle) -> None:
         assert (answer.status, answer.code) == (400, "invalid_request"), data[:20]
     huge = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     answer = await gateway.call(
-        "POST", "/api/v1/sessions", data=huge, headers={"Content-Type": "application/json"}
+        "POST",
+        "/api/v1/sessions",
+        data=io.BytesIO(huge),
+        headers={"Content-Type": "application/json"},
     )
     assert (answer.status, answer.code) == (413, "request_too_large")
     assert (await gateway.call("GET", "/api/v1/sessions")).body == {"sessions": []}
