@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from pathlib import Path
 
 from tests.gateway._api_support import GatewayHandle, Receiver, create_session, wait_status
 from whatsapp_client.gateway._logs import JsonFormatter, get_logger, log_context
@@ -65,3 +66,17 @@ def test_json_logs_carry_level_and_context() -> None:
     assert first["level"] == "warning" and first["msg"] == "sent"
     assert (first["session_id"], first["message_id"], first["attempt"]) == ("ses_1", "msg_2", 2)
     assert "session_id" not in second
+
+
+async def test_ready_fails_when_the_data_directory_cannot_be_written(
+    gateway: GatewayHandle,
+) -> None:
+    data = Path(gateway.settings.data_dir)
+    moved = data.with_name(data.name + ".moved")
+    data.rename(moved)  # open files stay usable; new ones cannot be made at the old path
+    try:
+        answer = await gateway.call("GET", "/ready", key=None)
+        assert (answer.status, answer.body) == (503, {"status": "data_dir_unwritable"})
+    finally:
+        moved.rename(data)
+    assert (await gateway.call("GET", "/ready", key=None)).status == 200

@@ -14,7 +14,7 @@ import signal
 import ssl
 import sys
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from aiohttp import web
 
@@ -95,16 +95,24 @@ def _ssl_context(settings: GatewaySettings) -> Optional[ssl.SSLContext]:
     return context
 
 
-async def serve(settings: GatewaySettings) -> None:
+async def serve(
+    settings: GatewaySettings,
+    *,
+    stop: Optional[asyncio.Event] = None,
+    on_listening: Optional[Callable[[str], None]] = None,
+) -> None:
+    """Runs the gateway until ``stop`` is set (None: until SIGINT or SIGTERM);
+    ``on_listening`` gets the URL once the socket is bound."""
     from whatsapp_client.gateway._app import create_app
     from whatsapp_client.gateway._logs import get_logger
 
     log = get_logger("cli")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
     tls = _ssl_context(settings)
     runner = web.AppRunner(create_app(settings), access_log=None)
     await runner.setup()
@@ -114,8 +122,10 @@ async def serve(settings: GatewaySettings) -> None:
         port = settings.port
         for address in runner.addresses:  # the port actually bound (--port 0 picks one)
             port = int(address[1])
-        scheme = "https" if tls else "http"
-        log.info("listening", extra={"url": f"{scheme}://{settings.host}:{port}", "port": port})
+        url = f"{'https' if tls else 'http'}://{settings.host}:{port}"
+        log.info("listening", extra={"url": url, "port": port})
+        if on_listening is not None:
+            on_listening(url)
         await stop.wait()
     finally:
         log.info("shutting down")

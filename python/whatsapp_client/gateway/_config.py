@@ -139,6 +139,9 @@ def check(settings: GatewaySettings) -> None:
     """Cross-field and range checks."""
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ConfigError("tls_cert and tls_key go together: give both or neither")
+    for name in ("host", "data_dir"):
+        if not getattr(settings, name).strip():
+            raise ConfigError(f"{name} must not be empty")
     if not 0 <= settings.port <= 65535:
         raise ConfigError("port must be between 0 and 65535")
     for name in ("max_file_bytes", "max_queue", "rate_limit_per_minute", "webhook_concurrency"):
