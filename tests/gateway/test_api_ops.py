@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from pathlib import Path
 
 from tests.gateway._api_support import GatewayHandle, Receiver, create_session, wait_status
@@ -73,10 +74,10 @@ async def test_ready_fails_when_the_data_directory_cannot_be_written(
 ) -> None:
     data = Path(gateway.settings.data_dir)
     moved = data.with_name(data.name + ".moved")
-    data.rename(moved)  # open files stay usable; new ones cannot be made at the old path
+    os.rename(data, moved)  # open files stay usable; new ones cannot be made at the old path
     try:
         answer = await gateway.call("GET", "/ready", key=None)
         assert (answer.status, answer.body) == (503, {"status": "data_dir_unwritable"})
     finally:
-        moved.rename(data)
+        os.rename(moved, data)
     assert (await gateway.call("GET", "/ready", key=None)).status == 200
