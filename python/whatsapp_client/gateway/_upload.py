@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from whatsapp_client.gateway._errors import FileTooLarge, InvalidRequest
 
@@ -59,13 +60,19 @@ async def read_upload(request: web.Request, temp_dir: Path, max_file_bytes: int)
                 upload.fields[name] = await _text(part, name)
             else:
                 raise InvalidRequest(f"unknown form field {name!r}")
-    except ValueError as exc:  # aiohttp: not multipart, bad boundary, bad part headers
+    except (ValueError, HttpProcessingError) as exc:  # aiohttp: no boundary, bad part headers
         upload.discard()
-        raise InvalidRequest(f"invalid multipart body: {exc}") from None
+        raise InvalidRequest(f"invalid multipart body: {_describe(exc)}") from None
     except BaseException:
         upload.discard()
         raise
     return upload
+
+
+def _describe(exc: Exception) -> str:
+    # aiohttp's messages can quote the raw bytes; keep the answer short and printable.
+    text = exc.message if isinstance(exc, HttpProcessingError) else str(exc)
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 async def _text(part: BodyPartReader, name: str) -> str:
