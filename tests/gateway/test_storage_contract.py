@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from whatsapp_client.gateway._models import (
     MediaInfo,
     MessageFilter,
 )
-from whatsapp_client.gateway._sqlite import SqliteStorage
+from whatsapp_client.gateway._sqlite import SqliteStorage, StorageClosedError
 from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.gateway._vault import Vault
 
@@ -132,9 +134,15 @@ async def test_status_and_touch(backend: Backend) -> None:
     await s.touch_session(sid, 1000)
     await s.touch_session(sid, 5000)
     await s.touch_session(sid, 3000)
+    # Writes are FIFO: once a write submitted after the touches is committed, so are they.
+    await s.ping()
+    await s.ping()
+    touched = await s.get_session(sid)
+    assert touched is not None and touched.last_activity_at == 5000
+    await s.touch_session(sid, 6000)
     reopened = await backend.reopen()  # close flushes the coalesced touches
     got = await reopened.get_session(sid)
-    assert got is not None and got.status == "connected" and got.last_activity_at == 5000
+    assert got is not None and got.status == "connected" and got.last_activity_at == 6000
 
 
 async def test_delete_session_removes_every_row(backend: Backend) -> None:
@@ -442,6 +450,8 @@ async def test_retry_schedule_dead_letter_and_redeliver(backend: Backend) -> Non
     redo = await s.redeliver(sid, head.seq, later)
     assert redo.event == head.event and redo.seq > nxt.seq and redo.state == "pending"
     assert (await s.list_deliveries(sid, state="dead"))[0].seq == head.seq
+    with pytest.raises(InvalidRequest):
+        await s.list_deliveries(sid, limit=0)
     other, _ = await _session(s)
     with pytest.raises(NotFound):
         await s.redeliver(other, head.seq, later)
@@ -538,7 +548,11 @@ async def test_database_file_is_private(tmp_path: Path) -> None:
     s = SqliteStorage(tmp_path / "data", Vault.from_key(KEY))
     await s.open()
     try:
-        assert os.stat(s.path).st_mode & 0o077 == 0
+        await s.ping()  # the WAL and its index exist once something was written
+        files = sorted(p.name for p in (tmp_path / "data").iterdir())
+        assert files == ["gateway.sqlite3", "gateway.sqlite3-shm", "gateway.sqlite3-wal"]
+        for name in files:
+            assert os.stat(tmp_path / "data" / name).st_mode & 0o077 == 0, name
         assert os.stat(tmp_path / "data").st_mode & 0o077 == 0
     finally:
         await s.close()
@@ -547,3 +561,52 @@ async def test_database_file_is_private(tmp_path: Path) -> None:
 def test_synchronous_must_be_durable(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="FULL"):
         SqliteStorage(tmp_path, Vault.from_key(KEY), synchronous="OFF")
+
+
+async def test_programming_errors_are_refused_without_writing(backend: Backend) -> None:
+    s = backend.storage
+    sid, _ = await _session(s)
+    m, q = _pair(sid)
+    q.message_id = "msg_other"
+    with pytest.raises(ValueError, match="name the message"):
+        await s.enqueue_send(m, q, max_depth=5)
+    assert await s.get_message(sid, m.id) is None
+    await _enqueue(s, sid)
+    item = await s.next_queued(sid)
+    assert item is not None
+    with pytest.raises(ValueError, match="sent or failed"):
+        await s.finish_send(item, "read", engine_message_id=None, reason=None, event=None)
+    assert await s.queue_depth(sid) == 1
+    with pytest.raises(ValueError, match="inbound"):
+        await s.record_inbound(f.outbound(sid), f.event(sid))
+    rec = f.session()
+    with pytest.raises(ValueError, match="belongs to session"):
+        await s.create_session(rec, b"c", [f.endpoint(sid)])
+    assert await s.get_session(rec.id) is None
+    same_id = f.session(id=sid)
+    with pytest.raises(Conflict):
+        await s.create_session(same_id, b"c", [])
+
+
+async def test_closed_storage_refuses_calls(tmp_path: Path) -> None:
+    s = SqliteStorage(tmp_path, Vault.from_key(KEY))
+    with pytest.raises(StorageClosedError):
+        await s.get_session("ses_x")
+    await s.open()
+    await s.open()  # opening twice is harmless
+    await s.close()
+    with pytest.raises(StorageClosedError):
+        await s.ping()
+
+
+async def test_database_of_a_newer_gateway_is_refused(tmp_path: Path) -> None:
+    s = SqliteStorage(tmp_path, Vault.from_key(KEY))
+    await s.open()
+    await s.close()
+    conn = sqlite3.connect(s.path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(RuntimeError, match="upgrade the gateway"):
+        await SqliteStorage(tmp_path, Vault.from_key(KEY)).open()
+    # The failed open left no reader thread behind.
+    assert not [t for t in threading.enumerate() if t.name.startswith("gw-db-read")]

@@ -10,6 +10,7 @@ lives in ``_sqlite_sessions``, ``_sqlite_messages`` and ``_sqlite_events``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import threading
@@ -43,6 +44,8 @@ from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.server.storage.writer import BatchWriter
 
 T = TypeVar("T")
+
+log = logging.getLogger("whatsapp_client.gateway.storage")
 
 DB_FILE = "gateway.sqlite3"
 
@@ -84,21 +87,32 @@ class SqliteStorage:
             return
         loop = asyncio.get_running_loop()
         os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
-        self._readers = ThreadPoolExecutor(self._reader_threads, thread_name_prefix="gw-db-read")
-        self._write_conn = await loop.run_in_executor(self._readers, self._open_writer)
+        readers = ThreadPoolExecutor(self._reader_threads, thread_name_prefix="gw-db-read")
+        try:
+            self._write_conn = await loop.run_in_executor(readers, self._open_writer)
+        except BaseException:
+            readers.shutdown(wait=True)  # its one thread has finished the failed open
+            raise
+        self._readers = readers
         self._writer = BatchWriter(self._write_conn, loop, max_batch=self._max_batch)
 
     def _open_writer(self) -> sqlite3.Connection:
-        conn = connect(self.path, self._synchronous)
-        migrate(conn)
+        # SQLite gives the -wal and -shm files the mode of the database file: make it 0600
+        # before the first connection creates them.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         os.chmod(self.path, 0o600)
+        conn = connect(self.path, self._synchronous)
+        try:
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     async def close(self) -> None:
         """Commits what is queued, then releases every connection and thread."""
         loop = asyncio.get_running_loop()
-        if self._touches and self._writer is not None:
-            await self._flush_touches()
+        self._flush_touches()
         if self._writer is not None:
             writer, self._writer = self._writer, None
             await loop.run_in_executor(None, writer.close)
@@ -184,16 +198,21 @@ class SqliteStorage:
         )
 
     async def touch_session(self, session_id: str, at: int) -> None:
-        # Coalesced: many touches between two batches become one UPDATE per session.
-        first = not self._touches
+        # Coalesced on the loop: the touches of one loop turn become one write, which the
+        # caller does not wait for (last activity is advisory).
+        scheduled = bool(self._touches)
         self._touches[session_id] = max(at, self._touches.get(session_id, 0))
-        if first and self._writer is not None:
-            asyncio.get_running_loop().create_task(self._flush_touches())
+        if not scheduled:
+            asyncio.get_running_loop().call_soon(self._flush_touches)
 
-    async def _flush_touches(self) -> None:
+    def _flush_touches(self) -> None:
         touches, self._touches = self._touches, {}
-        if touches:
-            await self._write(lambda c: ses.touch_sessions(c, touches))
+        if not touches:
+            return
+        if self._writer is None:
+            log.warning("storage closed; %d last-activity times not recorded", len(touches))
+            return
+        self._writer.submit_callback(lambda c: ses.touch_sessions(c, touches), _touch_written)
 
     async def delete_session(self, session_id: str) -> None:
         self._touches.pop(session_id, None)
@@ -349,3 +368,8 @@ class SqliteStorage:
     async def get_idempotent(self, scope: str) -> Optional[IdempotentAnswer]:
         now = now_ms()
         return await self._read(lambda c: ses.get_idempotent(c, self._codec, scope, now))
+
+
+def _touch_written(outcome: object) -> None:
+    if isinstance(outcome, BaseException):
+        log.warning("last-activity times not recorded: %s", outcome)

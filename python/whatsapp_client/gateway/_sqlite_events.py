@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Optional
 
-from whatsapp_client.gateway._errors import NotFound
+from whatsapp_client.gateway._errors import InvalidRequest, NotFound
 from whatsapp_client.gateway._models import Delivery, DeliveryState, Event
 from whatsapp_client.gateway._sqlite_codec import DELIVERY_COLUMNS, Codec, event_types
 
@@ -93,6 +93,8 @@ def list_deliveries(
     state: Optional[DeliveryState],
     limit: int,
 ) -> list[Delivery]:
+    if limit < 1:
+        raise InvalidRequest("limit must be at least 1")
     where: list[str] = ["d.session_id = ?"]
     args: list[object] = [session_id]
     if endpoint_id is not None:
