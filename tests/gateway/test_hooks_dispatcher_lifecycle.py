@@ -7,9 +7,11 @@ import asyncio
 import socket
 from typing import Optional
 
+import msgspec
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.gateway._hooks_support import (
     MemoryDeliveries,
@@ -296,3 +298,32 @@ async def test_close_lets_a_post_in_flight_finish_and_records_it() -> None:
 async def test_close_cuts_a_post_short_after_the_grace_and_keeps_it_pending() -> None:
     store = await _close_during_a_post(grace=0.01)
     assert all(d.state == "pending" and d.attempts == 0 for d in store.deliveries.values())
+
+
+async def test_a_rotated_secret_takes_effect_during_a_backlog() -> None:
+    old, new = generate_secret(), generate_secret()
+    store = MemoryDeliveries(TestClock())
+    async with receiver([old, new]) as rec, dispatching(store) as (d, _):
+        ep = make_endpoint(SESSION, rec.url, [old])
+        store.add_endpoint(ep)
+        n = 0
+
+        def signed_with_new_only() -> bool:
+            nonlocal n
+            if not rec.received:
+                return False
+            last = rec.received[-1]
+            try:
+                Webhook(old).verify(last.body, last.headers)
+            except WebhookVerificationError:
+                return True
+            n += 1  # keep the backlog going
+            store.add_event(make_event(SESSION, n))
+            d.wake()
+            return False
+
+        store.add_event(make_event(SESSION, 0))
+        d.wake()
+        await eventually(lambda: len(rec.received) == 1, what="the first delivery")
+        store.endpoints[ep.id] = msgspec.structs.replace(ep, secrets=[new])
+        await eventually(signed_with_new_only, what="a delivery signed with the new secret")

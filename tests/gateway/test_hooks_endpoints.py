@@ -58,12 +58,18 @@ def test_given_secret_and_rotation() -> None:
             WebhookSpec(url=URL, secret=generate_secret(), previous_secret="x"),
             r"webhooks\[0\]\.previous_secret: ",
         ),
-        (WebhookSpec(url=URL, previous_secret=generate_secret()), "needs a new secret"),
     ],
 )
 def test_bad_specs_name_the_field(spec: WebhookSpec, why: str) -> None:
     with pytest.raises(InvalidRequest, match=why):
         build(spec)
+
+
+def test_rotation_to_a_generated_secret() -> None:
+    old = generate_secret()
+    (ep,) = build(WebhookSpec(url=URL, previous_secret=old))
+    assert len(ep.secrets) == 2 and ep.secrets[1] == old
+    assert ep.secrets[0].startswith(SECRET_PREFIX) and ep.secrets[0] != old
 
 
 def test_private_url_refused_only_when_blocking() -> None:

@@ -37,6 +37,11 @@ PRIVATE_URLS = [
     "http://[::ffff:10.0.0.1]/",
     "http://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
     "http://224.0.0.1/",
+    # Legacy numeric forms the C resolver maps onto 127.0.0.1 and 10.0.0.1.
+    "http://2130706433/",
+    "http://127.1/",
+    "http://0x7f.1/",
+    "http://012.0.0.1/",
 ]
 
 
@@ -73,6 +78,7 @@ def test_public_urls_accepted_when_blocking(url: str) -> None:
         ("https://example.com/a b", "spaces"),
         ("https://example.com/\x00", "control"),
         ("http://[::1/", "not a valid URL"),
+        ("http://hooks.example:0/", "port"),
     ],
 )
 def test_bad_urls_refused(url: str, why: str) -> None:

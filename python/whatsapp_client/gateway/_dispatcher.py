@@ -38,6 +38,9 @@ _log = logging.getLogger("whatsapp_client.gateway.webhooks")
 # endpoints_with_work(_FOREVER) lists every endpoint with a pending delivery, due or not:
 # its worker then sleeps until the head is due.
 _FOREVER = 2**62
+# A worker re-reads its endpoint (URL, secrets) at most this old: a PATCH that rotates a
+# secret takes effect within this time even in the middle of a backlog.
+ENDPOINT_REFRESH_SECONDS = 1.0
 
 __all__ = ["DeliveryStore", "WebhookDispatcher"]
 
@@ -104,6 +107,8 @@ class WebhookDispatcher:
         # Endpoints that got new work while their worker was running: it looks again
         # before it stops.
         self._rescan: set[str] = set()
+        # Endpoints as last read (with the loop time of the read), shared by their workers.
+        self._endpoints: dict[str, tuple[WebhookEndpoint, float]] = {}
         # Endpoints whose worker is between starting a POST and recording its outcome.
         self._posting: set[str] = set()
         self._closing = False
@@ -193,6 +198,7 @@ class WebhookDispatcher:
                 )
 
     async def _work(self, endpoint_id: str) -> None:
+        assert self._loop is not None
         try:
             while not self._closing:
                 self._rescan.discard(endpoint_id)
@@ -204,13 +210,16 @@ class WebhookDispatcher:
                 wait_ms = head.next_attempt_at - self._clock()
                 if wait_ms > 0:
                     await self._sleep(wait_ms / 1000)
-                    continue  # the head may have changed meanwhile: read it again
+                    self._endpoints.pop(endpoint_id, None)  # read it again after a wait
+                    continue  # the head may have changed meanwhile too
                 endpoint = await self._endpoint(head)
                 if endpoint is None or not endpoint.enabled:
                     return  # removed or disabled: its deliveries wait (or were dropped)
                 self._posting.add(endpoint_id)
                 try:
-                    await self._attempt(endpoint, head)
+                    if not await self._attempt(endpoint, head):
+                        self._endpoints.pop(endpoint_id, None)
+                        return  # the endpoint was disabled
                 finally:
                     self._posting.discard(endpoint_id)
         except asyncio.CancelledError:
@@ -219,15 +228,25 @@ class WebhookDispatcher:
             _log.exception("webhook worker failed", extra={"endpoint_id": endpoint_id})
         finally:
             self._workers.pop(endpoint_id, None)
+            self._rescan.discard(endpoint_id)
 
     async def _endpoint(self, head: Delivery) -> Optional[WebhookEndpoint]:
+        """The head's endpoint, read at most ``ENDPOINT_REFRESH_SECONDS`` ago."""
+        assert self._loop is not None
+        cached = self._endpoints.get(head.endpoint_id)
+        if cached is not None and self._loop.time() - cached[1] <= ENDPOINT_REFRESH_SECONDS:
+            return cached[0]
+        self._endpoints.pop(head.endpoint_id, None)
         for endpoint in await self._storage.list_webhooks(head.session_id):
             if endpoint.id == head.endpoint_id:
+                self._endpoints[endpoint.id] = (endpoint, self._loop.time())
                 return endpoint
         return None
 
     # --- one attempt ------------------------------------------------------------------
-    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> None:
+    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> bool:
+        """One POST of the head, its outcome recorded; False if the endpoint is now
+        disabled."""
         assert self._slots is not None and self._http is not None
         try:
             # Checked again at every attempt: the setting may have been turned on since the
@@ -247,11 +266,11 @@ class WebhookDispatcher:
                     timeout=self._settings.webhook_timeout,
                     signed_at=self._wall(),
                 )
-        await self._record(endpoint, head, result)
+        return await self._record(endpoint, head, result)
 
     async def _record(
         self, endpoint: WebhookEndpoint, head: Delivery, result: AttemptResult
-    ) -> None:
+    ) -> bool:
         now = self._clock()
         attempts = head.attempts + 1
         context = {
@@ -263,7 +282,7 @@ class WebhookDispatcher:
             await self._finish(head, "delivered", attempts, now, result, now)
             self._metrics.webhook_deliveries.labels("delivered").inc()
             self._metrics.webhook_latency.observe(max(now - head.created_at, 0) / 1000)
-            return
+            return True
         if result.status == 410:
             await self._finish(head, "pending", attempts, now, result, now)
             await self._storage.disable_webhook(
@@ -271,7 +290,7 @@ class WebhookDispatcher:
             )
             self._metrics.webhook_deliveries.labels("disabled").inc()
             _log.warning("webhook endpoint disabled after 410 Gone", extra=context)
-            return
+            return False
         when = next_attempt_at(
             created_at=head.created_at,
             now=now,
@@ -284,10 +303,11 @@ class WebhookDispatcher:
             await self._finish(head, "dead", attempts, now, result, now)
             self._metrics.webhook_deliveries.labels("dead").inc()
             _log.warning("webhook delivery dead-lettered: %s", result.error, extra=context)
-            return
+            return True
         await self._finish(head, "pending", attempts, when, result, now)
         self._metrics.webhook_deliveries.labels("retry").inc()
         _log.info("webhook delivery failed, retrying: %s", result.error, extra=context)
+        return True
 
     async def _finish(
         self,

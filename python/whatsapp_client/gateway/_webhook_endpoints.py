@@ -2,10 +2,11 @@
 
 Used by the service on session create and PATCH. A secret is generated when none is given
 (the caller sees it once, in that answer). ``previous_secret`` keeps an old secret signing
-too during a rotation. On PATCH, an endpoint whose URL is kept keeps its id (so its pending
-deliveries, their order and its delivery history stay) and, when no new secret is given,
-its secrets (a PATCH that only changes ``events`` must not silently rotate the secret); it
-is enabled again, which is how an endpoint disabled by a 410 is brought back.
+too during a rotation (with no ``secret``, the new one is generated). On PATCH, an endpoint
+whose URL is kept keeps its id (so its pending deliveries, their order and its delivery
+history stay) and, when no new secret is given, its secrets (a PATCH that only changes
+``events`` must not silently rotate the secret); it is enabled again, which is how an
+endpoint disabled by a 410 is brought back.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ def _events(spec: WebhookSpec, index: int) -> list[EventType]:
 
 
 def _secrets(spec: WebhookSpec, index: int, kept: Sequence[str]) -> list[str]:
-    if spec.secret is None:
-        if spec.previous_secret is not None:
-            raise InvalidRequest(f"webhooks[{index}].previous_secret needs a new secret")
+    if spec.secret is None and spec.previous_secret is None:
         return list(kept) if kept else [generate_secret()]
-    secrets = [_normalized(spec.secret, f"webhooks[{index}].secret")]
+    if spec.secret is None:  # rotation to a generated secret, returned once
+        secrets = [generate_secret()]
+    else:
+        secrets = [_normalized(spec.secret, f"webhooks[{index}].secret")]
     if spec.previous_secret is not None:
         previous = _normalized(spec.previous_secret, f"webhooks[{index}].previous_secret")
         if previous != secrets[0]:

@@ -46,9 +46,18 @@ def address_blocked(address: IPAddress) -> bool:
 
 
 def _literal_address(host: str) -> Optional[IPAddress]:
+    """The address a host written as one stands for, including the legacy IPv4 forms the C
+    resolver still accepts (``127.1``, ``2130706433``, ``0x7f.1``, octal ``012.0.0.1``)."""
+    host = host.strip("[]").split("%", 1)[0]
     try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+        return ipaddress.ip_address(host)
     except ValueError:
+        pass
+    if not host or not all(c.isalnum() or c == "." for c in host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
         return None
 
 
@@ -66,6 +75,8 @@ def validate_webhook_url(url: str, *, block_private: bool) -> str:
         raise InvalidRequest("webhook url must be http or https")
     if not parsed.host:
         raise InvalidRequest("webhook url has no host")
+    if parsed.explicit_port == 0:
+        raise InvalidRequest("webhook url port must be 1 to 65535")
     if parsed.user is not None or parsed.password is not None:
         raise InvalidRequest("webhook url must not contain credentials; use the signing secret")
     if block_private:
