@@ -286,3 +286,9 @@ async def test_a_message_not_recorded_before_a_crash_comes_again(pair: Pair) -> 
     await again.start()
     await eventually(lambda: len(rb.messages) == 1, what="the message comes again")
     assert (rb.messages[0].engine_message_id, rb.messages[0].text) == ("msg_keep", "do not lose me")
+
+
+async def test_a_malformed_recipient_is_refused_even_before_login(pair: Pair) -> None:
+    engine = pair.engine(unique_name("dave"), Recorder())
+    with pytest.raises(InvalidRecipient):
+        await engine.resolve_recipient("Not A Name!")

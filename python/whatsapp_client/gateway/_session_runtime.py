@@ -81,13 +81,14 @@ class SessionRuntime:
         self._status_hook(self.session_id, status)
         data: dict[str, object] = {"status": status, "reason": reason}
         try:
-            await self._storage.set_session_status(
-                self.session_id, status, reason, self._event("session.status", data)
-            )
             if status == "connected":
+                # Before the status: whoever sees "connected" also sees the account's id.
                 user_id = getattr(self.engine, "user_id", None)
                 if isinstance(user_id, str):
                     await self._storage.update_session(self.session_id, user_id=user_id)
+            await self._storage.set_session_status(
+                self.session_id, status, reason, self._event("session.status", data)
+            )
         except Exception:
             log.exception("session %s: cannot record status %s", self.session_id, status)
             return

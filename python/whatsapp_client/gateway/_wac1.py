@@ -277,15 +277,17 @@ class Wac1Engine:
         return client
 
     async def resolve_recipient(self, to: str) -> str:
+        is_id = bool(_UUID.match(to))
+        if not is_id and not _USERNAME.match(to):
+            # Refused on its shape alone, even while the session reconnects.
+            raise InvalidRecipient(f"{to[:64]!r} is neither a user id nor a valid username")
         client = self._require()
         try:
-            if _UUID.match(to):
+            if is_id:
                 return (await client.get_user(to)).id
-            if _USERNAME.match(to):
-                return (await client.find_user(to)).id
+            return (await client.find_user(to)).id
         except errors.NotFoundError as exc:
-            raise RecipientNotFound(f"no user {to!r} on this server") from exc
-        raise InvalidRecipient(f"{to!r} is neither a user id nor a valid username")
+            raise RecipientNotFound(f"no user {to[:64]!r} on this server") from exc
 
     async def check_group(self, group_id: str) -> None:
         client = self._require()
