@@ -100,6 +100,7 @@ def test_bad_config_files_are_refused(
         ({"WHATSAPP_GATEWAY_TRUSTED_PROXIES": "10.0.0.1, nginx"}, "'nginx'"),
         ({"WHATSAPP_GATEWAY_BASE_URL": "gateway.example"}, "base_url"),
         ({"WHATSAPP_GATEWAY_MAX_QUEUE": "0"}, "max_queue"),
+        ({"WHATSAPP_GATEWAY_RATE_LIMIT_PER_MINUTE": "100001"}, "at most 100000"),
     ],
 )
 def test_bad_environment_is_refused(env: dict[str, str], message: str) -> None:

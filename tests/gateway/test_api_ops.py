@@ -3,14 +3,27 @@ offline Swagger UI, JSON logs with the request's context."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import os
 from pathlib import Path
 
-from tests.gateway._api_support import GatewayHandle, Receiver, create_session, wait_status
+import pytest
+
+from tests.gateway._api_support import (
+    GATEWAY_SETTINGS,
+    GatewayHandle,
+    Receiver,
+    create_session,
+    running_gateway,
+    wait_status,
+)
+from whatsapp_client.gateway import _app
 from whatsapp_client.gateway._logs import JsonFormatter, get_logger, log_context
+from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._wiring import build_components
 from whatsapp_client.server.testing import ServerHandle
 
 
@@ -81,3 +94,38 @@ async def test_ready_fails_when_the_data_directory_cannot_be_written(
     finally:
         os.rename(moved, data)
     assert (await gateway.call("GET", "/ready", key=None)).status == 200
+
+
+class _StuckDispatcher:
+    """A dispatcher whose close never returns (as a worker stuck in a cancellation would)."""
+
+    def __init__(self) -> None:
+        self.closing = asyncio.Event()
+
+    async def start(self) -> None:
+        pass
+
+    def wake(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        self.closing.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_stuck_dispatcher_does_not_keep_the_gateway_from_stopping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(_app, "DISPATCHER_CLOSE_TIMEOUT", 0.05)
+    settings = GatewaySettings(**{**GATEWAY_SETTINGS, "data_dir": str(tmp_path / "gw")})
+    real = build_components(settings, tmp_path / "gw")
+    stuck = _StuckDispatcher()
+    components = _app.Components(
+        storage=real.storage, service=real.service, dispatcher=stuck, metrics=real.metrics
+    )
+    async with running_gateway(tmp_path / "gw", components=components) as gw:
+        assert (await gw.call("GET", "/ready", key=None)).status == 200
+        # A guard against hanging the suite, not a timing assertion: stop must return.
+        await asyncio.wait_for(gw.stop(), 60)
+    assert stuck.closing.is_set()
+    assert "did not stop in time" in caplog.text

@@ -3,6 +3,7 @@ and the start and stop of the service, the webhook dispatcher and the first-star
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 import time
@@ -35,6 +36,8 @@ from whatsapp_client.gateway._storage import Storage
 log = get_logger("app")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Seconds the webhook dispatcher gets to stop (it gives POSTs in flight 5 s to finish).
+DISPATCHER_CLOSE_TIMEOUT = 15.0
 
 
 class Dispatcher(Protocol):
@@ -140,8 +143,16 @@ def create_app(
         ctx.shutting_down = True
 
     async def cleanup(app: web.Application) -> None:
-        # The dispatcher first: events still pending go out after the next start.
-        await components.dispatcher.close()
+        # The dispatcher first: events still pending go out after the next start. Its close
+        # is bounded so that a stuck worker never keeps the process from stopping (the
+        # deliveries are durable: nothing is lost by leaving it).
+        closing = asyncio.ensure_future(components.dispatcher.close())
+        done, _ = await asyncio.wait({closing}, timeout=DISPATCHER_CLOSE_TIMEOUT)
+        if not done:
+            log.error(
+                "the webhook dispatcher did not stop in time; its pending deliveries resume"
+                " at the next start"
+            )
         await components.service.close()
         log.info("gateway stopped")
 

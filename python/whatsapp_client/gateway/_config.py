@@ -15,6 +15,8 @@ from typing import Any, Optional
 from whatsapp_client.gateway._settings import ENV_PREFIX, GatewaySettings
 from whatsapp_client.gateway._trust import parse_trusted
 
+# Sessions accept at most this many sends a minute (the service's bound).
+MAX_RATE = 100_000
 _INT_RE = re.compile(r"-?[0-9]+")
 _FLOAT_RE = re.compile(r"-?[0-9]+(\.[0-9]*)?|-?\.[0-9]+")
 FIELDS: dict[str, dataclasses.Field[Any]] = {f.name: f for f in dataclasses.fields(GatewaySettings)}
@@ -147,6 +149,8 @@ def check(settings: GatewaySettings) -> None:
     for name in ("max_file_bytes", "max_queue", "rate_limit_per_minute", "webhook_concurrency"):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
+    if settings.rate_limit_per_minute > MAX_RATE:
+        raise ConfigError(f"rate_limit_per_minute must be at most {MAX_RATE}")
     try:
         parse_trusted(settings.trusted_proxies)
     except ValueError as exc:

@@ -16,7 +16,7 @@ from whatsapp_client.gateway._requests import CreateSession, SessionPatch, Webho
 from whatsapp_client.gateway._views import API, session_view
 
 MAX_WEBHOOKS = 10
-MAX_RATE = 60_000
+MAX_RATE = 100_000  # the service refuses more
 
 
 def session_id_of(request: web.Request) -> str:
