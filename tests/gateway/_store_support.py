@@ -1,19 +1,35 @@
-"""Record factories for the storage tests (contract, crash, throughput)."""
+"""Record factories and the ``backend`` fixture of the storage tests.
+
+Test modules register the fixture by importing ``backend_fixture`` (it is named
+``backend``); PostgreSQL will be one more parameter of it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
+
+import pytest
 
 from whatsapp_client.gateway._ids import new_id, now_ms
 from whatsapp_client.gateway._models import (
     Event,
     EventType,
+    IdempotentAnswer,
+    MediaInfo,
     MessageRecord,
     OutboundRequest,
     QueueItem,
     SessionRecord,
     WebhookEndpoint,
 )
+from whatsapp_client.gateway._sqlite import SqliteStorage
+from whatsapp_client.gateway._storage import Storage
+from whatsapp_client.gateway._vault import Vault
+
+KEY = bytes(range(32))
 
 ALL_EVENTS: list[EventType] = ["message.received", "message.status", "session.status", "error"]
 
@@ -97,3 +113,63 @@ def event(session_id: str, type_: EventType = "message.received", **data: object
     return Event(
         id=new_id("evt"), type=type_, session_id=session_id, timestamp=now_ms(), data=dict(data)
     )
+
+
+# --- the backend fixture and helpers over the Storage protocol ------------------------------
+
+
+@dataclass
+class Backend:
+    storage: Storage
+    # Closes and opens the storage again (a restart), optionally with another vault.
+    reopen: Callable[..., Awaitable[Storage]]
+    # Everything the backend wrote to disk, for "never in clear" checks.
+    raw: Callable[[], bytes]
+
+
+def _sqlite_files(data_dir: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(data_dir.iterdir()) if p.is_file())
+
+
+@pytest.fixture(params=["sqlite"], name="backend")
+async def backend_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    assert request.param == "sqlite"
+    current: list[SqliteStorage] = [SqliteStorage(tmp_path, Vault.from_key(KEY))]
+    await current[0].open()
+
+    async def reopen(key: bytes = KEY) -> Storage:
+        await current[0].close()
+        current[0] = SqliteStorage(tmp_path, Vault.from_key(key))
+        await current[0].open()
+        box.storage = current[0]
+        return current[0]
+
+    box = Backend(current[0], reopen, lambda: _sqlite_files(tmp_path))
+    yield box
+    await current[0].close()
+
+
+async def make_session(s: Storage, *hooks: list[str] | None) -> tuple[str, list[str]]:
+    rec = session()
+    endpoints = [endpoint(rec.id, h) for h in hooks]  # type: ignore[arg-type]
+    await s.create_session(rec, b"credentials", endpoints)
+    return rec.id, [e.id for e in endpoints]
+
+
+async def enqueue(s: Storage, sid: str, text: str = "hello", **kw: object) -> tuple[str, int]:
+    m = outbound(sid, text)
+    position = await s.enqueue_send(m, queue_item(m), max_depth=100, **kw)  # type: ignore[arg-type]
+    return m.id, position
+
+
+def pair(sid: str) -> tuple:  # type: ignore[type-arg]
+    m = outbound(sid)
+    return m, queue_item(m)
+
+
+def answer(ttl_ms: int = 60_000) -> IdempotentAnswer:
+    return IdempotentAnswer(status=202, body=b'{"id":"msg_x"}', expires_at=now_ms() + ttl_ms)
+
+
+def media_info(media_id: str) -> MediaInfo:
+    return MediaInfo(media_id=media_id, mime="image/png", size=10, filename="cat.png", sha256="00")

@@ -39,7 +39,7 @@ from whatsapp_client.gateway._models import (
     WebhookEndpoint,
 )
 from whatsapp_client.gateway._sqlite_codec import Codec
-from whatsapp_client.gateway._sqlite_schema import connect, migrate
+from whatsapp_client.gateway._sqlite_schema import check_key, connect, migrate
 from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.server.storage.writer import BatchWriter
 
@@ -104,6 +104,7 @@ class SqliteStorage:
         conn = connect(self.path, self._synchronous)
         try:
             migrate(conn)
+            check_key(conn, self._codec, self.path)
         except BaseException:
             conn.close()
             raise

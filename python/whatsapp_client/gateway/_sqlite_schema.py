@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 
+from whatsapp_client.gateway._sqlite_codec import Codec
+from whatsapp_client.gateway._vault import VaultError
+
 SCHEMA_VERSION = 1
+_KEY_CHECK = b"whatsapp-client gateway master key check"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -161,3 +165,21 @@ def migrate(conn: sqlite3.Connection) -> None:
     conn.executescript(
         "BEGIN IMMEDIATE;" + _SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
     )
+
+
+def check_key(conn: sqlite3.Connection, codec: Codec, path: str) -> None:
+    """Refuses at once a master key other than the one the database was written with
+    (rather than at the first sealed field, after the sessions started)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'vault_check'").fetchone()
+    if row is None:
+        sealed = codec.seal(_KEY_CHECK, "meta", "vault_check")
+        conn.execute("INSERT INTO meta (key, value) VALUES ('vault_check', ?)", (sealed.hex(),))
+        return
+    try:
+        codec.open(bytes.fromhex(row[0]), "meta", "vault_check")
+    except VaultError as exc:
+        raise VaultError(
+            f"the master key is not the one {path} was written with (did "
+            "WHATSAPP_GATEWAY_MASTER_KEY or master.key change?); nothing was opened",
+            code=exc.code,
+        ) from None
