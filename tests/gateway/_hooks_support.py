@@ -142,6 +142,16 @@ class MemoryDeliveries:
         self.finishes.append(Finish(seq, state, at, next_attempt_at, status_code, error))
 
 
+class PipelinedMemoryDeliveries(MemoryDeliveries):
+    """Also lists the deliveries behind the head (the dispatcher then pipelines)."""
+
+    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
+        pending = sorted(
+            (d for d in self.of(endpoint_id) if d.state == "pending"), key=lambda d: d.seq
+        )
+        return pending[:limit]
+
+
 class TestClock:
     """Milliseconds that move only when the code under test sleeps."""
 

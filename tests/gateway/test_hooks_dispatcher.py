@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Optional
 
+import pytest
 from aiohttp import web
 from standardwebhooks import Webhook
 
 from tests.gateway._hooks_support import (
     MemoryDeliveries,
+    PipelinedMemoryDeliveries,
     TestClock,
     make_endpoint,
     make_event,
@@ -28,6 +30,15 @@ from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._signing import generate_secret
 
 SESSION = "ses_hooks"
+StoreClass = type[MemoryDeliveries]
+
+
+@pytest.fixture(params=[MemoryDeliveries, PipelinedMemoryDeliveries], ids=["head", "pipelined"])
+def store_class(request: pytest.FixtureRequest) -> StoreClass:
+    """Every dispatcher test runs over a store that gives only the head and over one that
+    lists the deliveries behind it."""
+    cls: StoreClass = request.param
+    return cls
 
 
 @asynccontextmanager
@@ -55,10 +66,12 @@ def outcome(metrics: GatewayMetrics, name: str) -> float:
     return value or 0.0
 
 
-async def test_events_arrive_signed_in_order_with_the_documented_body() -> None:
+async def test_events_arrive_signed_in_order_with_the_documented_body(
+    store_class: StoreClass,
+) -> None:
     secret = generate_secret()
     clock = TestClock()
-    store = MemoryDeliveries(clock)
+    store = store_class(clock)
     async with receiver([secret]) as rec, dispatching(store, clock) as (dispatcher, metrics):
         ep = make_endpoint(SESSION, rec.url, [secret])
         store.add_endpoint(ep)
@@ -84,9 +97,9 @@ async def test_events_arrive_signed_in_order_with_the_documented_body() -> None:
     assert metrics.registry.get_sample_value("gateway_webhook_latency_seconds_count") == 5
 
 
-async def test_rotation_either_secret_verifies() -> None:
+async def test_rotation_either_secret_verifies(store_class: StoreClass) -> None:
     new, old = generate_secret(), generate_secret()
-    store = MemoryDeliveries(TestClock())
+    store = store_class(TestClock())
     async with receiver([old]) as rec, dispatching(store) as (dispatcher, _):
         store.add_endpoint(make_endpoint(SESSION, rec.url, [new, old]))
         store.add_event(make_event(SESSION, 1))
@@ -96,10 +109,12 @@ async def test_rotation_either_secret_verifies() -> None:
     assert Webhook(new).verify(got.body, got.headers) == Webhook(old).verify(got.body, got.headers)
 
 
-async def test_endpoint_down_for_a_minute_then_up_gets_every_event_in_order() -> None:
+async def test_endpoint_down_for_a_minute_then_up_gets_every_event_in_order(
+    store_class: StoreClass,
+) -> None:
     secret = generate_secret()
     clock = TestClock()
-    store = MemoryDeliveries(clock)
+    store = store_class(clock)
     up_at = clock.now + 60_000
 
     async def answer(request: web.Request) -> web.StreamResponse:
@@ -125,10 +140,12 @@ async def test_endpoint_down_for_a_minute_then_up_gets_every_event_in_order() ->
     assert outcome(metrics, "retry") == len(failed) == 5
 
 
-async def test_500_forever_is_dead_lettered_after_24_hours_then_the_next_goes() -> None:
+async def test_500_forever_is_dead_lettered_after_24_hours_then_the_next_goes(
+    store_class: StoreClass,
+) -> None:
     secret = generate_secret()
     clock = TestClock()
-    store = MemoryDeliveries(clock)
+    store = store_class(clock)
     start = clock.now
 
     async def answer(request: web.Request) -> web.StreamResponse:
@@ -156,9 +173,9 @@ async def test_500_forever_is_dead_lettered_after_24_hours_then_the_next_goes() 
     assert len(rec.requests) == 13
 
 
-async def test_410_disables_the_endpoint_and_keeps_the_event() -> None:
+async def test_410_disables_the_endpoint_and_keeps_the_event(store_class: StoreClass) -> None:
     secret = generate_secret()
-    store = MemoryDeliveries(TestClock())
+    store = store_class(TestClock())
 
     async def answer(request: web.Request) -> web.StreamResponse:
         return web.Response(status=410)
@@ -179,11 +196,13 @@ async def test_410_disables_the_endpoint_and_keeps_the_event() -> None:
     assert outcome(metrics, "disabled") == 1
 
 
-async def _retry_after_sleep(value: str, wall: float) -> list[float]:
+async def _retry_after_sleep(
+    store_class: StoreClass, value: str, wall: float, status: int = 429
+) -> list[float]:
     secret = generate_secret()
     clock = TestClock()
-    store = MemoryDeliveries(clock)
-    answers = [web.Response(status=429, headers={"Retry-After": value})]
+    store = store_class(clock)
+    answers = [web.Response(status=status, headers={"Retry-After": value})]
 
     async def answer(request: web.Request) -> web.StreamResponse:
         return answers.pop() if answers else web.Response(status=200)
@@ -200,24 +219,32 @@ async def _retry_after_sleep(value: str, wall: float) -> list[float]:
         store.add_event(make_event(SESSION, 1))
         dispatcher.wake()
         await eventually(lambda: len(store.finishes) == 2, what="the recorded delivery")
-    assert [f.status for f in store.finishes] == [429, 200]
+    assert [f.status for f in store.finishes] == [status, 200]
     return clock.sleeps
 
 
-async def test_429_retry_after_seconds_is_honoured() -> None:
-    assert await _retry_after_sleep("120", time.time()) == [120.0]
+async def test_429_retry_after_seconds_is_honoured(store_class: StoreClass) -> None:
+    assert await _retry_after_sleep(store_class, "120", time.time()) == [120.0]
 
 
-async def test_429_retry_after_http_date_is_honoured_and_capped() -> None:
+async def test_503_retry_after_is_honoured_too(store_class: StoreClass) -> None:
+    assert await _retry_after_sleep(store_class, "45", time.time(), status=503) == [45.0]
+
+
+async def test_500_retry_after_is_ignored(store_class: StoreClass) -> None:
+    assert await _retry_after_sleep(store_class, "45", time.time(), status=500) == [1.0]
+
+
+async def test_429_retry_after_http_date_is_honoured_and_capped(store_class: StoreClass) -> None:
     wall = float(int(time.time()))
     date = email.utils.formatdate(wall + 900, usegmt=True)
-    assert await _retry_after_sleep(date, wall) == [900.0]
-    assert await _retry_after_sleep("86400", wall) == [3600.0]
+    assert await _retry_after_sleep(store_class, date, wall) == [900.0]
+    assert await _retry_after_sleep(store_class, "86400", wall) == [3600.0]
 
 
-async def test_a_slow_endpoint_does_not_delay_another() -> None:
+async def test_a_slow_endpoint_does_not_delay_another(store_class: StoreClass) -> None:
     secret = generate_secret()
-    store = MemoryDeliveries(TestClock())
+    store = store_class(TestClock())
     release = asyncio.Event()
 
     async def stuck(request: web.Request) -> web.StreamResponse:
@@ -247,10 +274,10 @@ async def test_a_slow_endpoint_does_not_delay_another() -> None:
     assert slow.numbers() == fast.numbers() == [0, 1, 2]
 
 
-async def test_timeout_is_bounded_then_retried() -> None:
+async def test_timeout_is_bounded_then_retried(store_class: StoreClass) -> None:
     secret = generate_secret()
     clock = TestClock()
-    store = MemoryDeliveries(clock)
+    store = store_class(clock)
     hang = asyncio.Event()
     calls = []
 
@@ -273,10 +300,10 @@ async def test_timeout_is_bounded_then_retried() -> None:
     assert store.finishes[1].state == "delivered"
 
 
-async def test_redirects_are_not_followed() -> None:
+async def test_redirects_are_not_followed(store_class: StoreClass) -> None:
     secret = generate_secret()
     clock = TestClock()
-    store = MemoryDeliveries(clock)
+    store = store_class(clock)
     moved: list[int] = []
 
     async def answer(request: web.Request) -> web.StreamResponse:

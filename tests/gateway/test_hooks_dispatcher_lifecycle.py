@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Optional
+from typing import Any, Optional
 
 import msgspec
 import pytest
@@ -15,6 +15,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.gateway._hooks_support import (
     MemoryDeliveries,
+    PipelinedMemoryDeliveries,
     TestClock,
     make_endpoint,
     make_event,
@@ -327,3 +328,33 @@ async def test_a_rotated_secret_takes_effect_during_a_backlog() -> None:
         await eventually(lambda: len(rec.received) == 1, what="the first delivery")
         store.endpoints[ep.id] = msgspec.structs.replace(ep, secrets=[new])
         await eventually(signed_with_new_only, what="a delivery signed with the new secret")
+
+
+class _SlowCommits(PipelinedMemoryDeliveries):
+    """Outcomes are committed only when the test says so."""
+
+    def __init__(self, clock: TestClock) -> None:
+        super().__init__(clock)
+        self.commit = asyncio.Event()
+
+    async def finish_delivery(self, seq: int, state: Any, **kw: Any) -> None:
+        await self.commit.wait()
+        await super().finish_delivery(seq, state, **kw)
+
+
+async def test_a_slow_commit_does_not_hold_up_the_next_post() -> None:
+    secret = generate_secret()
+    store = _SlowCommits(TestClock())
+    async with receiver([secret]) as rec, dispatching(store) as (d, _):
+        ep = make_endpoint(SESSION, rec.url, [secret])
+        store.add_endpoint(ep)
+        for n in range(3):
+            store.add_event(make_event(SESSION, n))
+        d.wake()
+        await eventually(lambda: len(rec.received) == 3, what="3 POSTs before any commit")
+        assert not store.finishes
+        store.commit.set()
+        await eventually(
+            lambda: [x.state for x in store.of(ep.id)] == ["delivered"] * 3, what="3 recorded"
+        )
+    assert rec.numbers() == [0, 1, 2]

@@ -1,8 +1,9 @@
 """Durable webhook delivery: posts every pending :class:`Delivery` to its endpoint.
 
-- Per endpoint strictly in order: one worker task per endpoint with pending work, and only
-  the endpoint's head delivery is ever in flight; the next one waits until the head is
-  delivered or dead.
+- Per endpoint strictly in order: one worker task per endpoint with pending work, and one
+  POST in flight per endpoint; the next one waits until the previous is answered 2xx or
+  is dead. With a :class:`PipelinedDeliveryStore` the next POST does not wait for the
+  previous outcome's commit (the outcomes of a run are committed together).
 - Endpoints in parallel: a worker waiting out a retry holds nothing, so a dead endpoint
   never slows another; at most ``webhook_concurrency`` POSTs are in flight at once.
 - Durable: the schedule lives in the storage (``next_attempt_at``), so after a restart every
@@ -19,16 +20,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Sequence
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
+from whatsapp_client.gateway._delivery_outcome import OutcomeRecorder
+from whatsapp_client.gateway._delivery_store import DeliveryStore, PipelinedDeliveryStore
 from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._metrics import GatewayMetrics
-from whatsapp_client.gateway._models import Delivery, DeliveryState, WebhookEndpoint
-from whatsapp_client.gateway._retry_policy import RETRY_SCHEDULE, next_attempt_at
+from whatsapp_client.gateway._models import Delivery, WebhookEndpoint
+from whatsapp_client.gateway._retry_policy import RETRY_SCHEDULE
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._webhook_post import AttemptResult, post_event
 from whatsapp_client.gateway._webhook_urls import GuardedResolver, validate_webhook_url
@@ -41,32 +44,10 @@ _FOREVER = 2**62
 # A worker re-reads its endpoint (URL, secrets) at most this old: a PATCH that rotates a
 # secret takes effect within this time even in the middle of a backlog.
 ENDPOINT_REFRESH_SECONDS = 1.0
+# Deliveries of one endpoint read at once (with a PipelinedDeliveryStore).
+PIPELINE_DEPTH = 32
 
-__all__ = ["DeliveryStore", "WebhookDispatcher"]
-
-
-class DeliveryStore(Protocol):
-    """The part of :class:`~._storage.Storage` the dispatcher uses."""
-
-    async def endpoints_with_work(self, now: int) -> list[str]: ...
-
-    async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]: ...
-
-    async def list_webhooks(self, session_id: str) -> list[WebhookEndpoint]: ...
-
-    async def disable_webhook(self, endpoint_id: str, reason: str) -> None: ...
-
-    async def finish_delivery(
-        self,
-        seq: int,
-        state: DeliveryState,
-        *,
-        attempts: int,
-        next_attempt_at: int,
-        status_code: Optional[int],
-        error: Optional[str],
-        at: int,
-    ) -> None: ...
+__all__ = ["DeliveryStore", "PipelinedDeliveryStore", "WebhookDispatcher"]
 
 
 class WebhookDispatcher:
@@ -95,7 +76,7 @@ class WebhookDispatcher:
         self._sleep = sleep
         self._wall = wall
         self._poll_interval = poll_interval
-        self._schedule = tuple(schedule)
+        self._outcomes = OutcomeRecorder(storage, settings, metrics, clock, schedule)
         self._resolver = resolver
         self._guard: Optional[GuardedResolver] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -198,30 +179,30 @@ class WebhookDispatcher:
                 )
 
     async def _work(self, endpoint_id: str) -> None:
-        assert self._loop is not None
         try:
             while not self._closing:
                 self._rescan.discard(endpoint_id)
-                head = await self._storage.head_delivery(endpoint_id)
-                if head is None:
+                batch = await self._pending(endpoint_id)
+                if not batch:
                     if endpoint_id in self._rescan:
                         continue
                     return
-                wait_ms = head.next_attempt_at - self._clock()
+                wait_ms = batch[0].next_attempt_at - self._clock()
                 if wait_ms > 0:
                     await self._sleep(wait_ms / 1000)
                     self._endpoints.pop(endpoint_id, None)  # read it again after a wait
                     continue  # the head may have changed meanwhile too
-                endpoint = await self._endpoint(head)
+                endpoint = await self._endpoint(batch[0])
                 if endpoint is None or not endpoint.enabled:
                     return  # removed or disabled: its deliveries wait (or were dropped)
                 self._posting.add(endpoint_id)
                 try:
-                    if not await self._attempt(endpoint, head):
-                        self._endpoints.pop(endpoint_id, None)
-                        return  # the endpoint was disabled
+                    usable = await self._deliver(endpoint, batch)
                 finally:
                     self._posting.discard(endpoint_id)
+                if not usable:
+                    self._endpoints.pop(endpoint_id, None)
+                    return  # the endpoint was disabled
         except asyncio.CancelledError:
             raise
         except Exception:  # storage trouble: the next scan starts a new worker
@@ -229,6 +210,37 @@ class WebhookDispatcher:
         finally:
             self._workers.pop(endpoint_id, None)
             self._rescan.discard(endpoint_id)
+
+    async def _pending(self, endpoint_id: str) -> list[Delivery]:
+        """The head and, when the storage can list them, the deliveries behind it."""
+        if isinstance(self._storage, PipelinedDeliveryStore):
+            return await self._storage.pending_deliveries(endpoint_id, limit=PIPELINE_DEPTH)
+        head = await self._storage.head_delivery(endpoint_id)
+        return [] if head is None else [head]
+
+    async def _deliver(self, endpoint: WebhookEndpoint, batch: list[Delivery]) -> bool:
+        """Posts ``batch`` in order, each only after the previous one was answered 2xx; the
+        2xx outcomes are committed together at the end (so a slow commit does not hold up
+        the next POST). Stops at the first failure, after recording it. False if the
+        endpoint is now disabled."""
+        recording: list[asyncio.Task[bool]] = []
+        try:
+            for delivery in batch:
+                if self._closing or delivery.next_attempt_at > self._clock():
+                    break
+                result = await self._post(endpoint, delivery)
+                if result.delivered:
+                    recording.append(
+                        asyncio.create_task(self._outcomes.record(endpoint, delivery, result))
+                    )
+                    continue
+                await asyncio.gather(*recording)
+                recording = []
+                return await self._outcomes.record(endpoint, delivery, result)
+            return True
+        finally:
+            if recording:
+                await asyncio.gather(*recording)
 
     async def _endpoint(self, head: Delivery) -> Optional[WebhookEndpoint]:
         """The head's endpoint, read at most ``ENDPOINT_REFRESH_SECONDS`` ago."""
@@ -244,9 +256,7 @@ class WebhookDispatcher:
         return None
 
     # --- one attempt ------------------------------------------------------------------
-    async def _attempt(self, endpoint: WebhookEndpoint, head: Delivery) -> bool:
-        """One POST of the head, its outcome recorded; False if the endpoint is now
-        disabled."""
+    async def _post(self, endpoint: WebhookEndpoint, delivery: Delivery) -> AttemptResult:
         assert self._slots is not None and self._http is not None
         try:
             # Checked again at every attempt: the setting may have been turned on since the
@@ -255,75 +265,13 @@ class WebhookDispatcher:
                 endpoint.url, block_private=self._settings.webhook_block_private
             )
         except InvalidRequest as exc:
-            result = AttemptResult(None, f"url refused: {exc.message}")
-        else:
-            async with self._slots:
-                result = await post_event(
-                    self._http,
-                    url,
-                    endpoint.secrets,
-                    head.event,
-                    timeout=self._settings.webhook_timeout,
-                    signed_at=self._wall(),
-                )
-        return await self._record(endpoint, head, result)
-
-    async def _record(
-        self, endpoint: WebhookEndpoint, head: Delivery, result: AttemptResult
-    ) -> bool:
-        now = self._clock()
-        attempts = head.attempts + 1
-        context = {
-            "session_id": head.session_id,
-            "endpoint_id": endpoint.id,
-            "event_id": head.event.id,
-        }
-        if result.delivered:
-            await self._finish(head, "delivered", attempts, now, result, now)
-            self._metrics.webhook_deliveries.labels("delivered").inc()
-            self._metrics.webhook_latency.observe(max(now - head.created_at, 0) / 1000)
-            return True
-        if result.status == 410:
-            await self._finish(head, "pending", attempts, now, result, now)
-            await self._storage.disable_webhook(
-                endpoint.id, "the endpoint answered 410 Gone; update the session's webhooks"
+            return AttemptResult(None, f"url refused: {exc.message}")
+        async with self._slots:
+            return await post_event(
+                self._http,
+                url,
+                endpoint.secrets,
+                delivery.event,
+                timeout=self._settings.webhook_timeout,
+                signed_at=self._wall(),
             )
-            self._metrics.webhook_deliveries.labels("disabled").inc()
-            _log.warning("webhook endpoint disabled after 410 Gone", extra=context)
-            return False
-        when = next_attempt_at(
-            created_at=head.created_at,
-            now=now,
-            failures=attempts,
-            max_age_seconds=self._settings.webhook_max_age_seconds,
-            retry_after=result.retry_after,
-            schedule=self._schedule,
-        )
-        if when is None:
-            await self._finish(head, "dead", attempts, now, result, now)
-            self._metrics.webhook_deliveries.labels("dead").inc()
-            _log.warning("webhook delivery dead-lettered: %s", result.error, extra=context)
-            return True
-        await self._finish(head, "pending", attempts, when, result, now)
-        self._metrics.webhook_deliveries.labels("retry").inc()
-        _log.info("webhook delivery failed, retrying: %s", result.error, extra=context)
-        return True
-
-    async def _finish(
-        self,
-        head: Delivery,
-        state: DeliveryState,
-        attempts: int,
-        when: int,
-        result: AttemptResult,
-        now: int,
-    ) -> None:
-        await self._storage.finish_delivery(
-            head.seq,
-            state,
-            attempts=attempts,
-            next_attempt_at=when,
-            status_code=result.status,
-            error=result.error,
-            at=now,
-        )

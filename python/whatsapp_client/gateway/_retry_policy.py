@@ -3,7 +3,7 @@
 Fast retries first for blips (1 s, 2 s, 4 s), then a slower schedule for an endpoint that is
 down (30 s, 5 min, 30 min, 2 h, then every 6 h), until the delivery is older than
 ``webhook_max_age_seconds``; the last try is made at that age, then it is dead. A ``429``
-with ``Retry-After`` is honoured instead of the schedule, within bounds.
+(or ``503``) with ``Retry-After`` is honoured instead of the schedule, within bounds.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ __all__ = ["USER_AGENT", "AttemptResult", "event_body", "post_event"]
 class AttemptResult:
     status: Optional[int]  # None: no HTTP answer (connection, timeout, refused address)
     error: Optional[str]  # why it failed, for the delivery listing (never a secret)
-    retry_after: Optional[float] = None  # seconds, from a 429's Retry-After
+    retry_after: Optional[float] = None  # seconds, from a 429's or 503's Retry-After
 
     @property
     def delivered(self) -> bool:
@@ -86,7 +86,7 @@ async def post_event(
             status = response.status
             retry_after = (
                 parse_retry_after(response.headers.get("Retry-After"), signed_at)
-                if status == 429
+                if status in (429, 503)
                 else None
             )
     except asyncio.TimeoutError:
