@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import resource
@@ -89,19 +90,29 @@ async def all_connected(gateway: Any, count: int, limit: float) -> float:
         await asyncio.sleep(0.2)
 
 
-def make_gateway(data: Path) -> Any:
+def make_gateway(data: Path, *, webhooks: bool = False, logins: int = 4) -> tuple[Any, Any]:
+    """A gateway on ``data`` and, with ``webhooks``, its webhook dispatcher (else None);
+    ``logins``: session logins at once."""
+    from whatsapp_client.gateway._dispatcher import WebhookDispatcher
     from whatsapp_client.gateway._metrics import GatewayMetrics
     from whatsapp_client.gateway._service import Gateway
     from whatsapp_client.gateway._settings import GatewaySettings
     from whatsapp_client.gateway._sqlite import SqliteStorage
     from whatsapp_client.gateway._vault import Vault
+    from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
 
     vault = Vault.load(data)
     settings = GatewaySettings(data_dir=str(data))
-    return Gateway(settings, SqliteStorage(data, vault), vault, GatewayMetrics())
+    storage = SqliteStorage(data, vault)
+    metrics = GatewayMetrics()
+    dispatcher = WebhookDispatcher(storage, settings, metrics) if webhooks else None
+    wake = dispatcher.wake if dispatcher is not None else (lambda: None)
+    options = dataclasses.replace(Wac1Options.from_settings(settings), max_concurrent_logins=logins)
+    engines = {"wac1": Wac1Factory(options)}
+    return Gateway(settings, storage, vault, metrics, engines=engines, wake=wake), dispatcher
 
 
-async def run(sessions: int, idle: float, root: Path) -> dict[str, float]:
+async def run(sessions: int, idle: float, root: Path, logins: int) -> dict[str, float]:
     from whatsapp_client.gateway._requests import CreateSession
 
     proc, url = start_server(root / "server")
@@ -109,7 +120,7 @@ async def run(sessions: int, idle: float, root: Path) -> dict[str, float]:
     try:
         await wait_health(url)
         data = root / "gateway"
-        gateway = make_gateway(data)
+        gateway, _ = make_gateway(data, logins=logins)
         await gateway.start()
         started = time.perf_counter()
         for i in range(sessions):
@@ -128,7 +139,7 @@ async def run(sessions: int, idle: float, root: Path) -> dict[str, float]:
             await all_connected(gateway, sessions, 600) + time.perf_counter() - started
         )
         await gateway.close()
-        gateway = make_gateway(data)
+        gateway, _ = make_gateway(data, logins=logins)
         started = time.perf_counter()
         await gateway.start()
         figures["restart_all_connected_s"] = await all_connected(gateway, sessions, 120) + (
@@ -151,9 +162,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--idle-seconds", type=float, default=20.0)
+    parser.add_argument("--logins", type=int, default=4, help="session logins at once")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gw-bench-") as tmp:
-        figures = asyncio.run(run(args.sessions, args.idle_seconds, Path(tmp)))
+        figures = asyncio.run(run(args.sessions, args.idle_seconds, Path(tmp), args.logins))
     print(json.dumps({"sessions": args.sessions, **figures}, indent=2))
 
 

@@ -38,7 +38,8 @@ async def test_round_trip_and_every_kind_of_range(
     info, sealed = await put(store, tmp_path, data)
     assert (info.size, info.mime, info.filename) == (size, "application/pdf", "a.pdf")
     on_disk = (tmp_path / "media" / "ses_1" / "med_1").read_bytes()
-    assert data[:64] not in on_disk or size == 0
+    if size >= 16:  # a shorter run could occur in the ciphertext by chance
+        assert data[:64] not in on_disk
     assert await read_all(store, info, sealed, 0, size) == data
     for start, end in [(0, 1), (size // 2, size), (CHUNK - 3, CHUNK + 3), (size, size)]:
         start, end = min(start, size), min(end, size)

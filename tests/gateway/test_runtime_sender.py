@@ -229,3 +229,30 @@ async def test_a_recording_failure_is_retried_without_resending(rig: Rig) -> Non
     rig.worker.start()
     await eventually(lambda: rig.storage.queue == [], timeout=15, what="recorded")
     assert [m for m, _, _ in rig.engine.sent] == [mid]
+
+
+async def test_a_new_rate_takes_effect_while_waiting_for_a_token(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.bucket = TokenBucket(1)  # one a minute, on the real clock
+    rig.worker = SendWorker(
+        SID,
+        rig.storage,
+        rig.engine,  # type: ignore[arg-type]
+        MediaStore(tmp_path / "media", make_vault()),
+        rig.bucket,
+        GatewayMetrics(),
+        wake=lambda: None,
+        scratch=tmp_path / "scratch",
+    )
+    try:
+        await rig.enqueue("first")
+        await rig.enqueue("second")
+        rig.worker.start()
+        await eventually(lambda: len(rig.engine.sent) == 1, what="the first goes")
+        rig.bucket.set_rate(6000)
+        rig.worker.kick()
+        await eventually(
+            lambda: len(rig.engine.sent) == 2, what="the second without a minute's wait"
+        )
+    finally:
+        await rig.worker.stop()

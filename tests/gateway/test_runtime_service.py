@@ -15,6 +15,7 @@ from tests.gateway._runtime_memory import MemoryStorage
 from tests.gateway._runtime_support import PASSWORD, make_vault, unique_name, wac1_factory
 from tests.support import eventually, reference_server
 from whatsapp_client.gateway._errors import (
+    Conflict,
     FileTooLarge,
     InvalidRecipient,
     InvalidRequest,
@@ -45,18 +46,20 @@ class World:
         self.storage = MemoryStorage()
         self.wakes = 0
         self.settings = GatewaySettings(data_dir=str(tmp / "gw"), max_file_bytes=300_000)
+        self.max_failures = 3
         self.gateway = self.make()
 
     def make(self) -> Gateway:
         def wake() -> None:
             self.wakes += 1
 
+        self.metrics = GatewayMetrics()
         return Gateway(
             self.settings,
             self.storage,
             make_vault(),
-            GatewayMetrics(),
-            engines={"wac1": wac1_factory(max_failures=3)},
+            self.metrics,
+            engines={"wac1": wac1_factory(max_failures=self.max_failures)},
             wake=wake,
         )
 
@@ -131,6 +134,10 @@ async def test_two_sessions_talk_and_statuses_move_forward(world: World) -> None
     assert received[0].data["from"] == a.user_id and received[0].data["text"] == "hi bob"
     assert received[0].data["from_name"] == a.config["username"]
     assert world.wakes > 0
+    metric = world.metrics.registry.get_sample_value
+    assert metric("gateway_sessions", {"status": "connected"}) == 2
+    assert metric("gateway_messages_sent_total", {"session": a.id}) == 1
+    assert metric("gateway_messages_received_total", {"session": b.id}) == 1
     # And back, by user id.
     accepted(await world.gateway.send(b.id, SendSpec(to=a.user_id, text="hi alice")))
     await eventually(lambda: any(m.text == "hi alice" for m in world.history(a.id)), what="back")
@@ -234,21 +241,21 @@ async def test_idempotency_key_returns_the_first_answer(world: World) -> None:
 async def test_queue_bound(world: World) -> None:
     a = await world.session("alice")
     b = await world.session("bob")
-    await world.gateway.stop_session(a.id)
-    world.gateway.settings = world.settings = GatewaySettings(
-        data_dir=world.settings.data_dir, max_queue=2
-    )
-    await world.gateway.restart_session(a.id)
-    await world.gateway.sessions.stop(a.id)
-    # A stopped session refuses anyway; test the bound on a running one with a paused worker.
-    await world.gateway.restart_session(a.id)
+    world.gateway.settings = GatewaySettings(data_dir=world.settings.data_dir, max_queue=2)
     runtime = world.gateway.sessions.runtime(a.id)
     assert runtime is not None and runtime.worker is not None
-    await runtime.worker.stop()
+    await runtime.worker.stop()  # nothing leaves the queue
     accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="1")))
-    accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="2")))
+    assert (
+        accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="2")))["position"] == 2
+    )
     with pytest.raises(QueueFull):
         await world.gateway.send(a.id, SendSpec(to=b.user_id, text="3"))
+    media = MediaUpload(source=b"%PDF-1.4" + b"x" * 1000, filename="a.pdf")
+    with pytest.raises(QueueFull):
+        await world.gateway.send(a.id, SendSpec(to=b.user_id, media=media))
+    assert stored_files(Path(world.settings.data_dir, "media")) == []
+    assert len(world.storage.queue) == 2
 
 
 async def test_sessions_come_back_after_a_gateway_restart(world: World) -> None:
@@ -328,6 +335,20 @@ async def test_creation_is_checked_before_anything_is_stored(world: World) -> No
     assert world.storage.sessions == {}
 
 
+async def test_one_account_runs_in_one_session_only(world: World) -> None:
+    a = await world.session("alice")
+    again = CreateSession(
+        name="another name",
+        engine="wac1",
+        server_url=a.config["server_url"],
+        username=a.config["username"],
+        password=PASSWORD,
+    )
+    with pytest.raises(Conflict):
+        await world.gateway.create_session(again)
+    assert list(world.storage.sessions) == [a.id]
+
+
 async def test_history_and_messages_are_read_through_the_service(world: World) -> None:
     a = await world.session("alice")
     b = await world.session("bob")
@@ -366,3 +387,45 @@ def test_the_default_engines_follow_the_settings(tmp_path: Path) -> None:
     factory = gateway.sessions.factories["wac1"]
     assert isinstance(factory, Wac1Factory)
     assert factory.options.max_failures == 7
+
+
+async def test_a_reconnecting_session_still_queues(world: World) -> None:
+    await world.gateway.close()
+    world.max_failures = 1000
+    world.gateway = world.make()
+    await world.gateway.start()
+    a = await world.session("alice")
+    b = await world.session("bob")
+    assert b.user_id is not None
+    await world.server.stop()
+    await eventually(
+        lambda: world.storage.sessions[a.id].status == "disconnected", what="reconnecting"
+    )
+    sent = accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="queued")))
+    with pytest.raises(SessionNotConnected):  # a name cannot be resolved meanwhile
+        await world.gateway.send(a.id, SendSpec(to=b.config["username"], text="x"))
+    await world.server.start()
+    await eventually(lambda: len(world.history(b.id)) == 1, timeout=20, what="sent once back")
+    assert world.history(b.id)[0].text == "queued"
+    await eventually(lambda: world.storage.messages[sent["id"]].status != "queued", what="sent")
+
+
+async def test_a_patch_keeping_a_webhook_url_keeps_the_endpoint(world: World) -> None:
+    a = await world.session("alice", webhooks=[WebhookSpec(url="http://127.0.0.1:9/one")])
+    [before] = await world.gateway.list_webhooks(a.id)
+    _, after = await world.gateway.update_session(
+        a.id,
+        SessionPatch(
+            webhooks=[
+                WebhookSpec(url="http://127.0.0.1:9/one", events=["error"]),
+                WebhookSpec(url="http://127.0.0.1:9/two"),
+            ]
+        ),
+    )
+    assert (after[0].id, after[0].secrets, after[0].events) == (
+        before.id,
+        before.secrets,
+        ["error"],
+    )
+    assert after[1].id != before.id and after[1].secrets[0].startswith("whsec_")
+    assert await world.gateway.list_webhooks(a.id) == after

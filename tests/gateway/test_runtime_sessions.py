@@ -238,3 +238,57 @@ async def test_restore_starts_running_sessions_and_sweeps_deleted_ones(tmp_path:
     record = storage.sessions["ses_b"]
     assert (record.status, record.status_reason) == ("failed", "could not be started: cannot build")
     assert record.running
+
+
+async def test_a_failing_storage_never_reaches_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    rig = Rig(tmp_path)
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("database is locked")
+
+    for name in (
+        "set_session_status",
+        "record_inbound",
+        "set_message_status",
+        "add_events",
+        "save_media",
+    ):
+        monkeypatch.setattr(rig.storage, name, broken)
+    await rig.runtime.on_status("connected", None)
+    msg = inbound(tmp_path, "m1", b"\x89PNG" + b"y" * 100)
+    await rig.runtime.on_message(msg)
+    await rig.runtime.on_message_status("msg_1", "delivered", 1)
+    await rig.runtime.on_error("x", "y", {})
+    assert rig.wakes == 0
+    assert msg.media is not None and not msg.media.path.exists()
+    assert list((tmp_path / "media" / SID).iterdir()) == []
+    for logged in (
+        "cannot record status connected",
+        "cannot record received message",
+        "cannot record a delivered receipt",
+        "cannot record an error event (x)",
+    ):
+        assert logged in caplog.text
+    assert "cannot store received media" in caplog.text
+
+
+async def test_plaintext_left_by_a_crash_is_removed_at_start(tmp_path: Path) -> None:
+    storage = MemoryStorage()
+    await storage.create_session(session("ses_a"), b"", [])
+    leftover = tmp_path / "sessions" / "ses_a" / "tmp" / "send-med_x"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"plaintext")
+    manager = SessionManager(
+        storage,
+        MediaStore(tmp_path / "media", make_vault()),
+        GatewaySettings(),
+        GatewayMetrics(),
+        {"fake": Factory()},  # type: ignore[dict-item]
+        wake=lambda: None,
+        data_dir=tmp_path,
+    )
+    await manager.restore()
+    assert not leftover.exists()
+    await manager.close()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -13,6 +15,7 @@ import pytest
 
 from tests.gateway._runtime_support import PASSWORD, Recorder, unique_name, wac1_factory
 from tests.support import eventually, reference_server
+from whatsapp_client import errors
 from whatsapp_client.gateway._engine import InboundMessage, SendRefused
 from whatsapp_client.gateway._errors import InvalidRecipient, InvalidRequest, RecipientNotFound
 from whatsapp_client.gateway._wac1 import Wac1Engine
@@ -292,3 +295,74 @@ async def test_a_malformed_recipient_is_refused_even_before_login(pair: Pair) ->
     engine = pair.engine(unique_name("dave"), Recorder())
     with pytest.raises(InvalidRecipient):
         await engine.resolve_recipient("Not A Name!")
+
+
+async def test_small_media_goes_inline_under_the_gateway_id(pair: Pair, tmp_path: Path) -> None:
+    ra, rb = Recorder(), Recorder()
+    a, _ = await started(pair, ra, "alice")
+    b, _ = await started(pair, rb, "bob")
+    assert b.user_id is not None
+    src = tmp_path / "tiny.png"
+    src.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(500))
+    sent = await a.send_media(
+        b.user_id,
+        None,
+        src,
+        kind="image",
+        mime="image/png",
+        filename=None,
+        caption=None,
+        message_id="msg_inline",
+    )
+    assert sent.engine_message_id == "msg_inline"
+    await eventually(lambda: len(rb.messages) == 1, what="bob has the image")
+    assert rb.messages[0].engine_message_id == "msg_inline"
+    assert rb.media["msg_inline"] == src.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("failure", "code", "attempts"),
+    [
+        (
+            errors.AttachmentCorruptError("bad blob", code="attachment_corrupt"),
+            "media_download_failed",
+            1,
+        ),
+        (errors.ConnectionError("down"), "media_download_failed", 3),
+        (OSError(errno.ENOSPC, "No space left on device"), "storage_full", 1),
+    ],
+)
+async def test_media_that_cannot_be_fetched_is_reported_and_the_message_kept(
+    pair: Pair, tmp_path: Path, failure: Exception, code: str, attempts: int
+) -> None:
+    ra, rb = Recorder(), Recorder()
+    a, _ = await started(pair, ra, "alice")
+    b, _ = await started(pair, rb, "bob")
+    assert b.user_id is not None and b._client is not None
+    tries: list[int] = []
+
+    async def download(*args: Any, **kwargs: Any) -> Any:
+        tries.append(1)
+        raise failure
+
+    b._client.download = download  # type: ignore[method-assign]
+    src = tmp_path / "big.pdf"
+    src.write_bytes(b"%PDF-1.4\n" + os.urandom(100_000))
+    await a.send_media(
+        b.user_id, None, src, kind="document", mime="application/pdf",
+        filename="big.pdf", caption="see", message_id="msg_big",
+    )  # fmt: skip
+    await eventually(lambda: len(rb.messages) == 1, timeout=15, what="the message arrives")
+    assert (rb.messages[0].caption, rb.messages[0].media) == ("see", None)
+    assert [(c, ctx) for c, _, ctx in rb.errors] == [(code, {"message_id": "msg_big"})]
+    assert len(tries) == attempts
+
+
+async def test_unsealed_incoming_media_left_by_a_crash_is_removed(pair: Pair) -> None:
+    name = unique_name("erin")
+    engine = pair.engine(name, Recorder())
+    leftover = pair.tmp / name / "incoming" / "abc-1" / "photo.jpg"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"plaintext")
+    await engine.start()
+    assert not leftover.exists()

@@ -55,7 +55,7 @@ class SendWorker:
         *,
         wake: Callable[[], None],
         scratch: Path,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Optional[Callable[[float], Awaitable[None]]] = None,
     ) -> None:
         self._sid = session_id
         self._storage = storage
@@ -65,7 +65,7 @@ class SendWorker:
         self._metrics = metrics
         self._wake = wake
         self._scratch = scratch
-        self._sleep = sleep  # pacing waits (a test clock in tests)
+        self._sleep = sleep or self._nap  # pacing waits (a test clock in tests)
         self._kick = asyncio.Event()
         self._task: Optional[asyncio.Task[None]] = None
         self._retry = _FIRST_RETRY
@@ -90,6 +90,11 @@ class SendWorker:
 
     async def _wait(self) -> None:
         await self._kick.wait()
+
+    async def _nap(self, seconds: float) -> None:
+        """Waits for the next token, or less if kicked (a new rate may shorten it)."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._kick.wait(), seconds)
 
     async def _run(self) -> None:
         while True:

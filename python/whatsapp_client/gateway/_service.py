@@ -18,9 +18,11 @@ from whatsapp_client import errors as sdk_errors
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.gateway._engine import EngineFactory
 from whatsapp_client.gateway._errors import (
+    Conflict,
     GatewayError,
     InvalidRequest,
     NotFound,
+    QueueFull,
     SessionNotConnected,
 )
 from whatsapp_client.gateway._facade import MediaReader
@@ -46,7 +48,7 @@ from whatsapp_client.gateway._sessions import SessionManager
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
-from whatsapp_client.gateway._webhook_specs import build_endpoints
+from whatsapp_client.gateway._webhook_endpoints import build_endpoints
 
 __all__ = ["Gateway", "default_engines"]
 
@@ -115,9 +117,13 @@ class Gateway:
         rate = self._rate(spec.rate_limit_per_minute)
         fields = {k: v for k, v in msgspec.structs.asdict(spec).items() if k != "webhooks"}
         config, credentials = factory.validate(fields)
+        await self._refuse_same_account(spec.engine, config)
         session_id = new_id("ses")
         endpoints = build_endpoints(
-            session_id, spec.webhooks or [], block_private=self.settings.webhook_block_private
+            session_id,
+            spec.webhooks or [],
+            block_private=self.settings.webhook_block_private,
+            now=now_ms(),
         )
         record = SessionRecord(
             id=session_id,
@@ -132,6 +138,20 @@ class Gateway:
         await self._storage.create_session(record, credentials, endpoints)
         await self.sessions.launch(record, register=spec.register)
         return await self.get_session(session_id), endpoints
+
+    async def _refuse_same_account(self, engine: str, config: Mapping[str, str]) -> None:
+        """Two sessions of one account would be two devices replacing each other's keys."""
+        account = (config.get("server_url"), config.get("username"))
+        for other in await self._storage.list_sessions():
+            if (
+                other.engine == engine
+                and (
+                    other.config.get("server_url"),
+                    other.config.get("username"),
+                )
+                == account
+            ):
+                raise Conflict(f"session {other.id!r} already runs this account")
 
     def _rate(self, value: Optional[int]) -> int:
         rate = self.settings.rate_limit_per_minute if value is None else value
@@ -159,8 +179,13 @@ class Gateway:
         rate = None if limit is None else self._rate(limit)
         endpoints = None
         if patch.webhooks is not None:
+            # Endpoints whose URL is kept keep their id, secrets and pending deliveries.
             endpoints = build_endpoints(
-                session_id, patch.webhooks, block_private=self.settings.webhook_block_private
+                session_id,
+                patch.webhooks,
+                block_private=self.settings.webhook_block_private,
+                now=now_ms(),
+                existing=await self._storage.list_webhooks(session_id),
             )
         record = await self._storage.update_session(
             session_id, name=name, rate_limit_per_minute=rate
@@ -208,6 +233,10 @@ class Gateway:
                 f"session {session_id!r} is {session.status}: start it (POST .../restart)"
             )
         peer = await self._recipient(session_id, spec)
+        depth = await self._storage.queue_depth(session_id)
+        if depth >= self.settings.max_queue:
+            # Refused before a large file is sealed for nothing (the storage checks again).
+            raise QueueFull(f"the session's queue holds {depth} messages; try again later")
         media: Optional[MediaInfo] = None
         sealed = b""
         kind: MessageType = "text"
@@ -216,7 +245,9 @@ class Gateway:
                 self.media, session_id, spec.media, self.settings.max_file_bytes
             )
         try:
-            return await self._enqueue(session, spec, peer, media, sealed, kind, idempotency_scope)
+            return await self._enqueue(
+                session, spec, peer, media, sealed, kind, idempotency_scope, depth
+            )
         except BaseException:
             if media is not None:
                 await self.media.remove(session_id, media.media_id)
@@ -254,6 +285,7 @@ class Gateway:
         sealed: bytes,
         kind: MessageType,
         scope: Optional[str],
+        depth: int,
     ) -> tuple[int, bytes]:
         sid = session.id
         now = now_ms()
@@ -287,7 +319,7 @@ class Gateway:
         )
         # The position is the depth at acceptance: stored with the answer, so a retried
         # request gets exactly the first answer.
-        position = await self._storage.queue_depth(sid) + 1
+        position = depth + 1
         body = msgspec.json.encode(Accepted(id=message_id, status="queued", position=position))
         idempotency = None
         if scope is not None:

@@ -92,7 +92,7 @@ class SessionManager:
         await asyncio.to_thread(self._sweep, known)
         for record in records:
             if record.running:
-                await self._launch_logged(record, register=False)
+                await self.launch(record, register=False)
             else:
                 self._note_status(record.id, record.status)
 
@@ -113,10 +113,7 @@ class SessionManager:
     # --- one session --------------------------------------------------------------------------
 
     async def launch(self, record: SessionRecord, *, register: bool) -> None:
-        async with self._locks[record.id]:
-            await self._launch(record, register=register)
-
-    async def _launch_logged(self, record: SessionRecord, *, register: bool) -> None:
+        """Starts a session; one that cannot be started is marked ``failed`` with why."""
         async with self._locks[record.id]:
             await self._launch_or_fail(record, register=register)
 
@@ -139,6 +136,8 @@ class SessionManager:
         credentials = await self._storage.get_credentials(record.id)
         directory = self.directory(record.id)
         await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True, mode=0o700)
+        # Plaintext copies handed to the engine for sending; a crash may have left some.
+        await asyncio.to_thread(shutil.rmtree, directory / "tmp", True)
         runtime = SessionRuntime(
             record.id,
             self._storage,
@@ -219,6 +218,7 @@ class SessionManager:
         runtime = self._runtimes.get(session_id)
         if runtime is not None and runtime.worker is not None:
             runtime.worker.bucket.set_rate(rate_per_minute)
+            runtime.worker.kick()  # a worker waiting for a token re-reads the pace
 
     def kick(self, session_id: str) -> None:
         runtime = self._runtimes.get(session_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import random
 import re
 import shutil
@@ -26,7 +27,7 @@ from whatsapp_client.client.logging import get_logger
 from whatsapp_client.gateway._engine import EngineListener, SendRefused, SendResult
 from whatsapp_client.gateway._errors import InvalidRecipient, RecipientNotFound
 from whatsapp_client.gateway._models import MessageType, SessionStatus
-from whatsapp_client.gateway._wac1_client import GatewayClient
+from whatsapp_client.gateway._wac1_client import PERMANENT, GatewayClient
 from whatsapp_client.gateway._wac1_config import Wac1Credentials, Wac1Options
 from whatsapp_client.gateway._wac1_inbound import media_of, to_inbound
 
@@ -40,8 +41,8 @@ _SDK_KIND = {"image": "image", "video": "video", "audio": "audio", "document": "
 # The session store's password is 256 random bits, not a person's password: Argon2id at
 # the OWASP floor is ample, and keeps a restart of hundreds of sessions quick.
 _STORE_KDF = {"kdf_memory_kib": 19 * 1024, "kdf_iterations": 2}
-# Failures no retry fixes: the message fails with the reason instead of waiting.
-_PERMANENT = (errors.ValidationError, errors.NotFoundError, errors.ForbiddenError)
+_DOWNLOAD_ATTEMPTS = 3
+_TRANSIENT_DOWNLOAD = (errors.ConnectionError, errors.ServerError, errors.RateLimitError)
 
 
 class Wac1Engine:
@@ -98,6 +99,9 @@ class Wac1Engine:
         if self._runner is not None and not self._runner.done():
             return
         self._live = True
+        # Received media not yet sealed by the gateway when it stopped: plaintext, and the
+        # server delivers those messages again.
+        await asyncio.to_thread(shutil.rmtree, self._dir / "incoming", True)
         loop = asyncio.get_running_loop()
         self._reporter = loop.create_task(self._report_statuses(), name="wac1-status")
         self._runner = loop.create_task(self._run(), name=f"wac1-{self._session_id}")
@@ -244,12 +248,12 @@ class Wac1Engine:
         if not self._live or client is None or message.direction != "in":
             return
         media = None
-        incoming = self._dir / "incoming"
         try:
-            media = await media_of(client, message, incoming)
+            media = await self._download(client, message)
         except (OSError, errors.WhatsAppError) as exc:
             log.warning("session %s: media of %s not stored: %s", self._session_id, message.id, exc)
-            code = "storage_full" if isinstance(exc, OSError) else "media_download_failed"
+            full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            code = "storage_full" if full else "media_download_failed"
             await self._listener.on_error(
                 code,
                 f"the media of a received message could not be stored: {exc}",
@@ -261,6 +265,18 @@ class Wac1Engine:
         finally:
             if media is not None:
                 await asyncio.to_thread(shutil.rmtree, media.path.parent, True)
+
+    async def _download(self, client: GatewayClient, message: Message) -> Any:
+        """The message's media, retried a few times when the server cannot be reached."""
+        for attempt in range(_DOWNLOAD_ATTEMPTS):
+            try:
+                return await media_of(client, message, self._dir / "incoming")
+            except _TRANSIENT_DOWNLOAD as exc:
+                if attempt + 1 == _DOWNLOAD_ATTEMPTS:
+                    raise
+                log.info("session %s: media download failed (%s); retrying", self._session_id, exc)
+                await asyncio.sleep(0.5 * 2**attempt)
+        return None
 
     async def _on_message_status(self, message_id: str, status: str) -> None:
         if self._live and status in ("delivered", "read"):
@@ -310,7 +326,7 @@ class Wac1Engine:
         if group_id is not None:
             try:
                 msg = await client.send_group_message(group_id, text)
-            except _PERMANENT as exc:
+            except PERMANENT as exc:
                 raise SendRefused(str(exc)) from exc
             return SendResult(engine_message_id=msg.id, timestamp=msg.timestamp)
         assert to is not None
@@ -319,7 +335,7 @@ class Wac1Engine:
         async def submit(mid: Optional[str]) -> Message:
             return await client.send_payload(to, payload, text, message_id=mid)
 
-        return await self._send_once(client, message_id, submit)
+        return await client.send_once(message_id, submit)
 
     async def send_media(
         self,
@@ -350,37 +366,4 @@ class Wac1Engine:
                 message_id=mid,
             )
 
-        return await self._send_once(client, message_id, submit)
-
-    async def _send_once(
-        self, client: GatewayClient, message_id: Optional[str], submit: Any
-    ) -> SendResult:
-        """Sends unless the SDK already has the message (a resend after a crash), then waits
-        for the server's ``sent``. ``SendRefused`` for a final refusal; any other error means
-        "try again later" and leaves nothing the SDK would not resend by itself."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[int] = loop.create_future()
-        key = message_id or ""
-        if message_id is not None:
-            client.sent_waiters[message_id] = fut
-        try:
-            state, ts = ("unknown", 0)
-            if message_id is not None:
-                state, ts = await client.state_of(message_id)
-            if state == "sent":
-                return SendResult(engine_message_id=key, timestamp=ts)
-            if state == "unknown":
-                try:
-                    msg = await submit(message_id)
-                except _PERMANENT as exc:
-                    raise SendRefused(str(exc)) from exc
-                key = msg.id
-                if msg.status == "sent":
-                    return SendResult(engine_message_id=msg.id, timestamp=msg.timestamp)
-                if message_id is None:
-                    client.sent_waiters[msg.id] = fut
-            # In the SDK's outbox: it goes out by itself; wait for the server's answer.
-            timestamp = await fut
-            return SendResult(engine_message_id=key, timestamp=timestamp)
-        finally:
-            client.sent_waiters.pop(key, None)
+        return await client.send_once(message_id, submit)

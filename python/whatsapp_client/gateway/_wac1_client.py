@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any, Callable, Union
+from typing import Any, Callable, Optional, Union
 
 from whatsapp_client import errors
 from whatsapp_client.client import ConnectionState, Message, WhatsAppClient
 from whatsapp_client.client.frames import IncomingMessage, Sent, Status
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.client.payloads import to_message
+from whatsapp_client.gateway._engine import SendRefused, SendResult
 
-__all__ = ["GatewayClient", "StateHook"]
+__all__ = ["PERMANENT", "GatewayClient", "StateHook"]
 
 log = get_logger("gateway.wac1")
 
 StateHook = Callable[[ConnectionState, ConnectionState], None]
 _ACK = '{"type":"ack"'
+# Failures no retry fixes: the message fails with the reason instead of waiting.
+PERMANENT = (errors.ValidationError, errors.NotFoundError, errors.ForbiddenError)
 
 
 class GatewayClient(WhatsAppClient):
@@ -147,3 +150,36 @@ class GatewayClient(WhatsAppClient):
             if message_id in pending:
                 return ("queued", 0)
         return found
+
+    async def send_once(
+        self, message_id: Optional[str], submit: Callable[[Optional[str]], Awaitable[Message]]
+    ) -> SendResult:
+        """Sends (``submit``) unless the SDK already has the message (a resend after a
+        crash), then waits for the server's ``sent``. ``SendRefused`` for a final refusal;
+        any other error means "try again later" and leaves nothing the SDK would not
+        resend by itself."""
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        key = message_id or ""
+        if message_id is not None:
+            self.sent_waiters[message_id] = fut
+        try:
+            state, ts = ("unknown", 0)
+            if message_id is not None:
+                state, ts = await self.state_of(message_id)
+            if state == "sent":
+                return SendResult(engine_message_id=key, timestamp=ts)
+            if state == "unknown":
+                try:
+                    msg = await submit(message_id)
+                except PERMANENT as exc:
+                    raise SendRefused(str(exc)) from exc
+                key = msg.id
+                if msg.status == "sent":
+                    return SendResult(engine_message_id=msg.id, timestamp=msg.timestamp)
+                if message_id is None:
+                    self.sent_waiters[msg.id] = fut
+            # In the SDK's outbox: it goes out by itself; wait for the server's answer.
+            timestamp = await fut
+            return SendResult(engine_message_id=key, timestamp=timestamp)
+        finally:
+            self.sent_waiters.pop(key, None)
