@@ -152,8 +152,17 @@ async def test_idempotency_key_returns_the_first_answer_and_sends_once(
     assert first.body == again.body
     other = await gateway.call("POST", path, json_body=body, headers={"Idempotency-Key": "order-2"})
     assert other.body["id"] != first.body["id"]
+    writer = await gateway.call("POST", "/api/v1/keys", json_body={"name": "w", "scope": "write"})
+    theirs = await gateway.call(
+        "POST",
+        path,
+        key=writer.body["key"],
+        json_body=body,
+        headers={"Idempotency-Key": "order-1"},
+    )
+    assert theirs.body["id"] != first.body["id"]  # another caller's key is its own
     outbound = await gateway.call("GET", path, params={"direction": "outbound"})
-    assert len(outbound.body["messages"]) == 2
+    assert len(outbound.body["messages"]) == 3
     bad = await gateway.call("POST", path, json_body=body, headers={"Idempotency-Key": "x" * 300})
     assert (bad.status, bad.code) == (400, "invalid_request")
 
