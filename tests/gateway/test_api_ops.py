@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -129,3 +130,22 @@ async def test_a_stuck_dispatcher_does_not_keep_the_gateway_from_stopping(
         await asyncio.wait_for(gw.stop(), 60)
     assert stuck.closing.is_set()
     assert "did not stop in time" in caplog.text
+
+
+async def test_an_unexpected_error_is_a_500_in_the_error_shape_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = GatewaySettings(**{**GATEWAY_SETTINGS, "data_dir": str(tmp_path / "gw")})
+    real = build_components(settings, tmp_path / "gw")
+
+    class Broken(type(real.service)):  # type: ignore[misc]  # the real service, one bug added
+        async def list_sessions(self) -> Any:
+            raise RuntimeError("a bug")
+
+    real.service.__class__ = Broken
+    async with running_gateway(tmp_path / "gw", components=real) as gw:
+        answer = await gw.call("GET", "/api/v1/sessions")
+        assert (answer.status, answer.code) == (500, "internal_error")
+        assert "a bug" not in answer.raw.decode()  # details go to the log only
+    [record] = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert record.exc_info is not None and getattr(record, "path", None) == "/api/v1/sessions"
