@@ -138,3 +138,12 @@ def test_openapi_document_is_valid_and_every_route_has_examples() -> None:
             for status, answer in operation["responses"].items():
                 for media in answer.get("content", {}).values():
                     assert "example" in media or "examples" in media, f"{where} {status}"
+
+
+def test_settings_never_show_the_api_keys() -> None:
+    from whatsapp_client.gateway._settings import GatewaySettings
+
+    key = generate_key()
+    settings = GatewaySettings(api_keys=key)
+    assert key not in repr(settings) and key not in str(settings)
+    assert settings.api_keys == key
