@@ -35,6 +35,7 @@ _ERRORS: dict[int, tuple[str, JSON]] = {
         ex.error("too_many_requests", "too many failed API key attempts from this address"),
     ),
     503: ("Not available", ex.error("session_not_connected", "the session is stopped")),
+    507: ("The disk is full", ex.error("insufficient_storage", "no space left for the file")),
 }
 
 

@@ -76,7 +76,7 @@ def _send_operation() -> JSON:
         ok=202,
         answer=("AcceptedOut", ex.ACCEPTED),
         body=("SendBody", ex.SEND_TEXT),
-        errors=(404, 413, 503),
+        errors=(404, 413, 503, 507),
         params=(_SID, _IDEMPOTENCY),
         scope="write",
     )
