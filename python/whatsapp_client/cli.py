@@ -12,6 +12,7 @@ commands:
   demo        run a narrated encrypted conversation between two bots (in-process server)
   selfcheck   establish an encrypted session in-process and exchange messages
   serve       run the reference server (whatsapp-client serve --help)
+  gateway     run the REST and webhook gateway (whatsapp-client gateway --help)
   send-file   send a file end-to-end encrypted, with a progress bar (send-file --help)
   receive-files
               download the files sent to you, verified, with a progress bar
@@ -36,6 +37,12 @@ def _serve(args: Sequence[str]) -> int:
     return serve(list(args))
 
 
+def _gateway(args: Sequence[str]) -> int:
+    from whatsapp_client.gateway._cli import main as gateway
+
+    return gateway(list(args))
+
+
 def _send_file(args: Sequence[str]) -> int:
     from whatsapp_client.transfer_cli import send_main
 
@@ -52,6 +59,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "demo": _demo,
     "selfcheck": _selfcheck,
     "serve": _serve,
+    "gateway": _gateway,
     "send-file": _send_file,
     "receive-files": _receive_files,
 }

@@ -15,11 +15,16 @@ __all__ = [
     "GatewayError",
     "InvalidRecipient",
     "InvalidRequest",
+    "MethodNotAllowed",
     "NotFound",
+    "NotReady",
     "QueueFull",
+    "RangeNotSatisfiable",
     "RecipientNotFound",
+    "RequestTooLarge",
     "SessionNotConnected",
     "StorageFull",
+    "TooManyRequests",
     "Unauthorized",
 ]
 
@@ -59,12 +64,38 @@ class RecipientNotFound(GatewayError):
     status, code = 404, "recipient_not_found"
 
 
+class MethodNotAllowed(GatewayError):
+    status, code = 405, "method_not_allowed"
+
+
 class Conflict(GatewayError):
     status, code = 409, "conflict"
 
 
 class FileTooLarge(GatewayError):
     status, code = 413, "file_too_large"
+
+
+class RequestTooLarge(GatewayError):
+    status, code = 413, "request_too_large"
+
+
+class RangeNotSatisfiable(GatewayError):
+    status, code = 416, "range_not_satisfiable"
+
+    def __init__(self, message: str, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class TooManyRequests(GatewayError):
+    """Too many failed API key attempts from one client address."""
+
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class QueueFull(GatewayError):
@@ -77,3 +108,7 @@ class SessionNotConnected(GatewayError):
 
 class StorageFull(GatewayError):
     status, code = 507, "insufficient_storage"
+
+
+class NotReady(GatewayError):
+    status, code = 503, "not_ready"

@@ -23,7 +23,8 @@ class GatewaySettings:
     tls_cert: str | None = None
     tls_key: str | None = None
     # Comma-separated admin keys from the environment (WHATSAPP_GATEWAY_API_KEYS).
-    api_keys: str | None = None
+    # Not in the repr: settings may end up in a log or a traceback.
+    api_keys: str | None = dataclasses.field(default=None, repr=False)
     # Honour X-Forwarded-For / X-Forwarded-Proto only from these proxies (comma-separated
     # addresses); empty: never.
     trusted_proxies: str = ""

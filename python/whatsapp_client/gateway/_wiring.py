@@ -1,0 +1,42 @@
+"""The real parts of a gateway: the Vault under the data directory's master key, the SQLite
+storage, the webhook dispatcher, and the service running the engines."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Optional
+
+from whatsapp_client.gateway._app import Components
+from whatsapp_client.gateway._dispatcher import WebhookDispatcher
+from whatsapp_client.gateway._metrics import GatewayMetrics
+from whatsapp_client.gateway._service import Gateway
+from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._sqlite import SqliteStorage
+from whatsapp_client.gateway._vault import Vault
+from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
+
+
+def build_components(
+    settings: GatewaySettings,
+    data_dir: Path,
+    *,
+    client_options: Optional[Mapping[str, Any]] = None,
+) -> Components:
+    """``client_options``: extra options of every session's client (tests: cheap key
+    derivation); None for the defaults."""
+    metrics = GatewayMetrics()
+    vault = Vault.load(data_dir)
+    storage = SqliteStorage(data_dir, vault)
+    dispatcher = WebhookDispatcher(storage, settings, metrics)
+    engines = {"wac1": Wac1Factory(Wac1Options.from_settings(settings, client_options))}
+    service = Gateway(
+        settings,
+        storage,
+        vault,
+        metrics,
+        engines=engines,
+        wake=dispatcher.wake,
+        data_dir=data_dir,
+    )
+    return Components(storage=storage, service=service, dispatcher=dispatcher, metrics=metrics)

@@ -1,0 +1,38 @@
+"""Fixtures of the gateway tests: the real reference server, a real webhook receiver on
+loopback, and the gateway itself (real storage, service and dispatcher) with an admin key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.gateway._api_support import GatewayHandle, Receiver, running_gateway
+from tests.support import reference_server
+from whatsapp_client.server.testing import ServerHandle
+
+
+@pytest.fixture
+async def chat_server(tmp_path: Path) -> AsyncIterator[ServerHandle]:
+    """The reference chat server the sessions connect to."""
+    async with reference_server(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that answers 200 and records every request."""
+    hook = Receiver()
+    await hook.start()
+    try:
+        yield hook
+    finally:
+        await hook.stop()
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[GatewayHandle]:
+    """The gateway on a loopback port with data under ``tmp_path / "gateway"``."""
+    async with running_gateway(tmp_path / "gateway") as handle:
+        yield handle
