@@ -74,7 +74,7 @@ async def accept_bench(requests: int, sessions: int, concurrency: int) -> None:
                         http,
                         "PATCH",
                         f"{gw.url}/api/v1/sessions/{s['id']}",
-                        {"rate_limit_per_minute": 1_000_000},
+                        {"rate_limit_per_minute": 100_000},
                     )
                 # Warm up the recipient lookup and the session with one send each.
                 for s in senders:
@@ -160,7 +160,6 @@ async def webhooks_bench(sessions: int, rate: float, seconds: float) -> None:
                     peer = WhatsAppClient(
                         server_url=srv.url,
                         storage_path=str(Path(tmp) / f"peer{i}"),
-                        password="peer password 1",
                     )
                     await peer.register(f"p{secrets.token_hex(6)}", "peer password 1")
                     await peer.connect()
