@@ -293,11 +293,15 @@ async def test_timeout_is_bounded_then_retried(store_class: StoreClass) -> None:
         store.add_endpoint(make_endpoint(SESSION, rec.url, [secret]))
         store.add_event(make_event(SESSION, 1))
         dispatcher.wake()
-        await eventually(lambda: len(store.finishes) == 2, what="the recorded retry")
+        await eventually(
+            lambda: any(f.state == "delivered" for f in store.finishes), what="a delivered retry"
+        )
         hang.set()
-    assert store.finishes[0].status is None
-    assert store.finishes[0].error == "no answer within 0.2 s"
-    assert store.finishes[1].state == "delivered"
+    # On a slow machine a retry may time out too; each failure is the bounded timeout.
+    *failed, done = store.finishes
+    assert failed and all(f.status is None for f in failed)
+    assert all(f.error == "no answer within 0.2 s" for f in failed)
+    assert done.state == "delivered"
 
 
 async def test_redirects_are_not_followed(store_class: StoreClass) -> None:
