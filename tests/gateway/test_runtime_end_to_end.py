@@ -65,6 +65,9 @@ class Stack:
         await self.dispatcher.start()
 
     async def stop(self) -> None:
+        # The sessions first (no wake() reaches the dispatcher while it closes), the
+        # storage last.
+        await self.gateway.sessions.close()
         await self.dispatcher.close()
         await self.gateway.close()
 

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from tests.gateway._runtime_support import PASSWORD, Recorder, unique_name, wac1_factory
-from tests.support import eventually, reference_server
+from tests.support import eventually, eventually_async, reference_server
 from whatsapp_client import errors
 from whatsapp_client.gateway._engine import InboundMessage, SendRefused
 from whatsapp_client.gateway._errors import InvalidRecipient, InvalidRequest, RecipientNotFound
@@ -366,3 +366,33 @@ async def test_unsealed_incoming_media_left_by_a_crash_is_removed(pair: Pair) ->
     leftover.write_bytes(b"plaintext")
     await engine.start()
     assert not leftover.exists()
+
+
+async def test_a_sent_that_came_before_the_wait_is_noticed(pair: Pair) -> None:
+    ra, rb = Recorder(), Recorder()
+    a, _ = await started(pair, ra, "alice")
+    b, _ = await started(pair, rb, "bob")
+    client = a._client
+    assert client is not None and b.user_id is not None
+    # The outbox sends the message (at connect, say) before any gateway send waits for it...
+    await client.send_payload(b.user_id, {"type": "text", "text": "early"}, message_id="msg_race")
+
+    async def confirmed() -> bool:
+        return (await client.state_of("msg_race"))[0] == "sent"
+
+    await eventually_async(confirmed, what="sent by the outbox")
+    # ...and the worker's look at the store happened just before that 'sent' was recorded.
+    real = client.state_of
+    looks: list[str] = []
+
+    async def stale(message_id: str) -> tuple[str, int]:
+        looks.append(message_id)
+        return ("queued", 0) if len(looks) == 1 else await real(message_id)
+
+    client.state_of = stale  # type: ignore[method-assign]
+    result = await asyncio.wait_for(
+        a.send_text(b.user_id, None, "early", message_id="msg_race"), 10
+    )
+    assert result.engine_message_id == "msg_race" and result.timestamp > 0
+    await eventually(lambda: len(rb.messages) == 1, what="bob has it")
+    assert [m.text for m in rb.messages] == ["early"]

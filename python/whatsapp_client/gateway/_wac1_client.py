@@ -29,6 +29,7 @@ log = get_logger("gateway.wac1")
 
 StateHook = Callable[[ConnectionState, ConnectionState], None]
 _ACK = '{"type":"ack"'
+_RECHECK = 2.0  # seconds between looks at the store while waiting for a 'sent'
 # Failures no retry fixes: the message fails with the reason instead of waiting.
 PERMANENT = (errors.ValidationError, errors.NotFoundError, errors.ForbiddenError)
 
@@ -136,12 +137,14 @@ class GatewayClient(WhatsAppClient):
         _, store, executor = self._require_login()
 
         def look() -> tuple[str, int]:
+            # The outbox first: the SDK moves a confirmed message from the outbox to the
+            # history in one commit, so looking the other way round could miss it between.
+            if any(str(item.message_id) == message_id for item in store.outbox()):
+                return ("queued", 0)
             row = store.get_message(message_id)
             if row is not None:
                 status = str(getattr(row, "status", "sent"))
                 return ("queued", 0) if status == "pending" else ("sent", int(row.timestamp))
-            if any(str(item.message_id) == message_id for item in store.outbox()):
-                return ("queued", 0)
             return ("unknown", 0)
 
         found = await executor.run(look)
@@ -179,7 +182,22 @@ class GatewayClient(WhatsAppClient):
                 if message_id is None:
                     self.sent_waiters[msg.id] = fut
             # In the SDK's outbox: it goes out by itself; wait for the server's answer.
-            timestamp = await fut
-            return SendResult(engine_message_id=key, timestamp=timestamp)
+            return await self._sent(key, fut)
         finally:
             self.sent_waiters.pop(key, None)
+
+    async def _sent(self, key: str, fut: asyncio.Future[int]) -> SendResult:
+        """Waits for ``sent``. The answer may have come before the waiter was registered
+        (the outbox flushes at connect), so the store is asked again now and then."""
+        while True:
+            try:
+                timestamp = await asyncio.wait_for(asyncio.shield(fut), _RECHECK)
+                return SendResult(engine_message_id=key, timestamp=timestamp)
+            except asyncio.TimeoutError:
+                if not key:
+                    continue
+            state, ts = await self.state_of(key)
+            if state == "sent":
+                return SendResult(engine_message_id=key, timestamp=ts)
+            if state == "unknown":  # gone from the outbox without our seeing why
+                raise errors.ConnectionError(f"message {key} left the outbox unconfirmed")
