@@ -37,3 +37,18 @@ async def test_malformed_multipart_bodies_are_invalid_requests(gateway: GatewayH
         assert await _post(gateway, body, form) == (400, "invalid_request"), body[:60]
     # A multipart content type without a boundary.
     assert await _post(gateway, b"x", "multipart/form-data") == (400, "invalid_request")
+
+
+async def test_numbers_beyond_64_bits_are_invalid_requests(gateway: GatewayHandle) -> None:
+    for body in (
+        {"name": "k", "scope": "read", "expires_at": 2**64},
+        {"name": "k", "scope": "read", "expires_at": 2**63},
+    ):
+        answer = await gateway.call("POST", "/api/v1/keys", json_body=body)
+        assert (answer.status, answer.code) == (400, "invalid_request"), body
+    for params in ({"since": str(2**63)}, {"until": str(2**64)}):
+        answer = await gateway.call("GET", "/api/v1/sessions/ses_x/messages", params=params)
+        assert (answer.status, answer.code) == (400, "invalid_request"), params
+    answer = await gateway.call("POST", f"/api/v1/sessions/ses_x/deliveries/{2**63}/redeliver")
+    assert (answer.status, answer.code) == (400, "invalid_request")
+    assert (await gateway.call("GET", "/api/v1/keys")).body == {"keys": []}

@@ -135,7 +135,7 @@ class DeliveryList(msgspec.Struct):
 class KeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: Name
     scope: Scope
-    expires_at: Optional[Annotated[int, Meta(ge=0)]] = None
+    expires_at: Optional[Annotated[int, Meta(ge=0, le=2**63 - 1)]] = None  # ms; SQLite INTEGER
     session_ids: Optional[Annotated[list[str], Meta(min_length=1, max_length=1000)]] = None
 
 
