@@ -15,10 +15,10 @@ from typing import Any, Optional
 
 import aiohttp
 from aiohttp import web
-from whatsapp_client.gateway._wiring import build_components
 
 from whatsapp_client.gateway._app import Components, create_app
 from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._wiring import build_components
 
 ADMIN_KEY = "wag_test-admin-Kq8vZ2mT5rW9xN3bL7cH1dF4gJ6"
 

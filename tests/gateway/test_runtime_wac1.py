@@ -396,3 +396,27 @@ async def test_a_sent_that_came_before_the_wait_is_noticed(pair: Pair) -> None:
     assert result.engine_message_id == "msg_race" and result.timestamp > 0
     await eventually(lambda: len(rb.messages) == 1, what="bob has it")
     assert [m.text for m in rb.messages] == ["early"]
+
+
+async def test_the_engine_asks_the_server_once_per_recipient(pair: Pair) -> None:
+    a, _ = await started(pair, Recorder(), "alice")
+    b, bob = await started(pair, Recorder(), "bob")
+    client = a._client
+    assert client is not None
+    calls: list[str] = []
+    find_user, get_user = client.find_user, client.get_user
+
+    async def counting_find(username: str):  # type: ignore[no-untyped-def]
+        calls.append(username)
+        return await find_user(username)
+
+    async def counting_get(user_id: str):  # type: ignore[no-untyped-def]
+        calls.append(user_id)
+        return await get_user(user_id)
+
+    client.find_user = counting_find  # type: ignore[method-assign]
+    client.get_user = counting_get  # type: ignore[method-assign]
+    for _ in range(3):
+        assert await a.resolve_recipient(bob) == b.user_id
+        assert await a.resolve_recipient(str(b.user_id)) == b.user_id
+    assert calls == [bob, b.user_id]

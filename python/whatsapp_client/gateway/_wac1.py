@@ -27,6 +27,7 @@ from whatsapp_client.client.logging import get_logger
 from whatsapp_client.gateway._engine import EngineListener, SendRefused, SendResult
 from whatsapp_client.gateway._errors import InvalidRecipient, RecipientNotFound
 from whatsapp_client.gateway._models import MessageType, SessionStatus
+from whatsapp_client.gateway._recipient_cache import RecipientCache
 from whatsapp_client.gateway._wac1_client import PERMANENT, GatewayClient
 from whatsapp_client.gateway._wac1_config import Wac1Credentials, Wac1Options
 from whatsapp_client.gateway._wac1_inbound import media_of, to_inbound
@@ -80,6 +81,7 @@ class Wac1Engine:
         self._reporter: Optional[asyncio.Task[None]] = None
         self._names: dict[str, str] = {}
         self._user_id: Optional[str] = None
+        self._recipients = RecipientCache(options.recipient_cache_seconds)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -298,12 +300,15 @@ class Wac1Engine:
             # Refused on its shape alone, even while the session reconnects.
             raise InvalidRecipient(f"{to[:64]!r} is neither a user id nor a valid username")
         client = self._require()
+        known = self._recipients.get(to)
+        if known is not None:
+            return known
         try:
-            if is_id:
-                return (await client.get_user(to)).id
-            return (await client.find_user(to)).id
+            user_id = (await (client.get_user(to) if is_id else client.find_user(to))).id
         except errors.NotFoundError as exc:
             raise RecipientNotFound(f"no user {to[:64]!r} on this server") from exc
+        self._recipients.put(to, user_id)
+        return user_id
 
     async def check_group(self, group_id: str) -> None:
         client = self._require()

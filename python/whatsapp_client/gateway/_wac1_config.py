@@ -45,6 +45,8 @@ class Wac1Options:
     # Logins (each opens a store: an Argon2id derivation of 19 MiB) running at once: a
     # restart of hundreds of sessions stays within memory and does not starve the loop.
     max_concurrent_logins: int = 4
+    # Seconds a looked-up recipient (id or username -> user id) is remembered; 0: never.
+    recipient_cache_seconds: float = 300.0
     # Extra ClientConfig options for every session's client (tests: cheap KDF, short delays).
     client_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
