@@ -16,14 +16,18 @@ import asyncio
 import secrets
 import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from benches.gateway_load.harness import Gateway, api, call, create_sessions, wait_connected
-from benches.server_load.harness import server as server_process
+
+from .harness import Gateway, api, call, create_sessions, wait_connected
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from server_load.harness import server as server_process
 
 MiB = 1024 * 1024
 
@@ -182,7 +186,10 @@ async def webhooks_bench(sessions: int, rate: float, seconds: float) -> None:
                 while len(latencies) < total and time.perf_counter() < deadline:  # noqa: ASYNC110
                     await asyncio.sleep(0.1)
                 lat = sorted(latencies)
-                p = lambda q: 1000 * lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
+
+                def p(q: float) -> float:
+                    return 1000 * lat[min(len(lat) - 1, int(q * len(lat)))]
+
                 print(
                     f"{total} messages at {total / sent_in:.0f}/s over {sessions} sessions; "
                     f"{len(lat)} webhooks received; peer send -> webhook POST received: "

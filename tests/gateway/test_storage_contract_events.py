@@ -8,6 +8,7 @@ import pytest
 from tests.gateway import _store_support as f
 from tests.gateway._store_support import Backend, backend_fixture  # noqa: F401 (the fixture)
 from whatsapp_client.errors import VaultError
+from whatsapp_client.gateway._delivery_store import PipelinedDeliveryStore
 from whatsapp_client.gateway._errors import Conflict, InvalidRequest, NotFound
 from whatsapp_client.gateway._ids import new_id, now_ms
 from whatsapp_client.gateway._models import ApiKeyRecord, IdempotentAnswer
@@ -58,6 +59,7 @@ async def test_events_fan_out_to_subscribed_endpoints_in_order(backend: Backend)
     assert len(await s.list_deliveries(sid, endpoint_id=err_hook)) == 3
     now = now_ms()
     assert sorted(await s.endpoints_with_work(now)) == sorted([all_hook, err_hook])
+    assert isinstance(s, PipelinedDeliveryStore)  # an optional part SQLite offers
     pending = await s.pending_deliveries(err_hook, limit=10)
     assert [d.event.data["n"] for d in pending] == [0, 1, 2]
     assert pending[0] == await s.head_delivery(err_hook)
@@ -106,6 +108,7 @@ async def test_retry_schedule_dead_letter_and_redeliver(backend: Backend) -> Non
     assert (await s.list_deliveries(sid, state="dead"))[0].seq == head.seq
     with pytest.raises(InvalidRequest):
         await s.list_deliveries(sid, limit=0)
+    assert isinstance(s, PipelinedDeliveryStore)
     with pytest.raises(InvalidRequest):
         await s.pending_deliveries(hook, limit=0)
     other, _ = await f.make_session(s)

@@ -162,11 +162,9 @@ class Storage(Protocol):
 
     async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
         """The oldest pending delivery of the endpoint (in-order delivery only ever sends
-        the head)."""
-
-    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
-        """The endpoint's oldest pending deliveries, the head first (lets the dispatcher post
-        the next one while the previous outcome is being committed)."""
+        the head). A backend that also offers ``pending_deliveries(endpoint_id, *, limit)``
+        (``_delivery_store.PipelinedDeliveryStore``; SQLite does) lets the dispatcher post
+        the next one while the previous outcome is being committed."""
 
     async def finish_delivery(
         self,
