@@ -204,7 +204,7 @@ class Receiver:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        headers = dict(request.headers)
+        headers = {k.lower(): v for k, v in request.headers.items()}
         item = Received(headers, body, self.verify(body, headers))
         self.requests.append(item)
         response = await self.answer(request) if self.answer else web.Response(status=204)

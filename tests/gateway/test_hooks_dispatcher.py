@@ -91,7 +91,7 @@ async def test_events_arrive_signed_in_order_with_the_documented_body(
         "timestamp": events[0].timestamp,
         "data": events[0].data,
     }
-    assert first.headers["Content-Type"] == "application/json"
+    assert first.headers["content-type"] == "application/json"
     assert all(d.state == "delivered" and d.attempts == 1 for d in store.of(ep.id))
     assert outcome(metrics, "delivered") == 5
     assert metrics.registry.get_sample_value("gateway_webhook_latency_seconds_count") == 5

@@ -420,3 +420,31 @@ async def test_the_engine_asks_the_server_once_per_recipient(pair: Pair) -> None
         assert await a.resolve_recipient(bob) == b.user_id
         assert await a.resolve_recipient(str(b.user_id)) == b.user_id
     assert calls == [bob, b.user_id]
+
+
+async def test_a_message_not_recorded_before_a_crash_keeps_its_place(pair: Pair) -> None:
+    # The server delivers the unacknowledged message again together with the ones sent
+    # while the session was down; the stored copy must be handed over first, in its place.
+    ra = Recorder()
+    a, _ = await started(pair, ra, "alice")
+    stuck = Stuck()
+    name = unique_name("bob")
+    factory = wac1_factory()
+    config, creds = factory.validate(
+        {"server_url": pair.server.url, "username": name, "password": PASSWORD, "register": True}
+    )
+    b = factory.build("ses_b", config, creds, pair.tmp / name, stuck, register=True)
+    await b.start()
+    await eventually(lambda: stuck.last_status == "connected", what="bob connected")
+    assert b.user_id is not None
+    await a.send_text(b.user_id, None, "first", message_id="msg_first")
+    await asyncio.wait_for(stuck.entered.wait(), 10)
+    await b.stop()  # stopped before "first" is recorded
+    for n in ("second", "third"):
+        await a.send_text(b.user_id, None, n, message_id=f"msg_{n}")
+    rb = Recorder()
+    again = factory.build("ses_b", config, creds, pair.tmp / name, rb, register=False)
+    pair.engines.append(again)
+    await again.start()
+    await eventually(lambda: len(rb.messages) == 3, what="all three")
+    assert [m.text for m in rb.messages] == ["first", "second", "third"]

@@ -211,7 +211,6 @@ class Wac1Engine:
             store_password=self._creds.store_password,
             on_state=self._on_state,
             on_fatal=self._on_fatal,
-            on_redelivered=self._on_message,
             server_url=self._server_url,
             storage_path=str(self._dir / "client"),
             reconnect_delays=delays,

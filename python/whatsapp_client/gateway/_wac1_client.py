@@ -8,7 +8,8 @@ acknowledges it to the server, then hands it to the handlers. Here the acknowled
 a batch are held until the handlers (the gateway's recording) have finished; and a message
 the server delivers again (never acknowledged: the gateway stopped before recording it) is
 one the SDK already stored and would drop as a duplicate, so it is handed to the engine
-again from the SDK's history (the gateway's storage drops it if it has it)."""
+again from the SDK's history, in its place among the batch's messages (the gateway's
+storage drops it if it has it)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ _RECHECK = 2.0  # seconds between looks at the store while waiting for a 'sent'
 PERMANENT = (errors.ValidationError, errors.NotFoundError, errors.ForbiddenError)
 
 
+def _key(frame: IncomingMessage) -> tuple[str, str]:
+    return (frame.from_, frame.id)
+
+
 class GatewayClient(WhatsAppClient):
     def __init__(
         self,
@@ -41,15 +46,13 @@ class GatewayClient(WhatsAppClient):
         store_password: str,
         on_state: StateHook,
         on_fatal: Callable[[errors.WhatsAppError], None],
-        on_redelivered: Callable[[Message], Awaitable[None]],
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self._store_password = store_password
         self._state_hook = on_state
-        self._on_redelivered = on_redelivered
         self.sent_waiters: dict[str, asyncio.Future[int]] = {}
-        self._announced: set[tuple[str, str]] = set()
+        self._announced: dict[tuple[str, str], Message] = {}
         self._holding = False
         self._held: list[str] = []
         sdk_fatal = self._conn._on_fatal
@@ -71,43 +74,53 @@ class GatewayClient(WhatsAppClient):
         await self._send_now(text)
 
     def _emit(self, name: str, *args: Any) -> None:
-        if name == "message" and args and isinstance(args[0], Message):
-            self._announced.add((args[0].from_user, args[0].id))
+        if self._holding and name == "message" and args and isinstance(args[0], Message):
+            # Kept back until the batch is done, to be handed over in arrival order together
+            # with the stored copies of redelivered messages (see _ingest).
+            self._announced[(args[0].from_user, args[0].id)] = args[0]
+            return
         super()._emit(name, *args)
 
     async def _ingest(self, batch: list[Union[IncomingMessage, Sent, Status]]) -> None:
         incoming = [f for f in batch if isinstance(f, IncomingMessage)]
-        self._announced.clear()
+        self._announced = {}
         self._holding = True
         try:
             await super()._ingest(batch)
         finally:
             self._holding = False
+        announced, self._announced = self._announced, {}
         held, self._held = self._held, []
         if incoming:
+            # A message stored before a crash but never recorded by the gateway comes back
+            # from the server in its place, before newer ones: hand it over there, so the
+            # gateway records (and posts) messages in the order they arrived.
+            copies = await self._stored_copies([f for f in incoming if _key(f) not in announced])
+            for frame in incoming:
+                message = announced.get(_key(frame)) or copies.get(_key(frame))
+                if message is not None:
+                    super()._emit("message", message)
             if self._dispatch_q is not None:
                 await self._dispatch_q.join()  # the gateway has recorded what was announced
-            await self._announce_again(incoming)
         for text in held:
             try:
                 await self._send_now(text)
             except errors.ConnectionError:
                 log.info("connection lost before an acknowledgement; the server resends")
 
-    async def _announce_again(self, frames: list[IncomingMessage]) -> None:
-        """Hands the engine the stored copy of every message of the batch the SDK did not
-        announce because it already had it."""
-        missed = [f for f in frames if (f.from_, f.id) not in self._announced]
-        if not missed:
-            return
+    async def _stored_copies(self, frames: list[IncomingMessage]) -> dict[tuple[str, str], Message]:
+        """The stored copy of each of ``frames`` the SDK did not announce because it already
+        had it (a redelivery)."""
+        if not frames:
+            return {}
         _, store, executor = self._require_login()
 
         def rows() -> list[Any]:
-            found = [store.get_message(f.id, peer_id=f.from_, from_user=f.from_) for f in missed]
+            found = [store.get_message(f.id, peer_id=f.from_, from_user=f.from_) for f in frames]
             return [r for r in found if r is not None and str(r.direction) == "in"]
 
-        for row in await executor.run(rows):
-            await self._on_redelivered(to_message(row))
+        copies = [to_message(row) for row in await executor.run(rows)]
+        return {(m.from_user, m.id): m for m in copies}
 
     async def _start(self, data: Any, password: str) -> None:
         # The account password logs in; the store is unlocked with the gateway's own
