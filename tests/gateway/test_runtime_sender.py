@@ -266,12 +266,14 @@ async def test_a_disconnected_engine_waits_for_the_kick(rig: Rig) -> None:
 
 async def test_the_crash_window_resends_under_the_same_id(rig: Rig) -> None:
     # Sent, then the process dies before finish_send commits: the item is still queued.
-    rig.storage.fail_finish = 1
+    # Every recording fails until the "restart" (no race with the worker's retry).
+    rig.storage.fail_finish = 1_000_000
     mid = await rig.enqueue("once")
     rig.worker.start()
     await eventually(lambda: len(rig.engine.known) == 1, what="handed to the network")
     await rig.worker.stop()
     assert await rig.queued() == (mid, 1)
+    rig.storage.fail_finish = 0
     # After the restart the same id goes to the engine, which recognises it.
     rig.worker = rig.new_worker()
     rig.worker.start()
