@@ -1,22 +1,25 @@
-"""The per-session send worker with a scripted engine: FIFO, one at a time, pacing on a
-test clock, transient failures, final refusals, and the crash window."""
+"""The per-session send worker with a scripted engine over the real SQLite storage: FIFO,
+one at a time, pacing on a test clock, transient failures, final refusals, and the crash
+window."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
-from tests.gateway._runtime_memory import MemoryStorage
 from tests.gateway._runtime_support import make_vault
-from tests.support import eventually
+from tests.gateway._store_support import endpoint
+from tests.support import eventually, eventually_async
 from whatsapp_client.gateway._engine import SendRefused, SendResult
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import (
+    Event,
+    MessageFilter,
     MessageRecord,
     OutboundRequest,
     QueueItem,
@@ -24,6 +27,7 @@ from whatsapp_client.gateway._models import (
 )
 from whatsapp_client.gateway._pacing import TokenBucket
 from whatsapp_client.gateway._sender import SendWorker
+from whatsapp_client.gateway._sqlite import SqliteStorage
 
 SID = "ses_1"
 
@@ -77,18 +81,68 @@ class ScriptedEngine:
             self.busy = False
 
 
+class FlakyFinishStorage(SqliteStorage):
+    """The real storage whose ``finish_send`` fails ``fail_finish`` times first (a storage
+    hiccup, or the process dying before the outcome commits)."""
+
+    fail_finish = 0
+
+    async def finish_send(self, *args: Any, **kwargs: Any) -> None:
+        if self.fail_finish > 0:
+            self.fail_finish -= 1
+            raise OSError("database is locked")
+        await super().finish_send(*args, **kwargs)
+
+
 class Rig:
+    """Build with ``await Rig.create(tmp)``; ``close()`` stops the worker and the storage."""
+
     def __init__(self, tmp: Path, rate: int = 100_000) -> None:
         self.clock = Clock()
-        self.storage = MemoryStorage()
-        self.storage.sessions[SID] = SessionRecord(
-            id=SID, name="s", engine="fake", config={}, status="connected", created_at=0
-        )
+        self.storage = FlakyFinishStorage(tmp / "db", make_vault())
+        self.endpoint = endpoint(SID)  # subscribes to every event: they are read back from it
+        self.enqueued = 0
         self.engine = ScriptedEngine(self.clock)
         self.tmp = tmp
         self.wakes = 0
         self.bucket = TokenBucket(rate, self.clock)
         self.worker = self.new_worker()
+
+    @classmethod
+    async def create(cls, tmp: Path, rate: int = 100_000) -> Rig:
+        rig = cls(tmp, rate)
+        await rig.storage.open()
+        session = SessionRecord(
+            id=SID, name="s", engine="fake", config={}, status="connected", created_at=0
+        )
+        await rig.storage.create_session(session, b"", [rig.endpoint])
+        return rig
+
+    async def close(self) -> None:
+        await self.worker.stop()
+        await self.storage.close()
+
+    async def messages(self) -> list[MessageRecord]:
+        """The session's messages, oldest first."""
+        found, _ = await self.storage.list_messages(SID, MessageFilter(), limit=1000)
+        return found[::-1]
+
+    async def message(self, message_id: str) -> MessageRecord:
+        found = await self.storage.get_message(SID, message_id)
+        assert found is not None
+        return found
+
+    async def events(self) -> list[Event]:
+        deliveries = await self.storage.list_deliveries(SID, limit=1000)
+        return [d.event for d in sorted(deliveries, key=lambda d: d.seq)]
+
+    async def queued(self) -> tuple[Optional[str], int]:
+        """The head of the queue and how many entries it holds."""
+        item = await self.storage.next_queued(SID)
+        return (None if item is None else item.message_id), await self.storage.queue_depth(SID)
+
+    async def queue_empty(self) -> bool:
+        return await self.storage.queue_depth(SID) == 0
 
     def new_worker(self) -> SendWorker:
         def wake() -> None:
@@ -108,6 +162,7 @@ class Rig:
 
     async def enqueue(self, text: str) -> str:
         mid = f"msg_{text}"
+        self.enqueued += 1  # the history lists by timestamp: the enqueue order
         message = MessageRecord(
             id=mid,
             session_id=SID,
@@ -116,7 +171,7 @@ class Rig:
             type="text",
             text=text,
             status="queued",
-            timestamp=0,
+            timestamp=self.enqueued,
         )
         item = QueueItem(
             seq=0,
@@ -132,11 +187,11 @@ class Rig:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path)
+    r = await Rig.create(tmp_path)
     try:
         yield r
     finally:
-        await r.worker.stop()
+        await r.close()
 
 
 async def test_concurrent_callers_are_sent_in_queue_order_one_at_a_time(rig: Rig) -> None:
@@ -149,17 +204,18 @@ async def test_concurrent_callers_are_sent_in_queue_order_one_at_a_time(rig: Rig
     await asyncio.gather(caller("a"), caller("b"))
     await eventually(lambda: len(rig.engine.sent) == 30, what="all sent")
     order = [mid for mid, _, _ in rig.engine.sent]
-    assert order == [f"msg_{m.text}" for m in rig.storage.messages.values()]
+    messages = await rig.messages()
+    assert order == [f"msg_{m.text}" for m in messages]
     assert [x for x in order if x.startswith("msg_a")] == [f"msg_a{i}" for i in range(15)]
     assert not rig.engine.overlap
-    assert rig.storage.queue == []
-    assert all(m.status == "sent" for m in rig.storage.messages.values())
-    statuses = [e.data for e in rig.storage.events if e.type == "message.status"]
+    assert await rig.storage.queue_depth(SID) == 0
+    assert all(m.status == "sent" for m in messages)
+    statuses = [e.data for e in await rig.events() if e.type == "message.status"]
     assert len(statuses) == 30 and rig.wakes >= 30
 
 
 async def test_pacing_follows_the_bucket(tmp_path: Path) -> None:
-    rig = Rig(tmp_path, rate=60)  # one a second after a burst of 6
+    rig = await Rig.create(tmp_path, rate=60)  # one a second after a burst of 6
     try:
         for i in range(10):
             await rig.enqueue(f"m{i}")
@@ -170,7 +226,7 @@ async def test_pacing_follows_the_bucket(tmp_path: Path) -> None:
         gaps = [b - a for a, b in zip(times[5:], times[6:])]
         assert all(g == pytest.approx(1.0) for g in gaps)
     finally:
-        await rig.worker.stop()
+        await rig.close()
 
 
 async def test_a_transient_failure_keeps_the_message_first(rig: Rig) -> None:
@@ -188,11 +244,12 @@ async def test_a_final_refusal_fails_the_message_with_its_reason(rig: Rig) -> No
     await rig.enqueue("good")
     rig.worker.start()
     await eventually(lambda: len(rig.engine.sent) == 1, what="the next one goes")
-    failed = rig.storage.messages[mid]
+    failed = await rig.message(mid)
     assert (failed.status, failed.reason) == ("failed", "no such user")
-    event = next(e for e in rig.storage.events if e.data.get("id") == mid)
+    event = next(e for e in await rig.events() if e.data.get("id") == mid)
     assert event.data == {"id": mid, "status": "failed", "reason": "no such user"}
-    assert rig.storage.sessions[SID].counters.failed == 1
+    session = await rig.storage.get_session(SID)
+    assert session is not None and session.counters.failed == 1
 
 
 async def test_a_disconnected_engine_waits_for_the_kick(rig: Rig) -> None:
@@ -209,30 +266,32 @@ async def test_a_disconnected_engine_waits_for_the_kick(rig: Rig) -> None:
 
 async def test_the_crash_window_resends_under_the_same_id(rig: Rig) -> None:
     # Sent, then the process dies before finish_send commits: the item is still queued.
-    rig.storage.fail_finish = 1
+    # Every recording fails until the "restart" (no race with the worker's retry).
+    rig.storage.fail_finish = 1_000_000
     mid = await rig.enqueue("once")
     rig.worker.start()
     await eventually(lambda: len(rig.engine.known) == 1, what="handed to the network")
     await rig.worker.stop()
-    assert [q.message_id for q in rig.storage.queue] == [mid]
+    assert await rig.queued() == (mid, 1)
+    rig.storage.fail_finish = 0
     # After the restart the same id goes to the engine, which recognises it.
     rig.worker = rig.new_worker()
     rig.worker.start()
-    await eventually(lambda: rig.storage.queue == [], what="finished after the restart")
+    await eventually_async(rig.queue_empty, what="finished after the restart")
     assert [m for m, _, _ in rig.engine.sent] == [mid]
-    assert rig.storage.messages[mid].status == "sent"
+    assert (await rig.message(mid)).status == "sent"
 
 
 async def test_a_recording_failure_is_retried_without_resending(rig: Rig) -> None:
     rig.storage.fail_finish = 1
     mid = await rig.enqueue("once")
     rig.worker.start()
-    await eventually(lambda: rig.storage.queue == [], timeout=15, what="recorded")
+    await eventually_async(rig.queue_empty, timeout=15, what="recorded")
     assert [m for m, _, _ in rig.engine.sent] == [mid]
 
 
 async def test_a_new_rate_takes_effect_while_waiting_for_a_token(tmp_path: Path) -> None:
-    rig = Rig(tmp_path)
+    rig = await Rig.create(tmp_path)
     rig.bucket = TokenBucket(1)  # one a minute, on the real clock
     rig.worker = SendWorker(
         SID,
@@ -255,4 +314,4 @@ async def test_a_new_rate_takes_effect_while_waiting_for_a_token(tmp_path: Path)
             lambda: len(rig.engine.sent) == 2, what="the second without a minute's wait"
         )
     finally:
-        await rig.worker.stop()
+        await rig.close()

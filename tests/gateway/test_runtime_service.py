@@ -1,9 +1,10 @@
 """The Gateway service over real wac1 sessions talking to each other through the reference
-server (storage in memory here; the SQLite storage has its own contract tests)."""
+server, on the real SQLite storage (read back through its own API)."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from tests.gateway._runtime_memory import MemoryStorage
 from tests.gateway._runtime_support import PASSWORD, make_vault, unique_name, wac1_factory
-from tests.support import eventually, reference_server
+from tests.support import eventually_async, reference_server
 from whatsapp_client.gateway._errors import (
     Conflict,
     FileTooLarge,
@@ -25,7 +25,7 @@ from whatsapp_client.gateway._errors import (
     SessionNotConnected,
 )
 from whatsapp_client.gateway._metrics import GatewayMetrics
-from whatsapp_client.gateway._models import MessageFilter, SessionRecord
+from whatsapp_client.gateway._models import Event, MessageFilter, MessageRecord, SessionRecord
 from whatsapp_client.gateway._requests import (
     CreateSession,
     MediaUpload,
@@ -35,6 +35,7 @@ from whatsapp_client.gateway._requests import (
 )
 from whatsapp_client.gateway._service import Gateway
 from whatsapp_client.gateway._settings import GatewaySettings
+from whatsapp_client.gateway._sqlite import SqliteStorage
 from whatsapp_client.gateway._wac1_config import Wac1Factory
 from whatsapp_client.server.testing import ServerHandle
 
@@ -43,7 +44,8 @@ class World:
     def __init__(self, server: ServerHandle, tmp: Path) -> None:
         self.server = server
         self.tmp = tmp
-        self.storage = MemoryStorage()
+        self.vault = make_vault()
+        self.storage = SqliteStorage(tmp / "db", self.vault)
         self.wakes = 0
         self.settings = GatewaySettings(data_dir=str(tmp / "gw"), max_file_bytes=300_000)
         self.max_failures = 3
@@ -57,13 +59,17 @@ class World:
         return Gateway(
             self.settings,
             self.storage,
-            make_vault(),
+            self.vault,
             self.metrics,
             engines={"wac1": wac1_factory(max_failures=self.max_failures)},
             wake=wake,
         )
 
-    async def session(self, prefix: str, **extra: Any) -> SessionRecord:
+    async def session(self, prefix: str, *, hooked: bool = False, **extra: Any) -> SessionRecord:
+        """``hooked``: with an endpoint taking every event (nothing posts in these tests), so
+        the session's events can be read back as its deliveries."""
+        if hooked:
+            extra["webhooks"] = [WebhookSpec(url="http://127.0.0.1:9/events")]
         spec = CreateSession(
             name=unique_name(prefix),
             engine="wac1",
@@ -74,16 +80,44 @@ class World:
             **extra,
         )
         record, _ = await self.gateway.create_session(spec)
-        await eventually(
-            lambda: self.storage.sessions[record.id].status == "connected", what="connected"
-        )
+        await eventually_async(lambda: self.has_status(record.id, "connected"), what="connected")
         return await self.gateway.get_session(record.id)
 
-    def history(self, session_id: str) -> list[Any]:
-        return sorted(
-            (m for m in self.storage.messages.values() if m.session_id == session_id),
-            key=lambda m: m.timestamp,
-        )
+    async def has_status(self, session_id: str, status: str) -> bool:
+        record = await self.storage.get_session(session_id)
+        assert record is not None
+        return record.status == status
+
+    async def history(self, session_id: str) -> list[MessageRecord]:
+        """The session's messages, oldest first."""
+        found, _ = await self.storage.list_messages(session_id, MessageFilter(), limit=1000)
+        return found[::-1]
+
+    async def history_has(self, session_id: str, count: int) -> bool:
+        return len(await self.history(session_id)) == count
+
+    async def message(self, session_id: str, message_id: str) -> MessageRecord:
+        found = await self.storage.get_message(session_id, message_id)
+        assert found is not None
+        return found
+
+    async def message_has(self, session_id: str, message_id: str, status: str) -> bool:
+        return (await self.message(session_id, message_id)).status == status
+
+    async def events(self, session_id: str) -> list[Event]:
+        """The events of a ``hooked`` session, in order."""
+        deliveries = await self.storage.list_deliveries(session_id, limit=1000)
+        return [d.event for d in sorted(deliveries, key=lambda d: d.seq)]
+
+    def media_records(self) -> int:
+        """Media records of every session. The storage has no listing of them, so this one
+        count is read from its database file directly (read-only)."""
+        conn = sqlite3.connect(f"file:{self.storage.path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT count(*) FROM media").fetchone()
+        finally:
+            conn.close()
+        return int(row[0])
 
 
 @pytest.fixture
@@ -110,27 +144,28 @@ def accepted(answer: tuple[int, bytes]) -> dict[str, Any]:
 
 
 async def test_two_sessions_talk_and_statuses_move_forward(world: World) -> None:
-    a = await world.session("alice")
-    b = await world.session("bob")
+    a = await world.session("alice", hooked=True)
+    b = await world.session("bob", hooked=True)
     assert a.user_id is not None and b.user_id is not None
     bob_name = b.config["username"]
     first = accepted(await world.gateway.send(a.id, SendSpec(to=bob_name, text="hi bob")))
     assert first["position"] == 1
-    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has it")
-    got = world.history(b.id)[0]
+    await eventually_async(lambda: world.history_has(b.id, 1), what="bob has it")
+    got = (await world.history(b.id))[0]
     assert (got.direction, got.text, got.peer, got.status) == (
         "inbound",
         "hi bob",
         a.user_id,
         "received",
     )
-    await eventually(
-        lambda: world.storage.messages[first["id"]].status == "delivered", what="delivered"
+    await eventually_async(
+        lambda: world.message_has(a.id, first["id"], "delivered"), what="delivered"
     )
-    kinds = [(e.type, e.data.get("status")) for e in world.storage.events if e.session_id == a.id]
+    kinds = [(e.type, e.data.get("status")) for e in await world.events(a.id)]
     assert ("message.status", "sent") in kinds and ("message.status", "delivered") in kinds
     assert ("session.status", "connected") in kinds
-    received = [e for e in world.storage.events if e.type == "message.received"]
+    events = await world.events(a.id) + await world.events(b.id)
+    received = [e for e in events if e.type == "message.received"]
     assert received[0].data["from"] == a.user_id and received[0].data["text"] == "hi bob"
     assert received[0].data["from_name"] == a.config["username"]
     assert world.wakes > 0
@@ -140,27 +175,31 @@ async def test_two_sessions_talk_and_statuses_move_forward(world: World) -> None
     assert metric("gateway_messages_received_total", {"session": b.id}) == 1
     # And back, by user id.
     accepted(await world.gateway.send(b.id, SendSpec(to=a.user_id, text="hi alice")))
-    await eventually(lambda: any(m.text == "hi alice" for m in world.history(a.id)), what="back")
+
+    async def alice_has_it() -> bool:
+        return any(m.text == "hi alice" for m in await world.history(a.id))
+
+    await eventually_async(alice_has_it, what="back")
 
 
 async def test_media_goes_sealed_and_comes_out_the_same(world: World) -> None:
     a = await world.session("alice")
-    b = await world.session("bob")
+    b = await world.session("bob", hooked=True)
     data = b"\x89PNG\r\n\x1a\n" + os.urandom(100_000)
     spec = SendSpec(
         to=b.user_id, media=MediaUpload(source=data, filename="pic.png"), caption="look"
     )
     sent = accepted(await world.gateway.send(a.id, spec))
-    out = world.storage.messages[sent["id"]]
+    out = await world.message(a.id, sent["id"])
     assert out.type == "image" and out.media is not None and out.media.mime == "image/png"
-    await eventually(lambda: len(world.history(b.id)) == 1, timeout=20, what="bob has the image")
-    got = world.history(b.id)[0]
+    await eventually_async(lambda: world.history_has(b.id, 1), timeout=20, what="bob has the image")
+    got = (await world.history(b.id))[0]
     assert (got.type, got.caption) == ("image", "look")
     assert got.media is not None and got.media.size == len(data)
     reader = await world.gateway.open_media(b.id, got.media.media_id)
     assert b"".join([p async for p in reader.read(0, len(data))]) == data
     assert b"".join([p async for p in reader.read(10, 20)]) == data[10:20]
-    event = next(e for e in world.storage.events if e.type == "message.received")
+    event = next(e for e in await world.events(b.id) if e.type == "message.received")
     media = event.data["media"]
     assert isinstance(media, dict)
     assert media["url"] == f"/api/v1/sessions/{b.id}/media/{got.media.media_id}"
@@ -177,16 +216,26 @@ async def test_multipart_file_is_taken_over_and_removed(world: World, tmp_path: 
     spec = SendSpec(to=b.user_id, media=MediaUpload(source=upload, filename="../../doc.pdf"))
     sent = accepted(await world.gateway.send(a.id, spec))
     assert not upload.exists()
-    record = world.storage.messages[sent["id"]]
+    record = await world.message(a.id, sent["id"])
     assert record.type == "document" and record.media is not None
     assert (record.media.mime, record.media.filename) == ("application/pdf", "doc.pdf")
-    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has the file")
+    await eventually_async(lambda: world.history_has(b.id, 1), what="bob has the file")
 
 
 async def test_bad_sends_get_their_error_and_change_nothing(world: World) -> None:
     a = await world.session("alice")
     b = await world.session("bob")
-    before = (dict(world.storage.messages), list(world.storage.queue), dict(world.storage.media))
+
+    async def state() -> tuple[object, ...]:
+        return (
+            await world.history(a.id),
+            await world.history(b.id),
+            await world.storage.queue_depth(a.id),
+            await world.storage.queue_depth(b.id),
+            world.media_records(),
+        )
+
+    before = await state()
     cases: list[tuple[SendSpec, type[Exception]]] = [
         (SendSpec(text="no recipient"), InvalidRequest),
         (SendSpec(to="x", group_id="g", text="both"), InvalidRequest),
@@ -207,7 +256,7 @@ async def test_bad_sends_get_their_error_and_change_nothing(world: World) -> Non
             await world.gateway.send(a.id, spec)
     with pytest.raises(NotFound):
         await world.gateway.send("ses_nope", SendSpec(to=b.user_id, text="x"))
-    assert before == (world.storage.messages, world.storage.queue, world.storage.media)
+    assert before == await state()
     assert stored_files(Path(world.settings.data_dir, "media")) == []
 
 
@@ -220,11 +269,11 @@ async def test_stopped_session_refuses_and_restart_sends_what_was_queued(world: 
         await world.gateway.send(a.id, SendSpec(to=b.user_id, text="x"))
     # Stop the receiver instead: the sender still queues for it.
     await world.gateway.restart_session(a.id)
-    await eventually(lambda: world.storage.sessions[a.id].status == "connected", what="back")
+    await eventually_async(lambda: world.has_status(a.id, "connected"), what="back")
     await world.gateway.stop_session(b.id)
     accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="while away")))
     await world.gateway.restart_session(b.id)
-    await eventually(lambda: len(world.history(b.id)) == 1, what="delivered after restart")
+    await eventually_async(lambda: world.history_has(b.id, 1), what="delivered after restart")
 
 
 async def test_idempotency_key_returns_the_first_answer(world: World) -> None:
@@ -234,8 +283,8 @@ async def test_idempotency_key_returns_the_first_answer(world: World) -> None:
     first = await world.gateway.send(a.id, spec, idempotency_scope="key1")
     again = await world.gateway.send(a.id, spec, idempotency_scope="key1")
     assert first == again
-    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has one")
-    assert len([m for m in world.history(a.id) if m.direction == "outbound"]) == 1
+    await eventually_async(lambda: world.history_has(b.id, 1), what="bob has one")
+    assert len([m for m in await world.history(a.id) if m.direction == "outbound"]) == 1
 
 
 async def test_queue_bound(world: World) -> None:
@@ -255,19 +304,18 @@ async def test_queue_bound(world: World) -> None:
     with pytest.raises(QueueFull):
         await world.gateway.send(a.id, SendSpec(to=b.user_id, media=media))
     assert stored_files(Path(world.settings.data_dir, "media")) == []
-    assert len(world.storage.queue) == 2
+    assert await world.storage.queue_depth(a.id) == 2
 
 
 async def test_sessions_come_back_after_a_gateway_restart(world: World) -> None:
     a = await world.session("alice")
     b = await world.session("bob")
     await world.gateway.stop_session(b.id)
-    await world.gateway.close()
-    world.storage.opened = True
+    await world.gateway.close()  # closes the storage; the new gateway opens it again
     world.gateway = world.make()
     await world.gateway.start()
-    await eventually(lambda: world.storage.sessions[a.id].status == "connected", what="a back")
-    assert world.storage.sessions[b.id].status == "stopped"
+    await eventually_async(lambda: world.has_status(a.id, "connected"), what="a back")
+    assert await world.has_status(b.id, "stopped")
     assert world.gateway.sessions.runtime(b.id) is None
 
 
@@ -296,7 +344,9 @@ async def test_update_and_delete(world: World) -> None:
     assert folder.exists()
     await world.gateway.delete_session(a.id)
     assert not folder.exists()
-    assert a.id not in world.storage.sessions and a.id not in world.storage.credentials
+    assert await world.storage.get_session(a.id) is None
+    with pytest.raises(NotFound):
+        await world.storage.get_credentials(a.id)
     with pytest.raises(NotFound):
         await world.gateway.get_session(a.id)
     with pytest.raises(NotFound):
@@ -332,7 +382,7 @@ async def test_creation_is_checked_before_anything_is_stored(world: World) -> No
     for spec in bad:
         with pytest.raises(InvalidRequest):
             await world.gateway.create_session(spec)
-    assert world.storage.sessions == {}
+    assert await world.storage.list_sessions() == []
 
 
 async def test_one_account_runs_in_one_session_only(world: World) -> None:
@@ -346,7 +396,7 @@ async def test_one_account_runs_in_one_session_only(world: World) -> None:
     )
     with pytest.raises(Conflict):
         await world.gateway.create_session(again)
-    assert list(world.storage.sessions) == [a.id]
+    assert [s.id for s in await world.storage.list_sessions()] == [a.id]
 
 
 async def test_history_and_messages_are_read_through_the_service(world: World) -> None:
@@ -375,15 +425,16 @@ async def test_group_text_through_the_queue(world: World) -> None:
     client = runtime.engine._client  # type: ignore[union-attr]
     group = await client.create_group("team", member_ids=[b.user_id])
     sent = accepted(await world.gateway.send(a.id, SendSpec(group_id=group.id, text="hi all")))
-    await eventually(lambda: len(world.history(b.id)) == 1, what="bob has the group message")
-    got = world.history(b.id)[0]
+    await eventually_async(lambda: world.history_has(b.id, 1), what="bob has the group message")
+    got = (await world.history(b.id))[0]
     assert (got.peer, got.group_id, got.text) == (group.id, group.id, "hi all")
-    await eventually(lambda: world.storage.messages[sent["id"]].status == "sent", what="sent")
+    await eventually_async(lambda: world.message_has(a.id, sent["id"], "sent"), what="sent")
 
 
 def test_the_default_engines_follow_the_settings(tmp_path: Path) -> None:
     settings = GatewaySettings(data_dir=str(tmp_path), max_reconnect_failures=7)
-    gateway = Gateway(settings, MemoryStorage(), make_vault(), GatewayMetrics())
+    vault = make_vault()
+    gateway = Gateway(settings, SqliteStorage(tmp_path, vault), vault, GatewayMetrics())
     factory = gateway.sessions.factories["wac1"]
     assert isinstance(factory, Wac1Factory)
     assert factory.options.max_failures == 7
@@ -398,16 +449,18 @@ async def test_a_reconnecting_session_still_queues(world: World) -> None:
     b = await world.session("bob")
     assert b.user_id is not None
     await world.server.stop()
-    await eventually(
-        lambda: world.storage.sessions[a.id].status == "disconnected", what="reconnecting"
-    )
+    await eventually_async(lambda: world.has_status(a.id, "disconnected"), what="reconnecting")
     sent = accepted(await world.gateway.send(a.id, SendSpec(to=b.user_id, text="queued")))
     with pytest.raises(SessionNotConnected):  # a name cannot be resolved meanwhile
         await world.gateway.send(a.id, SendSpec(to=b.config["username"], text="x"))
     await world.server.start()
-    await eventually(lambda: len(world.history(b.id)) == 1, timeout=20, what="sent once back")
-    assert world.history(b.id)[0].text == "queued"
-    await eventually(lambda: world.storage.messages[sent["id"]].status != "queued", what="sent")
+    await eventually_async(lambda: world.history_has(b.id, 1), timeout=20, what="sent once back")
+    assert (await world.history(b.id))[0].text == "queued"
+
+    async def left_the_queue() -> bool:
+        return (await world.message(a.id, sent["id"])).status != "queued"
+
+    await eventually_async(left_the_queue, what="sent")
 
 
 async def test_a_patch_keeping_a_webhook_url_keeps_the_endpoint(world: World) -> None:
