@@ -267,9 +267,12 @@ class Stuck(Recorder):
         await asyncio.Event().wait()
 
 
-async def test_a_message_not_recorded_before_a_crash_comes_again(pair: Pair) -> None:
-    ra = Recorder()
-    a, _ = await started(pair, ra, "alice")
+async def _bob_stopped_before_recording(
+    pair: Pair, text: str, message_id: str, *then: str
+) -> Recorder:
+    """Alice sends ``text`` to Bob, whose gateway stops while recording it; Alice sends
+    ``then`` meanwhile; Bob's session starts again. Returns what Bob's listener receives."""
+    a, _ = await started(pair, Recorder(), "alice")
     stuck = Stuck()
     name = unique_name("bob")
     factory = wac1_factory()
@@ -280,13 +283,20 @@ async def test_a_message_not_recorded_before_a_crash_comes_again(pair: Pair) -> 
     await b.start()
     await eventually(lambda: stuck.last_status == "connected", what="bob connected")
     assert b.user_id is not None
-    await a.send_text(b.user_id, None, "do not lose me", message_id="msg_keep")
+    await a.send_text(b.user_id, None, text, message_id=message_id)
     await asyncio.wait_for(stuck.entered.wait(), 10)
     await b.stop()  # the gateway stops before the message is recorded
+    for n in then:
+        await a.send_text(b.user_id, None, n, message_id=f"msg_{n}")
     rb = Recorder()
     again = factory.build("ses_b", config, creds, pair.tmp / name, rb, register=False)
     pair.engines.append(again)
     await again.start()
+    return rb
+
+
+async def test_a_message_not_recorded_before_a_crash_comes_again(pair: Pair) -> None:
+    rb = await _bob_stopped_before_recording(pair, "do not lose me", "msg_keep")
     await eventually(lambda: len(rb.messages) == 1, what="the message comes again")
     assert (rb.messages[0].engine_message_id, rb.messages[0].text) == ("msg_keep", "do not lose me")
 
@@ -425,26 +435,6 @@ async def test_the_engine_asks_the_server_once_per_recipient(pair: Pair) -> None
 async def test_a_message_not_recorded_before_a_crash_keeps_its_place(pair: Pair) -> None:
     # The server delivers the unacknowledged message again together with the ones sent
     # while the session was down; the stored copy must be handed over first, in its place.
-    ra = Recorder()
-    a, _ = await started(pair, ra, "alice")
-    stuck = Stuck()
-    name = unique_name("bob")
-    factory = wac1_factory()
-    config, creds = factory.validate(
-        {"server_url": pair.server.url, "username": name, "password": PASSWORD, "register": True}
-    )
-    b = factory.build("ses_b", config, creds, pair.tmp / name, stuck, register=True)
-    await b.start()
-    await eventually(lambda: stuck.last_status == "connected", what="bob connected")
-    assert b.user_id is not None
-    await a.send_text(b.user_id, None, "first", message_id="msg_first")
-    await asyncio.wait_for(stuck.entered.wait(), 10)
-    await b.stop()  # stopped before "first" is recorded
-    for n in ("second", "third"):
-        await a.send_text(b.user_id, None, n, message_id=f"msg_{n}")
-    rb = Recorder()
-    again = factory.build("ses_b", config, creds, pair.tmp / name, rb, register=False)
-    pair.engines.append(again)
-    await again.start()
+    rb = await _bob_stopped_before_recording(pair, "first", "msg_first", "second", "third")
     await eventually(lambda: len(rb.messages) == 3, what="all three")
     assert [m.text for m in rb.messages] == ["first", "second", "third"]

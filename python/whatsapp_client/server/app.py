@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSCloseCode, web
 
+from whatsapp_client._swagger_ui import add_swagger_ui
 from whatsapp_client.server.blobs import BlobStore
 from whatsapp_client.server.credentials import DummyHash
 from whatsapp_client.server.errors import ApiError, error_response
@@ -128,10 +129,7 @@ def _add_routes(app: web.Application) -> None:
     r.add_get("/ready", ops.ready)
     r.add_get("/metrics", ops.metrics)
     r.add_get("/api/openapi.json", apidocs.openapi_json)
-    r.add_get("/api/docs", apidocs.docs_page)
-    r.add_get("/api/docs/", apidocs.docs_page)
-    r.add_get("/api/docs/init.js", apidocs.docs_init)
-    r.add_get("/api/docs/assets/{name}", apidocs.docs_asset)
+    add_swagger_ui(app, title="whatsapp-client server API", spec_url="/api/openapi.json")
     r.add_get("/ws", websocket_handler)
 
 
