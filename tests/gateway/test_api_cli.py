@@ -101,6 +101,8 @@ def test_bad_config_files_are_refused(
         ({"WHATSAPP_GATEWAY_BASE_URL": "gateway.example"}, "base_url"),
         ({"WHATSAPP_GATEWAY_MAX_QUEUE": "0"}, "max_queue"),
         ({"WHATSAPP_GATEWAY_RATE_LIMIT_PER_MINUTE": "100001"}, "at most 100000"),
+        ({"WHATSAPP_GATEWAY_DELIVERY_RETENTION_SECONDS": "0"}, "delivery_retention_seconds"),
+        ({"WHATSAPP_GATEWAY_RETENTION_SWEEP_INTERVAL": "0"}, "retention_sweep_interval"),
     ],
 )
 def test_bad_environment_is_refused(env: dict[str, str], message: str) -> None:

@@ -44,6 +44,8 @@ _HELP = {
     "webhook_block_private": "refuse webhook URLs on loopback, private and link-local addresses",
     "webhook_max_age_seconds": "an event undelivered for this long is dead-lettered",
     "webhook_concurrency": "webhook deliveries in flight at once (over all endpoints)",
+    "delivery_retention_seconds": "finished webhook deliveries are kept this long (then pruned)",
+    "retention_sweep_interval": "seconds between two retention sweeps",
     "auth_failures_per_address": "failed API key attempts per client address before 429",
     "auth_failure_window_seconds": "window of those attempts, seconds",
 }

@@ -146,9 +146,17 @@ def check(settings: GatewaySettings) -> None:
             raise ConfigError(f"{name} must not be empty")
     if not 0 <= settings.port <= 65535:
         raise ConfigError("port must be between 0 and 65535")
-    for name in ("max_file_bytes", "max_queue", "rate_limit_per_minute", "webhook_concurrency"):
+    for name in (
+        "max_file_bytes",
+        "max_queue",
+        "rate_limit_per_minute",
+        "webhook_concurrency",
+        "delivery_retention_seconds",
+    ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
+    if not settings.retention_sweep_interval > 0:
+        raise ConfigError("retention_sweep_interval must be more than 0")
     if settings.rate_limit_per_minute > MAX_RATE:
         raise ConfigError(f"rate_limit_per_minute must be at most {MAX_RATE}")
     try:

@@ -43,6 +43,7 @@ from whatsapp_client.gateway._models import (
     WebhookEndpoint,
 )
 from whatsapp_client.gateway._requests import Accepted, CreateSession, SendSpec, SessionPatch
+from whatsapp_client.gateway._retention import RetentionSweep
 from whatsapp_client.gateway._send_prep import check_shape, seal_upload
 from whatsapp_client.gateway._sessions import SessionManager
 from whatsapp_client.gateway._settings import GatewaySettings
@@ -93,12 +94,17 @@ class Gateway:
         self.sessions = SessionManager(
             storage, self.media, settings, metrics, engines, wake=wake, data_dir=root
         )
+        self.retention = RetentionSweep(
+            storage, settings.delivery_retention_seconds, settings.retention_sweep_interval
+        )
 
     async def start(self) -> None:
         await self._storage.open()
         await self.sessions.restore()
+        self.retention.start()
 
     async def close(self) -> None:
+        await self.retention.close()
         await self.sessions.close()
         await self._storage.close()
 

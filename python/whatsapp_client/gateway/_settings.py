@@ -46,6 +46,10 @@ class GatewaySettings:
     webhook_block_private: bool = False
     webhook_max_age_seconds: int = 24 * 3600
     webhook_concurrency: int = 64
+    # Finished webhook deliveries (and events no longer needed) are kept this long, for the
+    # deliveries list and redelivery; a sweep every retention_sweep_interval seconds.
+    delivery_retention_seconds: int = 7 * 24 * 3600
+    retention_sweep_interval: float = 3600.0
 
     # API keys: failed attempts per client address before 429.
     auth_failures_per_address: int = 20

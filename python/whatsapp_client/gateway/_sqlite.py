@@ -341,6 +341,9 @@ class SqliteStorage:
             )
         )
 
+    async def prune(self, before: int, now: int) -> int:
+        return await self._write(lambda c: ev.prune(c, before, now))
+
     async def list_deliveries(
         self,
         session_id: str,

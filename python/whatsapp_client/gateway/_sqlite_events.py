@@ -135,3 +135,20 @@ def redeliver(
     )
     new = conn.execute(f"{_SELECT} WHERE d.seq = ?", (cur.lastrowid,)).fetchone()
     return codec.delivery(new)
+
+
+def prune(conn: sqlite3.Connection, before: int, now: int) -> int:
+    """Deletes deliveries that ended (delivered or dead) before ``before``, the events no
+    delivery refers to any more that are older than that, and expired idempotent answers;
+    returns how many rows went. Pending deliveries and their events are never touched."""
+    gone = conn.execute(
+        "DELETE FROM deliveries WHERE state IN ('delivered', 'dead') AND finished_at < ?",
+        (before,),
+    ).rowcount
+    gone += conn.execute(
+        "DELETE FROM events WHERE timestamp < ?"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
+        (before,),
+    ).rowcount
+    gone += conn.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now,)).rowcount
+    return gone

@@ -178,6 +178,11 @@ class Storage(Protocol):
         at: int,
     ) -> None: ...
 
+    async def prune(self, before: int, now: int) -> int:
+        """Retention: deletes deliveries that ended (delivered or dead) before ``before``,
+        events no delivery refers to that are older than that, and idempotent answers
+        expired at ``now``; returns the number of rows deleted. Nothing pending goes."""
+
     async def list_deliveries(
         self,
         session_id: str,
