@@ -22,7 +22,7 @@ from tests.gateway._api_support import (
     wait_status,
 )
 from whatsapp_client.gateway import _app
-from whatsapp_client.gateway._logs import JsonFormatter, get_logger, log_context
+from whatsapp_client.gateway._logs import get_logger, json_formatter, log_context
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._wiring import build_components
 from whatsapp_client.server.testing import ServerHandle
@@ -67,7 +67,7 @@ async def test_openapi_and_offline_swagger_ui(gateway: GatewayHandle) -> None:
 def test_json_logs_carry_level_and_context() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(json_formatter())
     log = get_logger("test")
     log.addHandler(handler)
     log.setLevel(logging.INFO)

@@ -113,6 +113,7 @@ async def serve(
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
+            # Windows has no loop signal handlers: Ctrl+C then arrives as KeyboardInterrupt.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
     tls = _ssl_context(settings)

@@ -7,17 +7,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import sys
-import time
 from collections.abc import Iterator
-from typing import Any, Optional
+from typing import Optional
 
-import msgspec
+from whatsapp_client.server.logs import JsonFormatter
+from whatsapp_client.server.logs import configure_logging as configure_json_logging
 
-_encode = msgspec.json.Encoder(enc_hook=str).encode
-
-# Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged.
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _ROOT = "whatsapp_client.gateway"
 
 # Never mutated in place: every change sets a new dict (so tasks never share one).
@@ -47,37 +42,15 @@ def add_log_context(**fields: str | None) -> None:
     _context.set({**_current(), **{k: v for k, v in fields.items() if v is not None}})
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        entry.update(_current())
-        for key, value in vars(record).items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return _encode(entry).decode()
+def json_formatter() -> JsonFormatter:
+    """The JSON formatter with the fields of :func:`log_context` on every line."""
+    return JsonFormatter(_current)
 
 
 def configure_logging(level: str = "INFO") -> None:
     """Routes the gateway's loggers, and those of the SDK it runs the sessions on (all under
-    ``whatsapp_client``), to stderr as JSON lines (idempotent)."""
-    root = logging.getLogger("whatsapp_client")
-    root.setLevel(level.upper())
-    root.propagate = False
-    for handler in list(root.handlers):
-        if getattr(handler, "_wac_json", False):
-            root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    handler._wac_json = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
+    ``whatsapp_client``), to stderr as JSON lines with the current context (idempotent)."""
+    configure_json_logging(level, logger="whatsapp_client", formatter=json_formatter())
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -1,11 +1,13 @@
-"""Structured logs: one JSON object per line on stderr."""
+"""Structured logs: one JSON object per line on stderr (the server's; the gateway uses the
+same formatter with a context of its own)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import time
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Optional
 
 import msgspec
 
@@ -16,6 +18,12 @@ _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
+    """``context``: fields added to every line (e.g. the request being handled)."""
+
+    def __init__(self, context: Optional[Callable[[], Mapping[str, str]]] = None) -> None:
+        super().__init__()
+        self._context = context
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -24,6 +32,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        if self._context is not None:
+            entry.update(self._context())
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
@@ -32,16 +42,22 @@ class JsonFormatter(logging.Formatter):
         return _encode(entry).decode()
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Route the server's loggers to stderr as JSON lines (idempotent)."""
-    root = logging.getLogger("whatsapp_client.server")
+def configure_logging(
+    level: str = "INFO",
+    *,
+    logger: str = "whatsapp_client.server",
+    formatter: Optional[JsonFormatter] = None,
+) -> None:
+    """Route the loggers under ``logger`` (the server's) to stderr as JSON lines
+    (idempotent)."""
+    root = logging.getLogger(logger)
     root.setLevel(level.upper())
     root.propagate = False
     for handler in list(root.handlers):
         if getattr(handler, "_wac_json", False):
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(formatter or JsonFormatter())
     handler._wac_json = True  # type: ignore[attr-defined]
     root.addHandler(handler)
 
