@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from whatsapp_client._progress import ProgressBar
+from whatsapp_client._waits import wait_for
 from whatsapp_client.client import Message, WhatsAppClient
 from whatsapp_client.client.fingerprints import format_safety_number
 
@@ -97,7 +98,7 @@ class _Waiter:
                 raise DemoError(f"timed out waiting for {what}")
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.25))
+                await wait_for(self._changed.wait(), min(remaining, 0.25))
 
 
 def _short(value: str, keep: int = 8) -> str:

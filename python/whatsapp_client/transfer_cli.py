@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from whatsapp_client._progress import ProgressBar
+from whatsapp_client._waits import wait_for
 from whatsapp_client.errors import UsernameTakenError, WhatsAppError
 
 PASSWORD_ENV = "WHATSAPP_PASSWORD"  # noqa: S105 - the name of the variable, not a password
@@ -108,7 +109,7 @@ async def _receive(args: argparse.Namespace) -> int:
         end = loop.time() + args.wait
         while loop.time() < end and (args.count == 0 or saved < args.count):
             try:
-                message = await asyncio.wait_for(queue.get(), end - loop.time())
+                message = await wait_for(queue.get(), end - loop.time())
             except asyncio.TimeoutError:
                 break
             if not message.is_media:

@@ -315,3 +315,33 @@ async def test_a_new_rate_takes_effect_while_waiting_for_a_token(tmp_path: Path)
         )
     finally:
         await rig.close()
+
+
+async def test_stop_ends_the_worker_even_when_kicked_in_the_same_step(tmp_path: Path) -> None:
+    """The gateway's restart: the worker naps for a token, a kick and the stop's cancel land
+    together. The stop must not be lost (the worker would nap again, and stop() hang)."""
+    rig = await Rig.create(tmp_path)
+    rig.bucket = TokenBucket(1)  # one a minute, on the real clock
+    rig.worker = SendWorker(
+        SID,
+        rig.storage,
+        rig.engine,  # type: ignore[arg-type]
+        MediaStore(tmp_path / "media", make_vault()),
+        rig.bucket,
+        GatewayMetrics(),
+        wake=lambda: None,
+        scratch=tmp_path / "scratch",
+    )
+    try:
+        await rig.enqueue("first")
+        await rig.enqueue("second")
+        rig.worker.start()
+        await eventually(lambda: len(rig.engine.sent) == 1, what="the first goes")
+        await asyncio.sleep(0.05)  # the worker now naps for the next token
+        rig.worker.kick()
+        stopping = asyncio.ensure_future(rig.worker.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=10)
+        assert done == {stopping}, "stop() did not return"
+        assert len(rig.engine.sent) == 1
+    finally:
+        await rig.close()

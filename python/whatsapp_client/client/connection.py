@@ -12,6 +12,7 @@ import aiohttp
 
 from whatsapp_client import errors
 from whatsapp_client._coalesce import coalesced_writes
+from whatsapp_client._waits import wait_for
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.frames import (
     Auth,
@@ -114,7 +115,7 @@ class Connection:
     async def wait_connected(self, timeout: float | None = None) -> bool:
         """Waits until connected; False on timeout."""
         try:
-            await asyncio.wait_for(self._connected_event.wait(), timeout)
+            await wait_for(self._connected_event.wait(), timeout)
         except asyncio.TimeoutError:
             return False
         return True
@@ -270,7 +271,7 @@ class Connection:
             )
         timeout = self._config.connect_timeout
         try:
-            ws = await asyncio.wait_for(
+            ws = await wait_for(
                 self._session().ws_connect(
                     self._config.ws_url, max_msg_size=MAX_FRAME, autoping=True, heartbeat=None
                 ),
@@ -282,7 +283,7 @@ class Connection:
             ) from exc
         try:
             await ws.send_str(encode_frame(Auth(token=token)))
-            msg = await asyncio.wait_for(ws.receive(), timeout)
+            msg = await wait_for(ws.receive(), timeout)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, RuntimeError) as exc:
             await ws.close()
             raise errors.ConnectionError("the WebSocket handshake did not complete") from exc

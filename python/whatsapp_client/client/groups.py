@@ -22,6 +22,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from whatsapp_client import errors
+from whatsapp_client._waits import wait_for
 from whatsapp_client.client import store as store_mod
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.connection import Connection
@@ -207,7 +208,7 @@ class Groups:
         self._remember(mid)
         try:
             await self._conn.send(GroupMessageOut(id=mid, group_id=gid, content=content))
-            ts = await asyncio.wait_for(asyncio.shield(fut), cfg.send_timeout)
+            ts = await wait_for(asyncio.shield(fut), cfg.send_timeout)
         except asyncio.TimeoutError as exc:
             raise errors.ConnectionError(
                 f"the server did not confirm group message {mid} in {cfg.send_timeout}s"

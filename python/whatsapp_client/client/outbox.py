@@ -19,6 +19,7 @@ from collections.abc import Coroutine
 from typing import Any, Callable
 
 from whatsapp_client import errors
+from whatsapp_client._waits import wait_for
 from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.frames import OutgoingMessage, encode_frame
 from whatsapp_client.client.logging import get_logger
@@ -128,7 +129,7 @@ class Outbox:
             self._waiters.pop(message.id, None)
             raise fut.exception()  # type: ignore[misc]
         try:
-            ts = await asyncio.wait_for(asyncio.shield(fut), timeout)
+            ts = await wait_for(asyncio.shield(fut), timeout)
         except asyncio.TimeoutError:
             log.info("no 'sent' for %s yet; it stays in the outbox", message.id)
             return message

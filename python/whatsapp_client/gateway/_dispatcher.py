@@ -25,6 +25,7 @@ from typing import Callable, Optional
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
+from whatsapp_client._waits import wait_for
 from whatsapp_client.gateway._delivery_outcome import OutcomeRecorder
 from whatsapp_client.gateway._delivery_store import DeliveryStore, PipelinedDeliveryStore
 from whatsapp_client.gateway._errors import InvalidRequest
@@ -169,7 +170,7 @@ class WebhookDispatcher:
             except Exception:  # the storage is down: try again at the next poll
                 _log.exception("webhook dispatcher could not read pending deliveries")
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                await wait_for(self._wakeup.wait(), self._poll_interval)
 
     async def _scan(self) -> None:
         for endpoint_id in await self._storage.endpoints_with_work(_FOREVER):

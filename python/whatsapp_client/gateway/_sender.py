@@ -20,6 +20,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Callable, Optional
 
+from whatsapp_client._waits import wait_for
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.client.mime import media_kind
 from whatsapp_client.gateway._engine import Engine, SendRefused, SendResult
@@ -94,7 +95,7 @@ class SendWorker:
     async def _nap(self, seconds: float) -> None:
         """Waits for the next token, or less if kicked (a new rate may shorten it)."""
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._kick.wait(), seconds)
+            await wait_for(self._kick.wait(), seconds)
 
     async def _run(self) -> None:
         while True:

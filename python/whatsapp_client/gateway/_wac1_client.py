@@ -18,6 +18,7 @@ from collections.abc import Awaitable
 from typing import Any, Callable, Optional, Union
 
 from whatsapp_client import errors
+from whatsapp_client._waits import wait_for
 from whatsapp_client.client import ConnectionState, Message, WhatsAppClient
 from whatsapp_client.client.frames import IncomingMessage, Sent, Status
 from whatsapp_client.client.logging import get_logger
@@ -204,7 +205,7 @@ class GatewayClient(WhatsAppClient):
         (the outbox flushes at connect), so the store is asked again now and then."""
         while True:
             try:
-                timestamp = await asyncio.wait_for(asyncio.shield(fut), _RECHECK)
+                timestamp = await wait_for(asyncio.shield(fut), _RECHECK)
                 return SendResult(engine_message_id=key, timestamp=timestamp)
             except asyncio.TimeoutError:
                 if not key:

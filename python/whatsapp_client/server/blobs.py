@@ -18,6 +18,7 @@ import secrets
 import time
 from typing import Protocol
 
+from whatsapp_client._waits import wait_for
 from whatsapp_client._writeback import start_writeback
 from whatsapp_client.server.storage.files import FILE_MODE, private_dir
 
@@ -97,7 +98,7 @@ class BlobStore:
         try:
             try:
                 while True:
-                    chunk = await asyncio.wait_for(stream.read(_READ_SIZE), timeout)
+                    chunk = await wait_for(stream.read(_READ_SIZE), timeout)
                     if not chunk:
                         break
                     size += len(chunk)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
+from whatsapp_client._waits import wait_for
 from whatsapp_client.server.credentials import token_hash
 from whatsapp_client.server.curve import acceptable_x25519
 from whatsapp_client.server.errors import ApiError, bad_request, unauthorized
@@ -24,7 +25,7 @@ T = TypeVar("T")
 async def read_body(request: web.Request, kind: type[T]) -> T:
     timeout = state_of(request).settings.request_timeout
     try:
-        raw = await asyncio.wait_for(request.read(), timeout)
+        raw = await wait_for(request.read(), timeout)
     except asyncio.TimeoutError:
         raise ApiError(408, "request_timeout", "the request body arrived too slowly") from None
     try:
