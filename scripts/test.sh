@@ -3,6 +3,11 @@
 # the Rust tests (cargo test) and the Python tests and benchmark checks (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Cloud API limiter's tests run a throwaway redis-server.
+if ! command -v redis-server >/dev/null; then
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
 # The test-only entry points of the extension (`_vector_*`, `_bench_*`) are compiled only
 # with the cargo feature `test-hooks`. Features given to maturin replace pyproject's
 # `features` list instead of adding to it, so `extension-module` is named again here
