@@ -438,3 +438,51 @@ async def test_a_message_not_recorded_before_a_crash_keeps_its_place(pair: Pair)
     rb = await _bob_stopped_before_recording(pair, "first", "msg_first", "second", "third")
     await eventually(lambda: len(rb.messages) == 3, what="all three")
     assert [m.text for m in rb.messages] == ["first", "second", "third"]
+
+
+async def test_a_message_arriving_while_the_session_stops_is_not_acknowledged(
+    pair: Pair,
+) -> None:
+    """Between the start of stop() (no listener call any more) and the socket's close, a
+    message can still arrive. It must stay unacknowledged, so the server delivers it again
+    after the restart; acknowledging it would lose it."""
+    a, _ = await started(pair, Recorder(), "alice")
+    rb = Recorder()
+    name = unique_name("bob")
+    factory = wac1_factory()
+    config, creds = factory.validate(
+        {"server_url": pair.server.url, "username": name, "password": PASSWORD, "register": True}
+    )
+    b = factory.build("ses_b", config, creds, pair.tmp / name, rb, register=True)
+    await b.start()
+    await eventually(lambda: rb.last_status == "connected", what="bob connected")
+    assert b.user_id is not None
+    client = b._client
+    assert client is not None
+    closing, release = asyncio.Event(), asyncio.Event()
+    close_client = b._close_client
+
+    async def held_close() -> None:
+        closing.set()
+        await release.wait()
+        await close_client()
+
+    b._close_client = held_close  # type: ignore[method-assign]
+    stopping = asyncio.ensure_future(b.stop())
+    await asyncio.wait_for(closing.wait(), 10)  # stop() began; the socket is still open
+    await a.send_text(b.user_id, None, "in the gap", message_id="msg_gap")
+
+    async def stored() -> bool:
+        return await client.get_message("msg_gap") is not None
+
+    await eventually_async(stored, what="bob's SDK has it")
+    await client.idle()
+    release.set()
+    await stopping
+    assert rb.messages == []
+    again_rec = Recorder()
+    again = factory.build("ses_b", config, creds, pair.tmp / name, again_rec, register=False)
+    pair.engines.append(again)
+    await again.start()
+    await eventually(lambda: len(again_rec.messages) == 1, what="the message comes again")
+    assert again_rec.messages[0].engine_message_id == "msg_gap"

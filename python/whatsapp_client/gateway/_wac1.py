@@ -109,6 +109,9 @@ class Wac1Engine:
         self._runner = loop.create_task(self._run(), name=f"wac1-{self._session_id}")
 
     async def stop(self) -> None:
+        if self._client is not None:
+            # Before the listener goes quiet: what it no longer records stays unacknowledged.
+            self._client.stop_acknowledging()
         self._live = False
         runner, self._runner = self._runner, None
         if runner is not None:

@@ -56,6 +56,7 @@ class GatewayClient(WhatsAppClient):
         self._announced: dict[tuple[str, str], Message] = {}
         self._holding = False
         self._held: list[str] = []
+        self._acks_off = False
         sdk_fatal = self._conn._on_fatal
 
         def fatal(exc: errors.WhatsAppError) -> None:
@@ -68,10 +69,18 @@ class GatewayClient(WhatsAppClient):
 
     # --- acknowledgements after recording ------------------------------------------------
 
+    def stop_acknowledging(self) -> None:
+        """From now on no acknowledgement leaves: the gateway has stopped recording, so a
+        message arriving before the socket closes must be delivered again after a restart."""
+        self._acks_off = True
+
     async def _send_or_hold(self, text: str) -> None:
-        if self._holding and text.startswith(_ACK):
-            self._held.append(text)
-            return
+        if text.startswith(_ACK):
+            if self._acks_off:
+                return
+            if self._holding:
+                self._held.append(text)
+                return
         await self._send_now(text)
 
     def _emit(self, name: str, *args: Any) -> None:
@@ -104,6 +113,8 @@ class GatewayClient(WhatsAppClient):
             if self._dispatch_q is not None:
                 await self._dispatch_q.join()  # the gateway has recorded what was announced
         for text in held:
+            if self._acks_off:
+                break
             try:
                 await self._send_now(text)
             except errors.ConnectionError:
