@@ -21,7 +21,7 @@ class WebhookHandlers:
         self,
         fn: Optional[F] = None,
         *,
-        type: Union[str, Iterable[str], None] = None,  # noqa: A002
+        type: Union[str, Iterable[str], None] = None,
         from_: Union[str, Iterable[str], None] = None,
         text: Optional[TextFilter] = None,
     ) -> Any:

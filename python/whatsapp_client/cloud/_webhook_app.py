@@ -30,7 +30,9 @@ class WebhookReceiver:
     def verify_get(self, params: Mapping[str, str]) -> tuple[int, str]:
         raise NotImplementedError
 
-    async def handle_post(self, raw_body: bytes, signature: Optional[str]) -> tuple[int, list[Event]]:
+    async def handle_post(
+        self, raw_body: bytes, signature: Optional[str]
+    ) -> tuple[int, list[Event]]:
         raise NotImplementedError
 
     async def drain(self) -> None:
