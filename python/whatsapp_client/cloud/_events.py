@@ -251,7 +251,7 @@ def _message(
     phone_number_id: str,
     display: Optional[str],
     account: Optional[str],
-    names: dict[Optional[str], Optional[str]],
+    names: dict[str, Optional[str]],
     where: str,
 ) -> MessageEvent:
     fields: dict[str, Any] = {}

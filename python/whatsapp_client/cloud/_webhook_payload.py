@@ -18,46 +18,42 @@ import msgspec
 Stamp = Union[str, int]
 
 
-class _Base(msgspec.Struct, frozen=True):
-    pass
-
-
-class GraphEntry(_Base):
+class GraphEntry(msgspec.Struct, frozen=True):
     changes: list[GraphChange]
     id: Optional[str] = None
     time: Optional[int] = None
 
 
-class GraphChange(_Base):
+class GraphChange(msgspec.Struct, frozen=True):
     # ``value`` stays a plain dict: its shape depends on ``field``; only "messages" is typed.
     value: dict[str, Any]
     field: Optional[str] = None
 
 
-class GraphEnvelope(_Base):
+class GraphEnvelope(msgspec.Struct, frozen=True):
     object: str
     entry: list[GraphEntry]
 
 
-class Metadata(_Base):
+class Metadata(msgspec.Struct, frozen=True):
     phone_number_id: str
     display_phone_number: Optional[str] = None
 
 
-class Profile(_Base):
+class Profile(msgspec.Struct, frozen=True):
     name: Optional[str] = None
 
 
-class Contact(_Base):
+class Contact(msgspec.Struct, frozen=True):
     wa_id: Optional[str] = None
     profile: Optional[Profile] = None
 
 
-class ErrorData(_Base):
+class ErrorData(msgspec.Struct, frozen=True):
     details: Optional[str] = None
 
 
-class GraphError(_Base):
+class GraphError(msgspec.Struct, frozen=True):
     code: int
     title: Optional[str] = None
     message: Optional[str] = None
@@ -65,7 +61,7 @@ class GraphError(_Base):
     href: Optional[str] = None
 
 
-class Context(_Base):
+class Context(msgspec.Struct, frozen=True):
     id: Optional[str] = None
     # "from" is a Python keyword: renamed on the wire.
     from_: Optional[str] = msgspec.field(default=None, name="from")
@@ -73,11 +69,11 @@ class Context(_Base):
     frequently_forwarded: Optional[bool] = None
 
 
-class Text(_Base):
+class Text(msgspec.Struct, frozen=True):
     body: str
 
 
-class Media(_Base):
+class Media(msgspec.Struct, frozen=True):
     id: str
     mime_type: Optional[str] = None
     sha256: Optional[str] = None
@@ -86,7 +82,7 @@ class Media(_Base):
     voice: Optional[bool] = None
 
 
-class GraphLocation(_Base):
+class GraphLocation(msgspec.Struct, frozen=True):
     latitude: float
     longitude: float
     name: Optional[str] = None
@@ -94,34 +90,34 @@ class GraphLocation(_Base):
     url: Optional[str] = None
 
 
-class Reply(_Base):
+class Reply(msgspec.Struct, frozen=True):
     id: str
     title: Optional[str] = None
     description: Optional[str] = None
 
 
-class Interactive(_Base):
+class Interactive(msgspec.Struct, frozen=True):
     type: str
     button_reply: Optional[Reply] = None
     list_reply: Optional[Reply] = None
 
 
-class Button(_Base):
+class Button(msgspec.Struct, frozen=True):
     text: Optional[str] = None
     payload: Optional[str] = None
 
 
-class Reaction(_Base):
+class Reaction(msgspec.Struct, frozen=True):
     message_id: str
     emoji: Optional[str] = None
 
 
-class System(_Base):
+class System(msgspec.Struct, frozen=True):
     body: Optional[str] = None
     type: Optional[str] = None
 
 
-class GraphMessage(_Base):
+class GraphMessage(msgspec.Struct, frozen=True):
     id: str
     from_: str = msgspec.field(name="from")
     timestamp: Stamp
@@ -141,23 +137,23 @@ class GraphMessage(_Base):
     errors: list[GraphError] = []
 
 
-class Origin(_Base):
+class Origin(msgspec.Struct, frozen=True):
     type: Optional[str] = None
 
 
-class Conversation(_Base):
+class Conversation(msgspec.Struct, frozen=True):
     id: Optional[str] = None
     origin: Optional[Origin] = None
     expiration_timestamp: Optional[Stamp] = None
 
 
-class Pricing(_Base):
+class Pricing(msgspec.Struct, frozen=True):
     billable: Optional[bool] = None
     pricing_model: Optional[str] = None
     category: Optional[str] = None
 
 
-class GraphStatus(_Base):
+class GraphStatus(msgspec.Struct, frozen=True):
     id: str
     status: str
     timestamp: Stamp
@@ -168,7 +164,7 @@ class GraphStatus(_Base):
     errors: list[GraphError] = []
 
 
-class MessagesValue(_Base):
+class MessagesValue(msgspec.Struct, frozen=True):
     """``value`` of a change whose ``field`` is ``messages``."""
 
     metadata: Metadata
