@@ -14,7 +14,7 @@ import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Any, Optional, TypeVar, Union
 
 from whatsapp_client.cloud._client import CloudClient
 from whatsapp_client.cloud._errors import CloudError
@@ -109,15 +109,16 @@ class SyncCloudClient:
         return self._client.webhooks
 
     @property
-    def on_message(self) -> Callable[..., Any]:
+    def on_message(self) -> Any:
+        """``@cloud.on_message`` like the async client's (plain functions run on a thread)."""
         return self._client.on_message
 
     @property
-    def on_status(self) -> Callable[..., Any]:
+    def on_status(self) -> Any:
         return self._client.on_status
 
     @property
-    def on_error(self) -> Callable[..., Any]:
+    def on_error(self) -> Any:
         return self._client.on_error
 
     # --- sending ---------------------------------------------------------------------------
