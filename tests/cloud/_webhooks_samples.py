@@ -8,8 +8,8 @@ import hmac
 import json
 from typing import Any
 
-APP_SECRET = "test-app-secret-6f1e"  # noqa: S105 - a test value
-VERIFY_TOKEN = "test-verify-token-93ab"  # noqa: S105 - a test value
+APP_SECRET = "test-app-secret-6f1e"
+VERIFY_TOKEN = "test-verify-token-93ab"
 PHONE_A = "106540352242922"
 PHONE_B = "106540352242999"
 
@@ -178,7 +178,7 @@ def statuses_value(phone: str, display: str) -> dict[str, Any]:
         "metadata": {"display_phone_number": display, "phone_number_id": phone},
         "statuses": [
             {
-                "id": "wamid.out1",
+                "id": f"wamid.{phone[-3:]}.out1",
                 "status": "sent",
                 "timestamp": "1750857384",
                 "recipient_id": r,
@@ -186,16 +186,21 @@ def statuses_value(phone: str, display: str) -> dict[str, Any]:
                 "pricing": pricing,
             },
             {
-                "id": "wamid.out1",
+                "id": f"wamid.{phone[-3:]}.out1",
                 "status": "delivered",
                 "timestamp": "1750857385",
                 "recipient_id": r,
                 "conversation": conv,
                 "pricing": pricing,
             },
-            {"id": "wamid.out1", "status": "read", "timestamp": "1750857386", "recipient_id": r},
             {
-                "id": "wamid.out2",
+                "id": f"wamid.{phone[-3:]}.out1",
+                "status": "read",
+                "timestamp": "1750857386",
+                "recipient_id": r,
+            },
+            {
+                "id": f"wamid.{phone[-3:]}.out2",
                 "status": "failed",
                 "timestamp": "1750857387",
                 "recipient_id": r,
