@@ -277,6 +277,8 @@ async def test_token_never_logged_or_shown(
     async with cloud:
         await cloud.send_text(TO, "hi")
         await cloud.check()
+        media_id = await cloud.upload_media(b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png")
+        await cloud.download_media(media_id)
         with pytest.raises(TemplateError) as err:
             await cloud.send_template(TO, "missing", "en")
     bad, _ = make_client(sim, access_token="wrong-" + sim.access_token)
