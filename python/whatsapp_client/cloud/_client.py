@@ -96,6 +96,10 @@ class CloudClient(MediaSendingMixin, WebhooksMixin):
         if not isinstance(phone_number_id, str) or not phone_number_id.strip():
             raise ConfigurationError("phone_number_id is required")
         self.phone_number_id = phone_number_id
+        if breaker is None:
+            from whatsapp_client.cloud._breaker import CircuitBreaker
+
+            breaker = CircuitBreaker(on_change=metrics.breaker_state if metrics else None)
         self._transport = GraphTransport(
             access_token,
             base_url=base_url,
@@ -113,9 +117,9 @@ class CloudClient(MediaSendingMixin, WebhooksMixin):
         if limiter is None:
             from whatsapp_client.cloud._limiter import LocalLimiter
 
-            limiter = LocalLimiter()
+            limiter = LocalLimiter(metrics=metrics)
         self.limiter: Limiter = limiter
-        self.breaker = breaker
+        self.breaker: CircuitBreaker = breaker
         self.metrics = metrics
         self.timeout = timeout
         self._app_secret = app_secret
@@ -174,6 +178,9 @@ class CloudClient(MediaSendingMixin, WebhooksMixin):
     ) -> SendResult:
         wa_id = payload["to"]
         kind = payload["type"]
+        # Ask the breaker first: an open circuit must not wait on pacing or use a
+        # conversation slot. The transport then skips its own check for the first attempt.
+        self.breaker.before_call(self.phone_number_id)
         await self.limiter.acquire(
             self.phone_number_id, wa_id, business_initiated=business_initiated
         )
@@ -184,6 +191,7 @@ class CloudClient(MediaSendingMixin, WebhooksMixin):
             endpoint="messages",
             json=payload,
             breaker_key=self.phone_number_id,
+            breaker_checked=True,
         )
         if not answer.messages:
             from whatsapp_client.cloud._errors import CloudAPIError
