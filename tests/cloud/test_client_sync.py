@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from tests.cloud._client_support import PNG, TO, WA_ID
 from whatsapp_client.cloud._errors import AuthError, CloudError, ValidationError
+from whatsapp_client.cloud._events import MessageEvent
 from whatsapp_client.cloud._limiter import LocalLimiter
 from whatsapp_client.cloud._models import BatchItem, MediaItem, SendResult
 from whatsapp_client.cloud._sync import SyncCloudClient
 from whatsapp_client.cloud._templates import Body, Text
 from whatsapp_client.cloud.testing import GraphSimulator
+
+T = TypeVar("T")
+
+
+_SIM_LOOPS: dict[int, asyncio.AbstractEventLoop] = {}
+
+
+def on_sim_loop(sim: GraphSimulator, coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run_coroutine_threadsafe(coro, _SIM_LOOPS[id(sim)]).result(10)
 
 
 @pytest.fixture
@@ -26,9 +37,11 @@ def sim() -> Iterator[GraphSimulator]:
     thread.start()
     simulator = GraphSimulator()
     asyncio.run_coroutine_threadsafe(simulator.start(), loop).result(10)
+    _SIM_LOOPS[id(simulator)] = loop
     try:
         yield simulator
     finally:
+        del _SIM_LOOPS[id(simulator)]
         asyncio.run_coroutine_threadsafe(simulator.close(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
@@ -85,3 +98,28 @@ def test_sync_client_refuses_calls_after_close(sim: GraphSimulator) -> None:
         cloud.send_text(TO, "hi")
     assert "***" in repr(cloud)
     assert sim.access_token not in repr(cloud)
+
+
+def test_sync_webhooks_run_plain_handlers_that_reply(sim: GraphSimulator) -> None:
+    replied = threading.Event()
+    cloud = SyncCloudClient(
+        sim.access_token,
+        sim.phone_number_id,
+        base_url=sim.base_url,
+        limiter=LocalLimiter(pair_spacing=0),
+        app_secret=sim.app_secret,
+        verify_token="verify-me",
+    )
+    with cloud:
+
+        @cloud.on_message(text="ping")
+        def pong(event: MessageEvent) -> None:  # a plain function: runs on a worker thread
+            cloud.send_text(event.from_, "pong", reply_to=event.message_id)
+            replied.set()
+
+        port = cloud.serve_webhooks(port=0)
+        url = f"http://127.0.0.1:{port}/webhooks/whatsapp"
+        assert on_sim_loop(sim, sim.deliver(url, sim.inbound_text(WA_ID, "ping"))) == 200
+        assert replied.wait(10)
+    assert sim.sent[-1]["text"]["body"] == "pong"
+    assert sim.sent[-1]["to"] == WA_ID

@@ -162,6 +162,17 @@ async def test_connection_refused_is_retried_then_transport_error() -> None:
     assert len(sleeps.waits) == 2
 
 
+async def test_a_bad_url_is_transport_error_at_once() -> None:
+    sleeps = SleepRecorder()
+    t = GraphTransport("tok", base_url="http://[::1", sleep=sleeps)
+    try:
+        with pytest.raises(TransportError):
+            await t.call("GET", "1", SuccessResponse, endpoint="phone_number")
+    finally:
+        await t.close()
+    assert sleeps.waits == []
+
+
 @pytest.mark.parametrize(
     ("raw", "wa_id"),
     [

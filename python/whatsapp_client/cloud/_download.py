@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import IO, Optional, Protocol, Union
 from urllib.parse import quote
 
-import aiohttp
-
 from whatsapp_client.cloud._codes import classify
-from whatsapp_client.cloud._errors import MediaDownloadError, MediaNotFoundError
+from whatsapp_client.cloud._errors import CloudAPIError, MediaDownloadError, MediaNotFoundError
+from whatsapp_client.cloud._media_limits import MAX_BYTES
 from whatsapp_client.cloud._models import MediaInfo
-from whatsapp_client.cloud._transport import GraphTransport
+from whatsapp_client.cloud._transport import RETRY_EXCEPTIONS, GraphTransport
 
 __all__ = ["download_media", "get_media_info"]
 
@@ -101,11 +100,13 @@ async def _fetch(
                 raise _UrlRefused(resp.status)
             if resp.status >= 400:
                 raise classify(resp.status, await resp.read(), dict(resp.headers), media=True)
+            # Never more than announced, nor (with no size announced) than Graph's largest.
+            limit = info.file_size if info.file_size is not None else MAX_BYTES["document"]
             async for chunk in resp.content.iter_chunked(_CHUNK):
                 count += len(chunk)
-                if info.file_size is not None and count > info.file_size:
+                if count > limit:
                     raise MediaDownloadError(
-                        f"media {info.id} is larger than the announced {info.file_size} bytes"
+                        f"media {info.id} is larger than the {limit} bytes expected"
                     )
                 digest.update(chunk)
                 if isinstance(sink, bytearray):
@@ -171,7 +172,7 @@ async def download_media(
                 refreshed = True
                 info = await get_media_info(transport, media_id, timeout=info_timeout)
                 continue
-            except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            except RETRY_EXCEPTIONS as exc:
                 if attempt >= transport.max_retries:
                     raise MediaDownloadError(
                         f"media {media_id}: fetching the url failed: {type(exc).__name__}"
@@ -181,10 +182,9 @@ async def download_media(
                 continue
             except MediaDownloadError:
                 raise
-            except Exception as exc:  # a classified Graph error from the url
-                retryable = getattr(exc, "retryable", False)
-                if retryable and attempt < transport.max_retries:
-                    await transport.pause("media_fetch", attempt, getattr(exc, "retry_after", None))
+            except CloudAPIError as exc:  # a classified error from the url (5xx, 429...)
+                if exc.retryable and attempt < transport.max_retries:
+                    await transport.pause("media_fetch", attempt, exc.retry_after)
                     attempt += 1
                     continue
                 raise

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
+
+from aiohttp import web
 
 from whatsapp_client.cloud._client import CloudClient
 from whatsapp_client.cloud._errors import CloudError
@@ -30,9 +32,14 @@ from whatsapp_client.cloud._models import (
 from whatsapp_client.cloud._templates import Component
 from whatsapp_client.cloud._upload import MediaSource
 
+if TYPE_CHECKING:
+    from whatsapp_client.cloud._handlers import TextFilter
+
 __all__ = ["SyncCloudClient"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+_Names = Union[str, Iterable[str], None]
 _PathLike = Union[str, Path, None]
 
 
@@ -46,6 +53,7 @@ class SyncCloudClient:
         )
         self._thread.start()
         self._closed = False
+        self._runners: list[web.AppRunner] = []
 
         async def make() -> CloudClient:
             # Built on the loop thread: aiohttp objects belong to the loop that made them.
@@ -96,8 +104,16 @@ class SyncCloudClient:
     def close(self) -> None:
         if self._closed:
             return
+
+        async def stop() -> None:
+            try:
+                for runner in self._runners:
+                    await runner.cleanup()
+            finally:
+                await self._client.close()
+
         try:
-            self._call(self._client.close())
+            self._call(stop())
         finally:
             self._closed = True
             self._shutdown_loop()
@@ -108,18 +124,69 @@ class SyncCloudClient:
     def webhooks(self) -> Any:
         return self._client.webhooks
 
-    @property
-    def on_message(self) -> Any:
+    def serve_webhooks(
+        self, host: str = "127.0.0.1", port: int = 8080, path: str = "/webhooks/whatsapp"
+    ) -> int:
+        """Serve the webhook (GET handshake, signed POSTs) on this client's loop thread until
+        :meth:`close`; returns the port (give ``port=0`` for a free one)."""
+
+        async def start() -> int:
+            from whatsapp_client.cloud._webhook_app import webhook_app
+
+            runner = web.AppRunner(webhook_app(self._client, path))
+            await runner.setup()
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            self._runners.append(runner)
+            return int(runner.addresses[0][1])
+
+        return self._call(start())
+
+    @overload
+    def on_message(self, fn: F) -> F: ...
+    @overload
+    def on_message(
+        self,
+        fn: None = None,
+        *,
+        type: _Names = None,
+        from_: _Names = None,
+        text: Optional[TextFilter] = None,
+    ) -> Callable[[F], F]: ...
+    def on_message(
+        self,
+        fn: Optional[F] = None,
+        *,
+        type: _Names = None,
+        from_: _Names = None,
+        text: Optional[TextFilter] = None,
+    ) -> Union[F, Callable[[F], F]]:
         """``@cloud.on_message`` like the async client's (plain functions run on a thread)."""
-        return self._client.on_message
+        if fn is not None:
+            return self._client.on_message(fn)
+        return self._client.on_message(type=type, from_=from_, text=text)
 
-    @property
-    def on_status(self) -> Any:
-        return self._client.on_status
+    @overload
+    def on_status(self, fn: F) -> F: ...
+    @overload
+    def on_status(
+        self, fn: None = None, *, status: _Names = None, recipient: _Names = None
+    ) -> Callable[[F], F]: ...
+    def on_status(
+        self, fn: Optional[F] = None, *, status: _Names = None, recipient: _Names = None
+    ) -> Union[F, Callable[[F], F]]:
+        if fn is not None:
+            return self._client.on_status(fn)
+        return self._client.on_status(status=status, recipient=recipient)
 
-    @property
-    def on_error(self) -> Any:
-        return self._client.on_error
+    @overload
+    def on_error(self, fn: F) -> F: ...
+    @overload
+    def on_error(self, fn: None = None) -> Callable[[F], F]: ...
+    def on_error(self, fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
+        if fn is not None:
+            return self._client.on_error(fn)
+        return self._client.on_error()
 
     # --- sending ---------------------------------------------------------------------------
 

@@ -23,12 +23,12 @@ import msgspec
 from whatsapp_client.cloud._codes import classify
 from whatsapp_client.cloud._errors import CloudAPIError, TransportError
 
-__all__ = ["BreakerHook", "GraphTransport", "MetricsHook"]
+__all__ = ["RETRY_EXCEPTIONS", "BreakerHook", "GraphTransport", "MetricsHook"]
 
 log = logging.getLogger("whatsapp.cloud.transport")
 T = TypeVar("T")
 
-_RETRY_EXCEPTIONS = (
+RETRY_EXCEPTIONS = (
     asyncio.TimeoutError,
     aiohttp.ClientConnectionError,
     aiohttp.ClientPayloadError,
@@ -198,7 +198,7 @@ class GraphTransport:
                     body = await resp.read()
                     status = resp.status
                     headers = dict(resp.headers)
-            except _RETRY_EXCEPTIONS as exc:
+            except RETRY_EXCEPTIONS as exc:
                 self._observe(endpoint, started)
                 self._failure(breaker_key, exc)
                 what = "timed out" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
@@ -210,6 +210,9 @@ class GraphTransport:
                 raise TransportError(
                     f"{method} {endpoint} failed after {attempt + 1} attempt(s): {what}"
                 ) from exc
+            except aiohttp.ClientError as exc:  # e.g. a bad url: retrying cannot help
+                self._failure(breaker_key, exc)
+                raise TransportError(f"{method} {endpoint} failed: {type(exc).__name__}") from exc
             self._observe(endpoint, started)
             if status < 400:
                 if self.breaker is not None and breaker_key is not None:
