@@ -173,6 +173,20 @@ async def test_default_breaker_and_limiter_report_to_metrics(sim: GraphSimulator
     assert reg.get_sample_value("whatsapp_rate_limit_remaining", phone) == 999
 
 
+async def test_conversation_cap_refuses_templates_before_sending(sim: GraphSimulator) -> None:
+    sim.add_template("hello_world", "en_US")
+    limiter = LocalLimiter(pair_spacing=0, conversation_cap=1)
+    async with make_client(sim, limiter=limiter)[0] as cloud:
+        await cloud.send_template(TO, "hello_world", "en_US")
+        await cloud.send_template(TO, "hello_world", "en_US")  # same open conversation
+        with pytest.raises(RateLimitError) as err:
+            await cloud.send_template("+15551230001", "hello_world", "en_US")
+        await cloud.send_text("+15551230001", "a reply is not business-initiated")
+    assert err.value.status == 0
+    assert err.value.retry_after is not None
+    assert [m["type"] for m in sim.sent] == ["template", "template", "text"]
+
+
 async def test_template_with_typed_helpers(sim: GraphSimulator) -> None:
     sim.add_template("order_update", "en_US", body_params=3, header="image", button_params=1)
     async with make_client(sim)[0] as cloud:
