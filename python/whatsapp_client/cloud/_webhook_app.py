@@ -115,7 +115,7 @@ class WebhookReceiver:
             log.warning("webhook refused: %s", exc)
             return 400, []
         fresh = await self._drop_duplicates(events)
-        if fresh:
+        if fresh and len(self.handlers):
             task = asyncio.get_running_loop().create_task(self._dispatch(fresh))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
