@@ -29,6 +29,7 @@ import msgspec
 
 from ._errors import ValidationError
 from ._webhook_payload import (
+    ContactIndex,
     GraphEnvelope,
     GraphError,
     GraphMessage,
@@ -96,6 +97,10 @@ class MessageEvent(msgspec.Struct, frozen=True, kw_only=True, tag="message", tag
     reaction_message_id: Optional[str] = None
     location: Optional[Location] = None
     contact_name: Optional[str] = None
+    # The business-scoped user id (BSUID) and username, when Meta sends them. ``from_`` is
+    # the phone number (wa_id), or the BSUID for a user whose number is hidden.
+    user_id: Optional[str] = None
+    username: Optional[str] = None
     system_body: Optional[str] = None
     errors: list[GraphErrorInfo] = msgspec.field(default_factory=list)
     # The message object's JSON exactly as received (``raw`` on the wire), decoded on
@@ -121,6 +126,7 @@ class StatusEvent(msgspec.Struct, frozen=True, kw_only=True, tag="status", tag_f
     message_id: str
     recipient_id: str
     status: str
+    recipient_user_id: Optional[str] = None
     conversation_id: Optional[str] = None
     conversation_origin: Optional[str] = None
     conversation_expiration: Optional[int] = None
@@ -206,7 +212,7 @@ def _collect(
     where: str,
 ) -> None:
     meta = value.metadata
-    names = {c.wa_id: c.profile.name for c in value.contacts if c.wa_id and c.profile}
+    contacts = ContactIndex(value.contacts)
     for i, raw in enumerate(value.messages):
         at = f"{where}.messages[{i}]"
         out.append(
@@ -216,7 +222,7 @@ def _collect(
                 meta.phone_number_id,
                 meta.display_phone_number,
                 account,
-                names,
+                contacts,
                 at,
             )
         )
@@ -224,6 +230,7 @@ def _collect(
         out.append(
             _status(
                 st,
+                contacts,
                 meta.phone_number_id,
                 meta.display_phone_number,
                 account,
@@ -273,7 +280,7 @@ def _message(
     phone_number_id: str,
     display: Optional[str],
     account: Optional[str],
-    names: dict[str, Optional[str]],
+    contacts: ContactIndex,
     where: str,
 ) -> MessageEvent:
     fields: dict[str, Any] = {}
@@ -311,15 +318,20 @@ def _message(
         )
     if m.errors:
         fields["errors"] = _errors(m.errors)
+    contact = contacts.find(m.from_, m.from_user_id)
+    profile = contact.profile if contact is not None else None
+    user_id = m.from_user_id or (contact.user_id if contact is not None else None)
     return MessageEvent(
         phone_number_id=phone_number_id,
         display_phone_number=display,
         business_account_id=account,
         timestamp=_stamp(m.timestamp, where),
         message_id=m.id,
-        from_=m.from_,
+        from_=m.from_ or (contact.wa_id if contact is not None else None) or user_id or "",
         type=m.type,
-        contact_name=names.get(m.from_),
+        contact_name=profile.name if profile is not None else None,
+        username=profile.username if profile is not None else None,
+        user_id=user_id,
         raw_json=raw.copy(),  # detached: an event kept alive must not pin the whole body
         **fields,
     )
@@ -327,6 +339,7 @@ def _message(
 
 def _status(
     s: GraphStatus,
+    contacts: ContactIndex,
     phone_number_id: str,
     display: Optional[str],
     account: Optional[str],
@@ -334,13 +347,17 @@ def _status(
 ) -> StatusEvent:
     conv, pricing = s.conversation, s.pricing
     expiration = conv.expiration_timestamp if conv is not None else None
+    contact = contacts.find(s.recipient_id, s.recipient_user_id)
+    user_id = s.recipient_user_id or (contact.user_id if contact is not None else None)
+    wa_id = s.recipient_id or (contact.wa_id if contact is not None else None)
     return StatusEvent(
         phone_number_id=phone_number_id,
         display_phone_number=display,
         business_account_id=account,
         timestamp=_stamp(s.timestamp, where),
         message_id=s.id,
-        recipient_id=s.recipient_id,
+        recipient_id=wa_id or user_id or "",
+        recipient_user_id=user_id,
         status=s.status,
         conversation_id=conv.id if conv is not None else None,
         conversation_origin=conv.origin.type if conv is not None and conv.origin else None,
