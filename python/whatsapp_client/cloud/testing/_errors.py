@@ -34,6 +34,7 @@ KNOWN_CODES: dict[int, tuple[int, str]] = {
     200: (403, "API Permission"),
     368: (403, "Temporarily blocked for policies violations"),
     613: (400, "Calls to this api have exceeded the rate limit"),
+    2500: (400, "Error parsing graph query"),
     80007: (400, "Rate limit issues"),
     130429: (400, "Rate limit hit"),
     130472: (400, "User's number is part of an experiment"),
