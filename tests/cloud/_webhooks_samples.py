@@ -35,7 +35,9 @@ def messages_value(phone: str, display: str) -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": display, "phone_number_id": phone},
-        "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": s}],
+        "contacts": [
+            {"profile": {"name": "Sheena Nelson"}, "wa_id": s, "user_id": "US.13491208655302741918"}
+        ],
         "messages": [
             _msg("wamid.text1", s, "text", {"body": "Does it come in another color?"}),
             _msg(

@@ -258,3 +258,37 @@ def test_deep_nesting_is_a_validation_error_not_a_crash() -> None:
     body = b"[" * 100_000 + b"]" * 100_000
     with pytest.raises(ValidationError):
         parse_webhook(body)
+
+
+def test_username_users_without_a_phone_number_keep_their_bsuid() -> None:
+    """A user who adopted a username may come with a BSUID and no ``from``/``wa_id``."""
+    payload = text_payload("wamid.bsuid")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["contacts"] = [{"profile": {"name": "Ann", "username": "@ann"},
+                          "user_id": "US.13491208655302741918"}]  # fmt: skip
+    message = value["messages"][0]
+    del message["from"]
+    message["from_user_id"] = "US.13491208655302741918"
+    (ev,) = parse_webhook(encode(payload))
+    assert isinstance(ev, MessageEvent)
+    assert (ev.from_, ev.user_id) == ("US.13491208655302741918", "US.13491208655302741918")
+    assert (ev.contact_name, ev.username) == ("Ann", "@ann")
+
+
+def test_phone_and_bsuid_both_present() -> None:
+    (ev,) = parse_webhook(encode(text_payload()))
+    assert isinstance(ev, MessageEvent)
+    assert (ev.from_, ev.user_id) == ("16505551234", "US.13491208655302741918")
+
+
+def test_status_recipient_from_bsuid_or_contacts() -> None:
+    payload = batch_payload()
+    value = payload["entry"][0]["changes"][1]["value"]
+    value["contacts"] = [{"wa_id": "16505550000", "user_id": "US.1"}]
+    del value["statuses"][0]["recipient_id"]
+    value["statuses"][1]["recipient_user_id"] = "US.2"
+    del value["statuses"][1]["recipient_id"]
+    statuses = [e for e in parse_webhook(encode(payload)) if isinstance(e, StatusEvent)]
+    assert (statuses[0].recipient_id, statuses[0].recipient_user_id) == ("16505550000", "US.1")
+    assert (statuses[1].recipient_id, statuses[1].recipient_user_id) == ("US.2", "US.2")
+    assert statuses[2].recipient_id == "16505551234"

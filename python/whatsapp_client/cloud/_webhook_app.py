@@ -23,7 +23,7 @@ from ._dedup import DedupStore, MemoryDedupStore
 from ._errors import ConfigurationError, ValidationError
 from ._events import Event, MessageEvent, StatusEvent, parse_webhook
 from ._handlers import WebhookHandlers
-from ._signature import SIGNATURE_HEADER, verification_challenge, verify_signature
+from ._signature import SIGNATURE_HEADER, SignatureVerifier, verification_challenge
 
 __all__ = ["DEFAULT_MAX_BODY", "WebhookReceiver", "webhook_app", "webhook_routes"]
 
@@ -72,11 +72,13 @@ class WebhookReceiver:
             )
         if max_body_size < 1:
             raise ConfigurationError(f"max_body_size must be positive: {max_body_size!r}")
-        self._app_secret = app_secret or ""
+        self._verifier = None if insecure_skip_signature else SignatureVerifier(app_secret or "")
         self._verify_token = verify_token or ""
         self._skip_signature = insecure_skip_signature
         self.handlers = handlers
         self.dedup: DedupStore = dedup if dedup is not None else MemoryDedupStore()
+        # Stores that can answer for a whole batch in one call (one await, one transaction).
+        self._seen_many = getattr(self.dedup, "seen_many", None)
         self.max_body_size = max_body_size
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -100,11 +102,12 @@ class WebhookReceiver:
         self, raw_body: bytes, signature: Optional[str]
     ) -> tuple[int, list[Event]]:
         """Check, parse, drop duplicates, schedule the dispatch; returns the HTTP status
-        and the new (non-duplicate) events. Nothing is parsed unless the signature holds."""
+        and the new (non-duplicate) events. Nothing is parsed unless the signature holds; 503
+        (nothing dispatched) if the duplicate record fails, so Meta redelivers."""
         if len(raw_body) > self.max_body_size:
             log.warning("webhook refused: body of %d bytes is over the limit", len(raw_body))
             return 413, []
-        if not self._skip_signature and not verify_signature(raw_body, signature, self._app_secret):
+        if self._verifier is not None and not self._verifier.verify(raw_body, signature):
             log.warning("webhook refused: %s signature", "missing" if signature is None else "bad")
             return 401, []
         try:
@@ -112,8 +115,13 @@ class WebhookReceiver:
         except ValidationError as exc:
             log.warning("webhook refused: %s", exc)
             return 400, []
-        fresh = await self._drop_duplicates(events)
-        if fresh:
+        try:
+            fresh = await self._drop_duplicates(events)
+        except Exception:
+            # Nothing dispatched and not a 200: Meta delivers it again later.
+            log.exception("webhook: the duplicate record failed; answering 503")
+            return 503, []
+        if fresh and len(self.handlers):
             task = asyncio.get_running_loop().create_task(self._dispatch(fresh))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -124,9 +132,8 @@ class WebhookReceiver:
         keys = [k for _, k in keyed if k is not None]
         if not keys:
             return events
-        seen_many = getattr(self.dedup, "seen_many", None)
-        if seen_many is not None:
-            flags = iter(await seen_many(keys))
+        if self._seen_many is not None:
+            flags = iter(await self._seen_many(keys))
         else:
             flags = iter([await self.dedup.seen(k) for k in keys])
         fresh: list[Event] = []
@@ -149,7 +156,13 @@ class WebhookReceiver:
     async def drain(self) -> None:
         """Wait until every background dispatch scheduled so far has finished."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            task = next(iter(self._tasks))
+            try:
+                await task  # _dispatch never raises; awaiting directly is cheaper than gather
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise  # drain itself was cancelled
+                self._tasks.discard(task)
 
 
 def _receiver_of(cloud: Any) -> WebhookReceiver:
@@ -186,7 +199,13 @@ def webhook_routes(cloud: Any, path: str = "/webhooks/whatsapp") -> list[web.Rou
     return [web.get(path, get, allow_head=False), web.post(path, post)]
 
 
-_REASONS = {200: "ok", 400: "bad payload", 401: "bad signature", 413: "payload too large"}
+_REASONS = {
+    200: "ok",
+    400: "bad payload",
+    401: "bad signature",
+    413: "payload too large",
+    503: "try again later",
+}
 
 
 async def _read_limited(request: web.Request, limit: int) -> Optional[bytes]:

@@ -10,7 +10,7 @@ https://developers.facebook.com/documentation/business-messaging/whatsapp/webhoo
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 import msgspec
 
@@ -25,8 +25,9 @@ class GraphEntry(msgspec.Struct, frozen=True):
 
 
 class GraphChange(msgspec.Struct, frozen=True):
-    # ``value`` stays a plain dict: its shape depends on ``field``; only "messages" is typed.
-    value: dict[str, Any]
+    # ``value`` stays undecoded JSON: its shape depends on ``field``; only "messages" is
+    # decoded (into MessagesValue), the others are skipped without being parsed.
+    value: msgspec.Raw
     field: Optional[str] = None
 
 
@@ -42,10 +43,14 @@ class Metadata(msgspec.Struct, frozen=True):
 
 class Profile(msgspec.Struct, frozen=True):
     name: Optional[str] = None
+    username: Optional[str] = None
 
 
 class Contact(msgspec.Struct, frozen=True):
+    # Users who adopt a username may come with a business-scoped user id (BSUID) and no
+    # phone number: https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/
     wa_id: Optional[str] = None
+    user_id: Optional[str] = None
     profile: Optional[Profile] = None
 
 
@@ -119,9 +124,11 @@ class System(msgspec.Struct, frozen=True):
 
 class GraphMessage(msgspec.Struct, frozen=True):
     id: str
-    from_: str = msgspec.field(name="from")
     timestamp: Stamp
     type: str
+    # The sender's phone number; may be absent for a username user (then the BSUID is).
+    from_: Optional[str] = msgspec.field(default=None, name="from")
+    from_user_id: Optional[str] = None
     context: Optional[Context] = None
     text: Optional[Text] = None
     image: Optional[Media] = None
@@ -157,7 +164,8 @@ class GraphStatus(msgspec.Struct, frozen=True):
     id: str
     status: str
     timestamp: Stamp
-    recipient_id: str
+    recipient_id: Optional[str] = None
+    recipient_user_id: Optional[str] = None
     conversation: Optional[Conversation] = None
     pricing: Optional[Pricing] = None
     biz_opaque_callback_data: Optional[str] = None
@@ -169,6 +177,26 @@ class MessagesValue(msgspec.Struct, frozen=True):
 
     metadata: Metadata
     contacts: list[Contact] = []
-    messages: list[GraphMessage] = []
+    # Each message stays raw JSON too: decoded into GraphMessage and kept as received.
+    messages: list[msgspec.Raw] = []
     statuses: list[GraphStatus] = []
     errors: list[GraphError] = []
+
+
+class ContactIndex:
+    """The ``contacts`` of a value, found by phone number or BSUID (or the only one)."""
+
+    __slots__ = ("_by_id", "_only")
+
+    def __init__(self, contacts: list[Contact]) -> None:
+        self._only = contacts[0] if len(contacts) == 1 else None
+        self._by_id: dict[str, Contact] = {}
+        for c in contacts:
+            for ident in (c.wa_id, c.user_id):
+                if ident:
+                    self._by_id[ident] = c
+
+    def find(self, wa_id: Optional[str], user_id: Optional[str]) -> Optional[Contact]:
+        if not wa_id and not user_id:
+            return self._only  # nothing to match by: the value's single contact, if one
+        return self._by_id.get(wa_id or "") or self._by_id.get(user_id or "")
