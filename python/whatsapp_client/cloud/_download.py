@@ -111,8 +111,8 @@ async def _fetch(
                 digest.update(chunk)
                 if isinstance(sink, bytearray):
                     sink += chunk
-                else:
-                    sink.write(chunk)
+                else:  # off the loop: a slow disk must not stall other tasks
+                    await asyncio.to_thread(sink.write, chunk)
         if info.file_size is not None and count != info.file_size:
             raise MediaDownloadError(
                 f"media {info.id}: got {count} bytes, Graph announced {info.file_size}"
