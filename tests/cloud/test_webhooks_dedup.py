@@ -121,3 +121,15 @@ def test_bad_ttl_is_a_configuration_error(ttl: float, tmp_path: Path) -> None:
         MemoryDedupStore(ttl=ttl)
     with pytest.raises(ConfigurationError):
         SqliteDedupStore(tmp_path / "d.sqlite", ttl=ttl)
+
+
+async def test_sqlite_store_close_is_idempotent(tmp_path: Path) -> None:
+    store = SqliteDedupStore(tmp_path / "d.sqlite")
+    await store.seen(("a", "message"))
+    await store.close()
+    await store.close()  # a second close (e.g. two shutdown hooks) is harmless
+
+
+def test_sqlite_store_in_a_missing_folder_is_refused_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        SqliteDedupStore(tmp_path / "missing" / "d.sqlite")

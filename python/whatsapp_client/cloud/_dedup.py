@@ -121,6 +121,8 @@ class SqliteDedupStore:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise ConfigurationError(f"the dedup store's folder does not exist: {self.path.parent}")
         self.ttl = _check_ttl(ttl)
         self._prune_every = prune_every
         self._clock = clock
@@ -188,12 +190,15 @@ class SqliteDedupStore:
             return cur.rowcount
 
     def __len__(self) -> int:
+        """How many keys are recorded (blocking: not for use on the event loop)."""
         with self._lock:
             row = self._connect().execute("SELECT count(*) FROM seen").fetchone()
             return int(row[0])
 
     async def close(self) -> None:
-        """Close the file and the worker thread; the record stays on disk."""
+        """Close the file and the worker thread; the record stays on disk. Idempotent."""
+        if self._closed:
+            return
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._close_sync)
         self._executor.shutdown(wait=True)
