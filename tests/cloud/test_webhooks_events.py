@@ -158,7 +158,7 @@ MSG = ["entry", 0, "changes", 0, "value", "messages", 0]
     [
         ([*MSG, "from"], 16505551234, "messages[0].from"),
         ([*MSG, "id"], None, "messages[0].id"),
-        ([*MSG, "timestamp"], "yesterday", "not a number"),
+        ([*MSG, "timestamp"], "yesterday", "messages[0].timestamp"),
         ([*MSG, "text"], "hi", "messages[0].text"),
         (["entry", 0, "changes", 0, "value", "metadata"], {}, "phone_number_id"),
         (["entry", 0, "changes"], {}, "entry[0].changes"),

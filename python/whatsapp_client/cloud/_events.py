@@ -35,7 +35,6 @@ from ._webhook_payload import (
     GraphMessage,
     GraphStatus,
     MessagesValue,
-    Stamp,
 )
 
 __all__ = [
@@ -155,9 +154,10 @@ Event = Union[MessageEvent, StatusEvent, ErrorEvent]
 
 
 # Decoders built once; msgspec decodes straight from the bytes into these structs.
-_ENVELOPE = msgspec.json.Decoder(GraphEnvelope)
-_VALUE = msgspec.json.Decoder(MessagesValue)
-_MESSAGE = msgspec.json.Decoder(GraphMessage)
+# strict=False only lets strings become numbers/bools (Graph's "1749416383" timestamps).
+_ENVELOPE = msgspec.json.Decoder(GraphEnvelope, strict=False)
+_VALUE = msgspec.json.Decoder(MessagesValue, strict=False)
+_MESSAGE = msgspec.json.Decoder(GraphMessage, strict=False)
 _RAW_DECODER = msgspec.json.Decoder(dict[str, Any])
 _MEDIA_KINDS = frozenset(("image", "audio", "video", "document", "sticker"))
 _OBJECT = "whatsapp_business_account"
@@ -213,30 +213,12 @@ def _collect(
 ) -> None:
     meta = value.metadata
     contacts = ContactIndex(value.contacts)
+    phone, display = meta.phone_number_id, meta.display_phone_number
     for i, raw in enumerate(value.messages):
-        at = f"{where}.messages[{i}]"
-        out.append(
-            _message(
-                _decode(_MESSAGE, raw, at),
-                raw,
-                meta.phone_number_id,
-                meta.display_phone_number,
-                account,
-                contacts,
-                at,
-            )
-        )
-    for i, st in enumerate(value.statuses):
-        out.append(
-            _status(
-                st,
-                contacts,
-                meta.phone_number_id,
-                meta.display_phone_number,
-                account,
-                f"{where}.statuses[{i}]",
-            )
-        )
+        message = _decode(_MESSAGE, raw, f"{where}.messages[{i}]")
+        out.append(_message(message, raw, phone, display, account, contacts))
+    for st in value.statuses:
+        out.append(_status(st, contacts, phone, display, account))
     for err in value.errors:
         out.append(
             ErrorEvent(
@@ -250,15 +232,6 @@ def _collect(
                 details=err.error_data.details if err.error_data else None,
             )
         )
-
-
-def _stamp(value: Stamp, where: str) -> int:
-    if isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise ValidationError(f"webhook {where}: timestamp {value!r} is not a number") from None
 
 
 def _errors(errors: list[GraphError]) -> list[GraphErrorInfo]:
@@ -281,7 +254,6 @@ def _message(
     display: Optional[str],
     account: Optional[str],
     contacts: ContactIndex,
-    where: str,
 ) -> MessageEvent:
     fields: dict[str, Any] = {}
     media = getattr(m, m.type, None) if m.type in _MEDIA_KINDS else None
@@ -325,7 +297,7 @@ def _message(
         phone_number_id=phone_number_id,
         display_phone_number=display,
         business_account_id=account,
-        timestamp=_stamp(m.timestamp, where),
+        timestamp=m.timestamp,
         message_id=m.id,
         from_=m.from_ or (contact.wa_id if contact is not None else None) or user_id or "",
         type=m.type,
@@ -343,7 +315,6 @@ def _status(
     phone_number_id: str,
     display: Optional[str],
     account: Optional[str],
-    where: str,
 ) -> StatusEvent:
     conv, pricing = s.conversation, s.pricing
     expiration = conv.expiration_timestamp if conv is not None else None
@@ -354,16 +325,14 @@ def _status(
         phone_number_id=phone_number_id,
         display_phone_number=display,
         business_account_id=account,
-        timestamp=_stamp(s.timestamp, where),
+        timestamp=s.timestamp,
         message_id=s.id,
         recipient_id=wa_id or user_id or "",
         recipient_user_id=user_id,
         status=s.status,
         conversation_id=conv.id if conv is not None else None,
         conversation_origin=conv.origin.type if conv is not None and conv.origin else None,
-        conversation_expiration=(
-            _stamp(expiration, where + ".conversation") if expiration is not None else None
-        ),
+        conversation_expiration=expiration,
         pricing_category=pricing.category if pricing is not None else None,
         pricing_model=pricing.pricing_model if pricing is not None else None,
         billable=pricing.billable if pricing is not None else None,

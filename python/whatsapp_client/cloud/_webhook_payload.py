@@ -10,12 +10,13 @@ https://developers.facebook.com/documentation/business-messaging/whatsapp/webhoo
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional
 
 import msgspec
 
-# Graph sends timestamps as decimal strings ("1749416383"); numbers are accepted too.
-Stamp = Union[str, int]
+# Graph sends timestamps as decimal strings ("1749416383"); the decoders run with
+# ``strict=False`` so msgspec turns such strings into ints (and refuses anything else).
+Stamp = int
 
 
 class GraphEntry(msgspec.Struct, frozen=True):
