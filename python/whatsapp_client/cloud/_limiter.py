@@ -7,7 +7,7 @@ second by default (up to 1,000 when upgraded), a pair of numbers should not exch
 than about one message every 6 seconds (error 131056, "pair rate limit"), and an account
 opens a limited number of business-initiated conversations per rolling 24 hours (its
 messaging tier: 250, 1,000, 10,000, 100,000 or unlimited). See
-https://developers.facebook.com/docs/whatsapp/cloud-api/overview#throughput and
+https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput and
 https://developers.facebook.com/docs/whatsapp/messaging-limits .
 
 The decisions live in :class:`PacingModel` (pure, no waiting, an injectable clock): the
