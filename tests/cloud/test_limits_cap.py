@@ -13,7 +13,7 @@ from whatsapp_client.cloud._errors import RateLimitError
 from whatsapp_client.cloud._limiter import LimiterSettings, LocalLimiter, PacingModel
 from whatsapp_client.cloud._metrics import CloudMetrics
 
-from .limits_support import run_virtual
+from ._limits_support import run_virtual
 
 DAY = 86400.0
 

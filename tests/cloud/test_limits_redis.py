@@ -27,7 +27,7 @@ from whatsapp_client.cloud._errors import RateLimitError, TransportError
 from whatsapp_client.cloud._limiter import Decision, LimiterSettings, PacingModel
 from whatsapp_client.cloud._redis_limiter import _SCRIPT_SHA, RedisLimiter
 
-from .limits_support import reference_bucket
+from ._limits_support import reference_bucket
 
 PYTHON_DIR = Path(__file__).resolve().parents[2] / "python"
 
