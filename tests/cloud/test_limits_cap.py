@@ -141,3 +141,21 @@ async def test_the_refusal_comes_at_once_instead_of_waiting() -> None:
     with pytest.raises(RateLimitError, match="conversation cap reached"):
         await limiter.acquire("p", "b", business_initiated=True)
     assert sleeps == []
+
+
+def test_a_cancelled_business_initiated_waiter_gives_back_its_conversation() -> None:
+    async def scenario() -> tuple[float, float, int]:
+        loop = asyncio.get_running_loop()
+        limiter = LocalLimiter(rate_per_second=1, burst=1, conversation_cap=1, clock=loop.time)
+        await limiter.acquire("p", None)  # t=0: the bucket is now empty
+        waiter = asyncio.ensure_future(limiter.acquire("p", "a", business_initiated=True))
+        await asyncio.sleep(0.5)  # the waiter holds the slot at t=1 and the one conversation
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await limiter.acquire("p", "b", business_initiated=True)  # the cap's slot is free
+        b_at = loop.time()
+        await limiter.acquire("p", "a")  # no spacing left behind by the cancelled message
+        return b_at, loop.time(), limiter.conversations_left("p")
+
+    assert run_virtual(scenario()) == (1.0, 2.0, 0)

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from whatsapp_client.cloud._errors import RateLimitError, TransportError
 from whatsapp_client.cloud._limiter import Decision, LimiterSettings, PacingModel
+from whatsapp_client.cloud._metrics import CloudMetrics
 from whatsapp_client.cloud._redis_limiter import _SCRIPT_SHA, RedisLimiter
 
 from ._limits_support import reference_bucket
@@ -291,14 +292,26 @@ async def test_recipient_spacing_is_shared_between_limiters(
         sleeps.append(seconds)
         now[0] += seconds
 
+    metrics = CloudMetrics()
     one, two = (
-        RedisLimiter(redis_server, clock=lambda: now[0], sleep=fake_sleep, key_prefix=key_prefix)
+        RedisLimiter(
+            redis_server,
+            clock=lambda: now[0],
+            sleep=fake_sleep,
+            key_prefix=key_prefix,
+            rate_per_second=10,
+            burst=2,
+            metrics=metrics,
+        )
         for _ in range(2)
     )
-    await one.acquire("phone", "15550001")
-    await two.acquire("phone", "15550002")  # another recipient: no wait
-    await two.acquire("phone", "15550001")  # the same one: 6 s after the first
-    assert sleeps == [pytest.approx(6.0)]
+    await one.acquire("phone", "15550001", business_initiated=True)
+    await two.acquire("phone", "15550002", business_initiated=True)  # another: no wait
+    await one.acquire("phone", None)  # the bucket (burst 2) is empty: 0.1 s
+    await two.acquire("phone", "15550001")  # the same one: 6 s after the first, at t=106
+    assert sleeps == [pytest.approx(0.1), pytest.approx(5.9)]
+    labels = {"phone_number_id": "phone"}
+    assert metrics.registry.get_sample_value("whatsapp_rate_limit_remaining", labels) == 998
     await one.close()
     await two.close()
 
@@ -360,6 +373,8 @@ async def test_an_unreachable_redis_is_a_transport_error_without_the_password(
     limiter = RedisLimiter(url)
     with pytest.raises(TransportError) as info:
         await asyncio.wait_for(limiter.acquire("phone", "a"), timeout=60)
+    with pytest.raises(TransportError):
+        await asyncio.wait_for(limiter.conversations_left("phone"), timeout=60)
     await limiter.close()
     assert "hunter2" not in str(info.value) and "hunter2" not in repr(info.value)
     assert "hunter2" not in caplog.text
