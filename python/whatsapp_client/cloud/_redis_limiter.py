@@ -62,6 +62,8 @@ local function ttl(seconds)
 end
 local now
 if ARGV[1] == '' then
+  -- Redis 5 and 6 need effects replication to write after TIME; 7+ always does it.
+  if redis.replicate_commands then redis.replicate_commands() end
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 else
