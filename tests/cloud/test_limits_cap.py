@@ -159,3 +159,21 @@ def test_a_cancelled_business_initiated_waiter_gives_back_its_conversation() -> 
         return b_at, loop.time(), limiter.conversations_left("p")
 
     assert run_virtual(scenario()) == (1.0, 2.0, 0)
+
+
+def test_the_gauge_shows_the_count_when_the_wait_ends_not_when_it_began() -> None:
+    async def scenario() -> tuple[Optional[float], int]:
+        loop = asyncio.get_running_loop()
+        metrics = CloudMetrics()
+        limiter = LocalLimiter(rate_per_second=1, burst=1, clock=loop.time, metrics=metrics)
+        await limiter.acquire("p", None)  # t=0: the bucket is now empty
+        a = asyncio.ensure_future(limiter.acquire("p", "a", business_initiated=True))  # t=1
+        b = asyncio.ensure_future(limiter.acquire("p", "b", business_initiated=True))  # t=2
+        await asyncio.sleep(0.5)
+        a.cancel()  # a's conversation is given back while b waits
+        await asyncio.gather(a, b, return_exceptions=True)
+        labels = {"phone_number_id": "p"}
+        gauge = metrics.registry.get_sample_value("whatsapp_rate_limit_remaining", labels)
+        return gauge, limiter.conversations_left("p")
+
+    assert run_virtual(scenario()) == (999.0, 999)

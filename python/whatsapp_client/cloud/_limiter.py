@@ -340,10 +340,6 @@ class LocalLimiter(Limiter):
                     break
                 await self._sleep(decision.delay)
             ticket = self._model.last_ticket
-            if decision.conversations_left is not None and self._metrics is not None:
-                self._metrics.rate_limit_remaining(
-                    phone_number_id, float(decision.conversations_left)
-                )
             if decision.delay > 0:
                 try:
                     await self._sleep(decision.delay)
@@ -351,6 +347,10 @@ class LocalLimiter(Limiter):
                     if ticket is not None:
                         self._model.refund(ticket)
                     raise
+        if business_initiated and self._metrics is not None:
+            # Read now, not at the grant: others may have counted (or given back) since.
+            left = self.conversations_left(phone_number_id)
+            self._metrics.rate_limit_remaining(phone_number_id, float(left))
 
     async def close(self) -> None:
         """Nothing to release; present for the :class:`Limiter` protocol."""
