@@ -194,6 +194,20 @@ async def test_two_limiters_share_one_bucket_atomically(redis_server: str, key_p
     assert delays == pytest.approx(reference_bucket([0.0] * 120, 50, 5), abs=1e-9)
 
 
+async def test_one_recipient_gets_one_slot_however_many_ask_at_once(
+    redis_server: str, key_prefix: str
+) -> None:
+    one = _frozen(key_prefix, redis_server)
+    two = _frozen(key_prefix, redis_server)
+    decisions = await asyncio.gather(
+        *((one, two)[i % 2].attempt("phone", "15550001") for i in range(12))
+    )
+    await one.close()
+    await two.close()
+    assert sum(d.granted for d in decisions) == 1
+    assert {d.delay for d in decisions if not d.granted} == {6.0}
+
+
 async def test_two_limiters_share_one_conversation_cap(redis_server: str, key_prefix: str) -> None:
     one = _frozen(key_prefix, redis_server, conversation_cap=7, pair_spacing=0)
     two = _frozen(key_prefix, redis_server, conversation_cap=7, pair_spacing=0)
