@@ -139,14 +139,17 @@ def check_request(phone_number_id: str, recipient: Optional[str], business_initi
         raise ValidationError("a business-initiated message needs a recipient")
 
 
-def cap_error(retry_after: float, cap: int) -> RateLimitError:
+def cap_error(retry_after: float, settings: LimiterSettings) -> RateLimitError:
+    """The cap's refusal; ``retry_after`` kept within [0, window] (float rounding)."""
+    retry_after = min(settings.conversation_window, max(0.0, retry_after))
+    cap = settings.conversation_cap
     return RateLimitError(
         f"conversation cap reached: {cap} business-initiated conversations in the last 24 h; "
         f"a slot frees in {retry_after:.0f} s",
         status=0,
         code=None,
         retryable=False,
-        retry_after=max(0.0, retry_after),
+        retry_after=retry_after,
     )
 
 
@@ -211,7 +214,7 @@ class PacingModel:
             if recipient not in convs:
                 if len(convs) >= s.conversation_cap:
                     oldest = next(iter(convs.values()))
-                    raise cap_error(oldest + s.conversation_window - now, s.conversation_cap)
+                    raise cap_error(oldest + s.conversation_window - now, s)
                 new_conversation = True
         spaced = recipient is not None and s.pair_spacing > 0
         pairs = self._pairs(phone, now) if spaced else None

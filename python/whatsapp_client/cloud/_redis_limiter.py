@@ -198,7 +198,7 @@ class RedisLimiter(Limiter):
         verdict = _text(reply[0])
         value = float(_text(reply[1]))
         if verdict == "cap":
-            raise cap_error(value, s.conversation_cap)
+            raise cap_error(value, s)
         if verdict == "wait":
             return Decision(False, value)
         left_text = _text(reply[2])
