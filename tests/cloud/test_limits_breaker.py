@@ -64,7 +64,6 @@ class ReferenceBreaker:
     def outcome(self, kind: str, now: float) -> None:
         table = {
             ("closed", "success"): lambda: setattr(self, "fails", 0),
-            ("closed", "answered"): lambda: setattr(self, "fails", 0),
             ("closed", "count"): lambda: self._count(now),
             ("half_open", "success"): lambda: self._go("closed", now),
             ("half_open", "answered"): lambda: self._go("closed", now),
@@ -220,6 +219,15 @@ def test_a_failed_probe_opens_again_for_a_full_timeout() -> None:
 )
 def test_which_errors_count(error: BaseException, kind: str) -> None:
     assert classify_failure(error) == kind
+
+
+def test_an_answered_4xx_neither_counts_nor_breaks_a_streak() -> None:
+    breaker = CircuitBreaker(failure_threshold=2)
+    breaker.record_failure("p", CloudAPIError("server", status=500))
+    breaker.record_failure("p", AuthError("bad token", status=401, code=190))
+    assert breaker.state("p") == "closed"
+    breaker.record_failure("p", CloudAPIError("server", status=500))
+    assert breaker.state("p") == "open"
 
 
 def test_auth_and_validation_errors_never_open_it() -> None:

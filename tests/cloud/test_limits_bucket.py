@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from whatsapp_client.cloud._errors import ConfigurationError, ValidationError
 from whatsapp_client.cloud._limiter import LimiterSettings, LocalLimiter, PacingModel
 
-from .limits_support import reference_bucket, run_virtual, worst_window_excess
+from ._limits_support import reference_bucket, run_virtual, worst_window_excess
 
 EPS = 1e-6
 

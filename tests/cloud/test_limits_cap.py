@@ -13,7 +13,7 @@ from whatsapp_client.cloud._errors import RateLimitError
 from whatsapp_client.cloud._limiter import LimiterSettings, LocalLimiter, PacingModel
 from whatsapp_client.cloud._metrics import CloudMetrics
 
-from .limits_support import run_virtual
+from ._limits_support import run_virtual
 
 DAY = 86400.0
 
@@ -77,7 +77,7 @@ def test_the_cap_matches_the_rolling_window_rule(
             err = info.value
             assert (err.status, err.code, err.retryable) == (0, None, False)
             assert err.retry_after == pytest.approx(expected)
-            assert err.retry_after is not None and 0 < err.retry_after <= window
+            assert err.retry_after is not None and 0 <= err.retry_after <= window
     # Never more than `cap` conversations started within any window.
     for start in counted:
         assert sum(1 for s in counted if start - window < s <= start) <= cap
@@ -141,3 +141,39 @@ async def test_the_refusal_comes_at_once_instead_of_waiting() -> None:
     with pytest.raises(RateLimitError, match="conversation cap reached"):
         await limiter.acquire("p", "b", business_initiated=True)
     assert sleeps == []
+
+
+def test_a_cancelled_business_initiated_waiter_gives_back_its_conversation() -> None:
+    async def scenario() -> tuple[float, float, int]:
+        loop = asyncio.get_running_loop()
+        limiter = LocalLimiter(rate_per_second=1, burst=1, conversation_cap=1, clock=loop.time)
+        await limiter.acquire("p", None)  # t=0: the bucket is now empty
+        waiter = asyncio.ensure_future(limiter.acquire("p", "a", business_initiated=True))
+        await asyncio.sleep(0.5)  # the waiter holds the slot at t=1 and the one conversation
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        await limiter.acquire("p", "b", business_initiated=True)  # the cap's slot is free
+        b_at = loop.time()
+        await limiter.acquire("p", "a")  # no spacing left behind by the cancelled message
+        return b_at, loop.time(), limiter.conversations_left("p")
+
+    assert run_virtual(scenario()) == (1.0, 2.0, 0)
+
+
+def test_the_gauge_shows_the_count_when_the_wait_ends_not_when_it_began() -> None:
+    async def scenario() -> tuple[Optional[float], int]:
+        loop = asyncio.get_running_loop()
+        metrics = CloudMetrics()
+        limiter = LocalLimiter(rate_per_second=1, burst=1, clock=loop.time, metrics=metrics)
+        await limiter.acquire("p", None)  # t=0: the bucket is now empty
+        a = asyncio.ensure_future(limiter.acquire("p", "a", business_initiated=True))  # t=1
+        b = asyncio.ensure_future(limiter.acquire("p", "b", business_initiated=True))  # t=2
+        await asyncio.sleep(0.5)
+        a.cancel()  # a's conversation is given back while b waits
+        await asyncio.gather(a, b, return_exceptions=True)
+        labels = {"phone_number_id": "p"}
+        gauge = metrics.registry.get_sample_value("whatsapp_rate_limit_remaining", labels)
+        return gauge, limiter.conversations_left("p")
+
+    assert run_virtual(scenario()) == (999.0, 999)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from whatsapp_client.cloud._limiter import LimiterSettings, LocalLimiter, PacingModel
 
-from .limits_support import run_virtual, worst_window_excess
+from ._limits_support import run_virtual, worst_window_excess
 
 EPS = 1e-6
 

@@ -13,7 +13,8 @@ What a failure means (:func:`classify_failure`):
 - ``count``: 5xx answers, retryable Graph codes, Graph rate limits, timeouts, connection
   and transport errors: one more consecutive failure.
 - ``answered``: any other Graph error (4xx such as :class:`AuthError`, a template or
-  recipient error): Graph is up and answered, so for the breaker it is a success.
+  recipient error): not counted, and no success either (a streak of counted failures goes
+  on); but Graph is up and answered, so a half-open probe that gets one closes the circuit.
 - ``ignore``: anything that says nothing about Graph (a local refusal, a cancellation, a
   programming error): no change, except that an ignored probe frees the half-open slot.
 
@@ -158,7 +159,10 @@ class CircuitBreaker:
         kind = classify_failure(error)
         if kind == "answered":
             with self._lock:
-                changed = self._success(phone_number_id)
+                circuit = self._circuits.get(phone_number_id)
+                changed = circuit is not None and circuit.state == "half_open"
+                if changed:
+                    self._success(phone_number_id)
             if changed:
                 self._notify(phone_number_id, "closed", "probe answered by Graph")
             return

@@ -7,7 +7,7 @@ second by default (up to 1,000 when upgraded), a pair of numbers should not exch
 than about one message every 6 seconds (error 131056, "pair rate limit"), and an account
 opens a limited number of business-initiated conversations per rolling 24 hours (its
 messaging tier: 250, 1,000, 10,000, 100,000 or unlimited). See
-https://developers.facebook.com/docs/whatsapp/cloud-api/overview#throughput and
+https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput and
 https://developers.facebook.com/docs/whatsapp/messaging-limits .
 
 The decisions live in :class:`PacingModel` (pure, no waiting, an injectable clock): the
@@ -139,14 +139,17 @@ def check_request(phone_number_id: str, recipient: Optional[str], business_initi
         raise ValidationError("a business-initiated message needs a recipient")
 
 
-def cap_error(retry_after: float, cap: int) -> RateLimitError:
+def cap_error(retry_after: float, settings: LimiterSettings) -> RateLimitError:
+    """The cap's refusal; ``retry_after`` kept within [0, window] (float rounding)."""
+    retry_after = min(settings.conversation_window, max(0.0, retry_after))
+    cap = settings.conversation_cap
     return RateLimitError(
         f"conversation cap reached: {cap} business-initiated conversations in the last 24 h; "
         f"a slot frees in {retry_after:.0f} s",
         status=0,
         code=None,
         retryable=False,
-        retry_after=max(0.0, retry_after),
+        retry_after=retry_after,
     )
 
 
@@ -211,7 +214,7 @@ class PacingModel:
             if recipient not in convs:
                 if len(convs) >= s.conversation_cap:
                     oldest = next(iter(convs.values()))
-                    raise cap_error(oldest + s.conversation_window - now, s.conversation_cap)
+                    raise cap_error(oldest + s.conversation_window - now, s)
                 new_conversation = True
         spaced = recipient is not None and s.pair_spacing > 0
         pairs = self._pairs(phone, now) if spaced else None
@@ -340,10 +343,6 @@ class LocalLimiter(Limiter):
                     break
                 await self._sleep(decision.delay)
             ticket = self._model.last_ticket
-            if decision.conversations_left is not None and self._metrics is not None:
-                self._metrics.rate_limit_remaining(
-                    phone_number_id, float(decision.conversations_left)
-                )
             if decision.delay > 0:
                 try:
                     await self._sleep(decision.delay)
@@ -351,6 +350,10 @@ class LocalLimiter(Limiter):
                     if ticket is not None:
                         self._model.refund(ticket)
                     raise
+        if business_initiated and self._metrics is not None:
+            # Read now, not at the grant: others may have counted (or given back) since.
+            left = self.conversations_left(phone_number_id)
+            self._metrics.rate_limit_remaining(phone_number_id, float(left))
 
     async def close(self) -> None:
         """Nothing to release; present for the :class:`Limiter` protocol."""

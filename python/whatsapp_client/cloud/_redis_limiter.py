@@ -12,7 +12,8 @@ one); its value is passed to the script as an argument, and every process sharin
 must then use the same clock.
 
 Keys (all of one phone number share the hash tag ``{phone}``, so the script also works on a
-Redis Cluster), each with a TTL so nothing grows without bound:
+Redis Cluster), each with a TTL (plus a minute's margin, in Redis's own time; an injected
+clock must therefore run at the pace of real time) so nothing grows without bound:
 
 - ``<prefix>{<phone>}:tat``: the bucket; expires once the bucket is full again.
 - ``<prefix>{<phone>}:pair:<recipient>``: earliest next message to the recipient; expires then.
@@ -57,10 +58,12 @@ __all__ = ["ACQUIRE_SCRIPT", "RedisLimiter"]
 ACQUIRE_SCRIPT = """
 local function num(x) return string.format('%.17g', x) end
 local function ttl(seconds)
-  return string.format('%d', math.max(1, math.ceil(seconds * 1000)) + 1000)
+  return string.format('%d', math.max(0, math.ceil(seconds * 1000)) + 60000)
 end
 local now
 if ARGV[1] == '' then
+  -- Redis 5 and 6 need effects replication to write after TIME; 7+ always does it.
+  if redis.replicate_commands then redis.replicate_commands() end
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 else
@@ -195,7 +198,7 @@ class RedisLimiter(Limiter):
         verdict = _text(reply[0])
         value = float(_text(reply[1]))
         if verdict == "cap":
-            raise cap_error(value, s.conversation_cap)
+            raise cap_error(value, s)
         if verdict == "wait":
             return Decision(False, value)
         left_text = _text(reply[2])
