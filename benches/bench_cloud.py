@@ -157,8 +157,8 @@ async def ours_webhooks(deliveries: int, *, batched: bool, sync_handlers: bool =
 
 def pywa_webhooks(deliveries: int) -> float:
     """Seconds per event through pywa, one event per delivery (all it handles of one)."""
-    from pywa.client import WhatsApp
     from pywa import handlers as pywa_handlers
+    from pywa.client import WhatsApp
 
     wa = WhatsApp(
         phone_id=PHONE,
@@ -187,8 +187,8 @@ def pywa_webhooks(deliveries: int) -> float:
 
 def pywa_on_batch() -> int:
     """How many of one batched delivery's 24 events pywa hands to its handlers."""
-    from pywa.client import WhatsApp
     from pywa import handlers as pywa_handlers
+    from pywa.client import WhatsApp
 
     wa = WhatsApp(
         phone_id=PHONE,
