@@ -1,0 +1,212 @@
+"""The record of webhook events already seen, so a redelivery is dropped.
+
+Meta redelivers a webhook it thinks failed (no 200 in time), for up to a day or more
+(https://developers.facebook.com/docs/graph-api/webhooks/getting-started/ , "Event
+Notifications"), so the same message or status can arrive more than once. A duplicate is
+the same ``(message_id, status)``; for inbound messages the status is ``"message"``.
+
+:class:`SqliteDedupStore` keeps the record in a file (it survives a restart); its work runs
+on one private worker thread, never on the event loop. :class:`MemoryDedupStore` is the
+in-process default. Both forget a key after ``ttl`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Optional, Protocol, Union, runtime_checkable
+
+from ._errors import ConfigurationError
+
+__all__ = ["DEFAULT_TTL", "DedupStore", "MemoryDedupStore", "SqliteDedupStore"]
+
+DEFAULT_TTL = 7 * 86400.0
+Key = tuple[str, str]
+
+
+@runtime_checkable
+class DedupStore(Protocol):
+    """Duplicate = same ``(message_id, status)``; for messages ``status == "message"``."""
+
+    async def seen(self, key: tuple[str, str]) -> bool:
+        """Record ``key``; True if it was already recorded (and not expired)."""
+        ...
+
+
+def _check_ttl(ttl: float) -> float:
+    if not ttl > 0:
+        raise ConfigurationError(f"the dedup ttl must be a positive number of seconds: {ttl!r}")
+    return float(ttl)
+
+
+class MemoryDedupStore:
+    """In-process record (lost on restart), at most ``max_entries`` keys, oldest first out."""
+
+    def __init__(
+        self,
+        ttl: float = DEFAULT_TTL,
+        *,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries < 1:
+            raise ConfigurationError(f"max_entries must be at least 1: {max_entries!r}")
+        self.ttl = _check_ttl(ttl)
+        self.max_entries = max_entries
+        self._clock = clock
+        # Insertion order is expiry order (one ttl for all), so pruning pops from the front.
+        self._expires: dict[Key, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._expires)
+
+    async def seen(self, key: tuple[str, str]) -> bool:
+        return self.seen_now(key)
+
+    async def seen_many(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        """:meth:`seen` for several keys at once, in order."""
+        return [self.seen_now(k) for k in keys]
+
+    def seen_now(self, key: tuple[str, str]) -> bool:
+        now = self._clock()
+        self._prune(now)
+        expires = self._expires.get(key)
+        if expires is not None and expires > now:
+            return True
+        self._expires.pop(key, None)
+        self._expires[key] = now + self.ttl
+        while len(self._expires) > self.max_entries:
+            del self._expires[next(iter(self._expires))]
+        return False
+
+    def _prune(self, now: float) -> None:
+        expires = self._expires
+        while expires:
+            first = next(iter(expires))
+            if expires[first] > now:
+                return
+            del expires[first]
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen (
+    message_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    seen_at REAL NOT NULL,
+    PRIMARY KEY (message_id, status)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_at);
+"""
+# Inserts a new key, or takes over an expired one; changes() == 0 means a live duplicate.
+_UPSERT = (
+    "INSERT INTO seen (message_id, status, seen_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (message_id, status) DO UPDATE SET seen_at = excluded.seen_at "
+    "WHERE seen.seen_at <= ?"
+)
+
+
+class SqliteDedupStore:
+    """Persistent record in an SQLite file; keys older than ``ttl`` seconds are pruned.
+
+    Times are wall-clock (``time.time``) so the record stays right across a restart. The
+    file uses WAL with ``synchronous=NORMAL``: a process crash loses nothing committed; a
+    power cut may forget the last keys, which only means one duplicate delivered again.
+    """
+
+    def __init__(
+        self,
+        path: Union[str, Path],
+        ttl: float = DEFAULT_TTL,
+        *,
+        prune_every: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.ttl = _check_ttl(ttl)
+        self._prune_every = prune_every
+        self._clock = clock
+        self._next_prune = 0.0
+        self._lock = threading.Lock()
+        self._conn: Optional[sqlite3.Connection] = None
+        # One worker thread: SQLite work stays off the event loop and is serialized.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wac-dedup")
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SqliteDedupStore(path={str(self.path)!r}, ttl={self.ttl!r})"
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def _seen_many_sync(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        with self._lock:
+            if self._closed:
+                raise ConfigurationError("the dedup store is closed")
+            conn = self._connect()
+            now = self._clock()
+            cutoff = now - self.ttl
+            out: list[bool] = []
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for message_id, status in keys:
+                    cur = conn.execute(_UPSERT, (message_id, status, now, cutoff))
+                    out.append(cur.rowcount == 0)
+                if now >= self._next_prune:
+                    conn.execute("DELETE FROM seen WHERE seen_at <= ?", (cutoff,))
+                    self._next_prune = now + self._prune_every
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return out
+
+    async def seen(self, key: tuple[str, str]) -> bool:
+        return (await self.seen_many([key]))[0]
+
+    async def seen_many(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        """:meth:`seen` for several keys in one transaction, in order."""
+        if not keys:
+            return []
+        for key in keys:
+            if not (
+                isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)
+            ):
+                raise TypeError(f"a dedup key is a (message_id, status) tuple of str: {key!r}")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._seen_many_sync, list(keys))
+
+    def prune(self) -> int:
+        """Delete expired keys now (blocking); returns how many were removed."""
+        with self._lock:
+            conn = self._connect()
+            cur = conn.execute("DELETE FROM seen WHERE seen_at <= ?", (self._clock() - self.ttl,))
+            return cur.rowcount
+
+    def __len__(self) -> int:
+        with self._lock:
+            row = self._connect().execute("SELECT count(*) FROM seen").fetchone()
+            return int(row[0])
+
+    async def close(self) -> None:
+        """Close the file and the worker thread; the record stays on disk."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._close_sync)
+        self._executor.shutdown(wait=True)
+
+    def _close_sync(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -1,0 +1,219 @@
+"""The webhook receiver (framework-free) and the aiohttp app around it.
+
+:class:`WebhookReceiver` does the work for any web framework: :meth:`~WebhookReceiver.verify_get`
+answers Meta's GET handshake, :meth:`~WebhookReceiver.handle_post` checks the signature of
+the raw body FIRST (401: nothing parsed, nothing dispatched), then parses (400), drops
+duplicates, and schedules the dispatch in the background so Meta gets its 200 at once (Meta
+retries a webhook that is not answered 200 quickly:
+https://developers.facebook.com/docs/graph-api/webhooks/getting-started/ ).
+
+:func:`webhook_app` serves it on aiohttp: ``GET`` and ``POST`` on one path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any, Optional, Union
+
+from aiohttp import web
+
+from ._dedup import DedupStore, MemoryDedupStore
+from ._errors import ConfigurationError, ValidationError
+from ._events import Event, MessageEvent, StatusEvent, parse_webhook
+from ._handlers import WebhookHandlers
+from ._signature import SIGNATURE_HEADER, verification_challenge, verify_signature
+
+__all__ = ["DEFAULT_MAX_BODY", "WebhookReceiver", "webhook_app", "webhook_routes"]
+
+log = logging.getLogger("whatsapp.cloud.webhooks")
+
+# Meta's notifications are a few KiB (batches up to ~1000 updates stay well under this).
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+def _dedup_key(ev: Event) -> Optional[tuple[str, str]]:
+    if isinstance(ev, MessageEvent):
+        return (ev.message_id, "message")
+    if isinstance(ev, StatusEvent):
+        return (ev.message_id, ev.status)
+    return None  # errors carry no id: always delivered
+
+
+class WebhookReceiver:
+    """Verification, parsing, duplicate dropping and background dispatch of webhooks.
+
+    ``app_secret`` is required: ``None`` or ``""`` raises :class:`ConfigurationError` unless
+    ``insecure_skip_signature=True`` (local testing only; logged as a warning), which then
+    accepts every POST unsigned. ``dedup`` defaults to a :class:`MemoryDedupStore`.
+    """
+
+    def __init__(
+        self,
+        *,
+        app_secret: Optional[str],
+        verify_token: str,
+        handlers: WebhookHandlers,
+        dedup: Optional[DedupStore] = None,
+        insecure_skip_signature: bool = False,
+        max_body_size: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        if insecure_skip_signature:
+            log.warning(
+                "INSECURE: webhook signatures are NOT checked (insecure_skip_signature=True); "
+                "anyone who can reach this endpoint can inject events. Local testing only."
+            )
+        elif not app_secret:
+            raise ConfigurationError(
+                "webhooks need the app secret (App Dashboard > App settings > Basic) to check "
+                "X-Hub-Signature-256; pass app_secret=..., or insecure_skip_signature=True "
+                "for local testing only"
+            )
+        if max_body_size < 1:
+            raise ConfigurationError(f"max_body_size must be positive: {max_body_size!r}")
+        self._app_secret = app_secret or ""
+        self._verify_token = verify_token or ""
+        self._skip_signature = insecure_skip_signature
+        self.handlers = handlers
+        self.dedup: DedupStore = dedup if dedup is not None else MemoryDedupStore()
+        self.max_body_size = max_body_size
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        # The app secret and verify token are never shown.
+        return (
+            f"WebhookReceiver(app_secret=***, verify_token=***, "
+            f"insecure_skip_signature={self._skip_signature}, dedup={self.dedup!r})"
+        )
+
+    def verify_get(self, params: Mapping[str, str]) -> tuple[int, str]:
+        """The GET handshake: ``(200, challenge)`` or ``(403, reason)``."""
+        challenge = verification_challenge(params, self._verify_token)
+        if challenge is None:
+            log.warning("webhook verification refused (wrong mode or verify token)")
+            return 403, "verification failed"
+        log.info("webhook verification accepted")
+        return 200, challenge
+
+    async def handle_post(
+        self, raw_body: bytes, signature: Optional[str]
+    ) -> tuple[int, list[Event]]:
+        """Check, parse, drop duplicates, schedule the dispatch; returns the HTTP status
+        and the new (non-duplicate) events. Nothing is parsed unless the signature holds."""
+        if len(raw_body) > self.max_body_size:
+            log.warning("webhook refused: body of %d bytes is over the limit", len(raw_body))
+            return 413, []
+        if not self._skip_signature and not verify_signature(raw_body, signature, self._app_secret):
+            log.warning("webhook refused: %s signature", "missing" if signature is None else "bad")
+            return 401, []
+        try:
+            events = parse_webhook(raw_body)
+        except ValidationError as exc:
+            log.warning("webhook refused: %s", exc)
+            return 400, []
+        fresh = await self._drop_duplicates(events)
+        if fresh:
+            task = asyncio.get_running_loop().create_task(self._dispatch(fresh))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return 200, fresh
+
+    async def _drop_duplicates(self, events: list[Event]) -> list[Event]:
+        keyed = [(ev, _dedup_key(ev)) for ev in events]
+        keys = [k for _, k in keyed if k is not None]
+        if not keys:
+            return events
+        seen_many = getattr(self.dedup, "seen_many", None)
+        if seen_many is not None:
+            flags = iter(await seen_many(keys))
+        else:
+            flags = iter([await self.dedup.seen(k) for k in keys])
+        fresh: list[Event] = []
+        dropped = 0
+        for ev, key in keyed:
+            if key is not None and next(flags):
+                dropped += 1
+            else:
+                fresh.append(ev)
+        if dropped:
+            log.info("webhook: dropped %d duplicate event(s)", dropped)
+        return fresh
+
+    async def _dispatch(self, events: list[Event]) -> None:
+        try:
+            await self.handlers.dispatch(events)
+        except Exception:  # dispatch logs handler failures itself; this is a last guard
+            log.exception("webhook dispatch failed")
+
+    async def drain(self) -> None:
+        """Wait until every background dispatch scheduled so far has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _receiver_of(cloud: Any) -> WebhookReceiver:
+    if isinstance(cloud, WebhookReceiver):
+        return cloud
+    receiver = getattr(cloud, "webhooks", None)
+    if isinstance(receiver, WebhookReceiver):
+        return receiver
+    raise ConfigurationError(
+        f"webhook_app needs a WebhookReceiver or an object with a .webhooks receiver, "
+        f"got {type(cloud).__name__}"
+    )
+
+
+def webhook_routes(cloud: Any, path: str = "/webhooks/whatsapp") -> list[web.RouteDef]:
+    """The GET and POST routes, to add to an existing aiohttp app (``app.add_routes``).
+    The body limit is the receiver's ``max_body_size`` (413 above it)."""
+    receiver = _receiver_of(cloud)
+
+    async def get(request: web.Request) -> web.Response:
+        status, text = receiver.verify_get(request.query)
+        return web.Response(status=status, text=text, content_type="text/plain")
+
+    async def post(request: web.Request) -> web.Response:
+        length = request.content_length
+        if length is not None and length > receiver.max_body_size:
+            return web.Response(status=413, text="payload too large")
+        body = await _read_limited(request, receiver.max_body_size)
+        if body is None:
+            return web.Response(status=413, text="payload too large")
+        status, _ = await receiver.handle_post(body, request.headers.get(SIGNATURE_HEADER))
+        return web.Response(status=status, text=_REASONS.get(status, ""))
+
+    return [web.get(path, get, allow_head=False), web.post(path, post)]
+
+
+_REASONS = {200: "ok", 400: "bad payload", 401: "bad signature", 413: "payload too large"}
+
+
+async def _read_limited(request: web.Request, limit: int) -> Optional[bytes]:
+    # Read at most limit + 1 bytes, whatever Content-Length says (chunked bodies too).
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def webhook_app(
+    cloud: Union[Any, WebhookReceiver], path: str = "/webhooks/whatsapp"
+) -> web.Application:
+    """An aiohttp app serving the webhook on ``path``: GET handshake (challenge as
+    text/plain, else 403) and signed POSTs (200 at once, 401/400/413 otherwise). Its
+    cleanup waits for the background dispatches. ``cloud`` is a :class:`WebhookReceiver`
+    or anything with a ``.webhooks`` receiver (a ``CloudClient``)."""
+    receiver = _receiver_of(cloud)
+    app = web.Application(client_max_size=receiver.max_body_size + 1)
+    app.add_routes(webhook_routes(receiver, path))
+
+    async def drain(_app: web.Application) -> None:
+        await receiver.drain()
+
+    app.on_cleanup.append(drain)
+    return app

@@ -1,0 +1,46 @@
+"""A local WhatsApp Cloud API (Graph API) simulator: a real aiohttp server for tests and demos.
+
+It behaves like the Cloud API for the calls ``whatsapp_client.cloud`` makes, from the public
+reference:
+
+- messages: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+- templates: https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates
+- media (upload, retrieve url, download, delete, supported types and sizes):
+  https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
+- phone numbers: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/phone-numbers
+- error codes, HTTP statuses and the error shape:
+  https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/
+  and https://developers.facebook.com/docs/graph-api/guides/error-handling
+- throughput (130429) and pair rate (131056):
+  https://developers.facebook.com/docs/whatsapp/throughput
+- webhooks (payload shapes, ``X-Hub-Signature-256``):
+  https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples and
+  https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads
+"""
+
+from whatsapp_client.cloud.testing._errors import KNOWN_CODES, error_body
+from whatsapp_client.cloud.testing._media import MEDIA_TYPES
+from whatsapp_client.cloud.testing._simulator import GraphSimulator
+from whatsapp_client.cloud.testing._webhooks import (
+    Business,
+    batch,
+    error_object,
+    media_message,
+    sign,
+    status_object,
+    text_message,
+)
+
+__all__ = [
+    "KNOWN_CODES",
+    "MEDIA_TYPES",
+    "Business",
+    "GraphSimulator",
+    "batch",
+    "error_body",
+    "error_object",
+    "media_message",
+    "sign",
+    "status_object",
+    "text_message",
+]
