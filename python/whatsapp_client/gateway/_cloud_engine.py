@@ -99,6 +99,7 @@ class CloudEngine:
         self._listener = listener
         self._opts = options
         self._client: Optional[CloudClient] = None
+        self._limiter: Optional[LocalLimiter] = None
         self._runner: Optional[asyncio.Task[None]] = None
         self._connected = False
         self._live = False  # listener calls allowed (False once stop() began)
@@ -135,7 +136,7 @@ class CloudEngine:
         # a webhook that was not answered 200.
         await asyncio.to_thread(shutil.rmtree, self._dir / "incoming", True)
         cfg = self._config
-        limiter = LocalLimiter(
+        self._limiter = limiter = LocalLimiter(
             rate_per_second=float(cfg["rate_per_second"]),
             pair_spacing=float(cfg["pair_spacing"]),
         )
@@ -165,6 +166,9 @@ class CloudEngine:
         client, self._client = self._client, None
         if client is not None:
             await client.close()
+        limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            await limiter.close()
 
     async def erase(self) -> None:
         await asyncio.to_thread(shutil.rmtree, self._dir, True)
