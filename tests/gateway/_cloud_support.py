@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Optional
 
-from tests.gateway._api_support import GatewayHandle, unique_name
+from tests.gateway._api_support import GatewayHandle, unique_name, wait_for
 from whatsapp_client.cloud.testing import GraphSimulator
 
 ACCESS_TOKEN = "EAAGsim-access-token-Zq81vLm2"
@@ -73,3 +73,15 @@ async def message(gw: GatewayHandle, session_id: str, message_id: str) -> dict[s
     answer = await gw.call("GET", f"/api/v1/sessions/{session_id}/messages/{message_id}")
     assert answer.status == 200, answer.body
     return dict(answer.body)
+
+
+async def wait_message(
+    gw: GatewayHandle, session_id: str, message_id: str, status: str
+) -> dict[str, Any]:
+    """Polls a message until it has ``status``; returns it."""
+
+    async def reached() -> bool:
+        return bool((await message(gw, session_id, message_id))["status"] == status)
+
+    await wait_for(reached, what=f"message {message_id} {status}")
+    return await message(gw, session_id, message_id)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.gateway._api_support import GatewayHandle, snapshot, wait_for, wait_status
+from tests.gateway._api_support import GatewayHandle, snapshot, wait_status
 from tests.gateway._cloud_support import (
     ACCESS_TOKEN,
     CUSTOMER,
@@ -20,6 +21,7 @@ from tests.gateway._cloud_support import (
     create_cloud_session,
     message,
     simulator,
+    wait_message,
 )
 
 PNG = base64.b64decode(
@@ -27,12 +29,8 @@ PNG = base64.b64decode(
 )
 
 
-async def _sent(gw: GatewayHandle, sid: str, mid: str, status: str = "sent") -> dict[str, object]:
-    async def done() -> bool:
-        return (await message(gw, sid, mid))["status"] == status
-
-    await wait_for(done, what=f"message {mid} {status}")
-    return await message(gw, sid, mid)
+async def _sent(gw: GatewayHandle, sid: str, mid: str, status: str = "sent") -> dict[str, Any]:
+    return await wait_message(gw, sid, mid, status)
 
 
 async def test_a_cloud_session_connects_sends_text_and_media_and_hides_its_secrets(
@@ -158,7 +156,7 @@ async def test_send_errors_are_final_or_retried_as_graph_says(gateway: GatewayHa
 async def test_creation_is_validated_and_one_number_runs_once(gateway: GatewayHandle) -> None:
     async with simulator() as sim:
         before = await snapshot(gateway, [])
-        bad = [
+        bad: list[dict[str, Any]] = [
             {"phone_number_id": "abc"},
             {"app_secret": ""},
             {"verify_token": None},

@@ -21,8 +21,8 @@ from tests.gateway._cloud_support import (
     create_cloud_session,
     history,
     hook_url,
-    message,
     simulator,
+    wait_message,
 )
 from tests.gateway._hooks_support import receiver
 from whatsapp_client import WhatsAppClient
@@ -30,10 +30,7 @@ from whatsapp_client.server.testing import ServerHandle
 
 
 async def _status(gw: GatewayHandle, sid: str, mid: str, wanted: str) -> None:
-    async def reached() -> bool:
-        return (await message(gw, sid, mid))["status"] == wanted
-
-    await wait_for(reached, what=f"{mid} {wanted}")
+    await wait_message(gw, sid, mid, wanted)
 
 
 async def test_one_wac1_and_one_cloud_session_side_by_side(

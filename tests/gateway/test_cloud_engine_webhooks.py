@@ -18,6 +18,7 @@ from tests.gateway._cloud_support import (
     hook_url,
     message,
     simulator,
+    wait_message,
 )
 from tests.gateway._hooks_support import Receiver, receiver
 
@@ -92,11 +93,7 @@ async def test_inbound_text_media_and_statuses_become_gateway_events(
             "POST", f"/api/v1/sessions/{sid}/messages", json_body={"to": CUSTOMER, "text": "soon"}
         )
         mid = sent.body["id"]
-
-        async def is_sent() -> bool:
-            return (await message(gateway, sid, mid))["status"] == "sent"
-
-        await wait_for(is_sent, what="sent")
+        await wait_message(gateway, sid, mid, "sent")
         assert gateway.components is not None
         record = await gateway.components.storage.get_message(sid, mid)
         assert record is not None and record.engine_message_id is not None
@@ -111,11 +108,7 @@ async def test_inbound_text_media_and_statuses_become_gateway_events(
             "POST", f"/api/v1/sessions/{sid}/messages", json_body={"to": CUSTOMER, "text": "x"}
         )
         fid = failing.body["id"]
-
-        async def f_sent() -> bool:
-            return (await message(gateway, sid, fid))["status"] == "sent"
-
-        await wait_for(f_sent, what="sent")
+        await wait_message(gateway, sid, fid, "sent")
         f_record = await gateway.components.storage.get_message(sid, fid)
         assert f_record is not None and f_record.engine_message_id is not None
         failed = sim.status_payload(
@@ -182,11 +175,7 @@ async def test_restart_keeps_the_cloud_session_and_reconnects(tmp_path: Any) -> 
             "POST", f"/api/v1/sessions/{sid}/messages", json_body={"to": CUSTOMER, "text": "back"}
         )
         assert sent.status == 202, sent.body
-
-        async def out() -> bool:
-            return (await message(gw, sid, sent.body["id"]))["status"] == "sent"
-
-        await wait_for(out, what="sent after the restart")
+        await wait_message(gw, sid, sent.body["id"], "sent")
         assert await sim.deliver(hook_url(gw, sid), sim.inbound_text(CUSTOMER, "hello")) == 200
         assert [m["text"] for m in await history(gw, sid, direction="inbound")] == ["hello"]
         # Stopped: Meta is told to retry later; restarted: it goes through.
