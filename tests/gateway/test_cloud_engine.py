@@ -75,6 +75,7 @@ async def test_a_cloud_session_connects_sends_text_and_media_and_hides_its_secre
         for answer in (listed, one, document):
             for secret in SECRETS:
                 assert secret.encode() not in answer.raw
+        assert any("cloud" in r.name for r in caplog.records)  # the logs are captured
         for secret in SECRETS:
             assert secret not in str(created)
             assert secret not in caplog.text

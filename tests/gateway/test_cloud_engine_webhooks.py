@@ -6,11 +6,15 @@ like ``wac1``'s, statuses moving sent messages forward; and a restart keeps the 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
+
+import pytest
 
 from tests.gateway._api_support import GatewayHandle, running_gateway, wait_for, wait_status
 from tests.gateway._cloud_support import (
     CUSTOMER,
+    SECRETS,
     VERIFY_TOKEN,
     create_cloud_session,
     history,
@@ -30,8 +34,9 @@ def _events(rec: Receiver, type_: str) -> list[dict[str, Any]]:
 
 
 async def test_verification_handshake_needs_the_verify_token_not_an_api_key(
-    gateway: GatewayHandle,
+    gateway: GatewayHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     async with simulator() as sim:
         sid = (await create_cloud_session(gateway, sim))["id"]
         ok = await gateway.call(
@@ -58,6 +63,13 @@ async def test_verification_handshake_needs_the_verify_token_not_an_api_key(
         assert (unknown.status, unknown.code) == (404, "not_found")
         # The other routes of the session still need a key.
         assert (await gateway.call("GET", f"/api/v1/sessions/{sid}", key=None)).status == 401
+        payload = sim.inbound_text(CUSTOMER, "hi")
+        assert await sim.deliver(hook_url(gateway, sid), payload) == 200
+        assert await sim.deliver(hook_url(gateway, sid), payload, signature="sha256=00") == 401
+    names = {r.name for r in caplog.records}
+    assert any("cloud" in n for n in names), names
+    for secret in SECRETS:
+        assert secret not in caplog.text
 
 
 async def test_inbound_text_media_and_statuses_become_gateway_events(
@@ -166,16 +178,18 @@ async def test_a_bad_signature_is_refused_and_records_nothing(gateway: GatewayHa
 
 async def test_restart_keeps_the_cloud_session_and_reconnects(tmp_path: Any) -> None:
     async with simulator() as sim, running_gateway(tmp_path / "gw") as gw:
-        sid = (await create_cloud_session(gw, sim))["id"]
+        # One message a minute: the second waits in the queue across the restart.
+        sid = (await create_cloud_session(gw, sim, rate_limit_per_minute=1))["id"]
         await wait_status(gw, sid, "connected")
-        await gw.stop()
-        await gw.start()
+        path = f"/api/v1/sessions/{sid}/messages"
+        first = await gw.call("POST", path, json_body={"to": CUSTOMER, "text": "first"})
+        second = await gw.call("POST", path, json_body={"to": CUSTOMER, "text": "second"})
+        await wait_message(gw, sid, first.body["id"], "sent")
+        assert (await message(gw, sid, second.body["id"]))["status"] == "queued"
+        await gw.restart()
         await wait_status(gw, sid, "connected")
-        sent = await gw.call(
-            "POST", f"/api/v1/sessions/{sid}/messages", json_body={"to": CUSTOMER, "text": "back"}
-        )
-        assert sent.status == 202, sent.body
-        await wait_message(gw, sid, sent.body["id"], "sent")
+        await wait_message(gw, sid, second.body["id"], "sent")
+        assert [m["text"]["body"] for m in sim.sent] == ["first", "second"]
         assert await sim.deliver(hook_url(gw, sid), sim.inbound_text(CUSTOMER, "hello")) == 200
         assert [m["text"] for m in await history(gw, sid, direction="inbound")] == ["hello"]
         # Stopped: Meta is told to retry later; restarted: it goes through.
@@ -184,3 +198,7 @@ async def test_restart_keeps_the_cloud_session_and_reconnects(tmp_path: Any) -> 
         assert (await gw.call("POST", f"/api/v1/sessions/{sid}/restart")).status == 200
         await wait_status(gw, sid, "connected")
         assert await sim.deliver(hook_url(gw, sid), sim.inbound_text(CUSTOMER, "later")) == 200
+        # Deleted: the route is gone with the session.
+        assert (await gw.call("DELETE", f"/api/v1/sessions/{sid}")).status == 204
+        assert await sim.deliver(hook_url(gw, sid), sim.inbound_text(CUSTOMER, "gone")) == 404
+        assert not (tmp_path / "gw" / "sessions" / sid).exists()
