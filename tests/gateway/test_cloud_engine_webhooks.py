@@ -129,8 +129,11 @@ async def test_inbound_text_media_and_statuses_become_gateway_events(
         assert await sim.deliver(url, failed) == 200
         assert (await message(gateway, sid, fid))["status"] == "failed"
 
+        # An account-level error of Graph's becomes an error event.
+        assert await sim.deliver(url, sim.error_payload(131000, "Something went wrong")) == 200
+
         async def all_arrived() -> bool:
-            return len(_events(rec, "error")) >= 1 and len(_events(rec, "message.status")) >= 5
+            return len(_events(rec, "error")) >= 2 and len(_events(rec, "message.status")) >= 5
 
         await wait_for(all_arrived, what="the webhooks")
         received = _events(rec, "message.received")
@@ -141,9 +144,13 @@ async def test_inbound_text_media_and_statuses_become_gateway_events(
         statuses = [(e["data"]["id"], e["data"]["status"]) for e in _events(rec, "message.status")]
         assert [s for i, s in statuses if i == mid] == ["sent", "delivered", "read"]
         assert [s for i, s in statuses if i == fid] == ["sent", "failed"]
-        [error] = _events(rec, "error")
+        error, account = _events(rec, "error")
         assert error["data"]["code"] == "message_failed" and error["data"]["message_id"] == fid
         assert "131026" in error["data"]["message"]
+        assert (
+            account["data"]["code"] == "cloud_error" and account["data"]["graph_code"] == "131000"
+        )
+        assert "Something went wrong" in account["data"]["message"]
 
 
 async def test_a_bad_signature_is_refused_and_records_nothing(gateway: GatewayHandle) -> None:

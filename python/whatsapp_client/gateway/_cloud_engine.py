@@ -352,7 +352,9 @@ class CloudEngine:
             return
         text = event.details or event.message or event.title or "no details"
         await self._listener.on_error(
-            "cloud_error", f"the Cloud API reported an error: {text}", {"code": str(event.code)}
+            "cloud_error",
+            f"the Cloud API reported an error: {text}",
+            {"graph_code": str(event.code)},
         )
 
     async def record_webhook(self, raw_body: bytes, signature: Optional[str]) -> int:
