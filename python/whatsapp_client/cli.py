@@ -16,6 +16,7 @@ commands:
   send-file   send a file end-to-end encrypted, with a progress bar (send-file --help)
   receive-files
               download the files sent to you, verified, with a progress bar
+  cloud-demo  the Cloud API client against a local Graph API simulator (webhooks, media, replies)
 """
 
 
@@ -55,6 +56,12 @@ def _receive_files(args: Sequence[str]) -> int:
     return receive_main(args)
 
 
+def _cloud_demo(args: Sequence[str]) -> int:
+    from whatsapp_client.cloud._demo import main as cloud_demo
+
+    return cloud_demo(args)
+
+
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "demo": _demo,
     "selfcheck": _selfcheck,
@@ -62,6 +69,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "gateway": _gateway,
     "send-file": _send_file,
     "receive-files": _receive_files,
+    "cloud-demo": _cloud_demo,
 }
 
 

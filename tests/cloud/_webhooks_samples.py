@@ -8,8 +8,8 @@ import hmac
 import json
 from typing import Any
 
-APP_SECRET = "test-app-secret-6f1e"  # noqa: S105 - a test value
-VERIFY_TOKEN = "test-verify-token-93ab"  # noqa: S105 - a test value
+APP_SECRET = "test-app-secret-6f1e"
+VERIFY_TOKEN = "test-verify-token-93ab"
 PHONE_A = "106540352242922"
 PHONE_B = "106540352242999"
 
@@ -35,7 +35,9 @@ def messages_value(phone: str, display: str) -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": display, "phone_number_id": phone},
-        "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": s}],
+        "contacts": [
+            {"profile": {"name": "Sheena Nelson"}, "wa_id": s, "user_id": "US.13491208655302741918"}
+        ],
         "messages": [
             _msg("wamid.text1", s, "text", {"body": "Does it come in another color?"}),
             _msg(
@@ -178,7 +180,7 @@ def statuses_value(phone: str, display: str) -> dict[str, Any]:
         "metadata": {"display_phone_number": display, "phone_number_id": phone},
         "statuses": [
             {
-                "id": "wamid.out1",
+                "id": f"wamid.{phone[-3:]}.out1",
                 "status": "sent",
                 "timestamp": "1750857384",
                 "recipient_id": r,
@@ -186,16 +188,21 @@ def statuses_value(phone: str, display: str) -> dict[str, Any]:
                 "pricing": pricing,
             },
             {
-                "id": "wamid.out1",
+                "id": f"wamid.{phone[-3:]}.out1",
                 "status": "delivered",
                 "timestamp": "1750857385",
                 "recipient_id": r,
                 "conversation": conv,
                 "pricing": pricing,
             },
-            {"id": "wamid.out1", "status": "read", "timestamp": "1750857386", "recipient_id": r},
             {
-                "id": "wamid.out2",
+                "id": f"wamid.{phone[-3:]}.out1",
+                "status": "read",
+                "timestamp": "1750857386",
+                "recipient_id": r,
+            },
+            {
+                "id": f"wamid.{phone[-3:]}.out2",
                 "status": "failed",
                 "timestamp": "1750857387",
                 "recipient_id": r,

@@ -116,21 +116,23 @@ class CircuitBreaker:
             if circuit.state == "closed":
                 return
             if circuit.state == "open":
-                wait = circuit.opened_at + self.reset_timeout - now
-                if wait > 0:
-                    raise CircuitOpenError(phone_number_id, wait)
+                if now - circuit.opened_at < self.reset_timeout:
+                    raise CircuitOpenError(phone_number_id, self._wait(circuit.opened_at, now))
                 circuit.state = "half_open"
                 circuit.probe_since = now
                 changed: Optional[BreakerState] = "half_open"
             else:  # half_open: one probe at a time; a lost probe is replaced
-                if circuit.probe_since is not None:
-                    wait = circuit.probe_since + self.reset_timeout - now
-                    if wait > 0:
-                        raise CircuitOpenError(phone_number_id, wait)
+                since = circuit.probe_since
+                if since is not None and now - since < self.reset_timeout:
+                    raise CircuitOpenError(phone_number_id, self._wait(since, now))
                 circuit.probe_since = now
                 changed = None
         if changed is not None:
             self._notify(phone_number_id, changed, "reset timeout over; letting one probe through")
+
+    def _wait(self, since: float, now: float) -> float:
+        """Seconds until ``reset_timeout`` has passed since ``since`` (never above it)."""
+        return min(self.reset_timeout, max(0.0, since + self.reset_timeout - now))
 
     def record_success(self, phone_number_id: str) -> None:
         with self._lock:

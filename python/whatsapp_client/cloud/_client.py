@@ -15,10 +15,10 @@ https://developers.facebook.com/docs/whatsapp/cloud-api/reference/phone-numbers/
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
 
 import aiohttp
 
@@ -53,6 +53,7 @@ from whatsapp_client.cloud._upload import MediaSource, upload_media
 if TYPE_CHECKING:
     from whatsapp_client.cloud._breaker import CircuitBreaker
     from whatsapp_client.cloud._dedup import DedupStore
+    from whatsapp_client.cloud._handlers import TextFilter, WebhookHandlers
     from whatsapp_client.cloud._limiter import Limiter
     from whatsapp_client.cloud._metrics import CloudMetrics
     from whatsapp_client.cloud._webhook_app import WebhookReceiver
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 __all__ = ["CloudClient"]
 
 log = logging.getLogger("whatsapp.cloud.client")
+F = TypeVar("F", bound=Callable[..., Any])
+_Names = Union[str, Iterable[str], None]
 
 
 def _tail(wa_id: str) -> str:
@@ -121,7 +124,7 @@ class CloudClient(MediaSendingMixin):
         self._dedup = dedup
         self._insecure = insecure_skip_signature
         self._receiver: Optional[WebhookReceiver] = None
-        self._handlers: Any = None
+        self._handlers: Optional[WebhookHandlers] = None
         self._closed = False
 
     def __repr__(self) -> str:
@@ -164,7 +167,7 @@ class CloudClient(MediaSendingMixin):
     # --- webhooks --------------------------------------------------------------------------
 
     @property
-    def handlers(self) -> Any:
+    def handlers(self) -> WebhookHandlers:
         """The :class:`WebhookHandlers` (created on first use; no secret needed for it)."""
         if self._handlers is None:
             from whatsapp_client.cloud._handlers import WebhookHandlers
@@ -193,17 +196,51 @@ class CloudClient(MediaSendingMixin):
             )
         return self._receiver
 
-    @property
-    def on_message(self) -> Callable[..., Any]:
-        return self.handlers.on_message  # type: ignore[no-any-return]
+    @overload
+    def on_message(self, fn: F) -> F: ...
+    @overload
+    def on_message(
+        self,
+        fn: None = None,
+        *,
+        type: _Names = None,
+        from_: _Names = None,
+        text: Optional[TextFilter] = None,
+    ) -> Callable[[F], F]: ...
+    def on_message(
+        self,
+        fn: Optional[F] = None,
+        *,
+        type: _Names = None,
+        from_: _Names = None,
+        text: Optional[TextFilter] = None,
+    ) -> Union[F, Callable[[F], F]]:
+        """``@cloud.on_message`` (bare or with filters): see ``WebhookHandlers.on_message``."""
+        if fn is not None:
+            return self.handlers.on_message(fn)
+        return self.handlers.on_message(type=type, from_=from_, text=text)
 
-    @property
-    def on_status(self) -> Callable[..., Any]:
-        return self.handlers.on_status  # type: ignore[no-any-return]
+    @overload
+    def on_status(self, fn: F) -> F: ...
+    @overload
+    def on_status(
+        self, fn: None = None, *, status: _Names = None, recipient: _Names = None
+    ) -> Callable[[F], F]: ...
+    def on_status(
+        self, fn: Optional[F] = None, *, status: _Names = None, recipient: _Names = None
+    ) -> Union[F, Callable[[F], F]]:
+        if fn is not None:
+            return self.handlers.on_status(fn)
+        return self.handlers.on_status(status=status, recipient=recipient)
 
-    @property
-    def on_error(self) -> Callable[..., Any]:
-        return self.handlers.on_error  # type: ignore[no-any-return]
+    @overload
+    def on_error(self, fn: F) -> F: ...
+    @overload
+    def on_error(self, fn: None = None) -> Callable[[F], F]: ...
+    def on_error(self, fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
+        if fn is not None:
+            return self.handlers.on_error(fn)
+        return self.handlers.on_error()
 
     # --- sending ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -59,8 +60,9 @@ class MemoryDedupStore:
         self.ttl = _check_ttl(ttl)
         self.max_entries = max_entries
         self._clock = clock
-        # Insertion order is expiry order (one ttl for all), so pruning pops from the front.
-        self._expires: dict[Key, float] = {}
+        # Insertion order is expiry order (one ttl for all), so pruning pops from the front
+        # (an OrderedDict: popping a plain dict's front leaves holes that slow iteration).
+        self._expires: OrderedDict[Key, float] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._expires)
@@ -74,23 +76,15 @@ class MemoryDedupStore:
 
     def seen_now(self, key: tuple[str, str]) -> bool:
         now = self._clock()
-        self._prune(now)
-        expires = self._expires.get(key)
-        if expires is not None and expires > now:
-            return True
-        self._expires.pop(key, None)
-        self._expires[key] = now + self.ttl
-        while len(self._expires) > self.max_entries:
-            del self._expires[next(iter(self._expires))]
-        return False
-
-    def _prune(self, now: float) -> None:
         expires = self._expires
-        while expires:
-            first = next(iter(expires))
-            if expires[first] > now:
-                return
-            del expires[first]
+        while expires and next(iter(expires.values())) <= now:
+            expires.popitem(last=False)
+        if key in expires:  # present after the prune means not expired
+            return True
+        expires[key] = now + self.ttl
+        if len(expires) > self.max_entries:
+            expires.popitem(last=False)
+        return False
 
 
 _SCHEMA = """

@@ -139,7 +139,7 @@ class ErrorEvent(msgspec.Struct, frozen=True, kw_only=True, tag="error", tag_fie
 Event = Union[MessageEvent, StatusEvent, ErrorEvent]
 
 
-_MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
+_MEDIA_KINDS = frozenset(("image", "audio", "video", "document", "sticker"))
 _OBJECT = "whatsapp_business_account"
 
 
@@ -255,7 +255,7 @@ def _message(
     where: str,
 ) -> MessageEvent:
     fields: dict[str, Any] = {}
-    media = next((getattr(m, k) for k in _MEDIA_KINDS if getattr(m, k) is not None), None)
+    media = getattr(m, m.type, None) if m.type in _MEDIA_KINDS else None
     if media is not None:
         fields.update(
             media_id=media.id,

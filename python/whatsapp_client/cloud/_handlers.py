@@ -33,7 +33,10 @@ Names = Union[str, Iterable[str], None]
 def _names(value: Names, what: str, strip_plus: bool = False) -> Optional[frozenset[str]]:
     if value is None:
         return None
-    items = [value] if isinstance(value, str) else list(value)
+    try:
+        items = [value] if isinstance(value, str) else list(value)
+    except TypeError:
+        items = []
     if not items or not all(isinstance(v, str) for v in items):
         raise ConfigurationError(f"the {what} filter needs one or more strings, got {value!r}")
     # wa_ids arrive as digits only; "+15551234567" in a filter means the same sender.

@@ -13,19 +13,20 @@ the header (uppercase hex, another prefix, another length) is refused.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import re
 from collections.abc import Mapping
 from typing import Optional
 
-__all__ = ["SIGNATURE_HEADER", "verification_challenge", "verify_signature"]
+__all__ = [
+    "SIGNATURE_HEADER",
+    "SignatureVerifier",
+    "verification_challenge",
+    "verify_signature",
+]
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _PREFIX = "sha256="
-# Exactly the form Meta sends: the prefix, then 64 lowercase hex digits (ASCII only, which
-# also keeps hmac.compare_digest from raising on a non-ASCII header).
-_FORM = re.compile(r"sha256=[0-9a-f]{64}")
+_LENGTH = len(_PREFIX) + 64
 
 
 def verify_signature(raw_body: bytes, signature_header: Optional[str], app_secret: str) -> bool:
@@ -35,12 +36,41 @@ def verify_signature(raw_body: bytes, signature_header: Optional[str], app_secre
     ``raw_body`` must be the bytes exactly as received (never re-serialized JSON). A missing
     header, an empty secret, or a header of any other form returns False.
     """
-    if not app_secret or signature_header is None:
+    if not app_secret:
         return False
-    if len(signature_header) != 71 or _FORM.fullmatch(signature_header) is None:
-        return False
-    expected = hmac.new(app_secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature_header[len(_PREFIX) :])
+    return SignatureVerifier(app_secret).verify(raw_body, signature_header)
+
+
+class SignatureVerifier:
+    """:func:`verify_signature` with the key set up once (a receiver checks many bodies).
+
+    Never shows the secret in its ``repr``.
+    """
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, app_secret: str) -> None:
+        if not app_secret:
+            raise ValueError("an empty app secret verifies nothing")
+        # HMAC's key schedule is done once here; each check copies the keyed state.
+        self._keyed = hmac.new(app_secret.encode("utf-8"), digestmod="sha256")
+
+    def __repr__(self) -> str:
+        return "SignatureVerifier(app_secret=***)"
+
+    def verify(self, raw_body: bytes, signature_header: Optional[str]) -> bool:
+        if (
+            signature_header is None
+            or len(signature_header) != _LENGTH
+            or not signature_header.startswith(_PREFIX)
+            # compare_digest raises on non-ASCII str; such a header is simply wrong.
+            or not signature_header.isascii()
+        ):
+            return False
+        mac = self._keyed.copy()
+        mac.update(raw_body)
+        # The digest is lowercase hex, so equality alone refuses uppercase or non-hex digits.
+        return hmac.compare_digest(mac.hexdigest(), signature_header[len(_PREFIX) :])
 
 
 def verification_challenge(params: Mapping[str, str], verify_token: str) -> Optional[str]:

@@ -85,7 +85,7 @@ class GraphTransport:
         self.breaker = breaker
         self.metrics = metrics
         self._rng = rng
-        self._sleep = sleep
+        self.sleep = sleep  # replaceable (tests record the waits instead of sleeping)
         self._session = session
         self._owns_session = session is None
 
@@ -121,7 +121,7 @@ class GraphTransport:
         if self.metrics is not None:
             self.metrics.retry(endpoint)
         log.info("retrying %s in %.3fs (attempt %d)", endpoint, delay, attempt + 2)
-        await self._sleep(delay)
+        await self.sleep(delay)
 
     async def call(
         self,

@@ -23,7 +23,7 @@ from ._dedup import DedupStore, MemoryDedupStore
 from ._errors import ConfigurationError, ValidationError
 from ._events import Event, MessageEvent, StatusEvent, parse_webhook
 from ._handlers import WebhookHandlers
-from ._signature import SIGNATURE_HEADER, verification_challenge, verify_signature
+from ._signature import SIGNATURE_HEADER, SignatureVerifier, verification_challenge
 
 __all__ = ["DEFAULT_MAX_BODY", "WebhookReceiver", "webhook_app", "webhook_routes"]
 
@@ -72,11 +72,13 @@ class WebhookReceiver:
             )
         if max_body_size < 1:
             raise ConfigurationError(f"max_body_size must be positive: {max_body_size!r}")
-        self._app_secret = app_secret or ""
+        self._verifier = None if insecure_skip_signature else SignatureVerifier(app_secret or "")
         self._verify_token = verify_token or ""
         self._skip_signature = insecure_skip_signature
         self.handlers = handlers
         self.dedup: DedupStore = dedup if dedup is not None else MemoryDedupStore()
+        # Stores that can answer for a whole batch in one call (one await, one transaction).
+        self._seen_many = getattr(self.dedup, "seen_many", None)
         self.max_body_size = max_body_size
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -104,7 +106,7 @@ class WebhookReceiver:
         if len(raw_body) > self.max_body_size:
             log.warning("webhook refused: body of %d bytes is over the limit", len(raw_body))
             return 413, []
-        if not self._skip_signature and not verify_signature(raw_body, signature, self._app_secret):
+        if self._verifier is not None and not self._verifier.verify(raw_body, signature):
             log.warning("webhook refused: %s signature", "missing" if signature is None else "bad")
             return 401, []
         try:
@@ -124,9 +126,8 @@ class WebhookReceiver:
         keys = [k for _, k in keyed if k is not None]
         if not keys:
             return events
-        seen_many = getattr(self.dedup, "seen_many", None)
-        if seen_many is not None:
-            flags = iter(await seen_many(keys))
+        if self._seen_many is not None:
+            flags = iter(await self._seen_many(keys))
         else:
             flags = iter([await self.dedup.seen(k) for k in keys])
         fresh: list[Event] = []

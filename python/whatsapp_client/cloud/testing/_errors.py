@@ -3,7 +3,13 @@
 Shape (https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/):
 ``{"error": {"message", "type", "code", "error_subcode", "error_data": {"messaging_product",
 "details"}, "fbtrace_id"}}``; the message starts with ``(#code)`` and the code's title,
-``error_subcode`` and ``error_data`` are left out when they do not apply.
+``error_subcode`` and ``error_data`` are left out when they do not apply (Graph dropped the
+subcode from v16.0 on, except for the Graph-level "object does not exist" answer, 100/33).
+
+HTTP statuses per code follow the tables of that page; where copies of it disagree (code 4:
+400 or 429) the current page's 400 is used. 130429 (throughput) answers HTTP 400, not 429:
+https://heltar.com/blogs/resolving-whatsapp-business-api-error-code-130429-throughput-reached-cm3knupgu0011vnqrmrppg6uc
+quotes the same table; clients must classify by ``code``, not by the status.
 """
 
 from __future__ import annotations

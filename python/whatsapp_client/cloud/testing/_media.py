@@ -27,6 +27,7 @@ MEDIA_TYPES: dict[str, tuple[str, int]] = {
     "audio/ogg": ("audio", 16 * MB),
     "video/mp4": ("video", 16 * MB),
     "video/3gpp": ("video", 16 * MB),
+    "video/3gp": ("video", 16 * MB),
     "image/jpeg": ("image", 5 * MB),
     "image/png": ("image", 5 * MB),
     "image/webp": ("sticker", 500 * KB),  # animated; a static sticker: 100 KB
@@ -58,17 +59,28 @@ def base_mime(mime_type: str) -> str:
     return mime_type.split(";", 1)[0].strip().lower()
 
 
+def is_animated_webp(data: bytes) -> bool:
+    """An extended WebP (``VP8X`` chunk) with its animation flag set."""
+    return (
+        data[:4] == b"RIFF"
+        and data[8:16] == b"WEBPVP8X"
+        and len(data) > 20
+        and bool(data[20] & 0x02)
+    )
+
+
 def check_upload(data: bytes, mime_type: str) -> None:
     """Raises what Graph answers for a file of the wrong type or size."""
     known = MEDIA_TYPES.get(base_mime(mime_type))
     if known is None:
-        raise invalid_parameter(
-            "Param file must be a file with one of the following types: "
+        raise GraphFault(
+            100,
+            "(#100) Param file must be a file with one of the following types: "
             + ", ".join(MEDIA_TYPES)
-            + f". Received file of type '{mime_type}'."
+            + f". Received file of type '{mime_type}'.",
         )
     kind, limit = known
-    if kind == "sticker" and b"ANIM" not in data[:4096]:
+    if kind == "sticker" and not is_animated_webp(data):
         limit = STATIC_STICKER_LIMIT
     if len(data) > limit:
         raise GraphFault(
@@ -118,6 +130,9 @@ async def _read_limited(part: BodyPartReader) -> bytes:
             return b"".join(chunks)
         size += len(chunk)
         if size > LARGEST_UPLOAD:
+            # Read (and drop) the rest so the client gets the answer, not a reset connection.
+            while await part.read_chunk(256 * KB):
+                pass
             raise GraphFault(131053, details=f"file is over {LARGEST_UPLOAD} bytes")
         chunks.append(chunk)
 

@@ -47,6 +47,10 @@ def accept_message(state: SimState, body: Any) -> dict[str, Any]:
         raise invalid_parameter(f"Param type must be one of {{{', '.join(_TYPES)}}}")
     _check_context(body.get("context"))
     obj = body.get(kind)
+    if kind == "contacts":  # the one type whose object is a list (of contact cards)
+        if not isinstance(obj, list) or not obj or not all(isinstance(c, dict) for c in obj):
+            raise GraphFault(131008, details="The parameter contacts is required.")
+        obj = {}
     if not isinstance(obj, dict):
         raise GraphFault(131008, details=f"The parameter {kind} is required.")
     answer: dict[str, Any] = {"id": new_wamid()}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import time
 from types import TracebackType
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import aiohttp
 from aiohttp import web
@@ -19,7 +20,8 @@ class GraphSimulator:
     """A real aiohttp server on ``127.0.0.1`` that answers like the Graph API.
 
     ``async with GraphSimulator() as sim:`` then point a client at ``sim.base_url`` with
-    ``sim.access_token`` and ``sim.phone_number_id``.
+    ``sim.access_token`` and ``sim.phone_number_id``. ``clock`` (seconds, monotonic) drives
+    the rate limit and the media url lifetime; tests pass a fake one.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class GraphSimulator:
         port: int = 0,
         media_url_lifetime: float = 300.0,
         rate_limit_per_second: Optional[float] = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # Random by default: a test that needs them reads sim.access_token / sim.app_secret.
         self._app_secret = app_secret or secrets.token_urlsafe(24)
@@ -44,7 +47,7 @@ class GraphSimulator:
         self.waba_id = waba_id
         self._host = host
         self._port = port
-        self._state = SimState()
+        self._state = SimState(clock=clock)
         self._state.media_url_lifetime = media_url_lifetime
         self._state.rate_limit_per_second = rate_limit_per_second
         self._who = Identity(
