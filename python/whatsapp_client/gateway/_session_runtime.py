@@ -184,6 +184,9 @@ class SessionRuntime:
         state = states.get(status)
         if state is None:
             return
+        if self.worker is not None:
+            # A receipt can overtake the record of the send it is about.
+            await self.worker.wait_recorded(engine_message_id)
         try:
             changed = await self._storage.set_message_status(
                 self.session_id, engine_message_id, state, new_id("evt"), at
