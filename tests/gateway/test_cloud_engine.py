@@ -178,3 +178,23 @@ async def test_creation_is_validated_and_one_number_runs_once(gateway: GatewayHa
         again = await gateway.call("POST", "/api/v1/sessions", json_body=cloud_body(sim))
         assert (again.status, again.code) == (409, "conflict")
         assert ACCESS_TOKEN.encode() not in again.raw
+
+
+async def test_cloud_metrics_and_the_breaker_show_on_the_gateway_metrics(
+    gateway: GatewayHandle,
+) -> None:
+    async with simulator() as sim:
+        sid = (await create_cloud_session(gateway, sim))["id"]
+        await wait_status(gateway, sid, "connected")
+        path = f"/api/v1/sessions/{sid}/messages"
+        ok = await gateway.call("POST", path, json_body={"to": CUSTOMER, "text": "one"})
+        await _sent(gateway, sid, ok.body["id"])
+        # A policy block: the message fails with Graph's reason and the breaker opens.
+        sim.fail_next("/messages", code=368, message="Temporarily blocked for policy violations")
+        blocked = await gateway.call("POST", path, json_body={"to": CUSTOMER, "text": "two"})
+        failed = await _sent(gateway, sid, blocked.body["id"], "failed")
+        assert "policy" in str(failed["reason"]) or "368" in str(failed["reason"])
+        metrics = (await gateway.call("GET", "/metrics")).raw.decode()
+        assert 'whatsapp_messages_sent_total{type="text"} 1.0' in metrics
+        assert f'whatsapp_breaker_state{{phone_number_id="{sim.phone_number_id}"}} 2.0' in metrics
+        assert 'whatsapp_api_latency_seconds_count{endpoint="messages"}' in metrics

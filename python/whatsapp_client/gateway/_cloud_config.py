@@ -24,6 +24,9 @@ from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._settings import GatewaySettings
 
 if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from whatsapp_client.cloud._metrics import CloudMetrics
     from whatsapp_client.gateway._cloud_engine import CloudEngine
 
 __all__ = ["CloudCredentials", "CloudFactory", "CloudOptions"]
@@ -139,8 +142,17 @@ def check_spec(spec: Mapping[str, object]) -> tuple[dict[str, str], CloudCredent
 class CloudFactory:
     name = "cloud"
 
-    def __init__(self, options: Optional[CloudOptions] = None) -> None:
+    def __init__(
+        self,
+        options: Optional[CloudOptions] = None,
+        *,
+        registry: Optional[CollectorRegistry] = None,
+    ) -> None:
+        """``registry``: where the Cloud client's metrics (``whatsapp_*``: latency, retries,
+        breaker state...) of every cloud session go; the gateway's own, for ``/metrics``."""
         self.options = options or CloudOptions()
+        self._registry = registry
+        self._metrics: Optional[CloudMetrics] = None
 
     def validate(self, spec: Mapping[str, object]) -> tuple[dict[str, str], bytes]:
         if importlib.util.find_spec("phonenumbers") is None:
@@ -165,7 +177,13 @@ class CloudFactory:
         *,
         register: bool,
     ) -> CloudEngine:
+        from whatsapp_client.cloud._metrics import CloudMetrics
         from whatsapp_client.gateway._cloud_engine import CloudEngine
 
+        if self._metrics is None:
+            # One set for all sessions (a registry holds each name once), labelled by number.
+            self._metrics = CloudMetrics(registry=self._registry)
         creds = msgspec.json.decode(credentials, type=CloudCredentials)
-        return CloudEngine(session_id, config, creds, directory, listener, self.options)
+        return CloudEngine(
+            session_id, config, creds, directory, listener, self.options, metrics=self._metrics
+        )

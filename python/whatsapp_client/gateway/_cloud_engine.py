@@ -29,9 +29,11 @@ import phonenumbers
 
 from whatsapp_client._waits import wait_for
 from whatsapp_client.client.logging import get_logger
+from whatsapp_client.cloud._breaker import CircuitBreaker
 from whatsapp_client.cloud._client import CloudClient
 from whatsapp_client.cloud._errors import (
     AuthError,
+    CircuitOpenError,
     CloudAPIError,
     CloudError,
     IntegrityError,
@@ -44,6 +46,7 @@ from whatsapp_client.cloud._errors import (
 from whatsapp_client.cloud._events import ErrorEvent, MessageEvent, StatusEvent
 from whatsapp_client.cloud._handlers import WebhookHandlers
 from whatsapp_client.cloud._limiter import LocalLimiter
+from whatsapp_client.cloud._metrics import CloudMetrics
 from whatsapp_client.cloud._models import SendResult as CloudSendResult
 from whatsapp_client.cloud._webhook_app import WebhookReceiver
 from whatsapp_client.gateway._cloud_config import CloudCredentials, CloudOptions
@@ -90,6 +93,8 @@ class CloudEngine:
         directory: Path,
         listener: EngineListener,
         options: CloudOptions,
+        *,
+        metrics: Optional[CloudMetrics] = None,
     ) -> None:
         self._session_id = session_id
         self._config = dict(config)
@@ -98,6 +103,7 @@ class CloudEngine:
         self._dir = directory
         self._listener = listener
         self._opts = options
+        self._metrics = metrics
         self._client: Optional[CloudClient] = None
         self._limiter: Optional[LocalLimiter] = None
         self._runner: Optional[asyncio.Task[None]] = None
@@ -140,6 +146,11 @@ class CloudEngine:
             rate_per_second=float(cfg["rate_per_second"]),
             pair_spacing=float(cfg["pair_spacing"]),
         )
+        # Opens after repeated 5xx/timeouts or at once on a policy block (sends then wait
+        # in the queue); its state is a metric, whatsapp_breaker_state.
+        breaker = CircuitBreaker(
+            on_change=None if self._metrics is None else self._metrics.breaker_state
+        )
         self._client = CloudClient(
             self._creds.access_token,
             self._phone_number_id,
@@ -148,6 +159,8 @@ class CloudEngine:
             timeout=self._opts.request_timeout,
             max_retries=self._opts.max_retries,
             limiter=limiter,
+            breaker=breaker,
+            metrics=self._metrics,
         )
         self._runner = asyncio.get_running_loop().create_task(
             self._run(), name=f"cloud-{self._session_id}"
@@ -193,6 +206,11 @@ class CloudEngine:
             except AuthError as exc:
                 await self._fail(f"the Cloud API refused the access token: {exc}")
                 return
+            except CircuitOpenError as exc:
+                # Graph failed often just now: wait for the probe, not a failed attempt.
+                await self._status("connecting", str(exc))
+                await asyncio.sleep(max(exc.retry_after, 0.05))
+                continue
             except (CloudAPIError, CloudError, OSError, asyncio.TimeoutError) as exc:
                 if isinstance(exc, CloudAPIError) and not exc.retryable:
                     await self._fail(f"the Cloud API refused the phone number: {exc}")

@@ -33,7 +33,7 @@ def build_components(
     dispatcher = WebhookDispatcher(storage, settings, metrics)
     engines: dict[str, EngineFactory] = {
         "wac1": Wac1Factory(Wac1Options.from_settings(settings, client_options)),
-        "cloud": CloudFactory(CloudOptions.from_settings(settings)),
+        "cloud": CloudFactory(CloudOptions.from_settings(settings), registry=metrics.registry),
     }
     service = Gateway(
         settings,
