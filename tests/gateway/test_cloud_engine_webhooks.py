@@ -5,6 +5,7 @@ like ``wac1``'s, statuses moving sent messages forward; and a restart keeps the 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from typing import Any
@@ -175,6 +176,15 @@ async def test_a_bad_signature_is_refused_and_records_nothing(gateway: GatewayHa
             headers={"X-Hub-Signature-256": sim.sign(b"not json")},
         )
         assert (not_json.status, not_json.code) == (400, "invalid_request")
+        huge = b"{" + b" " * (1024 * 1024) + b"}"
+        too_big = await gateway.call(
+            "POST",
+            hook_path(sid),
+            key=None,
+            data=io.BytesIO(huge),
+            headers={"X-Hub-Signature-256": sim.sign(huge)},
+        )
+        assert (too_big.status, too_big.code) == (413, "request_too_large")
         assert await history(gateway, sid) == []
         # Only the session.status events reached the receiver.
         assert {r.payload["type"] for r in rec.received if r.payload} <= {"session.status"}
