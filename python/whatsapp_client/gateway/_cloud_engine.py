@@ -25,8 +25,6 @@ from collections.abc import Awaitable, Mapping
 from pathlib import Path
 from typing import Callable, Optional
 
-import phonenumbers
-
 from whatsapp_client._waits import wait_for
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.cloud._breaker import CircuitBreaker
@@ -51,33 +49,18 @@ from whatsapp_client.cloud._models import SendResult as CloudSendResult
 from whatsapp_client.cloud._webhook_app import WebhookReceiver
 from whatsapp_client.gateway._cloud_config import CloudCredentials, CloudOptions
 from whatsapp_client.gateway._cloud_inbound import download_to, failure_reason, inbound_of
+from whatsapp_client.gateway._cloud_recipient import e164_digits
 from whatsapp_client.gateway._engine import EngineListener, SendRefused, SendResult
-from whatsapp_client.gateway._errors import InvalidRecipient, InvalidRequest
+from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import MessageType, SessionStatus
 
-__all__ = ["CloudEngine", "e164_digits"]
+__all__ = ["CloudEngine"]
 
 log = get_logger("gateway.cloud")
 
 # Refused for good: resending the same request cannot succeed.
 _FINAL = (RecipientError, ValidationError, TemplateError, MediaError, IntegrityError)
-
-
-def e164_digits(to: str) -> str:
-    """The digits of an E.164 number (``+`` optional), Graph's ``wa_id`` form;
-    ``InvalidRecipient`` unless ``phonenumbers`` finds it a valid number."""
-    raw = to.strip()
-    digits = raw[1:] if raw.startswith("+") else raw
-    if not (digits.isascii() and digits.isdigit() and 8 <= len(digits) <= 15):
-        raise InvalidRecipient(f"{to[:64]!r} is not an E.164 phone number (like +14155550123)")
-    try:
-        number = phonenumbers.parse("+" + digits, None)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidRecipient(f"{to[:64]!r} is not a phone number: {exc}") from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidRecipient(f"{to[:64]!r} is not a valid phone number")
-    return digits
 
 
 class CloudEngine:
@@ -114,8 +97,8 @@ class CloudEngine:
         handlers.on_message(self._on_message)
         handlers.on_status(self._on_status)
         handlers.on_error(self._on_error)
-        # No duplicate record here: the storage drops a message id it already holds, and a
-        # status that is not a step forward.
+        # Meta's repeats are dropped by the receiver's in-memory record, and across
+        # restarts by the storage (a message id it holds; a status that is no step forward).
         self.receiver = WebhookReceiver(
             app_secret=credentials.app_secret,
             verify_token=credentials.verify_token,
@@ -376,12 +359,15 @@ class CloudEngine:
         )
 
     async def record_webhook(self, raw_body: bytes, signature: Optional[str]) -> int:
-        """A webhook POST: 401 on a bad signature (nothing parsed), 400 on a bad body, else
-        200 once its events are recorded (or ``record_timeout`` passed)."""
+        """A webhook POST: 401 on a bad signature (nothing parsed), 400 on a bad body, 503
+        if the session stopped while handling it (Meta posts it again), else 200 once its
+        events are recorded (or ``record_timeout`` passed)."""
         status, _events = await self.receiver.handle_post(raw_body, signature)
         if status == 200:
             try:
                 await wait_for(self.receiver.drain(), self._opts.record_timeout)
             except asyncio.TimeoutError:
                 log.warning("session %s: webhook events still being recorded", self._session_id)
+            if not self._live:
+                return 503
         return status

@@ -92,6 +92,8 @@ async def receive(request: web.Request) -> web.Response:
     status = await engine.record_webhook(raw, request.headers.get(SIGNATURE_HEADER))
     if status == 401:
         raise Unauthorized(f"missing or invalid {SIGNATURE_HEADER}")
+    if status == 503:
+        raise SessionNotConnected("the session stopped while handling the webhook")
     if status == 413:
         raise RequestTooLarge("the webhook body is over the receiver's limit")
     if status != 200:
