@@ -24,8 +24,10 @@ class SleepRecorder:
 
 
 def make_client(sim: GraphSimulator, **options: Any) -> tuple[CloudClient, SleepRecorder]:
-    """A client on the simulator with no pair spacing and a recorded (instant) backoff."""
-    options.setdefault("limiter", LocalLimiter(pair_spacing=0))
+    """A client on the simulator with no pair spacing (``limiter=None``: the client's
+    default) and a recorded (instant) backoff."""
+    if "limiter" not in options:
+        options["limiter"] = LocalLimiter(pair_spacing=0)
     options.setdefault("backoff_base", 0.01)
     options.setdefault("timeout", 10.0)
     token = options.pop("access_token", sim.access_token)

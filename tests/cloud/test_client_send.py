@@ -21,6 +21,7 @@ from whatsapp_client.cloud._errors import (
     ValidationError,
 )
 from whatsapp_client.cloud._interactive import ListRow, ListSection
+from whatsapp_client.cloud._limiter import LocalLimiter
 from whatsapp_client.cloud._metrics import CloudMetrics
 from whatsapp_client.cloud._models import ReadResult, SendResult
 from whatsapp_client.cloud._templates import Body, Button, Currency, DateTime, Header, Image, Text
@@ -152,6 +153,26 @@ async def test_integrity_error_opens_the_breaker(sim: GraphSimulator) -> None:
     assert sim.sent == []
 
 
+async def test_default_breaker_and_limiter_report_to_metrics(sim: GraphSimulator) -> None:
+    metrics = CloudMetrics()
+    sim.add_template("hello_world", "en_US")
+    cloud = make_client(sim, metrics=metrics, limiter=None)[0]
+    phone = {"phone_number_id": sim.phone_number_id}
+    async with cloud:
+        await cloud.send_template(TO, "hello_world", "en_US")
+        sim.fail_next("/messages", code=131031)
+        with pytest.raises(IntegrityError):
+            await cloud.send_text("+15551230001", "hi")
+        # refused before the limiter: no pacing wait, no conversation slot used
+        with pytest.raises(CircuitOpenError):
+            await cloud.send_template("+15551230002", "hello_world", "en_US")
+        assert isinstance(cloud.limiter, LocalLimiter)
+        assert cloud.limiter.conversations_left(sim.phone_number_id) == 999
+    reg = metrics.registry
+    assert reg.get_sample_value("whatsapp_breaker_state", phone) == 2
+    assert reg.get_sample_value("whatsapp_rate_limit_remaining", phone) == 999
+
+
 async def test_template_with_typed_helpers(sim: GraphSimulator) -> None:
     sim.add_template("order_update", "en_US", body_params=3, header="image", button_params=1)
     async with make_client(sim)[0] as cloud:
@@ -277,6 +298,8 @@ async def test_token_never_logged_or_shown(
     async with cloud:
         await cloud.send_text(TO, "hi")
         await cloud.check()
+        media_id = await cloud.upload_media(b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png")
+        await cloud.download_media(media_id)
         with pytest.raises(TemplateError) as err:
             await cloud.send_template(TO, "missing", "en")
     bad, _ = make_client(sim, access_token="wrong-" + sim.access_token)

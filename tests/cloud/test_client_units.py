@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -215,3 +217,14 @@ def test_error_text_and_repr_carry_the_graph_fields() -> None:
     assert "RecipientError(status=400, code=131026" in repr(err)
     local = RateLimitError("cap reached", status=0, code=None, retryable=False, retry_after=5)
     assert (local.status, local.code, local.retry_after) == (0, None, 5)
+
+
+def test_the_guide_lists_every_classified_code() -> None:
+    guide = Path(__file__).resolve().parents[2] / "docs" / "guides" / "cloud-client.md"
+    section = guide.read_text(encoding="utf-8").split("## Errors", 1)[1].split("## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    listed = {int(n) for row in rows for n in re.findall(r"\b\d+\b", row.split("|")[1])}
+    assert set(CODE_TABLE) <= listed
+    for code, rule in CODE_TABLE.items():
+        row = next(r for r in rows if code in map(int, re.findall(r"\b\d+\b", r.split("|")[1])))
+        assert f"`{rule.cls.__name__}`" in row, code

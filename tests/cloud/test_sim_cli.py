@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
+
+from whatsapp_client.cloud.testing import GraphSimulator
+from whatsapp_client.cloud.testing import __main__ as sim_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,3 +60,43 @@ async def test_module_runs_the_simulator_until_terminated() -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_serve_in_process_registers_templates(capsys: pytest.CaptureFixture[str]) -> None:
+    args = sim_main.parse_args(
+        ["--template", "promo:pt_BR:2", "--template", "hi", "--rate-limit", "5"]
+    )
+    stop = asyncio.Event()
+    ready: asyncio.Future[GraphSimulator] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(sim_main.serve(args, stop, ready.set_result))
+    try:
+        sim = await asyncio.wait_for(ready, 30)
+        assert sim.rate_limit_per_second == 5
+        url = f"{sim.graph_url}/{sim.phone_number_id}/messages"
+        template = {"name": "promo", "language": {"code": "pt_BR"}, "components": []}
+        body = {
+            "messaging_product": "whatsapp",
+            "to": "1555123",
+            "type": "template",
+            "template": template,
+        }
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            headers = {"Authorization": f"Bearer {sim.access_token}"}
+            async with session.post(url, json=body, headers=headers) as response:
+                assert (await response.json())["error"]["code"] == 132000  # 2 expected, 0 given
+            body["template"] = {"name": "hi", "language": {"code": "en_US"}}
+            async with session.post(url, json=body, headers=headers) as response:
+                assert response.status == 200
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+    out = capsys.readouterr().out
+    assert f"access_token    {sim.access_token}" in out
+    assert out.rstrip().endswith("ready")
+
+
+@pytest.mark.parametrize("spec", ["", ":en", "x:en:two", "x:en:-1"])
+def test_bad_template_spec_is_a_usage_error(spec: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        sim_main.parse_args(["--template", spec])
+    assert exited.value.code == 2

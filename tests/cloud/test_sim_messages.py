@@ -194,3 +194,16 @@ async def test_no_token_or_secret_in_logs(caplog: pytest.LogCaptureFixture) -> N
         await h.upload(b"x", "image/png")
     for secret in ("tok-SECRET-1", "sec-SECRET-2", "tok-WRONG-3"):
         assert secret not in caplog.text
+
+
+async def test_unknown_path_and_method_answer_graph_errors(h: Harness) -> None:
+    status, answer = await h.call("POST", f"{h.sim.phone_number_id}/nonsense")
+    assert status == 400
+    assert graph_error(answer)[0] == 2500
+    assert "/nonsense" in answer["error"]["message"]
+    status, answer = await h.call("PUT", f"{h.sim.phone_number_id}/messages")
+    assert status == 400
+    assert graph_error(answer)[0] == 100
+    assert answer["error"]["message"] == "Unsupported put request."
+    status, answer = await h.call("POST", "x/y/messages", token="wrong")
+    assert (status, graph_error(answer)[0]) == (401, 190)  # the token is checked first

@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from whatsapp_client.cloud.testing import GraphSimulator, batch, sign, status_object, text_message
+from whatsapp_client.cloud.testing import (
+    GraphSimulator,
+    batch,
+    business_scoped_id,
+    sign,
+    status_object,
+    text_message,
+)
 
 SECRET = "app-secret-for-tests"
 
@@ -90,7 +97,11 @@ async def test_inbound_text_has_graphs_shape(sim: GraphSimulator) -> None:
                                 "phone_number_id": "555000",
                             },
                             "contacts": [
-                                {"profile": {"name": "Test User"}, "wa_id": "15557654321"}
+                                {
+                                    "profile": {"name": "Test User"},
+                                    "wa_id": "15557654321",
+                                    "user_id": business_scoped_id("15557654321"),
+                                }
                             ],
                             "messages": [
                                 {
@@ -107,6 +118,13 @@ async def test_inbound_text_has_graphs_shape(sim: GraphSimulator) -> None:
             }
         ],
     }
+
+
+def test_business_scoped_id_is_stable_and_shaped_like_metas() -> None:
+    first, again, other = (business_scoped_id(w) for w in ("1555", "1555", "1666"))
+    assert first == again != other
+    country, _, digits = first.partition(".")
+    assert country == "US" and digits.isdigit() and len(digits) == 20
 
 
 async def test_reply_context(sim: GraphSimulator) -> None:

@@ -257,3 +257,58 @@ def test_webhook_app_accepts_an_object_with_a_webhooks_receiver() -> None:
     assert {r.resource.canonical for r in app.router.routes() if r.resource} == {"/hook"}
     with pytest.raises(ConfigurationError):
         webhook_app(object())
+
+
+class SeenOnly:
+    """A third-party store with only ``seen`` (no ``seen_many``)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.keys: set[tuple[str, str]] = set()
+        self.fail = fail
+
+    async def seen(self, key: tuple[str, str]) -> bool:
+        if self.fail:
+            raise OSError("store unavailable")
+        was = key in self.keys
+        self.keys.add(key)
+        return was
+
+
+async def test_a_store_with_only_seen_is_used_per_key() -> None:
+    store = SeenOnly()
+    receiver, got = _receiver(dedup=store)
+    body = encode(batch_payload())
+    assert (await receiver.handle_post(body, sign(body)))[0] == 200
+    status, again = await receiver.handle_post(body, sign(body))
+    # Only the error event comes again: it carries no id to recognise it by.
+    assert status == 200 and [e.kind for e in again] == ["error"]
+    await receiver.drain()
+    assert len(got) == 25 and len(store.keys) == 23
+
+
+async def test_a_failing_duplicate_record_answers_503_and_dispatches_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receiver, got = _receiver(dedup=SeenOnly(fail=True))
+    body = encode(text_payload())
+    with caplog.at_level(logging.ERROR, logger="whatsapp.cloud.webhooks"):
+        assert await receiver.handle_post(body, sign(body)) == (503, [])
+    await receiver.drain()
+    assert got == [] and any("503" in r.getMessage() for r in caplog.records)
+
+
+async def test_drain_survives_a_cancelled_dispatch() -> None:
+    handlers = WebhookHandlers()
+
+    @handlers.on_message
+    async def stuck(ev: MessageEvent) -> None:
+        await asyncio.sleep(3600)
+
+    receiver = WebhookReceiver(app_secret=APP_SECRET, verify_token=VERIFY_TOKEN, handlers=handlers)
+    body = encode(text_payload())
+    assert (await receiver.handle_post(body, sign(body)))[0] == 200
+    (task,) = receiver._tasks
+    await asyncio.sleep(0.05)
+    task.cancel()
+    await asyncio.wait_for(receiver.drain(), timeout=10)
+    assert task.cancelled() and not receiver._tasks

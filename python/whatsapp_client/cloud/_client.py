@@ -15,14 +15,15 @@ https://developers.facebook.com/docs/whatsapp/cloud-api/reference/phone-numbers/
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import aiohttp
 
 from whatsapp_client.cloud._client_media import MediaSendingMixin
+from whatsapp_client.cloud._client_webhooks import WebhooksMixin
 from whatsapp_client.cloud._download import download_media, get_media_info
 from whatsapp_client.cloud._errors import ConfigurationError
 from whatsapp_client.cloud._interactive import (
@@ -53,7 +54,7 @@ from whatsapp_client.cloud._upload import MediaSource, upload_media
 if TYPE_CHECKING:
     from whatsapp_client.cloud._breaker import CircuitBreaker
     from whatsapp_client.cloud._dedup import DedupStore
-    from whatsapp_client.cloud._handlers import TextFilter, WebhookHandlers
+    from whatsapp_client.cloud._handlers import WebhookHandlers
     from whatsapp_client.cloud._limiter import Limiter
     from whatsapp_client.cloud._metrics import CloudMetrics
     from whatsapp_client.cloud._webhook_app import WebhookReceiver
@@ -61,8 +62,6 @@ if TYPE_CHECKING:
 __all__ = ["CloudClient"]
 
 log = logging.getLogger("whatsapp.cloud.client")
-F = TypeVar("F", bound=Callable[..., Any])
-_Names = Union[str, Iterable[str], None]
 
 
 def _tail(wa_id: str) -> str:
@@ -70,7 +69,7 @@ def _tail(wa_id: str) -> str:
     return "…" + wa_id[-4:]
 
 
-class CloudClient(MediaSendingMixin):
+class CloudClient(MediaSendingMixin, WebhooksMixin):
     """Async client for one business phone number. Use ``async with`` or call :meth:`close`."""
 
     def __init__(
@@ -97,6 +96,10 @@ class CloudClient(MediaSendingMixin):
         if not isinstance(phone_number_id, str) or not phone_number_id.strip():
             raise ConfigurationError("phone_number_id is required")
         self.phone_number_id = phone_number_id
+        if breaker is None:
+            from whatsapp_client.cloud._breaker import CircuitBreaker
+
+            breaker = CircuitBreaker(on_change=metrics.breaker_state if metrics else None)
         self._transport = GraphTransport(
             access_token,
             base_url=base_url,
@@ -114,9 +117,9 @@ class CloudClient(MediaSendingMixin):
         if limiter is None:
             from whatsapp_client.cloud._limiter import LocalLimiter
 
-            limiter = LocalLimiter()
+            limiter = LocalLimiter(metrics=metrics)
         self.limiter: Limiter = limiter
-        self.breaker = breaker
+        self.breaker: CircuitBreaker = breaker
         self.metrics = metrics
         self.timeout = timeout
         self._app_secret = app_secret
@@ -164,84 +167,6 @@ class CloudClient(MediaSendingMixin):
             finally:
                 await self._transport.close()
 
-    # --- webhooks --------------------------------------------------------------------------
-
-    @property
-    def handlers(self) -> WebhookHandlers:
-        """The :class:`WebhookHandlers` (created on first use; no secret needed for it)."""
-        if self._handlers is None:
-            from whatsapp_client.cloud._handlers import WebhookHandlers
-
-            self._handlers = WebhookHandlers()
-        return self._handlers
-
-    @property
-    def webhooks(self) -> WebhookReceiver:
-        """The receiver, built on first use from ``app_secret``/``verify_token``.
-
-        Fails closed: :class:`ConfigurationError` without an app secret (unless
-        ``insecure_skip_signature=True``) or without a verify token.
-        """
-        if self._receiver is None:
-            from whatsapp_client.cloud._webhook_app import WebhookReceiver
-
-            if not self._verify_token:
-                raise ConfigurationError("verify_token is required to receive webhooks")
-            self._receiver = WebhookReceiver(
-                app_secret=self._app_secret,
-                verify_token=self._verify_token,
-                handlers=self.handlers,
-                dedup=self._dedup,
-                insecure_skip_signature=self._insecure,
-            )
-        return self._receiver
-
-    @overload
-    def on_message(self, fn: F) -> F: ...
-    @overload
-    def on_message(
-        self,
-        fn: None = None,
-        *,
-        type: _Names = None,
-        from_: _Names = None,
-        text: Optional[TextFilter] = None,
-    ) -> Callable[[F], F]: ...
-    def on_message(
-        self,
-        fn: Optional[F] = None,
-        *,
-        type: _Names = None,
-        from_: _Names = None,
-        text: Optional[TextFilter] = None,
-    ) -> Union[F, Callable[[F], F]]:
-        """``@cloud.on_message`` (bare or with filters): see ``WebhookHandlers.on_message``."""
-        if fn is not None:
-            return self.handlers.on_message(fn)
-        return self.handlers.on_message(type=type, from_=from_, text=text)
-
-    @overload
-    def on_status(self, fn: F) -> F: ...
-    @overload
-    def on_status(
-        self, fn: None = None, *, status: _Names = None, recipient: _Names = None
-    ) -> Callable[[F], F]: ...
-    def on_status(
-        self, fn: Optional[F] = None, *, status: _Names = None, recipient: _Names = None
-    ) -> Union[F, Callable[[F], F]]:
-        if fn is not None:
-            return self.handlers.on_status(fn)
-        return self.handlers.on_status(status=status, recipient=recipient)
-
-    @overload
-    def on_error(self, fn: F) -> F: ...
-    @overload
-    def on_error(self, fn: None = None) -> Callable[[F], F]: ...
-    def on_error(self, fn: Optional[F] = None) -> Union[F, Callable[[F], F]]:
-        if fn is not None:
-            return self.handlers.on_error(fn)
-        return self.handlers.on_error()
-
     # --- sending ---------------------------------------------------------------------------
 
     async def _send(
@@ -253,6 +178,9 @@ class CloudClient(MediaSendingMixin):
     ) -> SendResult:
         wa_id = payload["to"]
         kind = payload["type"]
+        # Ask the breaker first: an open circuit must not wait on pacing or use a
+        # conversation slot. The transport then skips its own check for the first attempt.
+        self.breaker.before_call(self.phone_number_id)
         await self.limiter.acquire(
             self.phone_number_id, wa_id, business_initiated=business_initiated
         )
@@ -263,6 +191,7 @@ class CloudClient(MediaSendingMixin):
             endpoint="messages",
             json=payload,
             breaker_key=self.phone_number_id,
+            breaker_checked=True,
         )
         if not answer.messages:
             from whatsapp_client.cloud._errors import CloudAPIError

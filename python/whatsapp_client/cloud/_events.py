@@ -23,7 +23,7 @@ are skipped, not refused.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Optional, Union
+from typing import Any, ClassVar, Optional, TypeVar, Union
 
 import msgspec
 
@@ -98,7 +98,16 @@ class MessageEvent(msgspec.Struct, frozen=True, kw_only=True, tag="message", tag
     contact_name: Optional[str] = None
     system_body: Optional[str] = None
     errors: list[GraphErrorInfo] = msgspec.field(default_factory=list)
-    raw: dict[str, Any] = msgspec.field(default_factory=dict)
+    # The message object's JSON exactly as received (``raw`` on the wire), decoded on
+    # demand by :attr:`raw`: most handlers never need it, so parsing does not pay for it.
+    raw_json: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"), name="raw")
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The message object as received (for fields not mapped above: shared contacts,
+        orders, referrals, ...); a new dict on each access."""
+        decoded: dict[str, Any] = _RAW_DECODER.decode(self.raw_json)
+        return decoded
 
 
 class StatusEvent(msgspec.Struct, frozen=True, kw_only=True, tag="status", tag_field="kind"):
@@ -139,6 +148,11 @@ class ErrorEvent(msgspec.Struct, frozen=True, kw_only=True, tag="error", tag_fie
 Event = Union[MessageEvent, StatusEvent, ErrorEvent]
 
 
+# Decoders built once; msgspec decodes straight from the bytes into these structs.
+_ENVELOPE = msgspec.json.Decoder(GraphEnvelope)
+_VALUE = msgspec.json.Decoder(MessagesValue)
+_MESSAGE = msgspec.json.Decoder(GraphMessage)
+_RAW_DECODER = msgspec.json.Decoder(dict[str, Any])
 _MEDIA_KINDS = frozenset(("image", "audio", "video", "document", "sticker"))
 _OBJECT = "whatsapp_business_account"
 
@@ -150,13 +164,11 @@ def parse_webhook(raw_body: bytes) -> list[Event]:
     that is not a WhatsApp Business Account notification, or on a field of the wrong type.
     """
     try:
-        data = msgspec.json.decode(raw_body)
-    except (msgspec.DecodeError, RecursionError, TypeError) as exc:
-        raise ValidationError(f"webhook body is not valid JSON: {exc}") from None
-    try:
-        envelope = msgspec.convert(data, GraphEnvelope)
+        envelope = _ENVELOPE.decode(raw_body)
     except msgspec.ValidationError as exc:
         raise ValidationError(f"webhook body has the wrong shape: {exc}") from None
+    except (msgspec.DecodeError, RecursionError, TypeError) as exc:
+        raise ValidationError(f"webhook body is not valid JSON: {exc}") from None
     if envelope.object != _OBJECT:
         raise ValidationError(f"not a WhatsApp webhook: object is {envelope.object!r}")
     events: list[Event] = []
@@ -165,39 +177,49 @@ def parse_webhook(raw_body: bytes) -> list[Event]:
             if change.field not in (None, "messages"):
                 continue
             where = f"entry[{e}].changes[{c}].value"
-            try:
-                value = msgspec.convert(change.value, MessagesValue)
-            except msgspec.ValidationError as exc:
-                raise ValidationError(f"webhook {where} has the wrong shape: {exc}") from None
-            _collect(events, value, change.value, entry.id, entry.time, where)
+            value = _decode(_VALUE, change.value, where)
+            _collect(events, value, entry.id, entry.time, where)
     return events
+
+
+_T = TypeVar("_T")
+
+
+def _decode(decoder: msgspec.json.Decoder[_T], raw: msgspec.Raw, where: str) -> _T:
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        # msgspec's path is relative to the decoded part: make it the body's full path.
+        detail = str(exc).replace("`$", f"`$.{where}")
+        if detail == str(exc):
+            detail = f"{detail} - at `$.{where}`"
+        raise ValidationError(f"webhook body has the wrong shape: {detail}") from None
+    except (msgspec.DecodeError, RecursionError) as exc:  # e.g. nesting too deep
+        raise ValidationError(f"webhook {where} is not valid JSON: {exc}") from None
 
 
 def _collect(
     out: list[Event],
     value: MessagesValue,
-    raw_value: dict[str, Any],
     account: Optional[str],
     entry_time: Optional[int],
     where: str,
 ) -> None:
     meta = value.metadata
     names = {c.wa_id: c.profile.name for c in value.contacts if c.wa_id and c.profile}
-    if value.messages:
-        raw_messages = raw_value["messages"]
-        for i, msg in enumerate(value.messages):
-            at = f"{where}.messages[{i}]"
-            out.append(
-                _message(
-                    msg,
-                    raw_messages[i],
-                    meta.phone_number_id,
-                    meta.display_phone_number,
-                    account,
-                    names,
-                    at,
-                )
+    for i, raw in enumerate(value.messages):
+        at = f"{where}.messages[{i}]"
+        out.append(
+            _message(
+                _decode(_MESSAGE, raw, at),
+                raw,
+                meta.phone_number_id,
+                meta.display_phone_number,
+                account,
+                names,
+                at,
             )
+        )
     for i, st in enumerate(value.statuses):
         out.append(
             _status(
@@ -247,7 +269,7 @@ def _errors(errors: list[GraphError]) -> list[GraphErrorInfo]:
 
 def _message(
     m: GraphMessage,
-    raw: dict[str, Any],
+    raw: msgspec.Raw,
     phone_number_id: str,
     display: Optional[str],
     account: Optional[str],
@@ -298,7 +320,7 @@ def _message(
         from_=m.from_,
         type=m.type,
         contact_name=names.get(m.from_),
-        raw=raw,
+        raw_json=raw.copy(),  # detached: an event kept alive must not pin the whole body
         **fields,
     )
 

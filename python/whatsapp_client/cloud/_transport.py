@@ -136,11 +136,14 @@ class GraphTransport:
         timeout: Optional[float] = None,
         breaker_key: Optional[str] = None,
         media: bool = False,
+        breaker_checked: bool = False,
     ) -> T:
         """One Graph call, retried as described above; its JSON answer decoded as ``decode``.
 
         ``form`` builds a fresh multipart body per attempt (a body can be sent once).
-        ``breaker_key`` is the phone number id the breaker tracks (None: no breaker).
+        ``breaker_key`` is the phone number id the breaker tracks (None: no breaker);
+        ``breaker_checked`` says the caller already asked the breaker for the first attempt
+        (a send asks before it waits on the limiter, so an open circuit costs no pacing).
         """
         body = await self.request(
             method,
@@ -152,6 +155,7 @@ class GraphTransport:
             timeout=timeout,
             breaker_key=breaker_key,
             media=media,
+            breaker_checked=breaker_checked,
         )
         try:
             return msgspec.json.decode(body, type=decode)
@@ -172,11 +176,13 @@ class GraphTransport:
         timeout: Optional[float] = None,
         breaker_key: Optional[str] = None,
         media: bool = False,
+        breaker_checked: bool = False,
     ) -> bytes:
         """The raw body of a successful answer; raises the classified error otherwise."""
         attempt = 0
         while True:
-            if self.breaker is not None and breaker_key is not None:
+            checked = breaker_checked and attempt == 0
+            if self.breaker is not None and breaker_key is not None and not checked:
                 self.breaker.before_call(breaker_key)
             started = time.perf_counter()
             try:

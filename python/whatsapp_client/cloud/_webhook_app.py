@@ -102,7 +102,8 @@ class WebhookReceiver:
         self, raw_body: bytes, signature: Optional[str]
     ) -> tuple[int, list[Event]]:
         """Check, parse, drop duplicates, schedule the dispatch; returns the HTTP status
-        and the new (non-duplicate) events. Nothing is parsed unless the signature holds."""
+        and the new (non-duplicate) events. Nothing is parsed unless the signature holds; 503
+        (nothing dispatched) if the duplicate record fails, so Meta redelivers."""
         if len(raw_body) > self.max_body_size:
             log.warning("webhook refused: body of %d bytes is over the limit", len(raw_body))
             return 413, []
@@ -114,8 +115,13 @@ class WebhookReceiver:
         except ValidationError as exc:
             log.warning("webhook refused: %s", exc)
             return 400, []
-        fresh = await self._drop_duplicates(events)
-        if fresh:
+        try:
+            fresh = await self._drop_duplicates(events)
+        except Exception:
+            # Nothing dispatched and not a 200: Meta delivers it again later.
+            log.exception("webhook: the duplicate record failed; answering 503")
+            return 503, []
+        if fresh and len(self.handlers):
             task = asyncio.get_running_loop().create_task(self._dispatch(fresh))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -150,7 +156,13 @@ class WebhookReceiver:
     async def drain(self) -> None:
         """Wait until every background dispatch scheduled so far has finished."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            task = next(iter(self._tasks))
+            try:
+                await task  # _dispatch never raises; awaiting directly is cheaper than gather
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    raise  # drain itself was cancelled
+                self._tasks.discard(task)
 
 
 def _receiver_of(cloud: Any) -> WebhookReceiver:
@@ -187,7 +199,13 @@ def webhook_routes(cloud: Any, path: str = "/webhooks/whatsapp") -> list[web.Rou
     return [web.get(path, get, allow_head=False), web.post(path, post)]
 
 
-_REASONS = {200: "ok", 400: "bad payload", 401: "bad signature", 413: "payload too large"}
+_REASONS = {
+    200: "ok",
+    400: "bad payload",
+    401: "bad signature",
+    413: "payload too large",
+    503: "try again later",
+}
 
 
 async def _read_limited(request: web.Request, limit: int) -> Optional[bytes]:

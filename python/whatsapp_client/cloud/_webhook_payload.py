@@ -10,7 +10,7 @@ https://developers.facebook.com/documentation/business-messaging/whatsapp/webhoo
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Optional, Union
 
 import msgspec
 
@@ -25,8 +25,9 @@ class GraphEntry(msgspec.Struct, frozen=True):
 
 
 class GraphChange(msgspec.Struct, frozen=True):
-    # ``value`` stays a plain dict: its shape depends on ``field``; only "messages" is typed.
-    value: dict[str, Any]
+    # ``value`` stays undecoded JSON: its shape depends on ``field``; only "messages" is
+    # decoded (into MessagesValue), the others are skipped without being parsed.
+    value: msgspec.Raw
     field: Optional[str] = None
 
 
@@ -169,6 +170,7 @@ class MessagesValue(msgspec.Struct, frozen=True):
 
     metadata: Metadata
     contacts: list[Contact] = []
-    messages: list[GraphMessage] = []
+    # Each message stays raw JSON too: decoded into GraphMessage and kept as received.
+    messages: list[msgspec.Raw] = []
     statuses: list[GraphStatus] = []
     errors: list[GraphError] = []

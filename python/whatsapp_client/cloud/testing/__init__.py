@@ -28,6 +28,7 @@ from whatsapp_client.cloud.testing._simulator import GraphSimulator
 from whatsapp_client.cloud.testing._webhooks import (
     Business,
     batch,
+    business_scoped_id,
     error_object,
     media_message,
     sign,
@@ -41,6 +42,7 @@ __all__ = [
     "Business",
     "GraphSimulator",
     "batch",
+    "business_scoped_id",
     "error_body",
     "error_object",
     "media_message",

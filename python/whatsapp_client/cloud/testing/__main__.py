@@ -11,9 +11,18 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Sequence
-from typing import Optional
+from typing import Callable, Optional
 
 from whatsapp_client.cloud.testing._simulator import GraphSimulator
+
+
+def _template(spec: str) -> tuple[str, str, int]:
+    """``NAME[:LANG[:BODY_PARAMS]]`` -> (name, language, body parameter count)."""
+    name, _, rest = spec.partition(":")
+    language, _, count = rest.partition(":")
+    if not name or not (count or "0").isdigit():
+        raise argparse.ArgumentTypeError(f"expected NAME:LANG:BODY_PARAMS, not {spec!r}")
+    return name, language or "en_US", int(count or 0)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,16 +40,19 @@ def _parser() -> argparse.ArgumentParser:
         "--template",
         action="append",
         default=[],
+        type=_template,
         metavar="NAME:LANG:BODY_PARAMS",
         help="register an approved template (repeatable), e.g. hello_world:en_US:0",
     )
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    stop = asyncio.Event()
-    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+async def serve(
+    args: argparse.Namespace,
+    stop: asyncio.Event,
+    on_ready: Callable[[GraphSimulator], None] = lambda sim: None,
+) -> None:
+    """Runs the simulator ``args`` describe until ``stop`` is set."""
     async with GraphSimulator(
         host=args.host,
         port=args.port,
@@ -49,9 +61,8 @@ async def _serve(args: argparse.Namespace) -> None:
         phone_number_id=args.phone_number_id,
         rate_limit_per_second=args.rate_limit,
     ) as sim:
-        for spec in args.template:
-            name, language, count = [*spec.split(":"), "", "0"][:3]
-            sim.add_template(name, language or "en_US", body_params=int(count or 0))
+        for name, language, count in args.template:
+            sim.add_template(name, language, body_params=count)
         print(f"base_url        {sim.base_url}", flush=True)
         print(f"api_version     {sim.api_version}")
         print(f"phone_number_id {sim.phone_number_id}")
@@ -61,13 +72,25 @@ async def _serve(args: argparse.Namespace) -> None:
         if args.app_secret is None:
             print(f"app_secret      {sim.app_secret}")
         print("ready", flush=True)
+        on_ready(sim)
         await stop.wait()
 
 
+async def _until_terminated(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await serve(args, stop)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+        asyncio.run(_until_terminated(args))
     return 0
 
 

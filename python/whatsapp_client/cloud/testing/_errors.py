@@ -6,8 +6,10 @@ Shape (https://developers.facebook.com/documentation/business-messaging/whatsapp
 ``error_subcode`` and ``error_data`` are left out when they do not apply (Graph dropped the
 subcode from v16.0 on, except for the Graph-level "object does not exist" answer, 100/33).
 
-HTTP statuses per code follow the tables of that page; where copies of it disagree (code 4:
-400 or 429) the current page's 400 is used. 130429 (throughput) answers HTTP 400, not 429:
+HTTP statuses per code follow the tables of that page. Copies of it disagree on code 4
+(400 at https://docs.innopaas.com/api-reference/api-reference-en/whatsapp-business-api/error-codes/meta-error-codes.md,
+429 at https://developers.aivo.co/engage/); 400 is used.
+130429 (throughput) answers HTTP 400, not 429:
 https://heltar.com/blogs/resolving-whatsapp-business-api-error-code-130429-throughput-reached-cm3knupgu0011vnqrmrppg6uc
 quotes the same table; clients must classify by ``code``, not by the status.
 """
@@ -34,6 +36,7 @@ KNOWN_CODES: dict[int, tuple[int, str]] = {
     200: (403, "API Permission"),
     368: (403, "Temporarily blocked for policies violations"),
     613: (400, "Calls to this api have exceeded the rate limit"),
+    2500: (400, "Error parsing graph query"),
     80007: (400, "Rate limit issues"),
     130429: (400, "Rate limit hit"),
     130472: (400, "User's number is part of an experiment"),

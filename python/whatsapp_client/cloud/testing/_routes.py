@@ -72,7 +72,16 @@ def build_app(state: SimState, who: Identity) -> web.Application:
                 if request.path == URL_PATH:
                     return web.Response(status=401, text="Unauthorized")
                 raise bad_token()
-            response: web.StreamResponse = await handler(request)
+            try:
+                response: web.StreamResponse = await handler(request)
+            except web.HTTPNotFound:
+                raise GraphFault(
+                    2500, f"Unknown path components: {request.path}", status=400
+                ) from None
+            except web.HTTPMethodNotAllowed:
+                raise GraphFault(
+                    100, f"Unsupported {request.method.lower()} request.", status=400
+                ) from None
             return response
         except GraphFault as fault:
             return fault.response()

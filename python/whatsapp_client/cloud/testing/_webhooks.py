@@ -45,6 +45,14 @@ def encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def business_scoped_id(wa_id: str) -> str:
+    """A stable business-scoped user id (BSUID) for ``wa_id``, shaped like Meta's (a country
+    code, a dot, digits); current payloads carry it as ``contacts[].user_id``
+    (https://docs.360dialog.com/docs/resources/phone-numbers/usernames-and-bsuid)."""
+    digest = hashlib.sha256(b"bsuid:" + wa_id.encode()).digest()
+    return "US." + str(int.from_bytes(digest[:8], "big")).zfill(20)
+
+
 def envelope(business: Business, values: list[dict[str, Any]]) -> dict[str, Any]:
     """One entry with one ``messages`` change per value."""
     return {
@@ -78,7 +86,11 @@ def value(
         names = contact_names or {}
         senders = list(dict.fromkeys(str(m["from"]) for m in messages))
         out["contacts"] = [
-            {"profile": {"name": names.get(wa_id, "Test User")}, "wa_id": wa_id}
+            {
+                "profile": {"name": names.get(wa_id, "Test User")},
+                "wa_id": wa_id,
+                "user_id": business_scoped_id(wa_id),
+            }
             for wa_id in senders
         ]
         out["messages"] = messages
