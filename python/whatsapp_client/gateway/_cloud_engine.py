@@ -42,13 +42,17 @@ from whatsapp_client.cloud._errors import (
     ValidationError,
 )
 from whatsapp_client.cloud._events import ErrorEvent, MessageEvent, StatusEvent
-from whatsapp_client.cloud._handlers import WebhookHandlers
 from whatsapp_client.cloud._limiter import LocalLimiter
 from whatsapp_client.cloud._metrics import CloudMetrics
 from whatsapp_client.cloud._models import SendResult as CloudSendResult
 from whatsapp_client.cloud._webhook_app import WebhookReceiver
 from whatsapp_client.gateway._cloud_config import CloudCredentials, CloudOptions
-from whatsapp_client.gateway._cloud_inbound import download_to, failure_reason, inbound_of
+from whatsapp_client.gateway._cloud_inbound import (
+    CountedHandlers,
+    download_to,
+    failure_reason,
+    inbound_of,
+)
 from whatsapp_client.gateway._cloud_recipient import e164_digits
 from whatsapp_client.gateway._engine import EngineListener, SendRefused, SendResult
 from whatsapp_client.gateway._errors import InvalidRequest
@@ -93,7 +97,7 @@ class CloudEngine:
         self._connected = False
         self._live = False  # listener calls allowed (False once stop() began)
         self._failed = False
-        handlers = WebhookHandlers()
+        self._handlers = handlers = CountedHandlers()
         handlers.on_message(self._on_message)
         handlers.on_status(self._on_status)
         handlers.on_error(self._on_error)
@@ -158,7 +162,7 @@ class CloudEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
         with contextlib.suppress(Exception):
-            await wait_for(self.receiver.drain(), self._opts.record_timeout)
+            await wait_for(self._handlers.settled(), self._opts.record_timeout)
         client, self._client = self._client, None
         if client is not None:
             await client.close()
@@ -362,10 +366,12 @@ class CloudEngine:
         """A webhook POST: 401 on a bad signature (nothing parsed), 400 on a bad body, 503
         if the session stopped while handling it (Meta posts it again), else 200 once its
         events are recorded (or ``record_timeout`` passed)."""
-        status, _events = await self.receiver.handle_post(raw_body, signature)
+        status, fresh = await self.receiver.handle_post(raw_body, signature)
         if status == 200:
+            if fresh:
+                self._handlers.expect()  # scheduled, not yet started: no await in between
             try:
-                await wait_for(self.receiver.drain(), self._opts.record_timeout)
+                await wait_for(self._handlers.settled(), self._opts.record_timeout)
             except asyncio.TimeoutError:
                 log.warning("session %s: webhook events still being recorded", self._session_id)
             if not self._live:

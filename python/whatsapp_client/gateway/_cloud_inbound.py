@@ -14,18 +14,20 @@ import hashlib
 import mimetypes
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 from whatsapp_client.client.mime import OCTET_STREAM
-from whatsapp_client.cloud._events import MessageEvent, StatusEvent
+from whatsapp_client.cloud._events import Event, MessageEvent, StatusEvent
+from whatsapp_client.cloud._handlers import WebhookHandlers
 from whatsapp_client.gateway._engine import InboundMedia, InboundMessage
 from whatsapp_client.gateway._models import MessageType
 
 if TYPE_CHECKING:
     from whatsapp_client.cloud._client import CloudClient
 
-__all__ = ["download_to", "failure_reason", "inbound_of", "media_kind_of"]
+__all__ = ["CountedHandlers", "download_to", "failure_reason", "inbound_of", "media_kind_of"]
 
 _MEDIA: dict[str, MessageType] = {
     "image": "image",
@@ -123,3 +125,32 @@ def failure_reason(event: StatusEvent) -> str:
     err = event.errors[0]
     text = err.details or err.message or err.title or "no details"
     return f"the Cloud API reported the message failed: {text} (code {err.code})"
+
+
+class CountedHandlers(WebhookHandlers):
+    """The receiver's handlers, counting the dispatches it schedules, so that the webhook
+    route answers Meta only once its events are recorded. (Not the receiver's ``drain``:
+    it can spin on a finished task that is not yet discarded, freezing the loop.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    def expect(self) -> None:
+        """Called when the receiver has scheduled a dispatch (before it runs)."""
+        self._pending += 1
+        self._quiet.clear()
+
+    async def dispatch(self, events: Sequence[Event]) -> None:
+        try:
+            await super().dispatch(events)
+        finally:
+            self._pending = max(0, self._pending - 1)
+            if self._pending == 0:
+                self._quiet.set()
+
+    async def settled(self) -> None:
+        """Returns once every scheduled dispatch has finished."""
+        await self._quiet.wait()
