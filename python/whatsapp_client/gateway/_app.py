@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from whatsapp_client.gateway import (
+    _cloud_webhook,
     _routes_docs,
     _routes_keys,
     _routes_media,
@@ -128,6 +129,7 @@ def create_app(
         _routes_keys,
         _routes_ops,
         _routes_docs,
+        _cloud_webhook,
     ):
         module.add_routes(app)
 

@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Awaitable
@@ -36,6 +37,8 @@ HEADER = "X-API-Key"
 # Reachable without a key: probes, and the API's own description.
 PUBLIC_PATHS = frozenset({"/health", "/ready", "/api/v1/openapi.json", "/api/docs", "/api/docs/"})
 PUBLIC_PREFIXES = ("/api/docs/",)
+# A cloud session's webhook route: Meta calls it, checked by verify token and signature.
+CLOUD_WEBHOOK = re.compile(r"^/api/v1/sessions/[^/]+/cloud/webhook$")
 _RANK: dict[Scope, int] = {"read": 0, "write": 1, "admin": 2}
 # Words that mark a placeholder someone forgot to replace (long enough that a random key
 # contains one only with negligible probability).
@@ -253,7 +256,11 @@ class ApiKeys:
 
 
 def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+    return (
+        path in PUBLIC_PATHS
+        or path.startswith(PUBLIC_PREFIXES)
+        or CLOUD_WEBHOOK.match(path) is not None
+    )
 
 
 def auth_middleware(keys: ApiKeys) -> Middleware:

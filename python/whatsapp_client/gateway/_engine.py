@@ -58,8 +58,11 @@ class EngineListener(Protocol):
 
     async def on_message(self, message: InboundMessage) -> None: ...
 
-    async def on_message_status(self, engine_message_id: str, status: str, at: int) -> None:
-        """``status``: ``delivered`` or ``read``."""
+    async def on_message_status(
+        self, engine_message_id: str, status: str, at: int, *, reason: Optional[str] = None
+    ) -> None:
+        """``status``: ``delivered``, ``read``, or ``failed`` (a message the network
+        accepted and then could not deliver; ``reason`` says why)."""
 
     async def on_error(self, code: str, message: str, context: Mapping[str, str]) -> None: ...
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Optional, Protocol
 
+from whatsapp_client.gateway._engine import Engine
 from whatsapp_client.gateway._models import (
     Delivery,
     DeliveryState,
@@ -80,6 +81,9 @@ class GatewayService(Protocol):
     async def redeliver(self, session_id: str, seq: int) -> Delivery: ...
 
     async def queue_depth(self, session_id: str) -> int: ...
+
+    def running_engine(self, session_id: str) -> Optional[Engine]:
+        """The engine of a running session (the cloud webhook route hands it Meta's calls)."""
 
 
 __all__ = ["Accepted", "GatewayService", "MediaReader"]

@@ -119,3 +119,63 @@ READY: JSON = {"status": "ready"}
 
 def error(code: str, message: str) -> JSON:
     return {"error": {"code": code, "message": message}}
+
+
+# A cloud session: the secrets in a creation request are placeholders (they are sealed and
+# never shown again); the session's config holds only the rest.
+CREATE_CLOUD_SESSION: JSON = {
+    "name": "shop",
+    "engine": "cloud",
+    "phone_number_id": "106540352242922",
+    "access_token": "(the system user's access token)",
+    "app_secret": "(the Meta app's secret)",
+    "verify_token": "(a random string you also give Meta)",
+    "api_version": "v23.0",
+    "rate_per_second": 80,
+    "webhooks": [{"url": "https://example.org/hooks/whatsapp"}],
+}
+
+CLOUD_SESSION: JSON = {
+    **SESSION,
+    "name": "shop",
+    "engine": "cloud",
+    "config": {
+        "phone_number_id": "106540352242922",
+        "api_version": "v23.0",
+        "base_url": "https://graph.facebook.com",
+        "rate_per_second": "80.0",
+        "pair_spacing": "6.0",
+    },
+    "user_id": "106540352242922",
+}
+
+CLOUD_WEBHOOK_BODY: JSON = {
+    "object": "whatsapp_business_account",
+    "entry": [
+        {
+            "id": "102290129340398",
+            "changes": [
+                {
+                    "field": "messages",
+                    "value": {
+                        "messaging_product": "whatsapp",
+                        "metadata": {
+                            "display_phone_number": "15550783881",
+                            "phone_number_id": "106540352242922",
+                        },
+                        "contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}],
+                        "messages": [
+                            {
+                                "from": "16505551234",
+                                "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAz",
+                                "timestamp": "1749416383",
+                                "type": "text",
+                                "text": {"body": "Does it come in another color?"},
+                            }
+                        ],
+                    },
+                }
+            ],
+        }
+    ],
+}

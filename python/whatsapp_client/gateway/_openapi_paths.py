@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from whatsapp_client.gateway import _openapi_examples as ex
+from whatsapp_client.gateway._openapi_cloud import cloud_webhook_path
 from whatsapp_client.gateway._openapi_ops import op as _op
 from whatsapp_client.gateway._openapi_ops import path_param as _path
 from whatsapp_client.gateway._openapi_ops import query_param as _query
@@ -105,22 +106,33 @@ def _send_operation() -> JSON:
     return op
 
 
+def _create_operation() -> JSON:
+    op = _op(
+        "createSession",
+        "Create a session (and start it)",
+        "sessions",
+        ok=201,
+        answer=("SessionOut", ex.CREATED_SESSION),
+        body=("CreateSession", ex.CREATE_SESSION),
+        errors=(409,),
+        scope="admin",
+    )
+    content = op["requestBody"]["content"]["application/json"]
+    content["examples"] = {
+        "wac1": {"value": ex.CREATE_SESSION},
+        "cloud": {"value": ex.CREATE_CLOUD_SESSION},
+    }
+    del content["example"]
+    return op
+
+
 def paths() -> JSON:
     se, me, wh, ke, op = "sessions", "messages", "webhooks", "keys", "operations"
     sid = f"{API}/sessions/{{session_id}}"
     session = ("SessionOut", ex.SESSION)
     return {
         f"{API}/sessions": {
-            "post": _op(
-                "createSession",
-                "Create a session (and start it)",
-                se,
-                ok=201,
-                answer=("SessionOut", ex.CREATED_SESSION),
-                body=("CreateSession", ex.CREATE_SESSION),
-                errors=(409,),
-                scope="admin",
-            ),
+            "post": _create_operation(),
             "get": _op(
                 "listSessions",
                 "List sessions",
@@ -201,6 +213,7 @@ def paths() -> JSON:
             )
         },
         f"{sid}/media/{{media_id}}": {"get": _media_operation()},
+        f"{sid}/cloud/webhook": cloud_webhook_path(),
         f"{sid}/webhooks": {
             "get": _op(
                 "listWebhooks",

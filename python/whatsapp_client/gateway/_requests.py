@@ -26,6 +26,16 @@ class CreateSession(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     username: Optional[str] = None
     password: Optional[str] = None
     register: bool = False
+    # cloud: the Graph API number and its secrets (sealed), the version, the Graph URL (a
+    # simulator's in tests), the client's pace and per-recipient spacing.
+    access_token: Optional[str] = None
+    phone_number_id: Optional[str] = None
+    app_secret: Optional[str] = None
+    verify_token: Optional[str] = None
+    api_version: Optional[str] = None
+    base_url: Optional[str] = None
+    rate_per_second: Optional[float] = None
+    pair_spacing: Optional[float] = None
     webhooks: Optional[list[WebhookSpec]] = None
     rate_limit_per_minute: Optional[int] = None
 

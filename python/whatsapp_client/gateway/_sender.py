@@ -70,6 +70,11 @@ class SendWorker:
         self._kick = asyncio.Event()
         self._task: Optional[asyncio.Task[None]] = None
         self._retry = _FIRST_RETRY
+        # The network's id of the message being recorded as sent, and its end: a receipt
+        # for it that arrives first (cloud webhooks can) waits instead of being lost.
+        self._recording: Optional[str] = None
+        self._recorded = asyncio.Event()
+        self._recorded.set()
 
     def start(self) -> None:
         if self._task is None or self._task.done():
@@ -84,6 +89,11 @@ class SendWorker:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def wait_recorded(self, engine_message_id: str) -> None:
+        """Returns once the send with this network id (if being recorded) is recorded."""
+        if self._recording == engine_message_id:
+            await self._recorded.wait()
 
     def kick(self) -> None:
         """Something changed: a new item, or the engine connected."""
@@ -140,7 +150,13 @@ class SendWorker:
             await self._pause()
             return
         self._retry = _FIRST_RETRY
-        await self._finish(item, "sent", result.engine_message_id, None)
+        self._recording = result.engine_message_id
+        self._recorded.clear()
+        try:
+            await self._finish(item, "sent", result.engine_message_id, None)
+        finally:
+            self._recording = None
+            self._recorded.set()
         self._metrics.messages_sent.labels(self._sid).inc()
         log.debug(
             "session %s: sent %s in %.3fs", self._sid, item.message_id, time.monotonic() - started

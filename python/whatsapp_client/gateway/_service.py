@@ -16,7 +16,8 @@ import msgspec
 
 from whatsapp_client import errors as sdk_errors
 from whatsapp_client.client.logging import get_logger
-from whatsapp_client.gateway._engine import EngineFactory
+from whatsapp_client.gateway._cloud_config import CloudFactory, CloudOptions
+from whatsapp_client.gateway._engine import Engine, EngineFactory
 from whatsapp_client.gateway._errors import (
     Conflict,
     GatewayError,
@@ -63,8 +64,11 @@ _ACCEPTING = ("connected", "connecting", "disconnected")
 
 
 def default_engines(settings: GatewaySettings) -> dict[str, EngineFactory]:
-    """The engines a gateway runs unless told otherwise: ``wac1``."""
-    return {"wac1": Wac1Factory(Wac1Options.from_settings(settings))}
+    """The engines a gateway runs unless told otherwise: ``wac1`` and ``cloud``."""
+    return {
+        "wac1": Wac1Factory(Wac1Options.from_settings(settings)),
+        "cloud": CloudFactory(CloudOptions.from_settings(settings)),
+    }
 
 
 class Gateway:
@@ -146,17 +150,18 @@ class Gateway:
         return await self.get_session(session_id), endpoints
 
     async def _refuse_same_account(self, engine: str, config: Mapping[str, str]) -> None:
-        """Two sessions of one account would be two devices replacing each other's keys."""
-        account = (config.get("server_url"), config.get("username"))
+        """Two sessions of one account would be two devices replacing each other's keys
+        (or, for ``cloud``, two sessions answering one number's webhooks)."""
+        key = getattr(self.sessions.factories[engine], "account", None)
+
+        def account(cfg: Mapping[str, str]) -> tuple[Optional[str], ...]:
+            if callable(key):
+                return tuple(key(cfg))
+            return (cfg.get("server_url"), cfg.get("username"))
+
+        mine = account(config)
         for other in await self._storage.list_sessions():
-            if (
-                other.engine == engine
-                and (
-                    other.config.get("server_url"),
-                    other.config.get("username"),
-                )
-                == account
-            ):
+            if other.engine == engine and account(other.config) == mine:
                 raise Conflict(f"session {other.id!r} already runs this account")
 
     def _rate(self, value: Optional[int]) -> int:
@@ -381,3 +386,7 @@ class Gateway:
     async def queue_depth(self, session_id: str) -> int:
         await self.get_session(session_id)
         return await self._storage.queue_depth(session_id)
+
+    def running_engine(self, session_id: str) -> Optional[Engine]:
+        runtime = self.sessions.runtime(session_id)
+        return None if runtime is None else runtime.engine

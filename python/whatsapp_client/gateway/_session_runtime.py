@@ -173,10 +173,20 @@ class SessionRuntime:
                 await asyncio.to_thread(media.path.unlink)
         return None
 
-    async def on_message_status(self, engine_message_id: str, status: str, at: int) -> None:
-        if status not in ("delivered", "read"):
+    async def on_message_status(
+        self, engine_message_id: str, status: str, at: int, *, reason: Optional[str] = None
+    ) -> None:
+        states: dict[str, MessageState] = {
+            "delivered": "delivered",
+            "read": "read",
+            "failed": "failed",
+        }
+        state = states.get(status)
+        if state is None:
             return
-        state: MessageState = "delivered" if status == "delivered" else "read"
+        if self.worker is not None:
+            # A receipt can overtake the record of the send it is about.
+            await self.worker.wait_recorded(engine_message_id)
         try:
             changed = await self._storage.set_message_status(
                 self.session_id, engine_message_id, state, new_id("evt"), at
@@ -184,8 +194,13 @@ class SessionRuntime:
         except Exception:
             log.exception("session %s: cannot record a %s receipt", self.session_id, status)
             return
-        if changed is not None:
-            self._wake()
+        if changed is None:
+            return
+        self._wake()
+        if state == "failed":
+            # Failed after the network accepted it (cloud): why, with the gateway's id.
+            context = {"message_id": changed.id}
+            await self.on_error("message_failed", reason or "the message failed", context)
 
     async def on_error(self, code: str, message: str, context: Mapping[str, str]) -> None:
         data: dict[str, object] = {"code": code, "message": message, **context}

@@ -28,7 +28,9 @@ from whatsapp_client.gateway._sqlite_codec import (
 from whatsapp_client.gateway._sqlite_events import fan_out
 
 # Outbound statuses only ever move forward along this order.
-_RANK: dict[str, int] = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+# "failed" after "sent": the cloud engine's network accepts a message, then reports that it
+# could not deliver it.
+_RANK: dict[str, int] = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
 def _insert_message(conn: sqlite3.Connection, codec: Codec, m: MessageRecord) -> None:

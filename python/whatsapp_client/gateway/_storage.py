@@ -131,7 +131,8 @@ class Storage(Protocol):
         event_id: str,
         at: int,
     ) -> Optional[MessageRecord]:
-        """Moves an outbound message forward (never back: queued < sent < delivered < read)
+        """Moves an outbound message forward (never back: queued < sent < delivered < read
+        < failed, the last for a network that reports a failure after accepting it)
         and records a ``message.status`` event with ``event_id``; None if unknown or not a
         step forward (then nothing is written)."""
 

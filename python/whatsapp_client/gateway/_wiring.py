@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from whatsapp_client.gateway._app import Components
+from whatsapp_client.gateway._cloud_config import CloudFactory, CloudOptions
 from whatsapp_client.gateway._dispatcher import WebhookDispatcher
+from whatsapp_client.gateway._engine import EngineFactory
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._service import Gateway
 from whatsapp_client.gateway._settings import GatewaySettings
@@ -29,7 +31,10 @@ def build_components(
     vault = Vault.load(data_dir)
     storage = SqliteStorage(data_dir, vault)
     dispatcher = WebhookDispatcher(storage, settings, metrics)
-    engines = {"wac1": Wac1Factory(Wac1Options.from_settings(settings, client_options))}
+    engines: dict[str, EngineFactory] = {
+        "wac1": Wac1Factory(Wac1Options.from_settings(settings, client_options)),
+        "cloud": CloudFactory(CloudOptions.from_settings(settings), registry=metrics.registry),
+    }
     service = Gateway(
         settings,
         storage,
