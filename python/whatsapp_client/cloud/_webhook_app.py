@@ -156,13 +156,10 @@ class WebhookReceiver:
     async def drain(self) -> None:
         """Wait until every background dispatch scheduled so far has finished."""
         while self._tasks:
-            task = next(iter(self._tasks))
-            try:
-                await task  # _dispatch never raises; awaiting directly is cheaper than gather
-            except asyncio.CancelledError:
-                if not task.cancelled():
-                    raise  # drain itself was cancelled
-                self._tasks.discard(task)
+            # asyncio.wait always yields to the loop: a dispatch that has just finished
+            # leaves the set only when its done-callback runs, and awaiting a finished task
+            # would not let it run (drain would spin forever).
+            await asyncio.wait(set(self._tasks))
 
 
 def _receiver_of(cloud: Any) -> WebhookReceiver:
