@@ -8,6 +8,11 @@ the same ``(message_id, status)``; for inbound messages the status is ``"message
 :class:`SqliteDedupStore` keeps the record in a file (it survives a restart); its work runs
 on one private worker thread, never on the event loop. :class:`MemoryDedupStore` is the
 in-process default. Both forget a key after ``ttl`` seconds.
+
+:class:`SqliteDedupStore` is also a durable inbox (:class:`InboxStore`): the receiver keeps
+each new event there as *pending*, in the same transaction that records its key, and marks
+it done once its handlers ran; the next receiver on the file dispatches what was left
+pending. The memory store keeps nothing: a crash mid-dispatch loses that dispatch.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Callable, Optional, Protocol, Union, runtime_checkable
 
 from ._errors import ConfigurationError
 
-__all__ = ["DEFAULT_TTL", "DedupStore", "MemoryDedupStore", "SqliteDedupStore"]
+__all__ = ["DEFAULT_TTL", "DedupStore", "InboxStore", "MemoryDedupStore", "SqliteDedupStore"]
 
 DEFAULT_TTL = 7 * 86400.0
 Key = tuple[str, str]
@@ -36,6 +41,30 @@ class DedupStore(Protocol):
 
     async def seen(self, key: tuple[str, str]) -> bool:
         """Record ``key``; True if it was already recorded (and not expired)."""
+        ...
+
+
+@runtime_checkable
+class InboxStore(Protocol):
+    """A :class:`DedupStore` that also keeps events until their handlers ran."""
+
+    async def seen(self, key: tuple[str, str]) -> bool: ...
+
+    async def record_pending(
+        self, items: Sequence[tuple[Optional[tuple[str, str]], bytes]]
+    ) -> list[Optional[int]]:
+        """In ONE transaction, for each ``(key, encoded_event)`` in order: record the key
+        and keep the event as pending. Returns the pending id of each new event, ``None``
+        for a duplicate (its key was live; nothing kept). A ``None`` key (an error event)
+        is never a duplicate."""
+        ...
+
+    async def mark_done(self, ids: Sequence[int]) -> None:
+        """Forget these pending events (their keys stay until the ttl)."""
+        ...
+
+    async def pending(self) -> list[tuple[int, bytes]]:
+        """The events still pending, in arrival order."""
         ...
 
 
@@ -87,6 +116,12 @@ class MemoryDedupStore:
         return False
 
 
+def _check_keys(keys: Sequence[tuple[str, str]]) -> None:
+    for key in keys:
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+            raise TypeError(f"a dedup key is a (message_id, status) tuple of str: {key!r}")
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (
     message_id TEXT NOT NULL,
@@ -95,6 +130,10 @@ CREATE TABLE IF NOT EXISTS seen (
     PRIMARY KEY (message_id, status)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_at);
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event BLOB NOT NULL
+);
 """
 # Inserts a new key, or takes over an expired one; changes() == 0 means a live duplicate.
 _UPSERT = (
@@ -146,18 +185,33 @@ class SqliteDedupStore:
         return self._conn
 
     def _seen_many_sync(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        ids = self._record_sync([(k, None) for k in keys])
+        return [i is None for i in ids]
+
+    def _record_sync(
+        self, items: Sequence[tuple[Optional[Key], Optional[bytes]]]
+    ) -> list[Optional[int]]:
+        # Per item: None for a live duplicate; else the inbox id (0 when nothing is kept).
         with self._lock:
             if self._closed:
                 raise ConfigurationError("the dedup store is closed")
             conn = self._connect()
             now = self._clock()
             cutoff = now - self.ttl
-            out: list[bool] = []
+            out: list[Optional[int]] = []
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for message_id, status in keys:
-                    cur = conn.execute(_UPSERT, (message_id, status, now, cutoff))
-                    out.append(cur.rowcount == 0)
+                for key, event in items:
+                    if key is not None:
+                        cur = conn.execute(_UPSERT, (key[0], key[1], now, cutoff))
+                        if cur.rowcount == 0:
+                            out.append(None)
+                            continue
+                    if event is None:
+                        out.append(0)
+                        continue
+                    cur = conn.execute("INSERT INTO inbox (event) VALUES (?)", (event,))
+                    out.append(cur.lastrowid)
                 if now >= self._next_prune:
                     conn.execute("DELETE FROM seen WHERE seen_at <= ?", (cutoff,))
                     self._next_prune = now + self._prune_every
@@ -174,13 +228,49 @@ class SqliteDedupStore:
         """:meth:`seen` for several keys in one transaction, in order."""
         if not keys:
             return []
-        for key in keys:
-            if not (
-                isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)
-            ):
-                raise TypeError(f"a dedup key is a (message_id, status) tuple of str: {key!r}")
+        _check_keys(keys)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._seen_many_sync, list(keys))
+
+    async def record_pending(
+        self, items: Sequence[tuple[Optional[tuple[str, str]], bytes]]
+    ) -> list[Optional[int]]:
+        """See :meth:`InboxStore.record_pending`."""
+        if not items:
+            return []
+        _check_keys([k for k, _ in items if k is not None])
+        rows: list[tuple[Optional[Key], Optional[bytes]]] = [(k, bytes(e)) for k, e in items]
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._record_sync, rows)
+
+    async def mark_done(self, ids: Sequence[int]) -> None:
+        """See :meth:`InboxStore.mark_done`."""
+        if ids:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._done_sync, list(ids))
+
+    def _done_sync(self, ids: list[int]) -> None:
+        with self._lock:
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("DELETE FROM inbox WHERE seq = ?", [(i,) for i in ids])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    async def pending(self) -> list[tuple[int, bytes]]:
+        """See :meth:`InboxStore.pending`."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._pending_sync)
+
+    def _pending_sync(self) -> list[tuple[int, bytes]]:
+        with self._lock:
+            if self._closed:
+                raise ConfigurationError("the dedup store is closed")
+            rows = self._connect().execute("SELECT seq, event FROM inbox ORDER BY seq")
+            return [(int(seq), bytes(event)) for seq, event in rows]
 
     def prune(self) -> int:
         """Delete expired keys now (blocking); returns how many were removed."""
