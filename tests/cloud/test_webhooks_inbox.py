@@ -145,6 +145,7 @@ async def test_a_handler_that_raises_still_marks_its_event_done(
     assert "handler" in caplog.text and "failed" in caplog.text
     assert pending_rows(db) == 0
     await store.close()
+    assert list((tmp_path / "inbox.sqlite.owners").iterdir()) == []  # nothing left to own
 
     # A new receiver on the file does not run it again (logged, not retried forever).
     again = SqliteDedupStore(db)
@@ -204,3 +205,49 @@ async def test_memory_store_keeps_no_inbox_and_still_drops_duplicates() -> None:
     assert await post(rx, text_payload("wamid.m1", "a")) == 200
     await rx.drain()
     assert got == ["wamid.m1"]
+
+
+async def test_a_second_live_process_does_not_replay_the_first_ones_pending_events(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "inbox.sqlite"
+    entered = asyncio.Event()
+    busy = WebhookHandlers()
+
+    @busy.on_message
+    async def stuck(ev: MessageEvent) -> None:
+        entered.set()
+        await asyncio.Event().wait()
+
+    store1 = SqliteDedupStore(db)
+    rx1 = receiver(busy, store1)
+    assert await post(rx1, text_payload("wamid.live", "still being handled")) == 200
+    await entered.wait()
+
+    got: list[str] = []
+    handlers = WebhookHandlers()
+
+    @handlers.on_message
+    async def record(ev: MessageEvent) -> None:
+        got.append(ev.message_id)
+
+    # Another worker on the same file while the first is alive: its event is not ours.
+    store2 = SqliteDedupStore(db)
+    rx2 = receiver(handlers, store2)
+    assert await post(rx2, text_payload("wamid.other", "x")) == 200
+    await rx2.drain()
+    assert got == ["wamid.other"]
+    await store2.close()
+
+    # The first one stops mid-dispatch: the next receiver takes its pending event over.
+    for task in list(rx1._tasks):
+        task.cancel()
+    await rx1.drain()
+    await store1.close()
+    store3 = SqliteDedupStore(db)
+    rx3 = receiver(handlers, store3)
+    await rx3.start()
+    await rx3.drain()
+    assert got == ["wamid.other", "wamid.live"]
+    assert pending_rows(db) == 0
+    await store3.close()

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Optional, Protocol, Union, runtime_checkable
 
 from ._errors import ConfigurationError
+from ._inbox_lease import Lease, dead_owner, lease_files, others
 
 __all__ = ["DEFAULT_TTL", "DedupStore", "InboxStore", "MemoryDedupStore", "SqliteDedupStore"]
 
@@ -132,6 +133,7 @@ CREATE TABLE IF NOT EXISTS seen (
 CREATE INDEX IF NOT EXISTS seen_by_time ON seen (seen_at);
 CREATE TABLE IF NOT EXISTS inbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner TEXT NOT NULL,
     event BLOB NOT NULL
 );
 """
@@ -171,6 +173,8 @@ class SqliteDedupStore:
         # One worker thread: SQLite work stays off the event loop and is serialized.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wac-dedup")
         self._closed = False
+        # Marks the pending events this store keeps as owned by a live process.
+        self._lease = Lease(self.path.with_name(self.path.name + ".owners"))
 
     def __repr__(self) -> str:
         return f"SqliteDedupStore(path={str(self.path)!r}, ttl={self.ttl!r})"
@@ -210,7 +214,10 @@ class SqliteDedupStore:
                     if event is None:
                         out.append(0)
                         continue
-                    cur = conn.execute("INSERT INTO inbox (event) VALUES (?)", (event,))
+                    self._lease.hold()
+                    cur = conn.execute(
+                        "INSERT INTO inbox (owner, event) VALUES (?, ?)", (self._lease.token, event)
+                    )
                     out.append(cur.lastrowid)
                 if now >= self._next_prune:
                     conn.execute("DELETE FROM seen WHERE seen_at <= ?", (cutoff,))
@@ -261,7 +268,9 @@ class SqliteDedupStore:
                 raise
 
     async def pending(self) -> list[tuple[int, bytes]]:
-        """See :meth:`InboxStore.pending`."""
+        """See :meth:`InboxStore.pending`. Takes over the events of stores that are gone
+        (their process died or closed them) and returns the ones this store now owns;
+        those of a store still open, in this process or another, stay theirs."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._pending_sync)
 
@@ -269,7 +278,17 @@ class SqliteDedupStore:
         with self._lock:
             if self._closed:
                 raise ConfigurationError("the dedup store is closed")
-            rows = self._connect().execute("SELECT seq, event FROM inbox ORDER BY seq")
+            conn = self._connect()
+            self._lease.hold()
+            folder, mine = self._lease.folder, self._lease.token
+            owners = [r[0] for r in conn.execute("SELECT DISTINCT owner FROM inbox")]
+            for token in others(owners + lease_files(folder), mine):
+                with dead_owner(folder, token) as dead:
+                    if dead:
+                        conn.execute("UPDATE inbox SET owner = ? WHERE owner = ?", (mine, token))
+            rows = conn.execute(
+                "SELECT seq, event FROM inbox WHERE owner = ? ORDER BY seq", (mine,)
+            )
             return [(int(seq), bytes(event)) for seq, event in rows]
 
     def prune(self) -> int:
@@ -297,5 +316,12 @@ class SqliteDedupStore:
         with self._lock:
             self._closed = True
             if self._conn is not None:
+                if self._lease.held:
+                    row = self._conn.execute(
+                        "SELECT count(*) FROM inbox WHERE owner = ?", (self._lease.token,)
+                    ).fetchone()
+                    # Events still pending stay claimable by the next store on the file.
+                    self._lease.release(remove=int(row[0]) == 0)
                 self._conn.close()
                 self._conn = None
+            self._lease.release(remove=False)
