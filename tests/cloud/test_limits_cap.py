@@ -141,3 +141,18 @@ async def test_the_refusal_comes_at_once_instead_of_waiting() -> None:
     with pytest.raises(RateLimitError, match="conversation cap reached"):
         await limiter.acquire("p", "b", business_initiated=True)
     assert sleeps == []
+
+
+def test_retry_after_never_exceeds_the_window_by_rounding() -> None:
+    # oldest + window - now rounds above the window when now is the next float after oldest
+    # (the case the property test above found).
+    window, oldest = 30.0, 3.5924329392857612
+    model = PacingModel(
+        LimiterSettings(
+            rate_per_second=1e6, pair_spacing=0, conversation_cap=1, conversation_window=window
+        )
+    )
+    assert model.attempt(oldest, "phone", "a", True).granted
+    with pytest.raises(RateLimitError) as info:
+        model.attempt(3.5924329392857617, "phone", "b", True)
+    assert info.value.retry_after is not None and 0 < info.value.retry_after <= window

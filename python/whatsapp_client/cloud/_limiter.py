@@ -211,7 +211,9 @@ class PacingModel:
             if recipient not in convs:
                 if len(convs) >= s.conversation_cap:
                     oldest = next(iter(convs.values()))
-                    raise cap_error(oldest + s.conversation_window - now, s.conversation_cap)
+                    # min(): float rounding can put oldest + window - now just above window
+                    wait = min(oldest + s.conversation_window - now, s.conversation_window)
+                    raise cap_error(wait, s.conversation_cap)
                 new_conversation = True
         spaced = recipient is not None and s.pair_spacing > 0
         pairs = self._pairs(phone, now) if spaced else None

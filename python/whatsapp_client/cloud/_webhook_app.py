@@ -58,7 +58,9 @@ class WebhookReceiver:
 
     ``app_secret`` is required: ``None`` or ``""`` raises :class:`ConfigurationError` unless
     ``insecure_skip_signature=True`` (local testing only; logged as a warning), which then
-    accepts every POST unsigned. ``dedup`` defaults to a :class:`MemoryDedupStore`.
+    accepts every POST unsigned. ``dedup`` defaults to a :class:`MemoryDedupStore` (no
+    durability); a :class:`~._dedup.SqliteDedupStore` also keeps events until their handlers
+    ran (call :meth:`start` on startup to replay what a crash left).
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class WebhookReceiver:
         self.max_body_size = max_body_size
         self._tasks: set[asyncio.Task[None]] = set()
         self._start: Optional[asyncio.Task[None]] = None
+        self._started = False
         self._replay: Optional[asyncio.Task[None]] = None
 
     def __repr__(self) -> str:
@@ -120,7 +123,8 @@ class WebhookReceiver:
     ) -> tuple[int, list[Event]]:
         """Check, parse, drop duplicates, schedule the dispatch; returns the HTTP status
         and the new (non-duplicate) events. Nothing is parsed unless the signature holds; 503
-        (nothing dispatched) if the duplicate record fails, so Meta redelivers."""
+        (nothing dispatched) if the duplicate record fails, so Meta redelivers. Calls
+        :meth:`start` first if nobody did."""
         if len(raw_body) > self.max_body_size:
             log.warning("webhook refused: body of %d bytes is over the limit", len(raw_body))
             return 413, []
@@ -151,15 +155,18 @@ class WebhookReceiver:
         left pending in the inbox store. Idempotent; :func:`webhook_app` calls it on
         startup and :meth:`handle_post` the first time. A no-op for a store without an
         inbox. Raises if the store cannot be read (then the next call tries again)."""
+        if self._started:
+            return
         if self._start is None:
             self._start = asyncio.get_running_loop().create_task(self._start_once())
         start = self._start
         try:
-            await asyncio.shield(start)
+            await asyncio.shield(start)  # a caller's cancellation does not stop the replay
         except Exception:
             if self._start is start:
                 self._start = None
             raise
+        self._started = True
 
     async def _start_once(self) -> None:
         if self._inbox is None:
