@@ -251,3 +251,31 @@ async def test_a_second_live_process_does_not_replay_the_first_ones_pending_even
     assert got == ["wamid.other", "wamid.live"]
     assert pending_rows(db) == 0
     await store3.close()
+
+
+async def test_done_events_leave_no_content_in_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "inbox.sqlite"
+    handlers = WebhookHandlers()
+    entered = asyncio.Event()
+
+    @handlers.on_message
+    async def record(ev: MessageEvent) -> None:
+        if ev.message_id == "wamid.c2":
+            entered.set()
+            await asyncio.Event().wait()  # stays pending, on the same page as c1 was
+
+    store = SqliteDedupStore(db)
+    rx = receiver(handlers, store)
+    assert await post(rx, text_payload("wamid.c1", "private-words-4d2f9e " * 40)) == 200
+    await rx.drain()
+    assert await post(rx, text_payload("wamid.c2", "still pending")) == 200
+    await entered.wait()
+    for task in list(rx._tasks):
+        task.cancel()
+    await rx.drain()
+    await store.close()  # the last connection closed: the WAL is checkpointed
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("inbox.sqlite") and p.is_file()]
+    assert db in files
+    for path in files:
+        assert b"private-words-4d2f9e" not in path.read_bytes(), path.name
+    assert db.stat().st_mode & 0o077 == 0  # pending events are readable by the owner only

@@ -18,6 +18,7 @@ pending. The memory store keeps nothing: a crash mid-dispatch loses that dispatc
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 import time
@@ -181,7 +182,11 @@ class SqliteDedupStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
+            # Pending events hold message content: owner-only file (SQLite gives its -wal
+            # and -shm the same mode), and done rows overwritten, not just unlinked.
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
             conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA secure_delete=ON")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
