@@ -274,8 +274,17 @@ async def test_done_events_leave_no_content_in_the_file(tmp_path: Path) -> None:
         task.cancel()
     await rx.drain()
     await store.close()  # the last connection closed: the WAL is checkpointed
-    files = [p for p in tmp_path.iterdir() if p.name.startswith("inbox.sqlite") and p.is_file()]
-    assert db in files
-    for path in files:
-        assert b"private-words-4d2f9e" not in path.read_bytes(), path.name
+    files = store_files(tmp_path)
+    assert db.name in files
+    for name, content in files.items():
+        assert b"private-words-4d2f9e" not in content, name
     assert db.stat().st_mode & 0o077 == 0  # pending events are readable by the owner only
+
+
+def store_files(folder: Path) -> dict[str, bytes]:
+    """The database file and its -wal/-shm, by name."""
+    return {
+        p.name: p.read_bytes()
+        for p in folder.iterdir()
+        if p.name.startswith("inbox.sqlite") and p.is_file()
+    }
