@@ -161,10 +161,7 @@ async def test_unknown_media_is_not_found(sim: GraphSimulator, tmp_path: Path) -
 
 async def test_sha256_mismatch_leaves_nothing_behind(sim: GraphSimulator, tmp_path: Path) -> None:
     media_id = sim.add_media(PNG, "image/png")
-    # The simulator has no public corruption hook: flip the stored bytes (same length) so
-    # the served bytes no longer match the sha256 Graph announced.
-    stored = sim._state.media[media_id]
-    stored.data = bytes(b ^ 0xFF for b in stored.data)
+    sim.corrupt_media(media_id)  # served bytes no longer match the announced sha256
     async with make_client(sim)[0] as cloud:
         with pytest.raises(MediaDownloadError, match="sha256"):
             await cloud.download_media(media_id, tmp_path / "pic.png")

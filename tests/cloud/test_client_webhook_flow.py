@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -68,3 +70,28 @@ async def test_webhooks_fail_closed_without_a_secret(sim: GraphSimulator) -> Non
     async with cloud2:
         with pytest.raises(ConfigurationError, match="verify_token"):
             _ = cloud2.webhooks
+
+
+async def test_close_waits_for_a_slow_handler_to_finish(sim: GraphSimulator) -> None:
+    cloud, _ = make_client(sim, app_secret=sim.app_secret, verify_token="verify-me")
+    steps: list[str] = []
+    release = asyncio.Event()
+
+    @cloud.on_message
+    async def slow(event: MessageEvent) -> None:
+        steps.append("entered")
+        await release.wait()
+        await asyncio.sleep(0.05)  # still running when close() is called
+        steps.append("finished")
+
+    body = json.dumps(sim.inbound_text(WA_ID, "slow")).encode()
+    status, _ = await cloud.webhooks.handle_post(body, _sign(body, sim.app_secret))
+    assert status == 200
+    loop = asyncio.get_running_loop()
+    loop.call_soon(release.set)
+    await cloud.close()
+    assert steps == ["entered", "finished"]
+
+
+def _sign(body: bytes, secret: str) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

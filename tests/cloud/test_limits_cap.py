@@ -177,3 +177,18 @@ def test_the_gauge_shows_the_count_when_the_wait_ends_not_when_it_began() -> Non
         return gauge, limiter.conversations_left("p")
 
     assert run_virtual(scenario()) == (999.0, 999)
+
+
+def test_retry_after_never_exceeds_the_window_by_rounding() -> None:
+    # oldest + window - now rounds above the window when now is the next float after oldest
+    # (the case the property test above found).
+    window, oldest = 30.0, 3.5924329392857612
+    model = PacingModel(
+        LimiterSettings(
+            rate_per_second=1e6, pair_spacing=0, conversation_cap=1, conversation_window=window
+        )
+    )
+    assert model.attempt(oldest, "phone", "a", True).granted
+    with pytest.raises(RateLimitError) as info:
+        model.attempt(3.5924329392857617, "phone", "b", True)
+    assert info.value.retry_after is not None and 0 < info.value.retry_after <= window

@@ -220,3 +220,18 @@ async def test_fail_next_on_the_media_url(h: Harness) -> None:
     h.sim.fail_next("/attachments/", status=500, code=131000)
     assert (await fetch_url(h, info["url"]))[0] == 500
     assert (await fetch_url(h, info["url"]))[0] == 200
+
+
+async def test_corrupt_media_serves_bytes_that_miss_the_announced_sha256(h: Harness) -> None:
+    data = b"\x89PNG-original-bytes"
+    media_id = h.sim.add_media(data, "image/png")
+    h.sim.corrupt_media(media_id)
+    _, info = await h.call("GET", media_id)
+    status, served, _ = await fetch_url(h, info["url"])
+    assert status == 200
+    assert info["sha256"] == hashlib.sha256(data).hexdigest()  # still the original's
+    assert len(served) == len(data) == info["file_size"]
+    assert sum(a != b for a, b in zip(served, data)) == 1  # one byte flipped
+    assert hashlib.sha256(served).hexdigest() != info["sha256"]
+    with pytest.raises(KeyError):
+        h.sim.corrupt_media("123456789")

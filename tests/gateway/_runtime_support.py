@@ -67,7 +67,9 @@ class Recorder:
             await asyncio.to_thread(path.unlink)
         self.messages.append(message)
 
-    async def on_message_status(self, engine_message_id: str, status: str, at: int) -> None:
+    async def on_message_status(
+        self, engine_message_id: str, status: str, at: int, *, reason: Optional[str] = None
+    ) -> None:
         self.receipts.append((engine_message_id, status))
 
     async def on_error(self, code: str, message: str, context: Mapping[str, str]) -> None:

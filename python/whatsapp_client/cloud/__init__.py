@@ -19,6 +19,7 @@ from whatsapp_client.cloud._codes import (
 )
 from whatsapp_client.cloud._dedup import (
     DedupStore,
+    InboxStore,
     MemoryDedupStore,
     SqliteDedupStore,
 )
@@ -124,6 +125,7 @@ __all__ = [
     "GraphErrorInfo",
     "Header",
     "Image",
+    "InboxStore",
     "IntegrityError",
     "Limiter",
     "ListRow",

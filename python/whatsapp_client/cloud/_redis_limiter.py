@@ -82,7 +82,7 @@ if business then
   if not redis.call('ZSCORE', KEYS[3], recipient) then
     if redis.call('ZCARD', KEYS[3]) >= cap then
       local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-      return {'cap', num(tonumber(oldest[2]) + window - now)}
+      return {'cap', num(math.min(tonumber(oldest[2]) + window - now, window))}
     end
     new_conv = true
   end

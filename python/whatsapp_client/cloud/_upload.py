@@ -6,6 +6,7 @@ Reference: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/med
 
 from __future__ import annotations
 
+import io
 import mimetypes
 from pathlib import Path
 from typing import IO, Optional, Union
@@ -68,7 +69,9 @@ async def upload_media(
         fd.add_field("messaging_product", "whatsapp")
         fd.add_field("type", mime_type)
         if data is not None:
-            fd.add_field("file", data, filename=filename, content_type=mime_type)
+            # A stream, not raw bytes: aiohttp (3.14+) warns that a raw body over ~1 MiB
+            # may block the loop (ResourceWarning). A new one per attempt (retries).
+            fd.add_field("file", io.BytesIO(data), filename=filename, content_type=mime_type)
         else:
             assert path is not None
             f = path.open("rb")

@@ -7,6 +7,12 @@ duplicates, and schedules the dispatch in the background so Meta gets its 200 at
 retries a webhook that is not answered 200 quickly:
 https://developers.facebook.com/docs/graph-api/webhooks/getting-started/ ).
 
+With an :class:`~._dedup.InboxStore` (``SqliteDedupStore``) nothing answered 200 is lost
+on a crash: the new events are kept pending in the transaction that records their keys,
+marked done after their handlers ran, and :meth:`~WebhookReceiver.start` dispatches what a
+previous process left pending before anything new (at-least-once after a crash,
+exactly-once otherwise).
+
 :func:`webhook_app` serves it on aiohttp: ``GET`` and ``POST`` on one path.
 """
 
@@ -14,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any, Optional, Union
 
+import msgspec
 from aiohttp import web
 
-from ._dedup import DedupStore, MemoryDedupStore
+from ._dedup import DedupStore, InboxStore, MemoryDedupStore
 from ._errors import ConfigurationError, ValidationError
 from ._events import Event, MessageEvent, StatusEvent, parse_webhook
 from ._handlers import WebhookHandlers
@@ -28,6 +35,11 @@ from ._signature import SIGNATURE_HEADER, SignatureVerifier, verification_challe
 __all__ = ["DEFAULT_MAX_BODY", "WebhookReceiver", "webhook_app", "webhook_routes"]
 
 log = logging.getLogger("whatsapp.cloud.webhooks")
+
+# Pending events are kept as the JSON of the tagged Event union (``raw`` stays verbatim JSON).
+_ENCODER = msgspec.json.Encoder()
+_DECODER: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+_REPLAY_CHUNK = 256  # replayed events per dispatch + mark_done round
 
 # Meta's notifications are a few KiB (batches up to ~1000 updates stay well under this).
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -46,7 +58,9 @@ class WebhookReceiver:
 
     ``app_secret`` is required: ``None`` or ``""`` raises :class:`ConfigurationError` unless
     ``insecure_skip_signature=True`` (local testing only; logged as a warning), which then
-    accepts every POST unsigned. ``dedup`` defaults to a :class:`MemoryDedupStore`.
+    accepts every POST unsigned. ``dedup`` defaults to a :class:`MemoryDedupStore` (no
+    durability); a :class:`~._dedup.SqliteDedupStore` also keeps events until their handlers
+    ran (call :meth:`start` on startup to replay what a crash left).
     """
 
     def __init__(
@@ -79,8 +93,14 @@ class WebhookReceiver:
         self.dedup: DedupStore = dedup if dedup is not None else MemoryDedupStore()
         # Stores that can answer for a whole batch in one call (one await, one transaction).
         self._seen_many = getattr(self.dedup, "seen_many", None)
+        self._inbox: Optional[InboxStore] = (
+            self.dedup if isinstance(self.dedup, InboxStore) else None
+        )
         self.max_body_size = max_body_size
         self._tasks: set[asyncio.Task[None]] = set()
+        self._start: Optional[asyncio.Task[None]] = None
+        self._started = False
+        self._replay: Optional[asyncio.Task[None]] = None
 
     def __repr__(self) -> str:
         # The app secret and verify token are never shown.
@@ -103,7 +123,8 @@ class WebhookReceiver:
     ) -> tuple[int, list[Event]]:
         """Check, parse, drop duplicates, schedule the dispatch; returns the HTTP status
         and the new (non-duplicate) events. Nothing is parsed unless the signature holds; 503
-        (nothing dispatched) if the duplicate record fails, so Meta redelivers."""
+        (nothing dispatched) if the duplicate record fails, so Meta redelivers. Calls
+        :meth:`start` first if nobody did."""
         if len(raw_body) > self.max_body_size:
             log.warning("webhook refused: body of %d bytes is over the limit", len(raw_body))
             return 413, []
@@ -116,16 +137,76 @@ class WebhookReceiver:
             log.warning("webhook refused: %s", exc)
             return 400, []
         try:
-            fresh = await self._drop_duplicates(events)
+            await self.start()
+            if self._inbox is not None and len(self.handlers):
+                fresh, ids = await self._keep_pending(self._inbox, events)
+            else:
+                fresh, ids = await self._drop_duplicates(events), []
         except Exception:
             # Nothing dispatched and not a 200: Meta delivers it again later.
             log.exception("webhook: the duplicate record failed; answering 503")
             return 503, []
         if fresh and len(self.handlers):
-            task = asyncio.get_running_loop().create_task(self._dispatch(fresh))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._dispatch(fresh, ids))
         return 200, fresh
+
+    async def start(self) -> None:
+        """Dispatch (in the background, before anything new) the events a previous process
+        left pending in the inbox store. Idempotent; :func:`webhook_app` calls it on
+        startup and :meth:`handle_post` the first time. A no-op for a store without an
+        inbox. Raises if the store cannot be read (then the next call tries again)."""
+        if self._started:
+            return
+        if self._start is None:
+            self._start = asyncio.get_running_loop().create_task(self._start_once())
+        start = self._start
+        try:
+            await asyncio.shield(start)  # a caller's cancellation does not stop the replay
+        except Exception:
+            if self._start is start:
+                self._start = None
+            raise
+        self._started = True
+
+    async def _start_once(self) -> None:
+        if self._inbox is None:
+            return
+        if not len(self.handlers):
+            log.warning("webhook: no handlers registered; pending events stay for later")
+            return
+        rows = await self._inbox.pending()
+        if rows:
+            log.info("webhook: dispatching %d event(s) left pending by a previous run", len(rows))
+            self._replay = self._spawn(self._redispatch(self._inbox, rows))
+
+    async def _redispatch(self, inbox: InboxStore, rows: list[tuple[int, bytes]]) -> None:
+        for i in range(0, len(rows), _REPLAY_CHUNK):
+            events: list[Event] = []
+            ids: list[int] = []
+            for seq, blob in rows[i : i + _REPLAY_CHUNK]:
+                try:
+                    events.append(_DECODER.decode(blob))
+                    ids.append(seq)
+                except msgspec.DecodeError:  # e.g. written by a newer version: kept
+                    log.error("webhook: pending event %d is unreadable; left in the store", seq)
+            await self._run_handlers(events, ids, inbox)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _keep_pending(
+        self, inbox: InboxStore, events: list[Event]
+    ) -> tuple[list[Event], list[int]]:
+        items = [(_dedup_key(ev), _ENCODER.encode(ev)) for ev in events]
+        ids = await inbox.record_pending(items)
+        fresh = [ev for ev, i in zip(events, ids) if i is not None]
+        kept = [i for i in ids if i is not None]
+        if len(fresh) < len(events):
+            log.info("webhook: dropped %d duplicate event(s)", len(events) - len(fresh))
+        return fresh, kept
 
     async def _drop_duplicates(self, events: list[Event]) -> list[Event]:
         keyed = [(ev, _dedup_key(ev)) for ev in events]
@@ -147,14 +228,31 @@ class WebhookReceiver:
             log.info("webhook: dropped %d duplicate event(s)", dropped)
         return fresh
 
-    async def _dispatch(self, events: list[Event]) -> None:
+    async def _dispatch(self, events: list[Event], ids: list[int]) -> None:
+        replay = self._replay
+        if replay is not None and not replay.done():
+            await asyncio.wait({replay})  # what a previous run left goes first
+        await self._run_handlers(events, ids, self._inbox)
+
+    async def _run_handlers(
+        self, events: list[Event], ids: list[int], inbox: Optional[InboxStore]
+    ) -> None:
         try:
             await self.handlers.dispatch(events)
         except Exception:  # dispatch logs handler failures itself; this is a last guard
             log.exception("webhook dispatch failed")
+        # Done even if a handler raised (it was logged): a failing handler is not retried
+        # forever. Not reached if the process dies or the task is cancelled: then the next
+        # start() dispatches these again.
+        if inbox is not None and ids:
+            try:
+                await inbox.mark_done(ids)
+            except Exception:
+                log.exception("webhook: could not mark %d event(s) done", len(ids))
 
     async def drain(self) -> None:
-        """Wait until every background dispatch scheduled so far has finished."""
+        """Wait until every background dispatch scheduled so far (replays included) has
+        finished and been marked done."""
         while self._tasks:
             # asyncio.wait always yields to the loop: a dispatch that has just finished
             # leaves the set only when its done-callback runs, and awaiting a finished task
@@ -222,14 +320,19 @@ def webhook_app(
 ) -> web.Application:
     """An aiohttp app serving the webhook on ``path``: GET handshake (challenge as
     text/plain, else 403) and signed POSTs (200 at once, 401/400/413 otherwise). Its
-    cleanup waits for the background dispatches. ``cloud`` is a :class:`WebhookReceiver`
+    startup replays what a previous process left pending (:meth:`WebhookReceiver.start`);
+    its cleanup waits for the background dispatches. ``cloud`` is a :class:`WebhookReceiver`
     or anything with a ``.webhooks`` receiver (a ``CloudClient``)."""
     receiver = _receiver_of(cloud)
     app = web.Application(client_max_size=receiver.max_body_size + 1)
     app.add_routes(webhook_routes(receiver, path))
 
+    async def start(_app: web.Application) -> None:
+        await receiver.start()
+
     async def drain(_app: web.Application) -> None:
         await receiver.drain()
 
+    app.on_startup.append(start)
     app.on_cleanup.append(drain)
     return app

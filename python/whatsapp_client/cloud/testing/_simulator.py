@@ -215,6 +215,12 @@ class GraphSimulator:
         """The stored bytes of ``media_id`` (``KeyError`` if unknown or deleted)."""
         return self._state.media[media_id].data
 
+    def corrupt_media(self, media_id: str) -> None:
+        """Flip one byte of the stored media: same size, but the bytes served no longer
+        match the sha256 ``GET /{media_id}`` announces (to test a client's integrity
+        check). ``KeyError`` if the id is unknown or deleted, ``ValueError`` if empty."""
+        self._state.corrupt_media(media_id)
+
     def expire_media_urls(self) -> None:
         """Every media url handed out so far answers 404 from now on."""
         self._state.expire_media_urls()

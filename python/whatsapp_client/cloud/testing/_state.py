@@ -83,6 +83,14 @@ class SimState:
         )
         return media_id
 
+    def corrupt_media(self, media_id: str) -> None:
+        media = self.media[media_id]
+        if not media.data:
+            raise ValueError(f"media {media_id} is empty: nothing to corrupt")
+        middle = len(media.data) // 2
+        flipped = media.data[middle] ^ 0xFF
+        media.data = media.data[:middle] + bytes([flipped]) + media.data[middle + 1 :]
+
     def issue_url(self, media: StoredMedia) -> str:
         """A fresh url nonce for ``media`` (what GET /{media_id} hands out)."""
         nonce = secrets.token_urlsafe(16)
