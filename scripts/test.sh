@@ -3,10 +3,14 @@
 # the Rust tests (cargo test) and the Python tests and benchmark checks (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The Cloud API limiter's tests run a throwaway redis-server.
-if ! command -v redis-server >/dev/null; then
+# The Cloud API limiter's tests run a throwaway redis-server; the dashboard's tests drive
+# Debian's chromium (through Playwright, which is told where it is).
+missing=""
+command -v redis-server >/dev/null || missing="$missing redis-server"
+command -v chromium >/dev/null || missing="$missing chromium"
+if [ -n "$missing" ]; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq redis-server >/dev/null
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 # The test-only entry points of the extension (`_vector_*`, `_bench_*`) are compiled only
 # with the cargo feature `test-hooks`. Features given to maturin replace pyproject's
