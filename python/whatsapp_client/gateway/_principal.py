@@ -51,10 +51,15 @@ class Principal:
             raise Forbidden(f"this credential has scope {self.scope!r}; {scope!r} is required")
 
     def require_admin(self) -> None:
-        """Admin role and admin scope (an admin's read-only key cannot manage users)."""
+        """Admin role, admin scope, no restriction to sessions (an admin's read-only or
+        restricted key cannot manage users)."""
         if self.role != "admin":
             raise Forbidden("this needs an admin account")
         self.require_scope("admin")
+        if self.session_ids is not None:
+            raise Forbidden(
+                "this API key is restricted to some sessions; this needs one that is not"
+            )
 
 
 # The middleware's slot on the request (a typed key; read it with principal_of).
