@@ -101,8 +101,8 @@ def json_limit(max_file_bytes: int) -> int:
 
 async def send_message(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    await reach_session(request, session_id, "write")
     who = principal_of(request)
+    who.require_scope("write")
     ctx = context_of(request)
     scope = idempotency_scope(request, who, session_id)
     limit = ctx.settings.max_file_bytes
@@ -118,6 +118,9 @@ async def send_message(request: web.Request) -> web.Response:
             )
             spec = spec_from_json(body, limit)
         check_spec(spec)
+        # Whose session: after the shape checks, so that a bad request is 400 whether or
+        # not the session exists (and another user's is 404 like a missing one).
+        await reach_session(request, session_id, "write")
         status, answer = await ctx.service.send(session_id, spec, idempotency_scope=scope)
     finally:
         # The service seals the file and removes it; what is left here (a refusal, or a
@@ -173,8 +176,9 @@ def message_filter(request: web.Request) -> tuple[MessageFilter, int, Optional[s
 
 async def list_messages(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    await reach_session(request, session_id, "read")
+    principal_of(request).require_scope("read")
     filters, limit, cursor = message_filter(request)
+    await reach_session(request, session_id, "read")
     ctx = context_of(request)
     messages, next_cursor = await ctx.service.list_messages(
         session_id, filters, limit=limit, cursor=cursor

@@ -12,6 +12,7 @@ from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._http_errors import json_response
 from whatsapp_client.gateway._models import DeliveryState
 from whatsapp_client.gateway._ownership import reach_session
+from whatsapp_client.gateway._principal import principal_of
 from whatsapp_client.gateway._routes_sessions import session_id_of
 from whatsapp_client.gateway._views import API, delivery_view, webhook_view
 
@@ -58,10 +59,11 @@ async def list_deliveries(request: web.Request) -> web.Response:
 
 async def redeliver(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    await reach_session(request, session_id, "write")
+    principal_of(request).require_scope("write")
     raw = request.match_info["seq"]
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 2**63 - 1:
         raise InvalidRequest("the delivery number must be a positive whole number")
+    await reach_session(request, session_id, "write")
     ctx = context_of(request)
     delivery = await ctx.service.redeliver(session_id, int(raw))
     ctx.wake()
