@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from tests.gateway._accounts_support import ADMIN_EMAIL, ADMIN_PASSWORD, close_browsers, login
 from tests.gateway._accounts_v1_schema import V1_SCHEMA
@@ -80,7 +81,11 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None
 async def test_a_migrated_database_opens_again_unchanged(tmp_path: Path) -> None:
     data = tmp_path / "gw"
     _version_1_database(data, generate_key())
-    settings = {"api_keys": None, "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD}
+    settings: dict[str, Any] = {
+        "api_keys": None,
+        "admin_email": ADMIN_EMAIL,
+        "admin_password": ADMIN_PASSWORD,
+    }
     async with running_gateway(data, **settings) as gw:
         users = (await gw.call("GET", "/api/v1/users", key=None)).status
         assert users == 401
