@@ -120,6 +120,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if body is not None and body.refresh_token is not None:
         await acc.auth.tokens.revoke(body.refresh_token)
     await acc.auth.browser.end(request)
+    bearer = request.headers.get("Authorization", "")
+    if principal_of(request).via == "bearer" and bearer.startswith("Bearer "):
+        await acc.auth.tokens.end_access(bearer.removeprefix("Bearer "))
     log.info("logout", extra={"user_id": principal_of(request).user_id})
     response = web.Response(status=204)
     acc.auth.browser.clear_cookies(response)
