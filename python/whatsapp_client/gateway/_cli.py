@@ -48,23 +48,18 @@ _HELP = {
     "retention_sweep_interval": "seconds between two retention sweeps",
     "auth_failures_per_address": "failed API key attempts per client address before 429",
     "auth_failure_window_seconds": "window of those attempts, seconds",
+    # Operator accounts.
+    "admin_email": "email of the admin created on the first start",
+    "admin_password": "that admin's password (at least 12 characters; better in the"
+    " environment); without it a random one is printed once and must be changed",
+    "cookie_secure": "mark the dashboard cookies Secure also over http (behind a TLS proxy)",
+    "access_token_seconds": "lifetime of an access token (JWT), seconds",
+    "refresh_token_seconds": "lifetime of a refresh token, seconds",
+    "browser_session_seconds": "lifetime of a dashboard login, seconds",
+    "login_failures_per_address": "failed logins per client address before 429",
+    "login_failures_per_email": "failed logins per email before 429",
+    "login_failure_window_seconds": "window of those failed logins, seconds",
 }
-
-# Operator accounts.
-_HELP.update(
-    {
-        "admin_email": "email of the admin created on the first start",
-        "admin_password": "that admin's password (at least 12 characters; better in the"
-        " environment); without it a random one is printed once and must be changed",
-        "cookie_secure": "mark the dashboard cookies Secure also over http (behind a TLS proxy)",
-        "access_token_seconds": "lifetime of an access token (JWT), seconds",
-        "refresh_token_seconds": "lifetime of a refresh token, seconds",
-        "browser_session_seconds": "lifetime of a dashboard login, seconds",
-        "login_failures_per_address": "failed logins per client address before 429",
-        "login_failures_per_email": "failed logins per email before 429",
-        "login_failure_window_seconds": "window of those failed logins, seconds",
-    }
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
