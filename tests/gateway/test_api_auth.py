@@ -45,6 +45,10 @@ ROUTES: list[tuple[str, str, str, bool, Any]] = [
     ("GET", "/api/v1/keys/key_x", "admin", True, None),
     ("DELETE", "/api/v1/keys/key_x", "admin", True, None),
     ("GET", "/metrics", "read", True, None),
+    # Live data: the stream and the logs filter by what the key sees (no 403).
+    ("GET", "/api/v1/sessions/{sid}/stats", "read", False, None),
+    ("GET", "/api/v1/logs", "read", False, None),
+    ("GET", "/api/v1/events/stream", "read", False, None),
 ]
 _RANK = {"read": 0, "write": 1, "admin": 2}
 

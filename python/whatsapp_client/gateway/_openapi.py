@@ -9,6 +9,8 @@ import msgspec
 
 from whatsapp_client.gateway import _api_schemas as s
 from whatsapp_client.gateway._http_errors import ErrorResponse
+from whatsapp_client.gateway._openapi_live import MODELS as LIVE_MODELS
+from whatsapp_client.gateway._openapi_live import live_paths
 from whatsapp_client.gateway._openapi_paths import paths
 from whatsapp_client.gateway._requests import CreateSession, SessionPatch
 
@@ -36,7 +38,7 @@ _MODELS: tuple[type[Any], ...] = (
 
 def openapi_document() -> JSON:
     _, components = msgspec.json.schema_components(
-        _MODELS, ref_template="#/components/schemas/{name}"
+        _MODELS + LIVE_MODELS, ref_template="#/components/schemas/{name}"
     )
     return {
         "openapi": "3.1.0",
@@ -47,7 +49,7 @@ def openapi_document() -> JSON:
             'Every error is {"error": {"code", "message"}}; see docs/gateway.md for the codes.',
         },
         "servers": [{"url": "/"}],
-        "paths": paths(),
+        "paths": {**paths(), **live_paths()},  # live data: stream, stats, logs
         "components": {
             "schemas": components,
             "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},

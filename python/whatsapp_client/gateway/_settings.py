@@ -54,3 +54,8 @@ class GatewaySettings:
     # API keys: failed attempts per client address before 429.
     auth_failures_per_address: int = 20
     auth_failure_window_seconds: float = 300.0
+
+    # Live data (dashboard): log records kept in memory for /api/v1/logs, and the seconds
+    # between two heartbeats of /api/v1/events/stream.
+    log_buffer_records: int = 2000
+    stream_heartbeat_seconds: float = 15.0
