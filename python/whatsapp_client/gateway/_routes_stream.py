@@ -85,9 +85,28 @@ async def stream(request: web.Request) -> web.StreamResponse:
         }
     )
     visibility = _Visibility(context_of(request).service, who)
+    writing = False
+
+    def abort_stuck_write() -> None:
+        # Dropped (or the gateway stopping) while a write waits on a client that does not
+        # read: only closing the connection frees this handler.
+        if writing and request.transport is not None:
+            request.transport.abort()
+
+    async def send(data: bytes) -> None:
+        nonlocal writing
+        writing = True
+        try:
+            await response.write(data)
+        finally:
+            writing = False
+
+    sub.on_close = abort_stuck_write
+    # The connection ends with the stream (never kept alive for another request).
+    response.force_close()
     try:
         await response.prepare(request)
-        await response.write(_PREAMBLE)
+        await send(_PREAMBLE)
         while True:
             try:
                 event = await sub.next(live.heartbeat)
@@ -99,11 +118,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
                     )
                 break
             if event is None:
-                await response.write(_PING)
+                await send(_PING)
                 continue
             frame = await visibility.frame(event)
             if frame is not None:
-                await response.write(frame)
+                await send(frame)
     except (ConnectionResetError, ConnectionError):
         pass  # the browser went away
     finally:
