@@ -91,3 +91,9 @@ async def test_shutdown_ends_every_stream(tmp_path: Path) -> None:
         await asyncio.wait_for(gw.stop(), 30)
         await asyncio.wait_for(first.ended.wait(), 10)
         await asyncio.wait_for(second.ended.wait(), 10)
+
+
+async def test_head_answers_the_headers_of_a_stream_without_one(gateway: GatewayHandle) -> None:
+    answer = await gateway.call("HEAD", "/api/v1/events/stream")
+    assert answer.status == 200 and answer.raw == b""
+    assert answer.headers["Content-Type"] == "text/event-stream"

@@ -15,7 +15,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from whatsapp_client.gateway import (
+    _accounts_setup,
     _cloud_webhook,
+    _routes_auth,
     _routes_docs,
     _routes_keys,
     _routes_logs,
@@ -25,9 +27,10 @@ from whatsapp_client.gateway import (
     _routes_sessions,
     _routes_stats,
     _routes_stream,
+    _routes_users,
     _routes_webhooks,
 )
-from whatsapp_client.gateway._auth import ApiKeys, auth_middleware, configured_key_hashes
+from whatsapp_client.gateway._auth import ApiKeys, configured_key_hashes
 from whatsapp_client.gateway._context import CONTEXT, GatewayContext
 from whatsapp_client.gateway._facade import GatewayService
 from whatsapp_client.gateway._http_errors import error_middleware
@@ -76,6 +79,17 @@ def announce_key(key: str) -> None:
     )
 
 
+def announce_admin(email: str, password: str) -> None:
+    """Shows the first admin's password once, on the terminal (never in a log)."""
+    print(
+        "\nAn admin account was created. Log in to the dashboard with it and choose a new"
+        f" password (this one is shown only now):\n\n    email:    {email}\n"
+        f"    password: {password}\n",
+        file=sys.stdout,
+        flush=True,
+    )
+
+
 def _latency_middleware(metrics: GatewayMetrics) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -98,6 +112,7 @@ def create_app(
     *,
     components: Optional[Components] = None,
     announce: Callable[[str], None] = announce_key,
+    announce_password: Callable[[str, str], None] = announce_admin,
 ) -> web.Application:
     """The gateway's application. ``components`` None: the real storage, service and
     dispatcher under ``settings.data_dir``. Refuses weak configured keys
@@ -110,6 +125,8 @@ def create_app(
         components = build_components(settings, data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     keys = ApiKeys(components.storage, settings)
+    # Operator accounts: users, logins, and who is asking.
+    accounts = _accounts_setup.make(components.storage, settings, keys)
     ctx = GatewayContext(
         settings=settings,
         service=components.service,
@@ -123,11 +140,12 @@ def create_app(
         middlewares=[
             _latency_middleware(components.metrics),
             error_middleware,
-            auth_middleware(keys),
+            _accounts_setup.auth_middleware(accounts.auth),
         ],
         client_max_size=json_limit(settings.max_file_bytes),
     )
     app[CONTEXT] = ctx
+    app[_accounts_setup.ACCOUNTS] = accounts
     for module in (
         _routes_sessions,
         _routes_messages,
@@ -137,6 +155,8 @@ def create_app(
         _routes_ops,
         _routes_docs,
         _cloud_webhook,
+        _routes_auth,
+        _routes_users,
     ):
         module.add_routes(app)
     # --- live data (dashboard): event stream, stats, logs ---------------------------------
@@ -148,7 +168,11 @@ def create_app(
     async def startup(app: web.Application) -> None:
         live.start()  # first: the log records of the start reach the buffer
         await components.service.start()
-        key = await keys.bootstrap()
+        admin = await accounts.accounts.bootstrap()
+        if admin is not None:
+            announce_password(*admin)
+        assert accounts.accounts.first_admin is not None
+        key = await keys.bootstrap(accounts.accounts.first_admin)
         if key is not None:
             announce(key)
         await components.dispatcher.start()

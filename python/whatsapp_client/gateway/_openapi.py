@@ -8,6 +8,9 @@ from typing import Any
 import msgspec
 
 from whatsapp_client.gateway import _api_schemas as s
+
+# Operator accounts: their paths and models, and the login security schemes.
+from whatsapp_client.gateway import _openapi_accounts as acc
 from whatsapp_client.gateway._http_errors import ErrorResponse
 from whatsapp_client.gateway._openapi_live import MODELS as LIVE_MODELS
 from whatsapp_client.gateway._openapi_live import live_paths
@@ -33,7 +36,18 @@ _MODELS: tuple[type[Any], ...] = (
     s.KeyList,
     s.Health,
     ErrorResponse,
+    *acc.MODELS,
 )
+
+
+def _all_paths() -> JSON:
+    """Every route; an authenticated one takes an API key, a Bearer token or a cookie."""
+    merged = {**paths(), **acc.account_paths(), **live_paths()}  # live: stream, stats, logs
+    for item in merged.values():
+        for operation in item.values():
+            if operation.get("security"):
+                operation["security"] = acc.SECURITY
+    return merged
 
 
 def openapi_document() -> JSON:
@@ -49,9 +63,12 @@ def openapi_document() -> JSON:
             'Every error is {"error": {"code", "message"}}; see docs/gateway.md for the codes.',
         },
         "servers": [{"url": "/"}],
-        "paths": {**paths(), **live_paths()},  # live data: stream, stats, logs
+        "paths": _all_paths(),
         "components": {
             "schemas": components,
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                **acc.SECURITY_SCHEMES,
+            },
         },
     }

@@ -1,6 +1,6 @@
 """Who is asking: the user behind a request, and the reach of the credential it used.
 
-The auth middleware sets ``request["principal"]``; routes read it with
+The auth middleware sets it on the request (``REQUEST_KEY``); routes read it with
 :func:`principal_of`. A logged-in user (cookie or Bearer token) has scope ``"admin"`` when
 an admin and ``"write"`` otherwise; an API key carries its own scope and may be
 restricted to some sessions, but never reaches further than its user.
@@ -18,7 +18,6 @@ from whatsapp_client.gateway._models import Scope
 
 Role = Literal["admin", "user"]
 Via = Literal["api_key", "bearer", "cookie"]
-REQUEST_KEY = "principal"
 _RANK: dict[Scope, int] = {"read": 0, "write": 1, "admin": 2}
 
 
@@ -52,10 +51,19 @@ class Principal:
             raise Forbidden(f"this credential has scope {self.scope!r}; {scope!r} is required")
 
     def require_admin(self) -> None:
-        """Admin role and admin scope (an admin's read-only key cannot manage users)."""
+        """Admin role, admin scope, no restriction to sessions (an admin's read-only or
+        restricted key cannot manage users)."""
         if self.role != "admin":
             raise Forbidden("this needs an admin account")
         self.require_scope("admin")
+        if self.session_ids is not None:
+            raise Forbidden(
+                "this API key is restricted to some sessions; this needs one that is not"
+            )
+
+
+# The middleware's slot on the request (a typed key; read it with principal_of).
+REQUEST_KEY = web.RequestKey("principal", Principal)
 
 
 def principal_of(request: web.Request) -> Principal:

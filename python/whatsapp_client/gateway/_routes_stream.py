@@ -32,6 +32,11 @@ _encode = msgspec.json.Encoder().encode
 # Tells EventSource to reconnect after 2 s (its default is 3 s).
 _PREAMBLE = b"retry: 2000\n\n"
 _PING = b": ping\n\n"
+_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache, no-store",
+    "X-Accel-Buffering": "no",  # nginx: pass events through as they come
+}
 
 
 class _Visibility:
@@ -73,17 +78,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     who = viewer_of(request)
     who.require_scope("read")
     live = live_of(request)
+    if request.method == "HEAD":  # the headers of a stream, and no stream
+        return web.Response(headers=_HEADERS)
     try:
         sub = live.hub.subscribe()
     except StreamClosed:
         raise NotReady("the gateway is stopping") from None
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache, no-store",
-            "X-Accel-Buffering": "no",  # nginx: pass events through as they come
-        }
-    )
+    response = web.StreamResponse(headers=_HEADERS)
     visibility = _Visibility(context_of(request).service, who)
     writing = False
 
