@@ -59,6 +59,8 @@ _HELP = {
     "login_failures_per_address": "failed logins per client address before 429",
     "login_failures_per_email": "failed logins per email before 429",
     "login_failure_window_seconds": "window of those failed logins, seconds",
+    "log_buffer_records": "log records kept in memory for the dashboard's Logs tab",
+    "stream_heartbeat_seconds": "seconds between two heartbeats of the event stream",
 }
 
 

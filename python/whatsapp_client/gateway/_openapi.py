@@ -12,6 +12,8 @@ from whatsapp_client.gateway import _api_schemas as s
 # Operator accounts: their paths and models, and the login security schemes.
 from whatsapp_client.gateway import _openapi_accounts as acc
 from whatsapp_client.gateway._http_errors import ErrorResponse
+from whatsapp_client.gateway._openapi_live import MODELS as LIVE_MODELS
+from whatsapp_client.gateway._openapi_live import live_paths
 from whatsapp_client.gateway._openapi_paths import paths
 from whatsapp_client.gateway._requests import CreateSession, SessionPatch
 
@@ -40,7 +42,7 @@ _MODELS: tuple[type[Any], ...] = (
 
 def _all_paths() -> JSON:
     """Every route; an authenticated one takes an API key, a Bearer token or a cookie."""
-    merged = {**paths(), **acc.account_paths()}
+    merged = {**paths(), **acc.account_paths(), **live_paths()}  # live: stream, stats, logs
     for item in merged.values():
         for operation in item.values():
             if operation.get("security"):
@@ -50,7 +52,7 @@ def _all_paths() -> JSON:
 
 def openapi_document() -> JSON:
     _, components = msgspec.json.schema_components(
-        _MODELS, ref_template="#/components/schemas/{name}"
+        _MODELS + LIVE_MODELS, ref_template="#/components/schemas/{name}"
     )
     return {
         "openapi": "3.1.0",
