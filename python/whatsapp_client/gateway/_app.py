@@ -16,6 +16,7 @@ from aiohttp.typedefs import Middleware
 
 from whatsapp_client.gateway import (
     _cloud_webhook,
+    _routes_dashboard,
     _routes_docs,
     _routes_keys,
     _routes_media,
@@ -116,7 +117,8 @@ def create_app(
         middlewares=[
             _latency_middleware(components.metrics),
             error_middleware,
-            auth_middleware(keys),
+            # The dashboard's static files are public (the data comes from the API).
+            _routes_dashboard.public_dashboard(auth_middleware(keys)),
         ],
         client_max_size=json_limit(settings.max_file_bytes),
     )
@@ -130,6 +132,7 @@ def create_app(
         _routes_ops,
         _routes_docs,
         _cloud_webhook,
+        _routes_dashboard,
     ):
         module.add_routes(app)
 
