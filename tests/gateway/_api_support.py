@@ -71,6 +71,8 @@ class GatewayHandle:
         self.fixed_components = components
         self.components: Optional[Components] = None
         self.announced: list[str] = []
+        # The first admin's (email, password) when the gateway made one up.
+        self.announced_admin: list[tuple[str, str]] = []
         self.runner: Optional[web.AppRunner] = None
         self.port = settings.port
         self.http = aiohttp.ClientSession()
@@ -88,6 +90,9 @@ class GatewayHandle:
             settings,
             components=self.components,
             announce=self.announced.append,
+            announce_password=lambda email, password: self.announced_admin.append(
+                (email, password)
+            ),
         )
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()

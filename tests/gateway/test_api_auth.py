@@ -1,6 +1,7 @@
 """API keys on every route: no key, a wrong key, a key without the scope, a key restricted
-to another session; expiry, revocation, throttling per client address, the first-start
-key; only hashes stored. Every refusal changes nothing."""
+to another session (which answers 404 there, as for another user's session); expiry,
+revocation, throttling per client address, the first-start key; only hashes stored.
+Every refusal changes nothing. (Users, roles and logins: tests/gateway/test_accounts_*.)"""
 
 from __future__ import annotations
 
@@ -23,16 +24,18 @@ from whatsapp_client.server.testing import ServerHandle
 
 WRONG_KEY = "wag_not-a-key-Zq7Lm2Vx9Tc4Rb8Nw1Kd5Hf3J"
 
-# Every authenticated route: method, path (``{sid}`` is a session the restricted key may
-# not use), the scope it needs, whether it needs a key unrestricted to sessions, a body.
+# Every authenticated route but /api/v1/auth/* (any credential may use those): method, path
+# (``{sid}`` is a session the restricted key may not use), the scope an API key needs
+# (acting on one's own sessions needs write; managing keys and users, admin), whether it
+# needs a key unrestricted to sessions, a body.
 ROUTES: list[tuple[str, str, str, bool, Any]] = [
-    ("POST", "/api/v1/sessions", "admin", True, {"name": "x", "engine": "wac1"}),
+    ("POST", "/api/v1/sessions", "write", True, {"name": "x", "engine": "wac1"}),
     ("GET", "/api/v1/sessions", "read", False, None),
     ("GET", "/api/v1/sessions/{sid}", "read", False, None),
-    ("PATCH", "/api/v1/sessions/{sid}", "admin", False, {"name": "renamed"}),
-    ("DELETE", "/api/v1/sessions/{sid}", "admin", False, None),
-    ("POST", "/api/v1/sessions/{sid}/stop", "admin", False, None),
-    ("POST", "/api/v1/sessions/{sid}/restart", "admin", False, None),
+    ("PATCH", "/api/v1/sessions/{sid}", "write", False, {"name": "renamed"}),
+    ("DELETE", "/api/v1/sessions/{sid}", "write", False, None),
+    ("POST", "/api/v1/sessions/{sid}/stop", "write", False, None),
+    ("POST", "/api/v1/sessions/{sid}/restart", "write", False, None),
     ("POST", "/api/v1/sessions/{sid}/messages", "write", False, {"to": "nobody", "text": "x"}),
     ("GET", "/api/v1/sessions/{sid}/messages", "read", False, None),
     ("GET", "/api/v1/sessions/{sid}/messages/msg_x", "read", False, None),
@@ -45,6 +48,12 @@ ROUTES: list[tuple[str, str, str, bool, Any]] = [
     ("GET", "/api/v1/keys/key_x", "admin", True, None),
     ("DELETE", "/api/v1/keys/key_x", "admin", True, None),
     ("GET", "/metrics", "read", True, None),
+    ("GET", "/api/v1/users", "admin", True, None),
+    ("POST", "/api/v1/users", "admin", True, {"email": "x@example.test"}),
+    ("GET", "/api/v1/users/usr_x", "admin", True, None),
+    ("PATCH", "/api/v1/users/usr_x", "admin", True, {"disabled": True}),
+    ("DELETE", "/api/v1/users/usr_x", "admin", True, None),
+    ("POST", "/api/v1/users/usr_x/reset-password", "admin", True, None),
 ]
 _RANK = {"read": 0, "write": 1, "admin": 2}
 
@@ -56,6 +65,7 @@ def _template(path: str) -> str:
         .replace("med_x", "{media_id}")
         .replace("/1/", "/{seq}/")
         .replace("key_x", "{key_id}")
+        .replace("usr_x", "{user_id}")
     )
 
 
@@ -66,7 +76,7 @@ def test_the_matrix_covers_every_authenticated_route(tmp_path: Path) -> None:
         (method.upper(), path)
         for path, item in openapi_document()["paths"].items()
         for method, op in item.items()
-        if op.get("security")
+        if op.get("security") and not path.startswith("/api/v1/auth/")
     }
     assert documented == {(m, _template(p)) for m, p, *_ in ROUTES}
 
@@ -104,9 +114,12 @@ async def _matrix(gateway: GatewayHandle, chat_server: ServerHandle) -> None:
             if _RANK[have] < _RANK[scope]:
                 answer = await gateway.call(method, url, key=key, json_body=body)
                 assert (answer.status, answer.code) == (403, "forbidden"), (where, have)
-        if unrestricted or "{sid}" in path:
+        if unrestricted:
             answer = await gateway.call(method, url, key=restricted_admin, json_body=body)
             assert (answer.status, answer.code) == (403, "forbidden"), where
+        elif "{sid}" in path:  # a session out of the key's reach does not exist for it
+            answer = await gateway.call(method, url, key=restricted_admin, json_body=body)
+            assert (answer.status, answer.code) == (404, "not_found"), where
     assert await snapshot(gateway, [mine, other]) == before
 
 
@@ -119,7 +132,7 @@ async def test_a_restricted_key_sees_only_its_sessions(
     listed = await gateway.call("GET", "/api/v1/sessions", key=key)
     assert [s["id"] for s in listed.body["sessions"]] == [mine]
     assert (await gateway.call("GET", f"/api/v1/sessions/{mine}", key=key)).status == 200
-    assert (await gateway.call("GET", f"/api/v1/sessions/{other}", key=key)).status == 403
+    assert (await gateway.call("GET", f"/api/v1/sessions/{other}", key=key)).status == 404
 
 
 async def test_key_lifecycle_expiry_and_revocation(gateway: GatewayHandle) -> None:
@@ -191,7 +204,7 @@ async def test_failed_attempts_are_throttled_per_address(
         )
         assert other.status == 200
         assert (await gw.call("GET", "/health", key=None, headers=attacker)).status == 200
-    refused = [r for r in caplog.records if r.getMessage() == "api key refused"]
+    refused = [r for r in caplog.records if r.getMessage() == "credential refused"]
     assert len(refused) == 3
     assert all(getattr(r, "address", None) == "198.51.100.7" for r in refused)
     assert WRONG_KEY not in caplog.text

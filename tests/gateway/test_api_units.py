@@ -12,13 +12,13 @@ from openapi_spec_validator import validate
 from whatsapp_client.gateway._auth import (
     FailureThrottle,
     InsecureApiKey,
-    Principal,
     check_key_strength,
     generate_key,
     hash_key,
 )
 from whatsapp_client.gateway._errors import Forbidden, RangeNotSatisfiable
 from whatsapp_client.gateway._openapi import openapi_document
+from whatsapp_client.gateway._principal import Principal
 from whatsapp_client.gateway._routes_media import parse_range
 from whatsapp_client.gateway._trust import client_address
 
@@ -51,18 +51,27 @@ def test_generated_keys_pass_and_differ() -> None:
         assert len(hash_key(key)) == 64
 
 
-def test_scopes_rank_and_restriction() -> None:
-    reader = Principal(key_id="k", scope="read", session_ids=frozenset({"ses_a"}))
-    reader.require("read", "ses_a")
+def test_scopes_rank_reach_and_restriction() -> None:
+    reader = Principal("usr_a", "a@x.test", "user", "read", frozenset({"ses_a"}), key_id="k")
+    reader.require_scope("read")
     with pytest.raises(Forbidden):
-        reader.require("write", "ses_a")
+        reader.require_scope("write")
+    assert reader.sees("usr_a", "ses_a")
+    assert not reader.sees("usr_a", "ses_b")  # restricted to ses_a
+    assert not reader.sees("usr_b", "ses_a")  # another user's
     with pytest.raises(Forbidden):
-        reader.require("read", "ses_b")
+        reader.require_admin()
+    admin = Principal("usr_b", "b@x.test", "admin", "admin")
+    admin.require_scope("write")
+    admin.require_admin()
+    assert admin.sees("usr_a", "ses_b") and admin.sees(None, "ses_c")
+    restricted_admin = Principal("usr_b", "b@x.test", "admin", "admin", frozenset({"ses_a"}))
+    assert not restricted_admin.sees("usr_a", "ses_b")
     with pytest.raises(Forbidden):
-        reader.require_unrestricted("read")
-    admin = Principal(key_id="k", scope="admin", session_ids=None)
-    admin.require("write", "ses_b")
-    admin.require_unrestricted("admin")
+        restricted_admin.require_admin()
+    user = Principal("usr_a", "a@x.test", "user", "write", via="cookie")
+    with pytest.raises(Forbidden):
+        user.require_admin()
 
 
 def test_throttle_refuses_past_the_limit_until_the_window_passes() -> None:

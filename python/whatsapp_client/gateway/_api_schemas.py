@@ -53,6 +53,7 @@ class SessionOut(Out, kw_only=True):
     counters: Counters
     queue_depth: Optional[int] = None
     webhooks: Optional[list[WebhookOut]] = None
+    owner_id: Optional[str] = None  # the operator account that owns the session
 
 
 class SessionList(msgspec.Struct):
@@ -150,6 +151,7 @@ class KeyOut(Out, kw_only=True):
     last_used_at: Optional[int] = None
     # Only in the answer to the creation: the key itself, shown this once.
     key: Optional[str] = None
+    user_id: Optional[str] = None  # the operator account the key belongs to
 
 
 class KeyList(msgspec.Struct):

@@ -15,7 +15,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from whatsapp_client.gateway import (
+    _accounts_setup,
     _cloud_webhook,
+    _routes_auth,
     _routes_dashboard,
     _routes_docs,
     _routes_keys,
@@ -23,9 +25,10 @@ from whatsapp_client.gateway import (
     _routes_messages,
     _routes_ops,
     _routes_sessions,
+    _routes_users,
     _routes_webhooks,
 )
-from whatsapp_client.gateway._auth import ApiKeys, auth_middleware, configured_key_hashes
+from whatsapp_client.gateway._auth import ApiKeys, configured_key_hashes
 from whatsapp_client.gateway._context import CONTEXT, GatewayContext
 from whatsapp_client.gateway._facade import GatewayService
 from whatsapp_client.gateway._http_errors import error_middleware
@@ -70,6 +73,17 @@ def announce_key(key: str) -> None:
     )
 
 
+def announce_admin(email: str, password: str) -> None:
+    """Shows the first admin's password once, on the terminal (never in a log)."""
+    print(
+        "\nAn admin account was created. Log in to the dashboard with it and choose a new"
+        f" password (this one is shown only now):\n\n    email:    {email}\n"
+        f"    password: {password}\n",
+        file=sys.stdout,
+        flush=True,
+    )
+
+
 def _latency_middleware(metrics: GatewayMetrics) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -92,6 +106,7 @@ def create_app(
     *,
     components: Optional[Components] = None,
     announce: Callable[[str], None] = announce_key,
+    announce_password: Callable[[str, str], None] = announce_admin,
 ) -> web.Application:
     """The gateway's application. ``components`` None: the real storage, service and
     dispatcher under ``settings.data_dir``. Refuses weak configured keys
@@ -104,6 +119,8 @@ def create_app(
         components = build_components(settings, data_dir)
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     keys = ApiKeys(components.storage, settings)
+    # Operator accounts: users, logins, and who is asking.
+    accounts = _accounts_setup.make(components.storage, settings, keys)
     ctx = GatewayContext(
         settings=settings,
         service=components.service,
@@ -117,12 +134,12 @@ def create_app(
         middlewares=[
             _latency_middleware(components.metrics),
             error_middleware,
-            # The dashboard's static files are public (the data comes from the API).
-            _routes_dashboard.public_dashboard(auth_middleware(keys)),
+            _accounts_setup.auth_middleware(accounts.auth),
         ],
         client_max_size=json_limit(settings.max_file_bytes),
     )
     app[CONTEXT] = ctx
+    app[_accounts_setup.ACCOUNTS] = accounts
     for module in (
         _routes_sessions,
         _routes_messages,
@@ -132,13 +149,19 @@ def create_app(
         _routes_ops,
         _routes_docs,
         _cloud_webhook,
+        _routes_auth,
+        _routes_users,
         _routes_dashboard,
     ):
         module.add_routes(app)
 
     async def startup(app: web.Application) -> None:
         await components.service.start()
-        key = await keys.bootstrap()
+        admin = await accounts.accounts.bootstrap()
+        if admin is not None:
+            announce_password(*admin)
+        assert accounts.accounts.first_admin is not None
+        key = await keys.bootstrap(accounts.accounts.first_admin)
         if key is not None:
             announce(key)
         await components.dispatcher.start()

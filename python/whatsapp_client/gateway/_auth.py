@@ -1,6 +1,7 @@
-"""API keys: the ``X-API-Key`` middleware, scopes, per-session restriction, throttling of
+"""API keys: scopes, per-session restriction, the owner a key acts for, throttling of
 failed attempts per client address, the first-start admin key and the refusal of keys
-that look like shipped defaults.
+that look like shipped defaults. (The middleware that also accepts logins is in
+:mod:`._auth_middleware`.)
 
 Only SHA-256 hashes of keys are kept (storage, and memory for keys from the environment);
 a key is shown once, when it is created. Keys are long random strings, so an unsalted
@@ -10,21 +11,20 @@ hash is enough (nothing to brute-force) and lets the storage look a key up by it
 from __future__ import annotations
 
 import collections
-import dataclasses
 import hashlib
 import hmac
 import re
 import secrets
 import time
-from collections.abc import Awaitable
-from typing import Callable, Optional
+from typing import Callable, NoReturn, Optional
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
-from whatsapp_client.gateway._errors import Forbidden, TooManyRequests, Unauthorized
+from whatsapp_client.gateway._account_records import UserRecord
+from whatsapp_client.gateway._errors import TooManyRequests, Unauthorized
 from whatsapp_client.gateway._logs import get_logger
 from whatsapp_client.gateway._models import ApiKeyRecord, Scope
+from whatsapp_client.gateway._principal import Principal, principal_of
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.gateway._trust import client_address
@@ -34,12 +34,23 @@ log = get_logger("auth")
 KEY_PREFIX = "wag_"
 MIN_KEY_LENGTH = 24
 HEADER = "X-API-Key"
-# Reachable without a key: probes, and the API's own description.
-PUBLIC_PATHS = frozenset({"/health", "/ready", "/api/v1/openapi.json", "/api/docs", "/api/docs/"})
-PUBLIC_PREFIXES = ("/api/docs/",)
+# Reachable without a credential: probes, the API's own description, logging in, and the
+# dashboard's static files (the page logs in through the API).
+PUBLIC_PATHS = frozenset(
+    {
+        "/health",
+        "/ready",
+        "/api/v1/openapi.json",
+        "/api/docs",
+        "/api/docs/",
+        "/",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+    }
+)
+PUBLIC_PREFIXES = ("/api/docs/", "/dashboard/")
 # A cloud session's webhook route: Meta calls it, checked by verify token and signature.
 CLOUD_WEBHOOK = re.compile(r"^/api/v1/sessions/[^/]+/cloud/webhook$")
-_RANK: dict[Scope, int] = {"read": 0, "write": 1, "admin": 2}
 # Words that mark a placeholder someone forgot to replace (long enough that a random key
 # contains one only with negligible probability).
 _DEFAULT_WORDS = (
@@ -96,34 +107,6 @@ def configured_key_hashes(settings: GatewaySettings) -> list[str]:
             check_key_strength(key, f"WHATSAPP_GATEWAY_API_KEYS entry {index + 1}")
             hashes.append(hash_key(key))
     return hashes
-
-
-@dataclasses.dataclass(frozen=True)
-class Principal:
-    """Who is calling: the key's id, scope and the sessions it is restricted to."""
-
-    key_id: str
-    scope: Scope
-    session_ids: Optional[frozenset[str]]
-
-    def require(self, scope: Scope, session_id: Optional[str] = None) -> None:
-        if _RANK[self.scope] < _RANK[scope]:
-            raise Forbidden(f"this API key has scope {self.scope!r}; {scope!r} is required")
-        if session_id is not None and not self.may_see(session_id):
-            raise Forbidden("this API key is restricted to other sessions")
-
-    def require_unrestricted(self, scope: Scope) -> None:
-        self.require(scope)
-        if self.session_ids is not None:
-            raise Forbidden(
-                "this API key is restricted to some sessions; this needs one that is not"
-            )
-
-    def may_see(self, session_id: str) -> bool:
-        return self.session_ids is None or session_id in self.session_ids
-
-
-PRINCIPAL = web.RequestKey("gateway_principal", Principal)
 
 
 class FailureThrottle:
@@ -183,16 +166,19 @@ class ApiKeys:
             settings.auth_failures_per_address, settings.auth_failure_window_seconds, clock
         )
         self._env_hashes = configured_key_hashes(settings)
+        # The user the environment's keys act as (the first admin; set at start).
+        self.env_owner: Optional[UserRecord] = None
 
     def now_ms(self) -> int:
         return self._wall_ms()
 
-    async def bootstrap(self) -> Optional[str]:
-        """On a first start with no key anywhere: creates an admin key and returns it (the
-        caller shows it once); otherwise None."""
+    async def bootstrap(self, owner: UserRecord) -> Optional[str]:
+        """On a first start with no key anywhere: creates an admin key owned by ``owner``
+        (the first admin) and returns it (the caller shows it once); otherwise None."""
+        self.env_owner = owner
         if self._env_hashes or await self._storage.list_api_keys():
             return None
-        _, key = await self.create("initial admin key", "admin", None, None)
+        _, key = await self.create("initial admin key", "admin", None, None, owner.id)
         return key
 
     async def create(
@@ -201,6 +187,7 @@ class ApiKeys:
         scope: Scope,
         expires_at: Optional[int],
         session_ids: Optional[list[str]],
+        user_id: str,
     ) -> tuple[ApiKeyRecord, str]:
         key = generate_key()
         record = ApiKeyRecord(
@@ -212,39 +199,61 @@ class ApiKeys:
             session_ids=session_ids,
             expires_at=expires_at,
             created_at=self._wall_ms(),
+            user_id=user_id,
         )
         await self._storage.create_api_key(record)
         return record, key
 
-    async def authenticate(self, request: web.Request) -> Principal:
+    def check_throttle(self, request: web.Request) -> str:
+        """The client's address; ``TooManyRequests`` if it failed too often lately."""
         address = client_address(request, self._settings.trusted_proxies)
         wait = self._throttle.retry_after(address)
         if wait is not None:
-            raise TooManyRequests("too many failed API key attempts from this address", wait)
+            raise TooManyRequests("too many failed attempts from this address", wait)
+        return address
+
+    async def authenticate(self, request: web.Request) -> tuple[Optional[str], ApiKeyRecord]:
+        """The owner id and record of the request's key (for an environment key: the
+        first admin's id and a record with id ``environment``); ``Unauthorized``."""
+        address = self.check_throttle(request)
         raw = request.headers.get(HEADER)
         if raw is None or raw == "":
-            return self._refuse(request, address, "no key", "the X-API-Key header is required")
+            self._refuse(request, address, "no key", "the X-API-Key header is required")
         if not (len(raw) <= 256 and raw.isascii() and raw.isprintable()):
-            return self._refuse(request, address, "malformed key", "invalid API key")
+            self._refuse(request, address, "malformed key", "invalid API key")
         hashed = hash_key(raw)
         matched = False
         for env_hash in self._env_hashes:  # every one compared: constant time over the set
             matched |= hmac.compare_digest(env_hash, hashed)
         if matched:
-            return Principal(key_id="environment", scope="admin", session_ids=None)
+            owner = self.env_owner.id if self.env_owner is not None else None
+            return owner, ApiKeyRecord(
+                id="environment",
+                name="environment",
+                scope="admin",
+                key_hash="",
+                prefix="",
+                created_at=0,
+                user_id=owner,
+            )
         record = await self._storage.find_api_key(hashed)
         if record is None or not hmac.compare_digest(record.key_hash, hashed):
-            return self._refuse(request, address, "unknown key", "invalid API key")
+            self._refuse(request, address, "unknown key", "invalid API key")
         if record.expires_at is not None and record.expires_at <= self._wall_ms():
-            return self._refuse(request, address, "expired key", "this API key has expired")
-        restricted = frozenset(record.session_ids) if record.session_ids is not None else None
-        return Principal(key_id=record.id, scope=record.scope, session_ids=restricted)
+            self._refuse(request, address, "expired key", "this API key has expired")
+        return record.user_id, record
 
-    def _refuse(self, request: web.Request, address: str, reason: str, message: str) -> Principal:
+    def refuse(self, request: web.Request, reason: str, message: str) -> None:
+        """Counts a failed attempt of the request's address and raises ``Unauthorized``."""
+        self._refuse(
+            request, client_address(request, self._settings.trusted_proxies), reason, message
+        )
+
+    def _refuse(self, request: web.Request, address: str, reason: str, message: str) -> NoReturn:
         self._throttle.failed(address)
         # The key itself is never logged.
         log.warning(
-            "api key refused",
+            "credential refused",
             extra={
                 "reason": reason,
                 "address": address,
@@ -255,25 +264,23 @@ class ApiKeys:
         raise Unauthorized(message)
 
 
-def is_public(path: str) -> bool:
-    return (
-        path in PUBLIC_PATHS
-        or path.startswith(PUBLIC_PREFIXES)
-        or CLOUD_WEBHOOK.match(path) is not None
+def key_principal(user: UserRecord, record: ApiKeyRecord) -> Principal:
+    """What a key may do: its own scope and sessions, never more than its user (a plain
+    user's key never has scope admin)."""
+    scope: Scope = record.scope
+    if user.role != "admin" and scope == "admin":
+        scope = "write"
+    restricted = frozenset(record.session_ids) if record.session_ids is not None else None
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        role=user.role,
+        scope=scope,
+        session_ids=restricted,
+        via="api_key",
+        key_id=record.id,
     )
 
 
-def auth_middleware(keys: ApiKeys) -> Middleware:
-    @web.middleware
-    async def middleware(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        if not is_public(request.path):
-            request[PRINCIPAL] = await keys.authenticate(request)
-        return await handler(request)
-
-    return middleware
-
-
 def principal(request: web.Request) -> Principal:
-    return request[PRINCIPAL]
+    return principal_of(request)

@@ -34,9 +34,10 @@ class GatewayService(Protocol):
     async def close(self) -> None: ...
 
     async def create_session(
-        self, spec: CreateSession
+        self, spec: CreateSession, *, owner_id: Optional[str] = None
     ) -> tuple[SessionRecord, list[WebhookEndpoint]]:
-        """Returns the endpoints with their secrets (generated ones are shown only here)."""
+        """Returns the endpoints with their secrets (generated ones are shown only here).
+        ``owner_id``: the operator account that creates it (sees and acts on it)."""
 
     async def list_sessions(self) -> list[SessionRecord]: ...
 

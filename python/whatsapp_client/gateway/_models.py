@@ -51,6 +51,8 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     created_at: int
     last_activity_at: Optional[int] = None
     counters: Counters = msgspec.field(default_factory=Counters)
+    # The operator account that created the session (operator accounts).
+    owner_id: Optional[str] = None
 
 
 class WebhookEndpoint(msgspec.Struct, kw_only=True):
@@ -164,6 +166,8 @@ class ApiKeyRecord(msgspec.Struct, kw_only=True):
     expires_at: Optional[int] = None
     created_at: int
     last_used_at: Optional[int] = None
+    # The operator account the key belongs to; the key never reaches further than it.
+    user_id: Optional[str] = None
 
 
 class IdempotentAnswer(msgspec.Struct, kw_only=True):

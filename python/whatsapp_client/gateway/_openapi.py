@@ -8,6 +8,9 @@ from typing import Any
 import msgspec
 
 from whatsapp_client.gateway import _api_schemas as s
+
+# Operator accounts: their paths and models, and the login security schemes.
+from whatsapp_client.gateway import _openapi_accounts as acc
 from whatsapp_client.gateway._http_errors import ErrorResponse
 from whatsapp_client.gateway._openapi_paths import paths
 from whatsapp_client.gateway._requests import CreateSession, SessionPatch
@@ -31,7 +34,18 @@ _MODELS: tuple[type[Any], ...] = (
     s.KeyList,
     s.Health,
     ErrorResponse,
+    *acc.MODELS,
 )
+
+
+def _all_paths() -> JSON:
+    """Every route; an authenticated one takes an API key, a Bearer token or a cookie."""
+    merged = {**paths(), **acc.account_paths()}
+    for item in merged.values():
+        for operation in item.values():
+            if operation.get("security"):
+                operation["security"] = acc.SECURITY
+    return merged
 
 
 def openapi_document() -> JSON:
@@ -47,9 +61,12 @@ def openapi_document() -> JSON:
             'Every error is {"error": {"code", "message"}}; see docs/gateway.md for the codes.',
         },
         "servers": [{"url": "/"}],
-        "paths": paths(),
+        "paths": _all_paths(),
         "components": {
             "schemas": components,
-            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                **acc.SECURITY_SCHEMES,
+            },
         },
     }

@@ -1,24 +1,19 @@
 """The browser dashboard: ``GET /`` (the app's page) and its static assets under
 ``/dashboard/`` (ES modules, CSS, the favicon), read from the ``dashboard`` directory
 inside the package. The files hold no data: every page fetches it from the authenticated
-JSON API, so these routes are public (:func:`public_dashboard` lets them past the auth
-middleware). A strict Content-Security-Policy holds because no page has inline script or
-style."""
+JSON API, so these routes are public (``_auth.PUBLIC_PATHS`` and ``PUBLIC_PREFIXES``).
+A strict Content-Security-Policy holds because no page has inline script or style."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from whatsapp_client.gateway._errors import NotFound
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ROOT = Path(__file__).with_name("dashboard")
 PREFIX = "/dashboard/"
@@ -76,23 +71,6 @@ async def index(request: web.Request) -> web.Response:
 
 async def asset(request: web.Request) -> web.Response:
     return _answer(request, request.match_info["path"])
-
-
-def is_dashboard_path(path: str) -> bool:
-    return path == "/" or path.startswith(PREFIX)
-
-
-def public_dashboard(inner: Middleware) -> Middleware:
-    """``inner`` (the auth middleware) for every path but the dashboard's static files,
-    which hold no data and must load before anyone has logged in."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method in ("GET", "HEAD") and is_dashboard_path(request.path):
-            return await handler(request)
-        return await inner(request, handler)
-
-    return middleware
 
 
 def add_routes(app: web.Application) -> None:

@@ -9,9 +9,9 @@ from typing import Optional
 
 from aiohttp import web
 
-from whatsapp_client.gateway._auth import principal
 from whatsapp_client.gateway._context import context_of
 from whatsapp_client.gateway._errors import RangeNotSatisfiable
+from whatsapp_client.gateway._ownership import reach_session
 from whatsapp_client.gateway._routes_sessions import session_id_of
 from whatsapp_client.gateway._views import API
 
@@ -52,7 +52,7 @@ def _disposition(filename: Optional[str]) -> str:
 
 async def get_media(request: web.Request) -> web.StreamResponse:
     session_id = session_id_of(request)
-    principal(request).require("read", session_id)
+    await reach_session(request, session_id, "read")
     media_id = request.match_info["media_id"]
     reader = await context_of(request).service.open_media(session_id, media_id)
     info = reader.info

@@ -7,7 +7,6 @@ from typing import Optional, get_args
 from aiohttp import web
 
 from whatsapp_client.gateway._api_schemas import MessagesPage, SendBody
-from whatsapp_client.gateway._auth import Principal, principal
 from whatsapp_client.gateway._context import context_of
 from whatsapp_client.gateway._errors import FileTooLarge, InvalidRequest
 from whatsapp_client.gateway._http_errors import json_response, read_json
@@ -18,6 +17,8 @@ from whatsapp_client.gateway._models import (
     MessageState,
     MessageType,
 )
+from whatsapp_client.gateway._ownership import reach_session
+from whatsapp_client.gateway._principal import Principal, principal_of
 from whatsapp_client.gateway._requests import MediaUpload, SendSpec
 from whatsapp_client.gateway._routes_sessions import session_id_of
 from whatsapp_client.gateway._upload import Upload, read_upload
@@ -42,7 +43,8 @@ def idempotency_scope(request: web.Request, who: Principal, session_id: str) -> 
         return None
     if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
         raise InvalidRequest(f"{IDEMPOTENCY_HEADER} must be 1 to 255 printable ASCII characters")
-    return f"{who.key_id}:{session_id}:{key}"
+    caller = who.key_id if who.key_id is not None else f"user:{who.user_id}"
+    return f"{caller}:{session_id}:{key}"
 
 
 def check_spec(spec: SendSpec) -> None:
@@ -99,8 +101,8 @@ def json_limit(max_file_bytes: int) -> int:
 
 async def send_message(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    who = principal(request)
-    who.require("write", session_id)
+    await reach_session(request, session_id, "write")
+    who = principal_of(request)
     ctx = context_of(request)
     scope = idempotency_scope(request, who, session_id)
     limit = ctx.settings.max_file_bytes
@@ -171,7 +173,7 @@ def message_filter(request: web.Request) -> tuple[MessageFilter, int, Optional[s
 
 async def list_messages(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("read", session_id)
+    await reach_session(request, session_id, "read")
     filters, limit, cursor = message_filter(request)
     ctx = context_of(request)
     messages, next_cursor = await ctx.service.list_messages(
@@ -183,7 +185,7 @@ async def list_messages(request: web.Request) -> web.Response:
 
 async def get_message(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("read", session_id)
+    await reach_session(request, session_id, "read")
     message_id = request.match_info["message_id"]
     add_log_context(message_id=message_id)
     ctx = context_of(request)

@@ -15,11 +15,12 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from whatsapp_client.gateway._api_schemas import Health
-from whatsapp_client.gateway._auth import principal
 from whatsapp_client.gateway._context import context_of
+from whatsapp_client.gateway._errors import Forbidden
 from whatsapp_client.gateway._http_errors import json_response
 from whatsapp_client.gateway._logs import get_logger
 from whatsapp_client.gateway._models import SessionStatus
+from whatsapp_client.gateway._principal import principal_of
 
 log = get_logger("ops")
 _STATUSES: tuple[str, ...] = get_args(SessionStatus)
@@ -58,7 +59,12 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    principal(request).require_unrestricted("read")
+    # Gateway-wide figures (every session's): an admin's unrestricted credential (a
+    # read-only key is enough, for a scraper).
+    who = principal_of(request)
+    who.require_scope("read")
+    if not who.is_admin or who.session_ids is not None:
+        raise Forbidden("metrics cover every session: they need an admin's unrestricted key")
     ctx = context_of(request)
     # Gauges of the current state are refreshed at scrape time.
     sessions = await ctx.service.list_sessions()

@@ -7,11 +7,12 @@ from typing import Optional
 from aiohttp import web
 
 from whatsapp_client.gateway._api_schemas import SessionList
-from whatsapp_client.gateway._auth import principal
 from whatsapp_client.gateway._context import context_of
-from whatsapp_client.gateway._errors import InvalidRequest
+from whatsapp_client.gateway._errors import Forbidden, InvalidRequest
 from whatsapp_client.gateway._http_errors import json_response, read_json
 from whatsapp_client.gateway._logs import add_log_context
+from whatsapp_client.gateway._ownership import reach_session
+from whatsapp_client.gateway._principal import principal_of
 from whatsapp_client.gateway._requests import CreateSession, SessionPatch, WebhookSpec
 from whatsapp_client.gateway._views import API, session_view
 
@@ -38,11 +39,14 @@ def check_common(
 
 
 async def create_session(request: web.Request) -> web.Response:
-    principal(request).require_unrestricted("admin")
+    who = principal_of(request)
+    who.require_scope("write")
+    if who.session_ids is not None:
+        raise Forbidden("this API key is restricted to some sessions; it cannot create one")
     spec = await read_json(request, CreateSession)
     check_common(spec.name, spec.rate_limit_per_minute, spec.webhooks)
     ctx = context_of(request)
-    session, webhooks = await ctx.service.create_session(spec)
+    session, webhooks = await ctx.service.create_session(spec, owner_id=who.user_id)
     add_log_context(session_id=session.id)
     response = json_response(
         session_view(session, webhooks=webhooks, with_secrets=True), status=201
@@ -52,17 +56,17 @@ async def create_session(request: web.Request) -> web.Response:
 
 
 async def list_sessions(request: web.Request) -> web.Response:
-    who = principal(request)
-    who.require("read")
+    who = principal_of(request)
+    who.require_scope("read")
     sessions = await context_of(request).service.list_sessions()
-    return json_response(SessionList([session_view(s) for s in sessions if who.may_see(s.id)]))
+    visible = [session_view(s) for s in sessions if who.sees(s.owner_id, s.id)]
+    return json_response(SessionList(visible))
 
 
 async def get_session(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("read", session_id)
+    session = await reach_session(request, session_id, "read")
     service = context_of(request).service
-    session = await service.get_session(session_id)
     webhooks = await service.list_webhooks(session_id)
     depth = await service.queue_depth(session_id)
     return json_response(session_view(session, webhooks=webhooks, queue_depth=depth))
@@ -70,7 +74,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 async def update_session(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("admin", session_id)
+    await reach_session(request, session_id, "write")
     patch = await read_json(request, SessionPatch)
     check_common(patch.name, patch.rate_limit_per_minute, patch.webhooks)
     session, webhooks = await context_of(request).service.update_session(session_id, patch)
@@ -82,21 +86,21 @@ async def update_session(request: web.Request) -> web.Response:
 
 async def delete_session(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("admin", session_id)
+    await reach_session(request, session_id, "write")
     await context_of(request).service.delete_session(session_id)
     return web.Response(status=204)
 
 
 async def stop_session(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("admin", session_id)
+    await reach_session(request, session_id, "write")
     session = await context_of(request).service.stop_session(session_id)
     return json_response(session_view(session))
 
 
 async def restart_session(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("admin", session_id)
+    await reach_session(request, session_id, "write")
     session = await context_of(request).service.restart_session(session_id)
     return json_response(session_view(session))
 

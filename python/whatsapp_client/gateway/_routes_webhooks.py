@@ -7,11 +7,11 @@ from typing import Optional, get_args
 from aiohttp import web
 
 from whatsapp_client.gateway._api_schemas import DeliveryList, WebhookList
-from whatsapp_client.gateway._auth import principal
 from whatsapp_client.gateway._context import context_of
 from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._http_errors import json_response
 from whatsapp_client.gateway._models import DeliveryState
+from whatsapp_client.gateway._ownership import reach_session
 from whatsapp_client.gateway._routes_sessions import session_id_of
 from whatsapp_client.gateway._views import API, delivery_view, webhook_view
 
@@ -22,7 +22,7 @@ MAX_PAGE = 1000
 
 async def list_webhooks(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("read", session_id)
+    await reach_session(request, session_id, "read")
     endpoints = await context_of(request).service.list_webhooks(session_id)
     return json_response(WebhookList([webhook_view(e) for e in endpoints]))
 
@@ -45,7 +45,7 @@ def _delivery_query(request: web.Request) -> tuple[Optional[str], Optional[str],
 
 async def list_deliveries(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("read", session_id)
+    await reach_session(request, session_id, "read")
     endpoint_id, state, limit = _delivery_query(request)
     deliveries = await context_of(request).service.list_deliveries(
         session_id,
@@ -58,7 +58,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
 
 async def redeliver(request: web.Request) -> web.Response:
     session_id = session_id_of(request)
-    principal(request).require("write", session_id)
+    await reach_session(request, session_id, "write")
     raw = request.match_info["seq"]
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 2**63 - 1:
         raise InvalidRequest("the delivery number must be a positive whole number")

@@ -115,7 +115,7 @@ class Gateway:
     # --- sessions -----------------------------------------------------------------------------
 
     async def create_session(
-        self, spec: CreateSession
+        self, spec: CreateSession, *, owner_id: Optional[str] = None
     ) -> tuple[SessionRecord, list[WebhookEndpoint]]:
         factory = self.sessions.factories.get(spec.engine)
         if factory is None:
@@ -144,6 +144,7 @@ class Gateway:
             running=True,
             rate_limit_per_minute=rate,
             created_at=now_ms(),
+            owner_id=owner_id,
         )
         await self._storage.create_session(record, credentials, endpoints)
         await self.sessions.launch(record, register=spec.register)

@@ -54,3 +54,17 @@ class GatewaySettings:
     # API keys: failed attempts per client address before 429.
     auth_failures_per_address: int = 20
     auth_failure_window_seconds: float = 300.0
+
+    # Operator accounts. The first admin's email; its password is random and printed once
+    # unless admin_password is given (then it need not be changed at first login).
+    admin_email: str = "admin@localhost"
+    admin_password: str | None = dataclasses.field(default=None, repr=False)
+    # Mark the session cookie Secure even over plain http (behind a TLS-terminating proxy).
+    cookie_secure: bool = False
+    access_token_seconds: int = 15 * 60
+    refresh_token_seconds: int = 30 * 24 * 3600
+    browser_session_seconds: int = 12 * 3600
+    # Failed logins before 429, per client address and per email, in the window.
+    login_failures_per_address: int = 20
+    login_failures_per_email: int = 5
+    login_failure_window_seconds: float = 900.0

@@ -40,6 +40,7 @@ from whatsapp_client.gateway._models import (
 )
 from whatsapp_client.gateway._sqlite_codec import Codec
 from whatsapp_client.gateway._sqlite_schema import check_key, connect, migrate
+from whatsapp_client.gateway._sqlite_users import SqliteUsers  # operator accounts
 from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.server.storage.writer import BatchWriter
 
@@ -54,7 +55,7 @@ class StorageClosedError(RuntimeError):
     """The storage is not open."""
 
 
-class SqliteStorage:
+class SqliteStorage(SqliteUsers):
     """``SqliteStorage(data_dir, vault)``; ``await open()`` before use, ``close()`` after."""
 
     def __init__(

@@ -51,7 +51,7 @@ _config = msgspec.json.Decoder(dict[str, str])
 
 SESSION_COLUMNS = (
     "id, name, engine, config, status, status_reason, running, rate_limit_per_minute, "
-    "user_id, created_at, last_activity_at, sent, received, failed"
+    "user_id, created_at, last_activity_at, sent, received, failed, owner_id"
 )
 WEBHOOK_COLUMNS = "id, session_id, url, events, secrets, enabled, disabled_reason, created_at"
 MESSAGE_COLUMNS = (
@@ -63,7 +63,9 @@ DELIVERY_COLUMNS = (
     "d.last_status, d.last_error, d.created_at, d.finished_at, "
     "e.id, e.type, e.timestamp, e.data"
 )
-KEY_COLUMNS = "id, name, scope, key_hash, prefix, session_ids, expires_at, created_at, last_used_at"
+KEY_COLUMNS = (
+    "id, name, scope, key_hash, prefix, session_ids, expires_at, created_at, last_used_at, user_id"
+)
 
 
 class Codec:
@@ -93,6 +95,7 @@ class Codec:
             created_at=row[9],
             last_activity_at=row[10],
             counters=Counters(sent=row[11], received=row[12], failed=row[13]),
+            owner_id=row[14],
         )
 
     def seal_secrets(self, endpoint: WebhookEndpoint) -> bytes:
@@ -196,6 +199,7 @@ def api_key(row: sqlite3.Row) -> ApiKeyRecord:
         expires_at=row[6],
         created_at=row[7],
         last_used_at=row[8],
+        user_id=row[9],
     )
 
 

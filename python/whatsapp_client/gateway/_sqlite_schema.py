@@ -13,7 +13,7 @@ import sqlite3
 from whatsapp_client.gateway._sqlite_codec import Codec
 from whatsapp_client.gateway._vault import VaultError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _KEY_CHECK = b"whatsapp-client gateway master key check"
 
 _SCHEMA = """
@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     received INTEGER NOT NULL DEFAULT 0,
     failed INTEGER NOT NULL DEFAULT 0,
     queue_depth INTEGER NOT NULL DEFAULT 0,
-    credentials BLOB NOT NULL
+    credentials BLOB NOT NULL,
+    owner_id TEXT
 );
 
 CREATE TABLE IF NOT EXISTS webhooks (
@@ -137,8 +138,54 @@ CREATE TABLE IF NOT EXISTS api_keys (
     session_ids TEXT,
     expires_at INTEGER,
     created_at INTEGER NOT NULL,
-    last_used_at INTEGER
+    last_used_at INTEGER,
+    user_id TEXT
 );
+"""
+
+# Version 2 (operator accounts): users, refresh tokens, browser sessions; the owner of a
+# session and of an API key. A version 1 database gains the two columns in place.
+_UPGRADE_1_TO_2 = """
+ALTER TABLE sessions ADD COLUMN owner_id TEXT;
+ALTER TABLE api_keys ADD COLUMN user_id TEXT;
+"""
+_SCHEMA_ACCOUNTS = """
+CREATE INDEX IF NOT EXISTS sessions_owner ON sessions(owner_id);
+CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys(user_id);
+
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    must_change_password INTEGER NOT NULL,
+    disabled INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_login_at INTEGER,
+    password_changed_at INTEGER NOT NULL DEFAULT 0
+);
+
+-- Only hashes of refresh tokens and browser session ids are kept.
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens(family_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_user ON refresh_tokens(user_id);
+
+CREATE TABLE IF NOT EXISTS browser_sessions (
+    id_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS browser_sessions_user ON browser_sessions(user_id);
 """
 
 
@@ -162,8 +209,15 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"the gateway database has schema version {version}; this gateway knows up to "
             f"{SCHEMA_VERSION}: upgrade the gateway"
         )
+    # A version 1 database gains the owner columns before the schema (and its indexes on
+    # them) is applied; all in one transaction, so a crash leaves version 1 intact.
+    upgrade = _UPGRADE_1_TO_2 if version == 1 else ""
     conn.executescript(
-        "BEGIN IMMEDIATE;" + _SCHEMA + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+        "BEGIN IMMEDIATE;"
+        + upgrade
+        + _SCHEMA
+        + _SCHEMA_ACCOUNTS
+        + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
     )
 
 

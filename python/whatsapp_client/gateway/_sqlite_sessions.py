@@ -40,7 +40,7 @@ def create_session(
         raise Conflict(f"a session with id {s.id!r} already exists")
     conn.execute(
         f"INSERT INTO sessions ({SESSION_COLUMNS}, credentials) "  # noqa: S608
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             s.id,
             s.name,
@@ -56,6 +56,7 @@ def create_session(
             s.counters.sent,
             s.counters.received,
             s.counters.failed,
+            s.owner_id,
             codec.seal(credentials, "sessions", s.id, "credentials"),
         ),
     )
@@ -215,7 +216,7 @@ def disable_webhook(conn: sqlite3.Connection, endpoint_id: str, reason: str) -> 
 def create_api_key(conn: sqlite3.Connection, k: ApiKeyRecord) -> None:
     try:
         conn.execute(
-            f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             (
                 k.id,
                 k.name,
@@ -226,6 +227,7 @@ def create_api_key(conn: sqlite3.Connection, k: ApiKeyRecord) -> None:
                 k.expires_at,
                 k.created_at,
                 k.last_used_at,
+                k.user_id,
             ),
         )
     except sqlite3.IntegrityError as exc:

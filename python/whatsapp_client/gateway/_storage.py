@@ -17,8 +17,9 @@ No SQL outside the implementations. Contract every implementation keeps:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
+from whatsapp_client.gateway._account_records import BrowserSession, RefreshToken, UserRecord
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
     Delivery,
@@ -209,3 +210,45 @@ class Storage(Protocol):
 
     async def get_idempotent(self, scope: str) -> Optional[IdempotentAnswer]:
         """An unexpired answer stored with ``enqueue_send`` under ``scope``."""
+
+    # --- operator accounts (users, logins, owners; see _sqlite_users) -------------------
+    async def create_user(self, user: UserRecord) -> None:
+        """``Conflict`` if the email (case-insensitive) is taken."""
+
+    async def get_user(self, user_id: str) -> Optional[UserRecord]: ...
+
+    async def find_user(self, email: str) -> Optional[UserRecord]: ...
+
+    async def list_users(self) -> list[UserRecord]: ...
+
+    async def update_user(self, user_id: str, **changes: Any) -> UserRecord:
+        """``NotFound``; ``Conflict`` if no enabled admin would be left."""
+
+    async def delete_user(self, user_id: str, heir_id: str) -> bool:
+        """Also its keys and logins; its sessions pass to ``heir_id``. ``Conflict`` for
+        the last enabled admin."""
+
+    async def claim_unowned(self, owner_id: str) -> int: ...
+
+    async def set_session_owner(self, session_id: str, owner_id: str) -> None: ...
+
+    async def add_refresh_token(self, token: RefreshToken) -> None: ...
+
+    async def rotate_refresh_token(
+        self, token_hash: str, now: int, successor: Callable[[RefreshToken], RefreshToken]
+    ) -> tuple[str, Optional[RefreshToken]]:
+        """``("ok", new)``, ``("reused", None)`` (family revoked) or ``("invalid", None)``."""
+
+    async def revoke_refresh_token(self, token_hash: str) -> None: ...
+
+    async def end_logins(self, user_id: str, now: int, keep: Optional[str] = None) -> None:
+        """Revokes the user's refresh tokens and browser sessions (but ``keep``)."""
+
+    async def add_browser_session(self, session: BrowserSession) -> None: ...
+
+    async def get_browser_session(self, id_hash: str) -> Optional[BrowserSession]: ...
+
+    async def delete_browser_session(self, id_hash: str) -> None: ...
+
+    async def sealed_secret(self, name: str, make: Callable[[], bytes]) -> bytes:
+        """A gateway secret kept sealed by the vault, made by ``make()`` the first time."""

@@ -59,6 +59,7 @@ def session_view(
         webhooks=None
         if webhooks is None
         else [webhook_view(w, with_secret=with_secrets) for w in webhooks],
+        owner_id=session.owner_id,
     )
 
 
@@ -122,4 +123,5 @@ def key_view(record: ApiKeyRecord, key: Optional[str] = None) -> KeyOut:
         created_at=record.created_at,
         last_used_at=record.last_used_at,
         key=key,
+        user_id=record.user_id,
     )

@@ -1,0 +1,328 @@
+"""SQLite storage of operator accounts: users, refresh tokens, browser sessions, the
+owners of sessions and keys, and sealed gateway secrets (the JWT signing key).
+
+:class:`SqliteUsers` is mixed into :class:`._sqlite.SqliteStorage`; it runs the functions
+below on the storage's writer and readers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, Optional, TypeVar
+
+from whatsapp_client.gateway._account_records import BrowserSession, RefreshToken, UserRecord
+from whatsapp_client.gateway._errors import Conflict, NotFound
+from whatsapp_client.gateway._sqlite_codec import Codec
+
+T = TypeVar("T")
+
+USER_COLUMNS = (
+    "id, email, role, password_hash, must_change_password, disabled, created_at, "
+    "last_login_at, password_changed_at"
+)
+REFRESH_COLUMNS = "token_hash, family_id, user_id, created_at, expires_at, used_at, revoked"
+BROWSER_COLUMNS = "id_hash, user_id, csrf_hash, created_at, expires_at"
+_USER_FIELDS = frozenset(
+    {
+        "email",
+        "role",
+        "password_hash",
+        "must_change_password",
+        "disabled",
+        "last_login_at",
+        "password_changed_at",
+    }
+)
+
+
+def _user(row: Any) -> UserRecord:
+    return UserRecord(
+        id=row[0],
+        email=row[1],
+        role=row[2],
+        password_hash=row[3],
+        must_change_password=bool(row[4]),
+        disabled=bool(row[5]),
+        created_at=row[6],
+        last_login_at=row[7],
+        password_changed_at=row[8],
+    )
+
+
+def _refresh(row: Any) -> RefreshToken:
+    return RefreshToken(
+        token_hash=row[0],
+        family_id=row[1],
+        user_id=row[2],
+        created_at=row[3],
+        expires_at=row[4],
+        used_at=row[5],
+        revoked=bool(row[6]),
+    )
+
+
+def _enabled_admins(conn: sqlite3.Connection) -> int:
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0"
+    ).fetchone()
+    return int(count)
+
+
+def create_user(conn: sqlite3.Connection, u: UserRecord) -> None:
+    try:
+        conn.execute(
+            f"INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            (
+                u.id,
+                u.email,
+                u.role,
+                u.password_hash,
+                int(u.must_change_password),
+                int(u.disabled),
+                u.created_at,
+                u.last_login_at,
+                u.password_changed_at,
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise Conflict("a user with this email already exists") from exc
+
+
+def get_user(conn: sqlite3.Connection, user_id: str) -> Optional[UserRecord]:
+    sql = f"SELECT {USER_COLUMNS} FROM users WHERE id = ?"  # noqa: S608
+    row = conn.execute(sql, (user_id,)).fetchone()
+    return None if row is None else _user(row)
+
+
+def find_user(conn: sqlite3.Connection, email: str) -> Optional[UserRecord]:
+    sql = f"SELECT {USER_COLUMNS} FROM users WHERE email = ?"  # noqa: S608  (NOCASE)
+    row = conn.execute(sql, (email,)).fetchone()
+    return None if row is None else _user(row)
+
+
+def list_users(conn: sqlite3.Connection) -> list[UserRecord]:
+    sql = f"SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"  # noqa: S608
+    return [_user(r) for r in conn.execute(sql)]
+
+
+def update_user(conn: sqlite3.Connection, user_id: str, changes: dict[str, Any]) -> UserRecord:
+    """Changes the given fields; ``Conflict`` if that would leave no enabled admin (checked
+    in the same transaction as the change, so two admins cannot demote each other)."""
+    unknown = set(changes) - _USER_FIELDS
+    if unknown:
+        raise ValueError(f"unknown user fields {sorted(unknown)}")
+    if get_user(conn, user_id) is None:
+        raise NotFound(f"no user {user_id!r}")
+    if changes:
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
+        try:
+            conn.execute(
+                f"UPDATE users SET {assignments} WHERE id = ?",  # noqa: S608  (fixed names)
+                (*values, user_id),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Conflict("a user with this email already exists") from exc
+        if _enabled_admins(conn) == 0:
+            raise Conflict("this would leave the gateway without an enabled admin")
+    found = get_user(conn, user_id)
+    assert found is not None
+    return found
+
+
+def delete_user(conn: sqlite3.Connection, user_id: str, heir_id: str) -> bool:
+    """Deletes the user, its API keys, refresh tokens and browser sessions; its sessions
+    pass to ``heir_id``. ``Conflict`` if it is the last enabled admin."""
+    if get_user(conn, user_id) is None:
+        return False
+    conn.execute("UPDATE sessions SET owner_id = ? WHERE owner_id = ?", (heir_id, user_id))
+    conn.execute("DELETE FROM api_keys WHERE user_id = ?", (user_id,))
+    conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+    if _enabled_admins(conn) == 0:
+        raise Conflict("the last enabled admin cannot be deleted")
+    return True
+
+
+def claim_unowned(conn: sqlite3.Connection, owner_id: str) -> int:
+    """Sessions and keys without an owner (from before operator accounts) go to
+    ``owner_id``; returns how many rows changed."""
+    count = conn.execute(
+        "UPDATE sessions SET owner_id = ? WHERE owner_id IS NULL", (owner_id,)
+    ).rowcount
+    count += conn.execute(
+        "UPDATE api_keys SET user_id = ? WHERE user_id IS NULL", (owner_id,)
+    ).rowcount
+    return count
+
+
+def set_session_owner(conn: sqlite3.Connection, session_id: str, owner_id: str) -> None:
+    if not conn.execute(
+        "UPDATE sessions SET owner_id = ? WHERE id = ?", (owner_id, session_id)
+    ).rowcount:
+        raise NotFound(f"no session {session_id}")
+
+
+# --- refresh tokens ------------------------------------------------------------------------
+def add_refresh(conn: sqlite3.Connection, t: RefreshToken) -> None:
+    conn.execute(
+        f"INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+        (
+            t.token_hash,
+            t.family_id,
+            t.user_id,
+            t.created_at,
+            t.expires_at,
+            t.used_at,
+            int(t.revoked),
+        ),
+    )
+
+
+def rotate_refresh(
+    conn: sqlite3.Connection,
+    token_hash: str,
+    now: int,
+    successor: Callable[[RefreshToken], RefreshToken],
+) -> tuple[str, Optional[RefreshToken]]:
+    """One step of rotation, atomically: ``("ok", new)`` after marking the token used and
+    storing its successor; ``("reused", None)`` for a token already used or revoked (its
+    whole family is revoked); ``("invalid", None)`` for an unknown or expired one."""
+    sql = f"SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?"  # noqa: S608
+    row = conn.execute(sql, (token_hash,)).fetchone()
+    if row is None:
+        return "invalid", None
+    old = _refresh(row)
+    if old.used_at is not None or old.revoked:
+        revoke_family(conn, old.family_id)
+        return "reused", None
+    if old.expires_at <= now:
+        return "invalid", None
+    conn.execute("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", (now, token_hash))
+    new = successor(old)
+    add_refresh(conn, new)
+    return "ok", new
+
+
+def revoke_family(conn: sqlite3.Connection, family_id: str) -> None:
+    conn.execute("UPDATE refresh_tokens SET revoked = 1 WHERE family_id = ?", (family_id,))
+
+
+def revoke_refresh(conn: sqlite3.Connection, token_hash: str) -> None:
+    """Revokes the family of the token (logout ends the whole chain)."""
+    row = conn.execute(
+        "SELECT family_id FROM refresh_tokens WHERE token_hash = ?", (token_hash,)
+    ).fetchone()
+    if row is not None:
+        revoke_family(conn, row[0])
+
+
+def end_logins(conn: sqlite3.Connection, user_id: str, now: int, keep: Optional[str]) -> None:
+    """Every refresh token and browser session of the user (but the browser session
+    ``keep``), and expired ones of anyone."""
+    conn.execute("UPDATE refresh_tokens SET revoked = 1 WHERE user_id = ?", (user_id,))
+    conn.execute(
+        "DELETE FROM browser_sessions WHERE user_id = ? AND id_hash != ?", (user_id, keep or "")
+    )
+    conn.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?", (now,))
+    conn.execute("DELETE FROM browser_sessions WHERE expires_at <= ?", (now,))
+
+
+# --- browser sessions ----------------------------------------------------------------------
+def add_browser(conn: sqlite3.Connection, b: BrowserSession) -> None:
+    conn.execute(
+        f"INSERT INTO browser_sessions ({BROWSER_COLUMNS}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608
+        (b.id_hash, b.user_id, b.csrf_hash, b.created_at, b.expires_at),
+    )
+
+
+def get_browser(conn: sqlite3.Connection, id_hash: str) -> Optional[BrowserSession]:
+    sql = f"SELECT {BROWSER_COLUMNS} FROM browser_sessions WHERE id_hash = ?"  # noqa: S608
+    row = conn.execute(sql, (id_hash,)).fetchone()
+    if row is None:
+        return None
+    return BrowserSession(
+        id_hash=row[0], user_id=row[1], csrf_hash=row[2], created_at=row[3], expires_at=row[4]
+    )
+
+
+def delete_browser(conn: sqlite3.Connection, id_hash: str) -> None:
+    conn.execute("DELETE FROM browser_sessions WHERE id_hash = ?", (id_hash,))
+
+
+# --- sealed secrets ------------------------------------------------------------------------
+def sealed_secret(
+    conn: sqlite3.Connection, codec: Codec, name: str, make: Callable[[], bytes]
+) -> bytes:
+    """The secret ``name`` kept sealed in ``meta``, created with ``make()`` the first time."""
+    key = "secret:" + name
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    if row is not None:
+        return codec.open(bytes.fromhex(row[0]), "meta", key)
+    value = make()
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)", (key, codec.seal(value, "meta", key).hex())
+    )
+    return value
+
+
+class SqliteUsers:
+    """The account methods of the SQLite storage (see ``_storage.Storage``)."""
+
+    _codec: Codec
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        raise NotImplementedError
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        raise NotImplementedError
+
+    async def create_user(self, user: UserRecord) -> None:
+        await self._write(lambda c: create_user(c, user))
+
+    async def get_user(self, user_id: str) -> Optional[UserRecord]:
+        return await self._read(lambda c: get_user(c, user_id))
+
+    async def find_user(self, email: str) -> Optional[UserRecord]:
+        return await self._read(lambda c: find_user(c, email))
+
+    async def list_users(self) -> list[UserRecord]:
+        return await self._read(list_users)
+
+    async def update_user(self, user_id: str, **changes: Any) -> UserRecord:
+        return await self._write(lambda c: update_user(c, user_id, changes))
+
+    async def delete_user(self, user_id: str, heir_id: str) -> bool:
+        return await self._write(lambda c: delete_user(c, user_id, heir_id))
+
+    async def claim_unowned(self, owner_id: str) -> int:
+        return await self._write(lambda c: claim_unowned(c, owner_id))
+
+    async def set_session_owner(self, session_id: str, owner_id: str) -> None:
+        await self._write(lambda c: set_session_owner(c, session_id, owner_id))
+
+    async def add_refresh_token(self, token: RefreshToken) -> None:
+        await self._write(lambda c: add_refresh(c, token))
+
+    async def rotate_refresh_token(
+        self, token_hash: str, now: int, successor: Callable[[RefreshToken], RefreshToken]
+    ) -> tuple[str, Optional[RefreshToken]]:
+        return await self._write(lambda c: rotate_refresh(c, token_hash, now, successor))
+
+    async def revoke_refresh_token(self, token_hash: str) -> None:
+        await self._write(lambda c: revoke_refresh(c, token_hash))
+
+    async def end_logins(self, user_id: str, now: int, keep: Optional[str] = None) -> None:
+        await self._write(lambda c: end_logins(c, user_id, now, keep))
+
+    async def add_browser_session(self, session: BrowserSession) -> None:
+        await self._write(lambda c: add_browser(c, session))
+
+    async def get_browser_session(self, id_hash: str) -> Optional[BrowserSession]:
+        return await self._read(lambda c: get_browser(c, id_hash))
+
+    async def delete_browser_session(self, id_hash: str) -> None:
+        await self._write(lambda c: delete_browser(c, id_hash))
+
+    async def sealed_secret(self, name: str, make: Callable[[], bytes]) -> bytes:
+        return await self._write(lambda c: sealed_secret(c, self._codec, name, make))
