@@ -1,6 +1,6 @@
 // The app: who is logged in, the header, and which page the hash route shows.
 
-import { api } from "./api.js";
+import { api, cookie } from "./api.js";
 import { announce } from "./dom.js";
 import { feed } from "./events.js";
 import { go, onRoute } from "./router.js";
@@ -86,7 +86,9 @@ async function start() {
     }
   });
   try {
-    const me = await api.get("/auth/me", undefined, { quiet: true });
+    // No CSRF cookie: no browser session either. Not asking then spares a refused
+    // request (the gateway counts those per address).
+    const me = cookie("wag_csrf") ? await api.get("/auth/me", undefined, { quiet: true }) : null;
     state.user = me && me.user ? me.user : me;
   } catch (err) {
     state.user = null;
