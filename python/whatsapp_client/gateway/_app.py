@@ -26,9 +26,9 @@ from whatsapp_client.gateway import (
     _routes_messages,
     _routes_ops,
     _routes_sessions,
-    _routes_users,
     _routes_stats,
     _routes_stream,
+    _routes_users,
     _routes_webhooks,
 )
 from whatsapp_client.gateway._auth import ApiKeys, configured_key_hashes
