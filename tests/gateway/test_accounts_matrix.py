@@ -116,7 +116,13 @@ class World:
 
     def __init__(self, gw: GatewayHandle, chat: ServerHandle, owner: Login) -> None:
         self.gw, self.chat, self.owner = gw, chat, owner
-        self.values: dict[str, str] = {"media_id": "med_none", "seq": "1", "name": "x"}
+        # "path": a dashboard asset (/dashboard/{path}, public like the page itself).
+        self.values: dict[str, str] = {
+            "media_id": "med_none",
+            "seq": "1",
+            "name": "x",
+            "path": "app.css",
+        }
 
     async def session(self, name: Optional[str] = None) -> str:
         name = name or f"mx{next(_names)}"
