@@ -54,6 +54,10 @@ ROUTES: list[tuple[str, str, str, bool, Any]] = [
     ("PATCH", "/api/v1/users/usr_x", "admin", True, {"disabled": True}),
     ("DELETE", "/api/v1/users/usr_x", "admin", True, None),
     ("POST", "/api/v1/users/usr_x/reset-password", "admin", True, None),
+    # Live data: the stream and the logs filter by what the key sees (no 403).
+    ("GET", "/api/v1/sessions/{sid}/stats", "read", False, None),
+    ("GET", "/api/v1/logs", "read", False, None),
+    ("GET", "/api/v1/events/stream", "read", False, None),
 ]
 _RANK = {"read": 0, "write": 1, "admin": 2}
 

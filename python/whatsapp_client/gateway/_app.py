@@ -18,19 +18,24 @@ from whatsapp_client.gateway import (
     _accounts_setup,
     _cloud_webhook,
     _routes_auth,
+    _routes_dashboard,
     _routes_docs,
     _routes_keys,
+    _routes_logs,
     _routes_media,
     _routes_messages,
     _routes_ops,
     _routes_sessions,
     _routes_users,
+    _routes_stats,
+    _routes_stream,
     _routes_webhooks,
 )
 from whatsapp_client.gateway._auth import ApiKeys, configured_key_hashes
 from whatsapp_client.gateway._context import CONTEXT, GatewayContext
 from whatsapp_client.gateway._facade import GatewayService
 from whatsapp_client.gateway._http_errors import error_middleware
+from whatsapp_client.gateway._live import LIVE, Live
 from whatsapp_client.gateway._logs import get_logger, log_context
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._routes_messages import json_limit
@@ -60,6 +65,9 @@ class Components:
     service: GatewayService
     dispatcher: Dispatcher
     metrics: GatewayMetrics
+    # Live data (dashboard): the event hub the service publishes to, and the log buffer;
+    # None: made by create_app (then only log records reach the event stream).
+    live: Optional[Live] = None
 
 
 def announce_key(key: str) -> None:
@@ -150,10 +158,17 @@ def create_app(
         _cloud_webhook,
         _routes_auth,
         _routes_users,
+        _routes_dashboard,
     ):
         module.add_routes(app)
+    # --- live data (dashboard): event stream, stats, logs ---------------------------------
+    live = components.live or Live.from_settings(settings)
+    app[LIVE] = live
+    for live_routes in (_routes_stream, _routes_stats, _routes_logs):
+        live_routes.add_routes(app)
 
     async def startup(app: web.Application) -> None:
+        live.start()  # first: the log records of the start reach the buffer
         await components.service.start()
         admin = await accounts.accounts.bootstrap()
         if admin is not None:
@@ -167,6 +182,7 @@ def create_app(
 
     async def shutdown(app: web.Application) -> None:
         ctx.shutting_down = True
+        await live.close()  # ends every event stream, so the server is not kept waiting
 
     async def cleanup(app: web.Application) -> None:
         # The dispatcher first: events still pending go out after the next start. Its close

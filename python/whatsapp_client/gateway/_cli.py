@@ -48,6 +48,8 @@ _HELP = {
     "retention_sweep_interval": "seconds between two retention sweeps",
     "auth_failures_per_address": "failed API key attempts per client address before 429",
     "auth_failure_window_seconds": "window of those attempts, seconds",
+    "log_buffer_records": "log records kept in memory for the dashboard's Logs tab",
+    "stream_heartbeat_seconds": "seconds between two heartbeats of the event stream",
 }
 
 

@@ -25,6 +25,11 @@ def _current() -> dict[str, str]:
     return _context.get() or {}
 
 
+def current_log_context() -> dict[str, str]:
+    """The fields of the enclosing :func:`log_context` (the live log buffer reads them)."""
+    return dict(_current())
+
+
 @contextlib.contextmanager
 def log_context(**fields: str | None) -> Iterator[None]:
     """Adds ``fields`` (e.g. ``session_id``, ``message_id``) to every log line written

@@ -12,6 +12,8 @@ from whatsapp_client.gateway import _api_schemas as s
 # Operator accounts: their paths and models, and the login security schemes.
 from whatsapp_client.gateway import _openapi_accounts as acc
 from whatsapp_client.gateway._http_errors import ErrorResponse
+from whatsapp_client.gateway._openapi_live import MODELS as LIVE_MODELS
+from whatsapp_client.gateway._openapi_live import live_paths
 from whatsapp_client.gateway._openapi_paths import paths
 from whatsapp_client.gateway._requests import CreateSession, SessionPatch
 
@@ -50,7 +52,7 @@ def _all_paths() -> JSON:
 
 def openapi_document() -> JSON:
     _, components = msgspec.json.schema_components(
-        _MODELS, ref_template="#/components/schemas/{name}"
+        _MODELS + LIVE_MODELS, ref_template="#/components/schemas/{name}"
     )
     return {
         "openapi": "3.1.0",
@@ -61,7 +63,7 @@ def openapi_document() -> JSON:
             'Every error is {"error": {"code", "message"}}; see docs/gateway.md for the codes.',
         },
         "servers": [{"url": "/"}],
-        "paths": _all_paths(),
+        "paths": {**_all_paths(), **live_paths()},  # live data: stream, stats, logs
         "components": {
             "schemas": components,
             "securitySchemes": {

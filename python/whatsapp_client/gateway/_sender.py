@@ -24,7 +24,9 @@ from whatsapp_client._waits import wait_for
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.client.mime import media_kind
 from whatsapp_client.gateway._engine import Engine, SendRefused, SendResult
+from whatsapp_client.gateway._event_hub import NULL_FEED, LiveFeed
 from whatsapp_client.gateway._ids import new_id, now_ms
+from whatsapp_client.gateway._log_buffer import mask_recipient
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import Event, MessageType, QueueItem
@@ -57,8 +59,12 @@ class SendWorker:
         wake: Callable[[], None],
         scratch: Path,
         sleep: Optional[Callable[[float], Awaitable[None]]] = None,
+        live: LiveFeed = NULL_FEED,
     ) -> None:
         self._sid = session_id
+        self._live = live  # the dashboard's event hub
+        # Attempts at the message first in the queue (for the log of a failed attempt).
+        self._attempts: tuple[str, int] = ("", 0)
         self._storage = storage
         self._engine = engine
         self._media = media
@@ -138,7 +144,7 @@ class SendWorker:
         try:
             result = await self._deliver(item)
         except SendRefused as exc:
-            log.warning("session %s: message %s failed: %s", self._sid, item.message_id, exc)
+            self._log_failure(item, exc, retry_in=None)
             await self._finish(item, "failed", None, str(exc))
             self._metrics.messages_failed.labels(self._sid).inc()
             return
@@ -146,7 +152,7 @@ class SendWorker:
             raise
         except Exception as exc:
             # Not now (no connection, the server busy): the item stays first in the queue.
-            log.info("session %s: message %s not sent yet (%s)", self._sid, item.message_id, exc)
+            self._log_failure(item, exc, retry_in=self._retry)
             await self._pause()
             return
         self._retry = _FIRST_RETRY
@@ -161,6 +167,35 @@ class SendWorker:
         log.debug(
             "session %s: sent %s in %.3fs", self._sid, item.message_id, time.monotonic() - started
         )
+
+    def _log_failure(self, item: QueueItem, exc: Exception, *, retry_in: Optional[float]) -> None:
+        """A failed attempt, with what the dashboard's Logs tab shows: the engine's reason,
+        the (masked) recipient, the attempt and what happens next."""
+        mid = item.message_id
+        attempt = self._attempts[1] + 1 if self._attempts[0] == mid else 1
+        self._attempts = (mid, attempt)
+        req = item.request
+        extra = {
+            "session_id": self._sid,
+            "message_id": mid,
+            "recipient": mask_recipient(req.group_id or req.to),
+            "error": str(exc) or type(exc).__name__,
+            "attempt": attempt,
+            "retry": "none: the message is failed" if retry_in is None else f"in {retry_in:g} s",
+        }
+        if retry_in is None:
+            log.error("session %s: message %s failed: %s", self._sid, mid, exc, extra=extra)
+        else:
+            extra["next_retry_at"] = now_ms() + int(retry_in * 1000)
+            log.warning(
+                "session %s: message %s not sent yet (attempt %d; retry in %g s): %s",
+                self._sid,
+                mid,
+                attempt,
+                retry_in,
+                exc,
+                extra=extra,
+            )
 
     async def _deliver(self, item: QueueItem) -> SendResult:
         req = item.request
@@ -224,6 +259,9 @@ class SendWorker:
                 )
                 await self._pause()
         self._wake()
+        # Live data: the message's outcome and the session's counters.
+        self._live.message(self._sid, item.message_id, "outbound", status, now_ms())
+        self._live.counters_changed(self._sid)
         with contextlib.suppress(Exception):
             await self._storage.touch_session(self._sid, now_ms())
             self._metrics.queue_depth.labels(self._sid).set(

@@ -26,6 +26,7 @@ from whatsapp_client.gateway._errors import (
     QueueFull,
     SessionNotConnected,
 )
+from whatsapp_client.gateway._event_hub import NULL_FEED, LiveFeed
 from whatsapp_client.gateway._facade import MediaReader
 from whatsapp_client.gateway._ids import new_id, now_ms
 from whatsapp_client.gateway._media_store import MediaStore, Sealer
@@ -86,8 +87,10 @@ class Gateway:
         engines: Optional[Mapping[str, EngineFactory]] = None,
         wake: Callable[[], None] = lambda: None,
         data_dir: Optional[Path] = None,
+        live: LiveFeed = NULL_FEED,
     ) -> None:
         self.settings = settings
+        self._live = live  # the dashboard's event hub
         self._storage = storage
         self._metrics = metrics
         self._wake = wake
@@ -96,7 +99,7 @@ class Gateway:
         if engines is None:
             engines = default_engines(settings)
         self.sessions = SessionManager(
-            storage, self.media, settings, metrics, engines, wake=wake, data_dir=root
+            storage, self.media, settings, metrics, engines, wake=wake, data_dir=root, live=live
         )
         self.retention = RetentionSweep(
             storage, settings.delivery_retention_seconds, settings.retention_sweep_interval
@@ -342,6 +345,9 @@ class Gateway:
         )
         self.sessions.kick(sid)
         self._metrics.queue_depth.labels(sid).inc()
+        # Live data: the new message and the queue depth.
+        self._live.message(sid, message_id, "outbound", "queued", now)
+        self._live.counters_changed(sid)
         return 202, body
 
     # --- reading ---------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ from typing import Callable, Optional
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.gateway._engine import Engine, InboundMessage
 from whatsapp_client.gateway._errors import StorageFull
+from whatsapp_client.gateway._event_hub import NULL_FEED, LiveFeed
 from whatsapp_client.gateway._ids import new_id, now_ms
+from whatsapp_client.gateway._log_buffer import mask_recipient
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import (
@@ -50,7 +52,9 @@ class SessionRuntime:
         wake: Callable[[], None],
         base_url: Optional[str],
         on_status: Callable[[str, SessionStatus], None],
+        live: LiveFeed = NULL_FEED,
     ) -> None:
+        self._live = live  # the dashboard's event hub
         self.session_id = session_id
         self._storage = storage
         self._media = media
@@ -93,6 +97,7 @@ class SessionRuntime:
             log.exception("session %s: cannot record status %s", self.session_id, status)
             return
         self._wake()
+        self._live.session_status(self.session_id, status, reason)
         if status == "connected" and self.worker is not None:
             self.worker.kick()
 
@@ -146,6 +151,8 @@ class SessionRuntime:
             return
         self._metrics.messages_received.labels(sid).inc()
         self._wake()
+        self._live.message(sid, record.id, "inbound", "received", record.timestamp)
+        self._live.counters_changed(sid)
         with contextlib.suppress(Exception):
             await self._storage.touch_session(sid, now_ms())
 
@@ -197,8 +204,24 @@ class SessionRuntime:
         if changed is None:
             return
         self._wake()
+        self._live.message(self.session_id, changed.id, "outbound", state, at)
         if state == "failed":
             # Failed after the network accepted it (cloud): why, with the gateway's id.
+            self._live.counters_changed(self.session_id)
+            log.warning(
+                "session %s: message %s failed after it was sent: %s",
+                self.session_id,
+                changed.id,
+                reason or "no reason given",
+                extra={
+                    "session_id": self.session_id,
+                    "message_id": changed.id,
+                    "recipient": mask_recipient(changed.peer),
+                    "error": reason or "the message failed",
+                    "engine_message_id": engine_message_id,
+                    "retry": "none (reported by the network after acceptance)",
+                },
+            )
             context = {"message_id": changed.id}
             await self.on_error("message_failed", reason or "the message failed", context)
 

@@ -20,7 +20,9 @@ from typing import Callable, Optional
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.gateway._engine import EngineFactory
 from whatsapp_client.gateway._errors import NotFound
+from whatsapp_client.gateway._event_hub import NULL_FEED, LiveFeed
 from whatsapp_client.gateway._ids import new_id, now_ms
+from whatsapp_client.gateway._logs import log_context
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import Event, SessionRecord, SessionStatus
@@ -54,8 +56,10 @@ class SessionManager:
         *,
         wake: Callable[[], None],
         data_dir: Path,
+        live: LiveFeed = NULL_FEED,
     ) -> None:
         self._storage = storage
+        self._live = live  # the dashboard's event hub
         self._media = media
         self._settings = settings
         self._metrics = metrics
@@ -114,8 +118,10 @@ class SessionManager:
 
     async def launch(self, record: SessionRecord, *, register: bool) -> None:
         """Starts a session; one that cannot be started is marked ``failed`` with why."""
-        async with self._locks[record.id]:
-            await self._launch_or_fail(record, register=register)
+        # The tasks the engine and the worker start inherit the session id for their logs.
+        with log_context(session_id=record.id):
+            async with self._locks[record.id]:
+                await self._launch_or_fail(record, register=register)
 
     async def _launch_or_fail(self, record: SessionRecord, *, register: bool) -> None:
         try:
@@ -146,6 +152,7 @@ class SessionManager:
             wake=self._wake,
             base_url=self._settings.base_url,
             on_status=self._note_status,
+            live=self._live,
         )
         engine = factory.build(
             record.id, record.config, credentials, directory / "engine", runtime, register=register
@@ -160,6 +167,7 @@ class SessionManager:
             self._metrics,
             wake=self._wake,
             scratch=directory / "tmp",
+            live=self._live,
         )
         self._runtimes[record.id] = runtime
         self._note_status(record.id, "connecting")
@@ -179,6 +187,7 @@ class SessionManager:
         await self._storage.set_session_status(session_id, status, reason, event)
         self._note_status(session_id, status)
         self._wake()
+        self._live.session_status(session_id, status, reason)
 
     async def _halt(self, session_id: str) -> None:
         runtime = self._runtimes.pop(session_id, None)
@@ -196,7 +205,8 @@ class SessionManager:
             await self._halt(session_id)
             record = await self._storage.update_session(session_id, running=True)
             await self._set_status(session_id, "connecting", "restarted by the operator")
-            await self._launch_or_fail(record, register=False)
+            with log_context(session_id=session_id):
+                await self._launch_or_fail(record, register=False)
 
     async def delete(self, session_id: str) -> None:
         async with self._locks[session_id]:

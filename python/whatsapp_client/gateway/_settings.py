@@ -68,3 +68,8 @@ class GatewaySettings:
     login_failures_per_address: int = 20
     login_failures_per_email: int = 5
     login_failure_window_seconds: float = 900.0
+
+    # Live data (dashboard): log records kept in memory for /api/v1/logs, and the seconds
+    # between two heartbeats of /api/v1/events/stream.
+    log_buffer_records: int = 2000
+    stream_heartbeat_seconds: float = 15.0

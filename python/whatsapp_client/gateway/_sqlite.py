@@ -22,6 +22,7 @@ from typing import Any, Optional, TypeVar, Union
 from whatsapp_client.gateway import _sqlite_events as ev
 from whatsapp_client.gateway import _sqlite_messages as msg
 from whatsapp_client.gateway import _sqlite_sessions as ses
+from whatsapp_client.gateway import _sqlite_stats as stats
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
@@ -376,6 +377,12 @@ class SqliteStorage(SqliteUsers):
     async def get_idempotent(self, scope: str) -> Optional[IdempotentAnswer]:
         now = now_ms()
         return await self._read(lambda c: ses.get_idempotent(c, self._codec, scope, now))
+
+    # --- live data (dashboard stats) ----------------------------------------------------
+    async def message_counts_per_minute(
+        self, session_id: str, since: int, until: int
+    ) -> dict[int, tuple[int, int, int]]:
+        return await self._read(lambda c: stats.per_minute(c, session_id, since, until))
 
 
 def _touch_written(outcome: object) -> None:

@@ -252,3 +252,11 @@ class Storage(Protocol):
 
     async def sealed_secret(self, name: str, make: Callable[[], bytes]) -> bytes:
         """A gateway secret kept sealed by the vault, made by ``make()`` the first time."""
+
+    # --- live data (dashboard stats) --------------------------------------------------
+    async def message_counts_per_minute(
+        self, session_id: str, since: int, until: int
+    ) -> dict[int, tuple[int, int, int]]:
+        """``{minute start (ms): (sent, received, failed)}`` for the minutes in
+        ``[since, until)`` that have messages (a received one by its timestamp, an outbound
+        one by the time it was accepted; ``sent`` includes delivered and read)."""

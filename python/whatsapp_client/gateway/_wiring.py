@@ -11,6 +11,8 @@ from whatsapp_client.gateway._app import Components
 from whatsapp_client.gateway._cloud_config import CloudFactory, CloudOptions
 from whatsapp_client.gateway._dispatcher import WebhookDispatcher
 from whatsapp_client.gateway._engine import EngineFactory
+from whatsapp_client.gateway._event_hub import EventHub
+from whatsapp_client.gateway._live import Live, storage_counters
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._service import Gateway
 from whatsapp_client.gateway._settings import GatewaySettings
@@ -31,6 +33,7 @@ def build_components(
     vault = Vault.load(data_dir)
     storage = SqliteStorage(data_dir, vault)
     dispatcher = WebhookDispatcher(storage, settings, metrics)
+    hub = EventHub(counters=storage_counters(storage))  # live data for the dashboard
     engines: dict[str, EngineFactory] = {
         "wac1": Wac1Factory(Wac1Options.from_settings(settings, client_options)),
         "cloud": CloudFactory(CloudOptions.from_settings(settings), registry=metrics.registry),
@@ -43,5 +46,12 @@ def build_components(
         engines=engines,
         wake=dispatcher.wake,
         data_dir=data_dir,
+        live=hub,
     )
-    return Components(storage=storage, service=service, dispatcher=dispatcher, metrics=metrics)
+    return Components(
+        storage=storage,
+        service=service,
+        dispatcher=dispatcher,
+        metrics=metrics,
+        live=Live.from_settings(settings, hub),
+    )

@@ -1,0 +1,70 @@
+"""Sessions from the browser: one created with the `New session` form connects to the
+running reference server (its badge turns `connected`, green, without a reload), and its
+badge follows the chat server going away and coming back."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.dashboard import _ui as ui
+from tests.dashboard._api import SESSION_PASSWORD, Api, unique_name
+from tests.dashboard._harness import ADMIN_EMAIL, Stack
+
+# The issue's bound: a badge shows a status change within 3 s of it.
+SHOWN_WITHIN_MS = 3_000
+
+
+def test_a_session_created_from_the_form_turns_connected(
+    page: Page, stack: Stack, admin: Api
+) -> None:
+    ui.login(page, stack.url, ADMIN_EMAIL, stack.admin_password)
+    name = unique_name("form")
+    ui.action(page, "New session").click()
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Engine", exact=True).select_option("wac1")
+    page.get_by_label("Server URL", exact=True).fill(stack.chat_url)
+    page.get_by_label("Username", exact=True).fill(name)
+    page.get_by_label("Password", exact=True).fill(SESSION_PASSWORD)
+    page.get_by_label("Register", exact=True).check()
+    ui.button(page, "Create").click()
+
+    ui.open_sessions(page, stack.url)
+    row = ui.session_row(page, name)
+    expect(row).to_have_count(1)
+    badge = ui.status_badge(row)
+    expect(badge).to_have_attribute("data-status", "connected")
+    expect(badge).to_have_text("connected")
+    assert any(ui.is_green(c) for c in ui.badge_colours(badge)), ui.badge_colours(badge)
+
+    # The gateway holds what the form asked for, owned by the admin who made it.
+    session_id = row.get_attribute("data-session-id")
+    assert session_id is not None
+    made = admin.session(session_id)
+    assert (made["name"], made["engine"], made["status"]) == (name, "wac1", "connected")
+    listed = admin.call("GET", "/sessions")["sessions"]
+    assert [s["owner_id"] for s in listed if s["id"] == session_id] == [admin.user["id"]]
+
+
+def test_the_badge_turns_red_when_the_chat_server_stops_and_green_when_it_returns(
+    page: Page, stack: Stack, admin: Api
+) -> None:
+    session = admin.create_session(stack.chat_url)
+    admin.wait_status(session["id"], "connected")
+    ui.login(page, stack.url, ADMIN_EMAIL, stack.admin_password)
+    ui.open_sessions(page, stack.url)
+    badge = ui.status_badge(page.locator(f'[data-session-id="{session["id"]}"]'))
+    expect(badge).to_have_attribute("data-status", "connected")
+    page_loads: list[str] = []
+    page.on("load", lambda p: page_loads.append(p.url))
+
+    stack.stop_chat()
+    try:
+        expect(badge).to_have_attribute("data-status", "disconnected", timeout=SHOWN_WITHIN_MS)
+        expect(badge).to_have_text("disconnected")
+        assert any(ui.is_red(c) for c in ui.badge_colours(badge)), ui.badge_colours(badge)
+    finally:
+        stack.start_chat()
+    expect(badge).to_have_attribute("data-status", "connected")
+    expect(badge).to_have_text("connected")
+    assert any(ui.is_green(c) for c in ui.badge_colours(badge)), ui.badge_colours(badge)
+    assert page_loads == []  # live: the page was never reloaded

@@ -1,0 +1,64 @@
+"""The `Webhooks` tab: a delivery the receiver refused until it was given up shows as failed
+with a `Redeliver` button; once the receiver accepts again, redelivering it delivers it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.dashboard import _ui as ui
+from tests.dashboard._api import Api
+from tests.dashboard._harness import ADMIN_EMAIL, Stack
+
+
+def _event_id(headers: dict[str, str]) -> str:
+    return next(v for k, v in headers.items() if k.lower() == "webhook-id")
+
+
+def _dead_deliveries(admin: Api, session_id: str) -> list[dict[str, Any]]:
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        dead = admin.call("GET", f"/sessions/{session_id}/deliveries", params={"state": "dead"})[
+            "deliveries"
+        ]
+        if dead:
+            return list(dead)
+        time.sleep(0.2)
+    raise AssertionError("no delivery was given up")
+
+
+def test_a_failed_delivery_is_redelivered_from_its_button(
+    page: Page, stack: Stack, admin: Api
+) -> None:
+    stack.receiver_fails(True)
+    try:
+        session = admin.create_session(stack.chat_url, webhooks=[{"url": stack.receiver.url}])
+        admin.wait_status(session["id"], "connected")
+        dead = _dead_deliveries(admin, session["id"])
+    finally:
+        stack.receiver_fails(False)
+    refused = len(stack.receiver.requests)
+    assert refused >= 1
+
+    ui.login(page, stack.url, ADMIN_EMAIL, stack.admin_password)
+    ui.open_session(page, stack.url, session["id"])
+    panel = ui.open_tab(page, "Webhooks")
+    expect(panel).to_contain_text(stack.receiver.url)
+    redeliver = ui.button(panel, "Redeliver")
+    expect(redeliver).not_to_have_count(0)
+    delivered = ui.data_rows(panel).filter(has_text="delivered")
+    expect(delivered).to_have_count(0)
+    expect(ui.data_rows(panel).filter(has_text="500")).not_to_have_count(0)  # last error
+
+    redeliver.first.click()
+    expect(delivered).not_to_have_count(0)
+
+    # The receiver accepted one of the refused events, and the gateway counts it delivered.
+    accepted = {_event_id(headers) for headers, _ in stack.receiver.requests[refused:]}
+    assert accepted & {d["event_id"] for d in dead}, (accepted, dead)
+    done = admin.call(
+        "GET", f"/sessions/{session['id']}/deliveries", params={"state": "delivered"}
+    )["deliveries"]
+    assert {d["event_id"] for d in done} & {d["event_id"] for d in dead}
