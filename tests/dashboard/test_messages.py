@@ -29,12 +29,12 @@ def test_a_message_sent_from_the_form_is_delivered_and_received(
     log = ui.open_tab(page, "Messages")
     # Alice's log holds this one message, and it turns delivered (the status word is shown).
     expect(ui.data_rows(log)).to_have_count(1)
-    expect(ui.data_rows(log).filter(has_text="delivered")).to_have_count(1)
+    expect(ui.data_rows(log).filter(has_text=text).filter(has_text="delivered")).to_have_count(1)
 
     ui.open_session(page, stack.url, bob["id"])
     inbox = ui.open_tab(page, "Messages")
     expect(ui.data_rows(inbox)).to_have_count(1)
-    expect(ui.data_rows(inbox).filter(has_text="received")).to_have_count(1)
+    expect(ui.data_rows(inbox).filter(has_text=text).filter(has_text="received")).to_have_count(1)
 
     # The gateway agrees: one outbound message delivered, the same text received by bob.
     outbound = [m for m in admin.messages(alice["id"]) if m["direction"] == "outbound"]
