@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.gateway._accounts_support import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -131,3 +133,30 @@ async def test_failed_logins_are_throttled_per_address(tmp_path: Path) -> None:
             headers={"X-Forwarded-For": "198.51.100.10"},
         )
         assert elsewhere.status == 200
+
+
+async def test_guesses_of_the_current_password_are_throttled(tmp_path: Path) -> None:
+    async with accounts_gateway(tmp_path / "gw", login_failures_per_email=2) as gw:
+        _, admin = await login(gw, ADMIN_EMAIL, ADMIN_PASSWORD)
+        assert admin is not None
+        guess = {"current_password": "a guess at it 1", "new_password": NEW_PASSWORD}
+        for _ in range(2):
+            assert (
+                await admin.bearer("POST", "/api/v1/auth/password", json_body=guess)
+            ).status == 400
+        right = {"current_password": ADMIN_PASSWORD, "new_password": NEW_PASSWORD}
+        blocked = await admin.bearer("POST", "/api/v1/auth/password", json_body=right)
+        assert (blocked.status, blocked.code) == (429, "too_many_requests")
+        await login(gw, ADMIN_EMAIL, ADMIN_PASSWORD, expect=429)  # the email is throttled
+        await close_browsers(gw)
+
+
+def test_a_weak_first_admin_password_stops_the_start(tmp_path: Path) -> None:
+    from whatsapp_client.gateway._app import create_app
+    from whatsapp_client.gateway._auth import InsecureApiKey
+    from whatsapp_client.gateway._settings import GatewaySettings
+
+    for bad in ({"admin_password": "short"}, {"admin_email": "not an email"}):
+        settings = GatewaySettings(data_dir=str(tmp_path / "gw"), **bad)  # type: ignore[arg-type]
+        with pytest.raises(InsecureApiKey):
+            create_app(settings)

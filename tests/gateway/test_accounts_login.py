@@ -196,3 +196,17 @@ async def test_the_signing_key_is_sealed_and_survives_a_restart(tmp_path: Path) 
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(admin.access, sealed[12:44], algorithms=["HS256"])
     assert all(h.startswith("$argon2id$") for h in hashes)
+
+
+async def test_a_bearer_logout_ends_that_access_token(tmp_path: Path) -> None:
+    async with accounts_gateway(tmp_path / "gw") as gw:
+        _, admin = await login(gw, ADMIN_EMAIL, ADMIN_PASSWORD)
+        _, other = await login(gw, ADMIN_EMAIL, ADMIN_PASSWORD)
+        assert admin is not None and other is not None
+        out = await admin.bearer(
+            "POST", "/api/v1/auth/logout", json_body={"refresh_token": admin.refresh}
+        )
+        assert out.status == 204
+        assert (await admin.bearer("GET", "/api/v1/auth/me")).status == 401
+        assert (await other.bearer("GET", "/api/v1/auth/me")).status == 200  # another login
+        await close_browsers(gw)

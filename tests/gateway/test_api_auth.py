@@ -54,7 +54,7 @@ ROUTES: list[tuple[str, str, str, bool, Any]] = [
     ("PATCH", "/api/v1/users/usr_x", "admin", True, {"disabled": True}),
     ("DELETE", "/api/v1/users/usr_x", "admin", True, None),
     ("POST", "/api/v1/users/usr_x/reset-password", "admin", True, None),
-    # Live data: the stream and the logs filter by what the key sees (no 403).
+    # Live data: the stream and the logs filter by what the caller sees.
     ("GET", "/api/v1/sessions/{sid}/stats", "read", False, None),
     ("GET", "/api/v1/logs", "read", False, None),
     ("GET", "/api/v1/events/stream", "read", False, None),

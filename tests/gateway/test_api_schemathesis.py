@@ -2,8 +2,8 @@
 operation with generated requests; no 5xx, every answer conforms to the document (status,
 content type, body, headers), invalid requests are refused. Session creation is left out:
 a generated one would start an engine dialling generated hosts (creation's validation is
-tested in test_api_sessions.py), nor the endless event stream. The gateway runs on its own loop in a thread because
-schemathesis drives it synchronously."""
+tested in test_api_sessions.py); so is the endless event stream. The gateway runs on its
+own loop in a thread because schemathesis drives it synchronously."""
 
 from __future__ import annotations
 

@@ -81,7 +81,7 @@ async def test_stats_of_an_unseen_or_unknown_session_are_refused(
     ok = await gateway.call("GET", f"/api/v1/sessions/{mine['id']}/stats", key=key)
     assert ok.status == 200
     hidden = await gateway.call("GET", f"/api/v1/sessions/{other['id']}/stats", key=key)
-    assert (hidden.status, hidden.code) == (403, "forbidden")  # as every session route
+    assert (hidden.status, hidden.code) == (404, "not_found")  # as every session route
     unknown = await gateway.call("GET", "/api/v1/sessions/ses_nope/stats")
     assert (unknown.status, unknown.code) == (404, "not_found")
     anonymous = await gateway.call("GET", f"/api/v1/sessions/{mine['id']}/stats", key=None)

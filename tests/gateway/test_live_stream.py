@@ -91,3 +91,24 @@ async def test_shutdown_ends_every_stream(tmp_path: Path) -> None:
         await asyncio.wait_for(gw.stop(), 30)
         await asyncio.wait_for(first.ended.wait(), 10)
         await asyncio.wait_for(second.ended.wait(), 10)
+
+
+async def test_head_answers_the_headers_of_a_stream_without_one(gateway: GatewayHandle) -> None:
+    answer = await gateway.call("HEAD", "/api/v1/events/stream")
+    assert answer.status == 200 and answer.raw == b""
+    assert answer.headers["Content-Type"] == "text/event-stream"
+
+
+async def test_the_chat_server_going_away_and_back_reaches_the_stream(
+    gateway: GatewayHandle, chat_server: ServerHandle
+) -> None:
+    # What the dashboard's badge follows: the engine's own status changes, not the API's.
+    session = await create_session(gateway, chat_server.url)
+    await wait_status(gateway, session["id"], "connected")
+    async with StreamReader(gateway) as stream:
+        await chat_server.stop()
+        down = await stream.expect("session", session_id=session["id"], status="disconnected")
+        assert down["name"] == session["name"]
+        await chat_server.start()
+        await stream.expect("session", session_id=session["id"], status="connected")
+        assert (await wait_status(gateway, session["id"], "connected"))["status"] == "connected"

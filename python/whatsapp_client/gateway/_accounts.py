@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from whatsapp_client.gateway._account_records import Role, UserRecord
+from whatsapp_client.gateway._auth import InsecureApiKey
 from whatsapp_client.gateway._errors import InvalidRequest, NotFound
 from whatsapp_client.gateway._ids import new_id, now_ms
 from whatsapp_client.gateway._logs import get_logger
@@ -41,6 +42,25 @@ def check_email(email: str) -> str:
 def check_password(password: str, field: str = "password") -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise InvalidRequest(f"{field} must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+
+
+class WrongPassword(InvalidRequest):
+    """The current password given to a password change is wrong."""
+
+
+class InsecureAdminPassword(InsecureApiKey):
+    """The configured first-admin password is too short; the gateway refuses to start."""
+
+
+def check_settings(settings: GatewaySettings) -> None:
+    """Refuses, before anything starts, a first-admin email or password that would be
+    refused at the first start."""
+    try:
+        check_email(settings.admin_email)
+        if settings.admin_password is not None:
+            check_password(settings.admin_password, "WHATSAPP_GATEWAY_ADMIN_PASSWORD")
+    except InvalidRequest as exc:
+        raise InsecureAdminPassword(exc.message) from None
 
 
 def temporary_password() -> str:
@@ -152,7 +172,7 @@ class Accounts:
     ) -> UserRecord:
         """Ends every other login of the user (the browser session ``keep_browser`` stays)."""
         if not await self._verify(user.password_hash, current):
-            raise InvalidRequest("current_password is wrong")
+            raise WrongPassword("current_password is wrong")
         check_password(new, "new_password")
         if new == current:
             raise InvalidRequest("new_password must differ from the current one")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from whatsapp_client.gateway._accounts import Accounts
+from whatsapp_client.gateway._accounts import Accounts, check_settings
 from whatsapp_client.gateway._auth import ApiKeys, FailureThrottle
 from whatsapp_client.gateway._auth_middleware import Authenticator, auth_middleware
 from whatsapp_client.gateway._browser_sessions import BrowserSessions
@@ -15,6 +15,7 @@ __all__ = ["ACCOUNTS", "AccountsContext", "auth_middleware", "make"]
 
 
 def make(storage: Storage, settings: GatewaySettings, keys: ApiKeys) -> AccountsContext:
+    check_settings(settings)  # a weak first-admin password stops the start here
     window = settings.login_failure_window_seconds
     return AccountsContext(
         accounts=Accounts(storage, settings),

@@ -18,7 +18,6 @@ from whatsapp_client.gateway import (
     _accounts_setup,
     _cloud_webhook,
     _routes_auth,
-    _routes_dashboard,
     _routes_docs,
     _routes_keys,
     _routes_logs,
@@ -26,9 +25,9 @@ from whatsapp_client.gateway import (
     _routes_messages,
     _routes_ops,
     _routes_sessions,
-    _routes_users,
     _routes_stats,
     _routes_stream,
+    _routes_users,
     _routes_webhooks,
 )
 from whatsapp_client.gateway._auth import ApiKeys, configured_key_hashes
@@ -158,7 +157,6 @@ def create_app(
         _cloud_webhook,
         _routes_auth,
         _routes_users,
-        _routes_dashboard,
     ):
         module.add_routes(app)
     # --- live data (dashboard): event stream, stats, logs ---------------------------------

@@ -48,6 +48,17 @@ _HELP = {
     "retention_sweep_interval": "seconds between two retention sweeps",
     "auth_failures_per_address": "failed API key attempts per client address before 429",
     "auth_failure_window_seconds": "window of those attempts, seconds",
+    # Operator accounts.
+    "admin_email": "email of the admin created on the first start",
+    "admin_password": "that admin's password (at least 12 characters; better in the"
+    " environment); without it a random one is printed once and must be changed",
+    "cookie_secure": "mark the dashboard cookies Secure also over http (behind a TLS proxy)",
+    "access_token_seconds": "lifetime of an access token (JWT), seconds",
+    "refresh_token_seconds": "lifetime of a refresh token, seconds",
+    "browser_session_seconds": "lifetime of a dashboard login, seconds",
+    "login_failures_per_address": "failed logins per client address before 429",
+    "login_failures_per_email": "failed logins per email before 429",
+    "login_failure_window_seconds": "window of those failed logins, seconds",
     "log_buffer_records": "log records kept in memory for the dashboard's Logs tab",
     "stream_heartbeat_seconds": "seconds between two heartbeats of the event stream",
 }

@@ -89,6 +89,8 @@ class Subscription:
         self._ready = asyncio.Event()
         self.closed = False
         self.dropped = False
+        # Called once when closed (the stream route aborts a write stuck on the client).
+        self.on_close: Optional[Callable[[], None]] = None
 
     def offer(self, event: LiveEvent) -> None:
         """Never waits: a full queue drops the subscriber."""
@@ -103,9 +105,14 @@ class Subscription:
         self._ready.set()
 
     def close(self) -> None:
+        if self.closed:
+            return
         self.closed = True
         self._ready.set()
         self._hub.discard(self)
+        callback, self.on_close = self.on_close, None
+        if callback is not None:
+            callback()
 
     @property
     def pending(self) -> int:

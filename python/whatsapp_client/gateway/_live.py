@@ -9,13 +9,12 @@ from typing import Optional
 
 from aiohttp import web
 
-from whatsapp_client.gateway import _auth
-from whatsapp_client.gateway._errors import Forbidden, NotFound
+from whatsapp_client.gateway._errors import NotFound
 from whatsapp_client.gateway._event_hub import CountersSource, EventHub
 from whatsapp_client.gateway._facade import GatewayService
 from whatsapp_client.gateway._log_buffer import LogBuffer
 from whatsapp_client.gateway._models import SessionRecord
-from whatsapp_client.gateway._principal import REQUEST_KEY, Principal
+from whatsapp_client.gateway._principal import Principal, principal_of
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._storage import Storage
 
@@ -74,26 +73,12 @@ def storage_counters(storage: Storage) -> CountersSource:
 
 
 def viewer_of(request: web.Request) -> Principal:
-    """The request's :class:`Principal`. Until the accounts middleware sets one, an API
-    key's principal stands in: it reaches every session its key may (as before)."""
-    found = request.get(REQUEST_KEY)
-    if isinstance(found, Principal):
-        return found
-    key = _auth.principal(request)
-    return Principal(
-        user_id=key.key_id,
-        email="",
-        role="admin",
-        scope=key.scope,
-        session_ids=key.session_ids,
-        key_id=key.key_id,
-    )
+    """The request's :class:`Principal` (set by the auth middleware)."""
+    return principal_of(request)
 
 
 def owner_of(record: SessionRecord) -> Optional[str]:
-    # ``owner_id`` arrives with operator accounts; a session without one is the admin's.
-    owner = getattr(record, "owner_id", None)
-    return owner if isinstance(owner, str) else None
+    return record.owner_id
 
 
 def sees_gateway(who: Principal) -> bool:
@@ -104,12 +89,12 @@ def sees_gateway(who: Principal) -> bool:
 async def visible_session(
     service: GatewayService, who: Principal, session_id: str
 ) -> SessionRecord:
-    """The session if ``who`` sees it; ``Forbidden`` for a key restricted to other
-    sessions, ``NotFound`` for another user's session (as for one that does not exist)."""
-    if who.session_ids is not None and session_id not in who.session_ids:
-        # As every session route answers a key restricted to other sessions.
-        raise Forbidden("this API key is restricted to other sessions")
-    record = await service.get_session(session_id)
-    if not who.sees(owner_of(record), session_id):
+    """The session if ``who`` sees it; ``NotFound`` otherwise (another user's session, or
+    one out of a restricted key's reach, answers like one that does not exist)."""
+    try:
+        record: Optional[SessionRecord] = await service.get_session(session_id)
+    except NotFound:
+        record = None
+    if record is None or not who.sees(record.owner_id, session_id):
         raise NotFound(f"no session {session_id!r}")
     return record

@@ -42,7 +42,7 @@ _MODELS: tuple[type[Any], ...] = (
 
 def _all_paths() -> JSON:
     """Every route; an authenticated one takes an API key, a Bearer token or a cookie."""
-    merged = {**paths(), **acc.account_paths()}
+    merged = {**paths(), **acc.account_paths(), **live_paths()}  # live: stream, stats, logs
     for item in merged.values():
         for operation in item.values():
             if operation.get("security"):
@@ -63,7 +63,7 @@ def openapi_document() -> JSON:
             'Every error is {"error": {"code", "message"}}; see docs/gateway.md for the codes.',
         },
         "servers": [{"url": "/"}],
-        "paths": {**_all_paths(), **live_paths()},  # live data: stream, stats, logs
+        "paths": _all_paths(),
         "components": {
             "schemas": components,
             "securitySchemes": {

@@ -18,7 +18,7 @@ from whatsapp_client.gateway._account_schemas import (
     RefreshBody,
     user_view,
 )
-from whatsapp_client.gateway._accounts import Accounts
+from whatsapp_client.gateway._accounts import Accounts, WrongPassword
 from whatsapp_client.gateway._auth import FailureThrottle
 from whatsapp_client.gateway._auth_middleware import Authenticator
 from whatsapp_client.gateway._context import context_of
@@ -68,16 +68,20 @@ def _no_store(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
-async def login(request: web.Request) -> web.StreamResponse:
-    acc = accounts_of(request)
-    address = client_address(request, context_of(request).settings.trusted_proxies)
-    body = await read_json(request, LoginBody, limit=_BODY_LIMIT)
-    email = body.email.strip().lower()
+def _check_throttles(acc: AccountsContext, address: str, email: str) -> None:
     waits = [acc.by_address.retry_after(address), acc.by_email.retry_after(email)]
     wait = max((w for w in waits if w is not None), default=None)
     if wait is not None:
         log.warning("login throttled", extra={"email": email, "address": address})
         raise TooManyRequests("too many failed logins; try again later", wait)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    acc = accounts_of(request)
+    address = client_address(request, context_of(request).settings.trusted_proxies)
+    body = await read_json(request, LoginBody, limit=_BODY_LIMIT)
+    email = body.email.strip().lower()
+    _check_throttles(acc, address, email)
     user = await acc.accounts.check_login(body.email, body.password)
     if user is None:
         acc.by_address.failed(address)
@@ -116,6 +120,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     if body is not None and body.refresh_token is not None:
         await acc.auth.tokens.revoke(body.refresh_token)
     await acc.auth.browser.end(request)
+    bearer = request.headers.get("Authorization", "")
+    if principal_of(request).via == "bearer" and bearer.startswith("Bearer "):
+        await acc.auth.tokens.end_access(bearer.removeprefix("Bearer "))
     log.info("logout", extra={"user_id": principal_of(request).user_id})
     response = web.Response(status=204)
     acc.auth.browser.clear_cookies(response)
@@ -132,10 +139,19 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     who = principal_of(request)
     body = await read_json(request, PasswordBody, limit=_BODY_LIMIT)
     user = await acc.accounts.get(who.user_id)
+    # Guesses of the current password (from a stolen session) are throttled like logins.
+    address = client_address(request, context_of(request).settings.trusted_proxies)
+    _check_throttles(acc, address, user.email.lower())
     keep = acc.auth.browser.id_hash_of(request) if who.via == "cookie" else None
-    await acc.accounts.change_password(
-        user, body.current_password, body.new_password, keep_browser=keep
-    )
+    try:
+        await acc.accounts.change_password(
+            user, body.current_password, body.new_password, keep_browser=keep
+        )
+    except WrongPassword:
+        acc.by_address.failed(address)
+        acc.by_email.failed(user.email.lower())
+        log.warning("password change refused: wrong current password", extra={"user_id": user.id})
+        raise
     log.info("password changed", extra={"user_id": user.id})
     return web.Response(status=204)
 

@@ -32,6 +32,11 @@ _encode = msgspec.json.Encoder().encode
 # Tells EventSource to reconnect after 2 s (its default is 3 s).
 _PREAMBLE = b"retry: 2000\n\n"
 _PING = b": ping\n\n"
+_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache, no-store",
+    "X-Accel-Buffering": "no",  # nginx: pass events through as they come
+}
 
 
 class _Visibility:
@@ -73,21 +78,36 @@ async def stream(request: web.Request) -> web.StreamResponse:
     who = viewer_of(request)
     who.require_scope("read")
     live = live_of(request)
+    if request.method == "HEAD":  # the headers of a stream, and no stream
+        return web.Response(headers=_HEADERS)
     try:
         sub = live.hub.subscribe()
     except StreamClosed:
         raise NotReady("the gateway is stopping") from None
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream",
-            "Cache-Control": "no-cache, no-store",
-            "X-Accel-Buffering": "no",  # nginx: pass events through as they come
-        }
-    )
+    response = web.StreamResponse(headers=_HEADERS)
     visibility = _Visibility(context_of(request).service, who)
+    writing = False
+
+    def abort_stuck_write() -> None:
+        # Dropped (or the gateway stopping) while a write waits on a client that does not
+        # read: only closing the connection frees this handler.
+        if writing and request.transport is not None:
+            request.transport.abort()
+
+    async def send(data: bytes) -> None:
+        nonlocal writing
+        writing = True
+        try:
+            await response.write(data)
+        finally:
+            writing = False
+
+    sub.on_close = abort_stuck_write
+    # The connection ends with the stream (never kept alive for another request).
+    response.force_close()
     try:
         await response.prepare(request)
-        await response.write(_PREAMBLE)
+        await send(_PREAMBLE)
         while True:
             try:
                 event = await sub.next(live.heartbeat)
@@ -99,11 +119,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
                     )
                 break
             if event is None:
-                await response.write(_PING)
+                await send(_PING)
                 continue
             frame = await visibility.frame(event)
             if frame is not None:
-                await response.write(frame)
+                await send(frame)
     except (ConnectionResetError, ConnectionError):
         pass  # the browser went away
     finally:

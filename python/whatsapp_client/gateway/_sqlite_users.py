@@ -165,6 +165,8 @@ def set_session_owner(conn: sqlite3.Connection, session_id: str, owner_id: str) 
 
 # --- refresh tokens ------------------------------------------------------------------------
 def add_refresh(conn: sqlite3.Connection, t: RefreshToken) -> None:
+    # Expired tokens of anyone go at each new login (they open nothing any more).
+    conn.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?", (t.created_at,))
     conn.execute(
         f"INSERT INTO refresh_tokens ({REFRESH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
         (
@@ -230,6 +232,7 @@ def end_logins(conn: sqlite3.Connection, user_id: str, now: int, keep: Optional[
 
 # --- browser sessions ----------------------------------------------------------------------
 def add_browser(conn: sqlite3.Connection, b: BrowserSession) -> None:
+    conn.execute("DELETE FROM browser_sessions WHERE expires_at <= ?", (b.created_at,))
     conn.execute(
         f"INSERT INTO browser_sessions ({BROWSER_COLUMNS}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608
         (b.id_hash, b.user_id, b.csrf_hash, b.created_at, b.expires_at),

@@ -48,6 +48,9 @@ class Tokens:
         self._settings = settings
         self._wall_ms = wall_ms
         self._key: Optional[bytes] = None
+        # Access tokens ended by a logout before they expire: jti → exp (seconds). In
+        # memory: they expire within minutes anyway (a restart forgets at most those).
+        self._ended: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return "Tokens(key=<redacted>)"
@@ -91,7 +94,21 @@ class Tokens:
         sub, pwd = claims.get("sub"), claims.get("pwd")
         if not isinstance(sub, str) or not isinstance(pwd, int):
             raise Unauthorized("invalid access token")
+        if claims.get("jti") in self._ended:
+            raise Unauthorized("this access token was ended by a logout")
         return sub, pwd
+
+    async def end_access(self, token: str) -> None:
+        """Refuses a valid access token from now on (logout)."""
+        try:
+            claims = jwt.decode(token, await self._signing_key(), algorithms=[ALGORITHM])
+        except jwt.PyJWTError:
+            return
+        now = self._wall_ms() // 1000
+        self._ended = {j: exp for j, exp in self._ended.items() if exp > now}
+        jti, exp = claims.get("jti"), claims.get("exp")
+        if isinstance(jti, str) and isinstance(exp, int):
+            self._ended[jti] = exp
 
     def _new_refresh(self, user_id: str, family_id: str) -> tuple[str, RefreshToken]:
         token = REFRESH_PREFIX + secrets.token_urlsafe(32)
