@@ -43,6 +43,8 @@ function show(route) {
   }
   header();
   state.cleanup = page.mount(main, route, ctx) || null;
+  // A new page: keyboard and screen reader users start at its top, not on a removed node.
+  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
   const heading = main.querySelector("h1");
   document.title = (heading ? heading.textContent + " · " : "") + "whatsapp-client gateway";
 }

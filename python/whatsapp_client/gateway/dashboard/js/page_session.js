@@ -62,7 +62,7 @@ export function mount(container, route, ctx) {
   container.append(
     h("p", {}, h("a", { href: "#/sessions" }, "← Sessions")),
     h("div", { class: "title-row" }, title, h("p", { class: "session-status" }, badge, " ", reason)),
-    actions, error, tabList(route.id, tabKey), panel);
+    actions, error);
 
   let session = null;
   let tabCleanup = null;
@@ -95,9 +95,11 @@ export function mount(container, route, ctx) {
     try {
       session = await api.get("/sessions/" + encodeURIComponent(route.id));
     } catch (err) {
-      error.show(err.status === 404 ? "No such session (or not yours)." : err.message);
+      error.show(err.status === 404 ? "Session not found: it does not exist, or it is not yours." : err.message);
       return;
     }
+    // The tabs only once the session is known to be there (and visible to this user).
+    container.append(tabList(route.id, tabKey), panel);
     update(session);
     document.title = session.name + " · " + tabLabel + " · whatsapp-client gateway";
     actions.append(actionButtons(session, handlers));
