@@ -168,3 +168,12 @@ async def test_a_user_streams_only_its_own_sessions_and_an_admin_everything() ->
     first = user_frames[0]
     assert first is not None and first.startswith(b"event: session\ndata: ")
     assert json.loads(first.split(b"data: ")[1])["name"] == "name ses_mine"
+
+
+async def test_a_deleted_session_is_forgotten() -> None:
+    hub = EventHub()
+    hub.bind()
+    hub.session_status("ses_a", "connected", None)
+    assert "ses_a" in hub.connected_since
+    hub.session_deleted("ses_a")
+    assert "ses_a" not in hub.connected_since

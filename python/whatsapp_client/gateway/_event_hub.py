@@ -62,6 +62,8 @@ class LiveFeed(Protocol):
 
     def counters_changed(self, session_id: str) -> None: ...
 
+    def session_deleted(self, session_id: str) -> None: ...
+
 
 class _NullFeed:
     def session_status(self, session_id: str, status: str, reason: Optional[str]) -> None:
@@ -73,6 +75,9 @@ class _NullFeed:
         pass
 
     def counters_changed(self, session_id: str) -> None:
+        pass
+
+    def session_deleted(self, session_id: str) -> None:
         pass
 
 
@@ -227,8 +232,8 @@ class EventHub:
             return
         self.publish(LiveEvent("log", entry.session_id, msgspec.structs.asdict(entry)))
 
-    def forget(self, session_id: str) -> None:
-        """A deleted session."""
+    def session_deleted(self, session_id: str) -> None:
+        """Forgets what the hub kept of a deleted session."""
         self.connected_since.pop(session_id, None)
         self._last_counters.pop(session_id, None)
 

@@ -222,6 +222,7 @@ class SessionManager:
             await self._media.remove_session(session_id)
             await asyncio.to_thread(shutil.rmtree, self.directory(session_id), True)
             self._note_status(session_id, None)
+            self._live.session_deleted(session_id)
         self._locks.pop(session_id, None)
 
     def set_rate(self, session_id: str, rate_per_minute: int) -> None:
