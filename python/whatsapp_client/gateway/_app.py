@@ -18,6 +18,7 @@ from whatsapp_client.gateway import (
     _accounts_setup,
     _cloud_webhook,
     _routes_auth,
+    _routes_dashboard,
     _routes_docs,
     _routes_keys,
     _routes_logs,
@@ -157,6 +158,7 @@ def create_app(
         _cloud_webhook,
         _routes_auth,
         _routes_users,
+        _routes_dashboard,
     ):
         module.add_routes(app)
     # --- live data (dashboard): event stream, stats, logs ---------------------------------
