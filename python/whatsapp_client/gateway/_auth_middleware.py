@@ -25,7 +25,7 @@ from whatsapp_client.gateway._auth import (
     key_principal,
 )
 from whatsapp_client.gateway._browser_sessions import BrowserSessions
-from whatsapp_client.gateway._errors import Forbidden
+from whatsapp_client.gateway._errors import Forbidden, Unauthorized
 from whatsapp_client.gateway._principal import REQUEST_KEY, Principal
 from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.gateway._tokens import Tokens
@@ -88,8 +88,8 @@ class Authenticator:
             assert match is not None
             try:
                 user_id, generation = await self.tokens.check_access(match.group(1))
-            except Exception as exc:
-                self.keys.refuse(request, "bad bearer token", str(exc))
+            except Unauthorized as exc:  # counted against the address, like a bad key
+                self.keys.refuse(request, "bad bearer token", exc.message)
             user = await self._live_user(request, user_id, "bearer")
             if user.password_changed_at != generation:
                 self.keys.refuse(

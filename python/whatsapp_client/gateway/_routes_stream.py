@@ -124,11 +124,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
             frame = await visibility.frame(event)
             if frame is not None:
                 await send(frame)
-    except (ConnectionResetError, ConnectionError):
-        pass  # the browser went away
+    except ConnectionError:
+        pass  # the browser went away (or was cut off above)
     finally:
         sub.close()
-    with contextlib.suppress(ConnectionResetError, ConnectionError):
+    with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
 
