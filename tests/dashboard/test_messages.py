@@ -1,7 +1,10 @@
 """Sending from the session page: a text typed in the `Send` tab reaches a second session;
-the sender's `Messages` log shows it delivered and the receiver's shows it received."""
+the sender's `Messages` log shows it delivered and the receiver's shows it received, and
+their `Overview` counters count it."""
 
 from __future__ import annotations
+
+import re
 
 from playwright.sync_api import Page, expect
 
@@ -31,10 +34,15 @@ def test_a_message_sent_from_the_form_is_delivered_and_received(
     expect(ui.data_rows(log)).to_have_count(1)
     expect(ui.data_rows(log).filter(has_text=text).filter(has_text="delivered")).to_have_count(1)
 
+    overview = ui.open_tab(page, "Overview")
+    expect(overview).to_contain_text(re.compile(r"\bSent\s+1\b"), use_inner_text=True)
+
     ui.open_session(page, stack.url, bob["id"])
     inbox = ui.open_tab(page, "Messages")
     expect(ui.data_rows(inbox)).to_have_count(1)
     expect(ui.data_rows(inbox).filter(has_text=text).filter(has_text="received")).to_have_count(1)
+    overview = ui.open_tab(page, "Overview")
+    expect(overview).to_contain_text(re.compile(r"\bReceived\s+1\b"), use_inner_text=True)
 
     # The gateway agrees: one outbound message delivered, the same text received by bob.
     outbound = [m for m in admin.messages(alice["id"]) if m["direction"] == "outbound"]
