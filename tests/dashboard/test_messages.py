@@ -49,3 +49,43 @@ def test_a_message_sent_from_the_form_is_delivered_and_received(
     assert [(m["text"], m["status"]) for m in outbound] == [(text, "delivered")]
     inbound = [m for m in admin.messages(bob["id"]) if m["direction"] == "inbound"]
     assert [m["text"] for m in inbound] == [text]
+
+
+def test_a_file_sent_from_the_form_arrives_with_its_caption(
+    page: Page, stack: Stack, admin: Api
+) -> None:
+    alice = admin.create_session(stack.chat_url, name=unique_name("alice"))
+    bob = admin.create_session(stack.chat_url, name=unique_name("bob"))
+    admin.wait_status(alice["id"], "connected")
+    admin.wait_status(bob["id"], "connected")
+    caption = f"the report {unique_name('file')}"
+    content = b"quarterly figures\n" * 100
+
+    ui.login(page, stack.url, ADMIN_EMAIL, stack.admin_password)
+    ui.open_session(page, stack.url, alice["id"])
+    panel = ui.open_tab(page, "Send")
+    panel.get_by_label("To", exact=True).fill(bob["name"])
+    panel.get_by_label("Text", exact=True).fill(caption)
+    panel.get_by_label("File", exact=True).set_input_files(
+        files=[{"name": "report.txt", "mimeType": "text/plain", "buffer": content}]
+    )
+    ui.button(panel, "Send").click()
+
+    log = ui.open_tab(page, "Messages")
+    expect(ui.data_rows(log).filter(has_text=caption).filter(has_text="delivered")).to_have_count(1)
+    ui.open_session(page, stack.url, bob["id"])
+    inbox = ui.open_tab(page, "Messages")
+    expect(ui.data_rows(inbox).filter(has_text=caption).filter(has_text="received")).to_have_count(
+        1
+    )
+
+    inbound = [m for m in admin.messages(bob["id"]) if m["direction"] == "inbound"]
+    assert [(m["type"], m["caption"]) for m in inbound] == [("document", caption)]
+    media = inbound[0]["media"]
+    assert media is not None
+    assert media["filename"] == "report.txt"
+    got = admin.http.get(
+        media["url"] if media["url"].startswith("http") else stack.url + media["url"]
+    )
+    assert got.status_code == 200
+    assert got.content == content
