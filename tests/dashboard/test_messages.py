@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from tests.dashboard import _ui as ui
 from tests.dashboard._api import Api, unique_name
@@ -66,9 +66,8 @@ def test_a_file_sent_from_the_form_arrives_with_its_caption(
     panel = ui.open_tab(page, "Send")
     panel.get_by_label("To", exact=True).fill(bob["name"])
     panel.get_by_label("Text", exact=True).fill(caption)
-    panel.get_by_label("File", exact=True).set_input_files(
-        files=[{"name": "report.txt", "mimeType": "text/plain", "buffer": content}]
-    )
+    report: FilePayload = {"name": "report.txt", "mimeType": "text/plain", "buffer": content}
+    panel.get_by_label("File", exact=True).set_input_files(files=report)
     ui.button(panel, "Send").click()
 
     log = ui.open_tab(page, "Messages")
