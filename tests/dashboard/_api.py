@@ -46,7 +46,7 @@ class Api:
         method: str,
         path: str,
         body: Any = None,
-        expect: int | tuple[int, ...] = (200, 201, 204),
+        expect: int | tuple[int, ...] = (200, 201, 202, 204),
         params: Optional[dict[str, str]] = None,
     ) -> Any:
         response = self.http.request(

@@ -45,18 +45,18 @@ GATEWAY_SETTINGS: dict[str, Any] = {
     "log_level": "INFO",
 }
 
-# What the gateway prints at first start: the admin's email and a password on its own.
-_PASSWORD_LINE = re.compile(r"(?im)^\s*(?:password\s*[:=]\s*)?(\S{12,})\s*$")
+# What the gateway prints once at first start (``_app.announce_admin``).
+_SHOWN_EMAIL = re.compile(r"(?m)^\s*email:\s+(\S+)\s*$")
+_SHOWN_PASSWORD = re.compile(r"(?m)^\s*password:\s+(\S+)\s*$")
 
 
-def admin_password_in(text: str, api_keys: list[str]) -> str:
-    """The first-start admin password in what the gateway printed: a line that holds only
-    a secret (or ``password: <secret>``), which is not the announced API key."""
-    for match in _PASSWORD_LINE.finditer(text):
-        candidate = match.group(1)
-        if candidate not in api_keys and not candidate.startswith("wag_") and "@" not in candidate:
-            return candidate
-    raise AssertionError(f"no admin password in the gateway's first-start output:\n{text}")
+def admin_password_in(printed: str) -> str:
+    """The first-start admin password in what the gateway printed on the terminal."""
+    emails = _SHOWN_EMAIL.findall(printed)
+    passwords = _SHOWN_PASSWORD.findall(printed)
+    if emails != [ADMIN_EMAIL] or len(passwords) != 1:
+        raise AssertionError(f"no single admin account in the first-start output:\n{printed}")
+    return str(passwords[0])
 
 
 class GatewayRunner:
@@ -67,7 +67,7 @@ class GatewayRunner:
         self.settings = GatewaySettings(**values)
         self.port = 0
         self.printed = ""
-        self.announced_keys: list[str] = []
+        self.announced: list[str] = []
         self._runner: Optional[web.AppRunner] = None
 
     @property
@@ -79,7 +79,7 @@ class GatewayRunner:
         components = build_components(
             settings, Path(settings.data_dir), client_options=CLIENT_OPTIONS
         )
-        app = create_app(settings, components=components, announce=self.announced_keys.append)
+        app = create_app(settings, components=components, announce=self.announced.append)
         runner = web.AppRunner(app, access_log=None)
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
@@ -118,7 +118,7 @@ class Stack:
             await self.receiver.start()
 
         self.run(start())
-        self.admin_password = admin_password_in(self.gateway.printed, self.gateway.announced_keys)
+        self.admin_password = admin_password_in(self.gateway.printed)
 
     def run(self, coro: Any, timeout: float = 60.0) -> Any:
         return self.loop.run(coro, timeout)

@@ -12,6 +12,7 @@ from tests.dashboard._api import Api, unique_name
 from tests.dashboard._harness import ADMIN_EMAIL, Stack
 
 PASSWORD = "a plain user password 9"
+# The page says the session is not there (the API answers 404, not 403).
 NOT_FOUND = re.compile(r"not found", re.IGNORECASE)
 
 
@@ -34,12 +35,14 @@ def test_a_plain_user_cannot_see_another_users_session(
     expect(ui.action(page, "Admin")).to_have_count(0)
 
     ui.open_session(page, stack.url, theirs["id"])
-    expect(page.get_by_text(NOT_FOUND).first).to_be_visible()
+    expect(page.get_by_role("alert").filter(has_text=NOT_FOUND)).to_be_visible()
     expect(page.get_by_text(theirs["name"])).to_have_count(0)
     expect(ui.tab(page, "Send")).to_have_count(0)
+    ann.call("GET", f"/sessions/{theirs['id']}", expect=404)
     # Its own session's page opens.
     ui.open_session(page, stack.url, mine["id"])
     expect(ui.tab(page, "Overview")).to_be_visible()
+    expect(page.get_by_role("heading", name=mine["name"])).to_be_visible()
     expect(page.get_by_text(NOT_FOUND)).to_have_count(0)
 
     # The admin's list has both, each with its owner.

@@ -54,6 +54,16 @@ def test_the_badge_turns_red_when_the_chat_server_stops_and_green_when_it_return
     ui.open_sessions(page, stack.url)
     badge = ui.status_badge(page.locator(f'[data-session-id="{session["id"]}"]'))
     expect(badge).to_have_attribute("data-status", "connected")
+    # Keeps every text the polite live regions are given (a later one replaces it).
+    page.evaluate(
+        """() => {
+            window.__announced = [];
+            for (const node of document.querySelectorAll('[aria-live="polite"]')) {
+                new MutationObserver(() => window.__announced.push(node.textContent))
+                    .observe(node, {childList: true, characterData: true, subtree: true});
+            }
+        }"""
+    )
     page_loads: list[str] = []
     page.on("load", lambda p: page_loads.append(p.url))
 
@@ -66,5 +76,41 @@ def test_the_badge_turns_red_when_the_chat_server_stops_and_green_when_it_return
         stack.start_chat()
     expect(badge).to_have_attribute("data-status", "connected")
     expect(badge).to_have_text("connected")
+    # Both changes were told to screen readers too (politely), naming the session.
+    for word in (r"\bdisconnected\b", r"(?<!dis)connected\b"):
+        page.wait_for_function(
+            """([name, word]) => window.__announced.some(
+                t => t.split(/\\s+/).includes(name) && new RegExp(word).test(t))""",
+            arg=[session["name"], word],
+            timeout=15_000,
+        )
     assert any(ui.is_green(c) for c in ui.badge_colours(badge)), ui.badge_colours(badge)
     assert page_loads == []  # live: the page was never reloaded
+
+
+def test_stop_restart_and_delete_from_the_list(page: Page, stack: Stack, admin: Api) -> None:
+    session = admin.create_session(stack.chat_url)
+    admin.wait_status(session["id"], "connected")
+    ui.login(page, stack.url, ADMIN_EMAIL, stack.admin_password)
+    ui.open_sessions(page, stack.url)
+    row = page.locator(f'[data-session-id="{session["id"]}"]')
+    badge = ui.status_badge(row)
+    expect(badge).to_have_attribute("data-status", "connected")
+
+    ui.button(row, "Stop").click()
+    expect(badge).to_have_attribute("data-status", "stopped")
+    assert admin.session(session["id"])["running"] is False
+    ui.button(row, "Restart").click()
+    expect(badge).to_have_attribute("data-status", "connected")
+
+    # Delete asks first; cancelling keeps the session.
+    ui.button(row, "Delete").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    ui.button(dialog, "Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_have_count(1)
+    ui.button(row, "Delete").click()
+    ui.button(dialog, "Delete").click()
+    expect(row).to_have_count(0)
+    admin.call("GET", f"/sessions/{session['id']}", expect=404)
