@@ -7,8 +7,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from tests.redis_support import key_prefix, redis_server
 from tests.server.helpers import Account, register
 from whatsapp_client.server.testing import ServerHandle, running_server
+
+__all__ = ["key_prefix", "redis_server"]
 
 
 @pytest.fixture
