@@ -174,7 +174,11 @@ def create_app(settings: Settings) -> web.Application:
         await storage.open()
         metrics.queue_depth.set(await storage.pending_total())
         log.info("storage open", extra={"path": getattr(storage, "path", None)})
-        await fanout.start()
+        try:
+            await fanout.start()
+        except BaseException:
+            await storage.close()  # cleanup does not run when startup fails
+            raise
         sweeper.append(
             asyncio.ensure_future(run_sweeper(storage, blobs, settings.attachment_sweep_interval))
         )

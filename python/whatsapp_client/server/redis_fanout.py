@@ -120,7 +120,7 @@ class RedisFanout:
             loop.create_task(self._read()),
             loop.create_task(self._keep_alive()),
         ]
-        log.info("redis fan-out started", extra={"process": self.process_id})
+        log.info("redis fan-out started", extra={"process_id": self.process_id})
 
     async def close(self) -> None:
         if self._client is None:
