@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 
 from tests.server.fanout_support import FakeConn, Node, redis_factory, settle, until
 from whatsapp_client.server.redis_fanout import RedisFanout, decode_envelope, encode_envelope
@@ -122,3 +123,36 @@ async def _crash(fanout: RedisFanout) -> None:
     await asyncio.gather(*fanout._tasks, return_exceptions=True)
     fanout._tasks = []
     fanout._local = type(fanout._local)()  # close() would otherwise detach them cleanly
+
+
+class ClosableConn(FakeConn):
+    def __init__(self, user_id: str) -> None:
+        super().__init__(user_id)
+        self.closed: list[tuple[int, str]] = []
+
+    def close_soon(self, code: int, message: str) -> None:
+        self.closed.append((code, message))
+
+
+async def test_a_lost_subscription_closes_local_sockets_and_recovers(
+    nodes: list[Node], redis_server: str
+) -> None:
+    a, b, _ = nodes
+    bob = user()
+    conn = ClosableConn(bob)
+    await b.fanout.attach(conn.conn)
+    assert isinstance(b.fanout, RedisFanout)
+    admin = aioredis.Redis.from_url(redis_server)
+    try:
+        # Every subscriber connection on the server, b's among them, is dropped.
+        assert await admin.client_kill_filter(_type="pubsub") >= 1
+    finally:
+        await admin.aclose()
+    # Frames published meanwhile may be lost, so the client is told to reconnect ...
+    await until(lambda: conn.closed == [(1012, "fan-out reconnecting")], "the socket closed")
+    b.fanout.detach(conn.conn)
+    # ... and a fresh connection is served through the restored subscription.
+    again = FakeConn(bob)
+    await b.fanout.attach(again.conn)
+    a.fanout.publish(bob, b'{"type":"message","n":1}')
+    await until(lambda: len(again.of_type("message")) == 1, "a frame after the reconnect")

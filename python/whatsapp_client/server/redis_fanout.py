@@ -36,6 +36,9 @@ log = get_logger("redis_fanout")
 
 Done = Callable[[Any], None]
 
+CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: "service restart", clients reconnect
+RESUBSCRIBE_PAUSE = 0.5  # seconds between attempts to get the subscription back
+
 
 def encode_envelope(payload: bytes, key: DedupKey) -> bytes:
     """A frame on a user channel: the JSON dedup key (or nothing), a newline, the frame."""
@@ -295,7 +298,8 @@ class RedisFanout:
                 message = await self._pubsub.get_message(timeout=None)
             except (RedisError, OSError) as exc:
                 log.error("redis subscription lost", extra={"error": repr(exc)})
-                await asyncio.sleep(1.0)
+                self._drop_local_sockets()
+                await asyncio.sleep(RESUBSCRIBE_PAUSE)
                 continue
             if message is None:
                 continue
@@ -314,6 +318,12 @@ class RedisFanout:
                     self._local.send(channel[len(user_prefix) :].decode(), payload, key)
                 elif channel.startswith(presence_prefix):
                     self._on_presence(channel[len(presence_prefix) :].decode(), data)
+
+    def _drop_local_sockets(self) -> None:
+        """Frames published while the subscription was down are lost to these sockets: close
+        them (1012, try again) so their clients reconnect and get them from storage."""
+        for conn in self._local.connections():
+            conn.close_soon(CLOSE_SERVICE_RESTART, "fan-out reconnecting")
 
     def _on_presence(self, user_id: str, data: bytes) -> None:
         if data == b"1":
