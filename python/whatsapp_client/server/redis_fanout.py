@@ -37,6 +37,7 @@ log = get_logger("redis_fanout")
 Done = Callable[[Any], None]
 
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: "service restart", clients reconnect
+CLOSE_FLUSH_SECONDS = 5.0  # at most this long to announce our users offline on close
 RESUBSCRIBE_PAUSE = 0.5  # seconds between attempts to get the subscription back
 
 
@@ -130,7 +131,9 @@ class RedisFanout:
             return
         for user_id in self._local.users():
             self._queue_detach(user_id)
-        await self.flush()
+        # Bounded: with Redis gone, the other processes reap our users after the TTL anyway.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.flush(), CLOSE_FLUSH_SECONDS)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
