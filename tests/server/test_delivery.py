@@ -9,6 +9,9 @@ import aiohttp
 from tests.server.helpers import Account, call, connect, error_code, message, register
 from whatsapp_client.server.testing import ServerHandle, running_server
 
+# The in-process fan-out and the Redis one (a real redis-server): see conftest.py.
+FANOUTS = ("local", "redis")
+
 
 async def test_offline_messages_arrive_in_order_after_auth_ok(
     server: ServerHandle, http: aiohttp.ClientSession, alice: Account, bob: Account

@@ -11,6 +11,9 @@ import aiohttp
 from tests.server.helpers import Account, call, connect, error_code, register
 from whatsapp_client.server.testing import ServerHandle
 
+# The in-process fan-out and the Redis one (a real redis-server): see conftest.py.
+FANOUTS = ("local", "redis")
+
 
 async def _group(
     http: aiohttp.ClientSession, server: ServerHandle, owner: Account, *members: Account

@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import WSCloseCode, web
 
 from whatsapp_client._swagger_ui import add_swagger_ui
+from whatsapp_client.server.backends import make_fanout, make_storage
 from whatsapp_client.server.blobs import BlobStore
 from whatsapp_client.server.credentials import DummyHash
 from whatsapp_client.server.errors import ApiError, error_response
-from whatsapp_client.server.fanout import LocalFanout
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.metrics import Metrics
 from whatsapp_client.server.presence import PresenceHub
@@ -33,7 +33,6 @@ from whatsapp_client.server.routes import (
 )
 from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.state import STATE, Limiters, ServerState
-from whatsapp_client.server.storage import SqliteStorage
 from whatsapp_client.server.storage.files import private_dir
 from whatsapp_client.server.ws import websocket_handler
 
@@ -147,20 +146,14 @@ def create_app(settings: Settings) -> web.Application:
     else:
         private_dir(data_dir)
     metrics = Metrics()
-    storage = SqliteStorage(
-        data_dir,
-        synchronous=settings.sqlite_synchronous,
-        max_batch=settings.writer_max_batch,
-        reader_threads=settings.reader_threads,
-        on_batch=metrics.commit_batch.observe,
-        scrub_interval=settings.wal_scrub_interval,
-    )
-    fanout = LocalFanout()
+    storage = make_storage(settings, data_dir, metrics)
+    presence = PresenceHub()
+    fanout = make_fanout(settings, presence, storage.set_last_seen)
     state = ServerState(
         settings=settings,
         storage=storage,
         fanout=fanout,
-        presence=PresenceHub(),
+        presence=presence,
         metrics=metrics,
         limiters=Limiters.from_settings(settings),
         relay=Relay(
@@ -180,7 +173,12 @@ def create_app(settings: Settings) -> web.Application:
     async def startup(app: web.Application) -> None:
         await storage.open()
         metrics.queue_depth.set(await storage.pending_total())
-        log.info("storage open", extra={"path": storage.path})
+        log.info("storage open", extra={"path": getattr(storage, "path", None)})
+        try:
+            await fanout.start()
+        except BaseException:
+            await storage.close()  # cleanup does not run when startup fails
+            raise
         sweeper.append(
             asyncio.ensure_future(run_sweeper(storage, blobs, settings.attachment_sweep_interval))
         )
@@ -202,6 +200,7 @@ def create_app(settings: Settings) -> web.Application:
         for task in sweeper:
             task.cancel()
         await asyncio.gather(*sweeper, return_exceptions=True)
+        await fanout.close()
         await storage.close()
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)

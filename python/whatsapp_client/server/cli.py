@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from whatsapp_client.server.backends import BackendError
 from whatsapp_client.server.logs import configure_logging
 from whatsapp_client.server.runner import serve
 from whatsapp_client.server.settings import ENV_PREFIX, Settings, coerce_setting, settings_from_env
@@ -27,6 +28,11 @@ _HELP = {
     "data": "directory of the database and attachments (default: a temporary directory"
     " deleted on exit)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "database": "postgresql://user:password@host/db to share storage between processes"
+    " (default: SQLite in --data); prefer the environment variable for the password",
+    "redis": "redis://host:port/db to share the fan-out and presence between processes"
+    " (default: in-process)",
+    "redis_presence_ttl": "seconds before a crashed process's users show offline",
     "access_log": "one log line per REST request",
     "bcrypt_cost": "bcrypt work factor for passwords",
     "sqlite_synchronous": "full (fsync each group commit) or normal",
@@ -174,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"whatsapp-client serve: {_os_error_text(exc, settings)}", file=sys.stderr)
         return 1
-    except (InsecurePermissionsError, SchemaError) as exc:
+    except (InsecurePermissionsError, SchemaError, BackendError) as exc:
         print(f"whatsapp-client serve: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -123,7 +123,7 @@ class Relay:
         outcome = await self._storage.acknowledge(user_id, ids)
         self._metrics.queue_depth.dec(outcome.cleared)
         for batch in outcome.batches:
-            self.route_status(
+            await self.route_status(
                 batch.sender,
                 encode_frame(Status(message_ids=list(batch.ids), status="delivered", by=user_id)),
             )
@@ -131,13 +131,13 @@ class Relay:
     async def mark_read(self, user_id: str, peer_id: str, ids: Sequence[str]) -> None:
         changed = await self._storage.mark_read(user_id, peer_id, ids)
         if changed:
-            self.route_status(
+            await self.route_status(
                 peer_id, encode_frame(Status(message_ids=list(changed), status="read", by=user_id))
             )
 
-    def route_status(self, user_id: str, payload: bytes) -> None:
+    async def route_status(self, user_id: str, payload: bytes) -> None:
         """To the sender now if online, else into its durable status queue."""
-        if self._fanout.publish(user_id, payload) == 0:
+        if await self._fanout.deliver(user_id, payload) == 0:
             self._storage.queue_status(user_id, payload)
 
     # -- groups ----------------------------------------------------------------------------

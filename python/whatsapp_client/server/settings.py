@@ -24,6 +24,13 @@ class Settings:
     # Directory for the SQLite database; None keeps everything in a temporary directory.
     data: str | None = None
     log_level: str = "INFO"
+    # Shared backends for several processes (docs/scaling.md); None keeps SQLite in `data`
+    # and the in-process fan-out.
+    database: str | None = None
+    redis: str | None = None
+    # Seconds after which a process that stopped refreshing its presence entries (crashed)
+    # has its users shown offline; refreshed every third of it.
+    redis_presence_ttl: float = 30.0
     access_log: bool = True
 
     bcrypt_cost: int = 12

@@ -139,10 +139,10 @@ async def _serve(state: ServerState, conn: Connection, user_id: str) -> None:
     settings = state.settings
     conn.user_id = user_id
     conn.begin_sync()
-    came_online = state.fanout.attach(conn)
+    # Attached (and, across processes, subscribed) before the backlog is read, so nothing
+    # committed meanwhile is missed.
+    await state.fanout.attach(conn)
     conn.send_synced(encode_frame(AuthOk(user_id=user_id)), None)
-    if came_online:
-        state.presence.changed(user_id, True)
     try:
         await state.relay.sync(conn)
     finally:
@@ -179,11 +179,8 @@ async def _guarded(conn: Connection, coro: Coroutine[Any, Any, None]) -> None:
 
 
 def _detach(state: ServerState, conn: Connection) -> None:
-    state.presence.unsubscribe_all(conn)
-    if state.fanout.detach(conn) and conn.user_id is not None:
-        stamp = state.presence.changed(conn.user_id, False)
-        if stamp is not None:
-            state.storage.set_last_seen(conn.user_id, stamp)
+    state.fanout.unwatch(state.presence.unsubscribe_all(conn))
+    state.fanout.detach(conn)
 
 
 def _frame_bytes(data: str | bytes, limit: int) -> int:
@@ -277,9 +274,10 @@ async def _subscribe(state: ServerState, conn: Connection, user_ids: list[str]) 
     if missing:
         conn.send(_error("user_not_found", "unknown user ids: " + ", ".join(missing[:20])))
     found = [uid for uid in wanted if uid in known]
-    state.presence.subscribe(conn, found)
+    await state.fanout.watch(state.presence.subscribe(conn, found))
+    online = await state.fanout.online(found)
     for uid in found:
-        if state.fanout.is_online(uid):
+        if uid in online:
             conn.send(encode_frame(Online(user_id=uid, online=True)))
         else:
             seen = state.presence.last_seen.get(uid, known[uid])
