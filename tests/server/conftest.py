@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import pytest
 
+from tests.pg_support import PostgresCluster, create_database, postgres_cluster
 from tests.server.helpers import Account, register
 from whatsapp_client.server.testing import ServerHandle, running_server
 
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL server for the session (started only if a test needs it)."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
 
 @pytest.fixture
-async def server() -> AsyncIterator[ServerHandle]:
-    async with running_server() as handle:
+async def pg_dsn(pg_cluster: PostgresCluster) -> str:
+    """A fresh, empty database for one test."""
+    return await create_database(pg_cluster)
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings that pick the storage backend: every test using ``server`` runs on both."""
+    if request.param == "postgres":
+        cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+        return {"database": await create_database(cluster)}
+    return {}
+
+
+@pytest.fixture
+async def server(backend_settings: dict[str, Any]) -> AsyncIterator[ServerHandle]:
+    async with running_server(**backend_settings) as handle:
         yield handle
 
 

@@ -35,6 +35,7 @@ from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.state import STATE, Limiters, ServerState
 from whatsapp_client.server.storage import SqliteStorage
 from whatsapp_client.server.storage.files import private_dir
+from whatsapp_client.server.storage.postgres import PostgresStorage
 from whatsapp_client.server.ws import websocket_handler
 
 log = get_logger("http")
@@ -147,14 +148,22 @@ def create_app(settings: Settings) -> web.Application:
     else:
         private_dir(data_dir)
     metrics = Metrics()
-    storage = SqliteStorage(
-        data_dir,
-        synchronous=settings.sqlite_synchronous,
-        max_batch=settings.writer_max_batch,
-        reader_threads=settings.reader_threads,
-        on_batch=metrics.commit_batch.observe,
-        scrub_interval=settings.wal_scrub_interval,
-    )
+    storage: SqliteStorage | PostgresStorage
+    if settings.database:
+        storage = PostgresStorage(
+            settings.database,
+            max_batch=settings.writer_max_batch,
+            on_batch=metrics.commit_batch.observe,
+        )
+    else:
+        storage = SqliteStorage(
+            data_dir,
+            synchronous=settings.sqlite_synchronous,
+            max_batch=settings.writer_max_batch,
+            reader_threads=settings.reader_threads,
+            on_batch=metrics.commit_batch.observe,
+            scrub_interval=settings.wal_scrub_interval,
+        )
     fanout = LocalFanout()
     state = ServerState(
         settings=settings,

@@ -26,6 +26,7 @@ _HELP = {
     "port": "TCP port; 0 picks a free one",
     "data": "directory of the database and attachments (default: a temporary directory"
     " deleted on exit)",
+    "database": "postgresql:// DSN of a shared PostgreSQL database (default: SQLite in --data)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "access_log": "one log line per REST request",
     "bcrypt_cost": "bcrypt work factor for passwords",

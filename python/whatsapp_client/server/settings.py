@@ -23,6 +23,9 @@ class Settings:
     port: int = 8080
     # Directory for the SQLite database; None keeps everything in a temporary directory.
     data: str | None = None
+    # postgresql:// DSN: accounts, keys, messages, groups and attachment metadata go to
+    # PostgreSQL (several processes may share it); attachment blobs stay under ``data``.
+    database: str | None = None
     log_level: str = "INFO"
     access_log: bool = True
 
