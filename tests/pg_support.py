@@ -24,22 +24,23 @@ class PostgresMissingError(RuntimeError):
     """The PostgreSQL server binaries are not installed."""
 
 
+# Debian's packages put the server binaries here, off PATH.
+SYSTEM_DIR = "/usr/lib/postgresql"
+
+
 def _binary(name: str) -> str:
     path = shutil.which(name)
-    if path is None:
-        for candidate in (
-            sorted(os.listdir("/usr/lib/postgresql"), reverse=True)
-            if os.path.isdir("/usr/lib/postgresql")
-            else []
-        ):
-            found = os.path.join("/usr/lib/postgresql", candidate, "bin", name)
-            if os.access(found, os.X_OK):
-                return found
-        raise PostgresMissingError(
-            f"PostgreSQL's `{name}` is not on PATH: install the `postgresql` package"
-            " (apt-get install postgresql) to run the PostgreSQL backend tests"
-        )
-    return path
+    if path is not None:
+        return path
+    versions = sorted(os.listdir(SYSTEM_DIR), reverse=True) if os.path.isdir(SYSTEM_DIR) else []
+    for version in versions:
+        found = os.path.join(SYSTEM_DIR, version, "bin", name)
+        if os.access(found, os.X_OK):
+            return found
+    raise PostgresMissingError(
+        f"PostgreSQL's `{name}` is not on PATH: install the `postgresql` package"
+        " (apt-get install postgresql) to run the PostgreSQL backend tests"
+    )
 
 
 def _free_port() -> int:

@@ -8,6 +8,7 @@ imported only when this storage opens, so the SQLite default needs no extra pack
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
@@ -125,6 +126,24 @@ class PostgresStorage:
             raise RuntimeError("storage is closed")
         async with self._pool.acquire() as conn, conn.transaction():
             return await fn(conn)
+
+    async def _ordered(self, fn: Op[T]) -> T:
+        """A write committed in call order with the submitted ones (an ack then a read
+        receipt from one socket; a queued status then the take that delivers it)."""
+        if self._writer is None:
+            raise RuntimeError("storage is closed")
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+        def settle(outcome: Any) -> None:
+            if done.done():
+                return
+            if isinstance(outcome, BaseException):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
+
+        self._writer.submit(fn, settle)
+        return await done
 
     def _advisory(self, fn: Op[None]) -> None:
         """last_seen and queued statuses: dropped with a warning once closed."""
@@ -247,16 +266,16 @@ class PostgresStorage:
         return await self._read(lambda c: msg.pending(c, recipient, limit, after_seq))
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
-        return await self._write(lambda c: msg.acknowledge(c, recipient, ids))
+        return await self._ordered(lambda c: msg.acknowledge(c, recipient, ids))
 
     async def mark_read(self, reader: str, peer_id: str, ids: Sequence[str]) -> tuple[str, ...]:
-        return await self._write(lambda c: msg.mark_read(c, reader, peer_id, ids))
+        return await self._ordered(lambda c: msg.mark_read(c, reader, peer_id, ids))
 
     def queue_status(self, user_id: str, payload: bytes) -> None:
         self._advisory(lambda c: msg.queue_status(c, user_id, payload))
 
     async def take_statuses(self, user_id: str) -> list[bytes]:
-        return await self._write(lambda c: msg.take_statuses(c, user_id))
+        return await self._ordered(lambda c: msg.take_statuses(c, user_id))
 
     async def pending_total(self) -> int:
         return await self._read(msg.pending_total)
