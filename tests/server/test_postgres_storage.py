@@ -126,6 +126,8 @@ def test_missing_binaries_fail_naming_the_package(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(pg_support, "SYSTEM_DIR", str(tmp_path / "none"))
-    with pytest.raises(pg_support.PostgresMissingError, match="`postgresql` package"):
-        with pg_support.postgres_cluster():
-            pass
+    with (
+        pytest.raises(pg_support.PostgresMissingError, match="`postgresql` package"),
+        pg_support.postgres_cluster(),
+    ):
+        pass
