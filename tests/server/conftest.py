@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from tests.pg_support import PostgresCluster, create_database, postgres_cluster
+from tests.server import helpers
 from tests.server.helpers import Account, register
 from whatsapp_client.server.testing import ServerHandle, running_server
 
@@ -35,6 +36,18 @@ async def backend_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
         cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
         return {"database": await create_database(cluster)}
     return {}
+
+
+@pytest.fixture
+def serving_backend(backend_settings: dict[str, Any]) -> Iterator[None]:
+    """Modules that mark themselves ``usefixtures("serving_backend")`` get `serving()`
+    servers on each backend in turn."""
+    helpers.BACKEND.clear()
+    helpers.BACKEND.update(backend_settings)
+    try:
+        yield
+    finally:
+        helpers.BACKEND.clear()
 
 
 @pytest.fixture
