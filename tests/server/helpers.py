@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -141,10 +142,17 @@ def message(to: str, content: str = "hello", message_id: str = "") -> Json:
     return {"type": "message", "id": message_id or str(uuid.uuid4()), "to": to, "content": content}
 
 
+# For a test in a both-backends module that reads the SQLite file itself.
+sqlite_only = pytest.mark.parametrize("backend_settings", [{}], ids=["sqlite"])
+
+# Storage backend settings for `serving()`, set per test by the `serving_backend` fixture.
+BACKEND: dict[str, Any] = {}
+
+
 @contextlib.asynccontextmanager
 async def serving(**settings: Any) -> AsyncIterator[tuple[ServerHandle, aiohttp.ClientSession]]:
     """A server with these settings and an HTTP session (one `async with`, Python 3.9-safe)."""
-    async with running_server(**settings) as server, aiohttp.ClientSession() as http:
+    async with running_server(**{**BACKEND, **settings}) as server, aiohttp.ClientSession() as http:
         yield server, http
 
 

@@ -21,6 +21,9 @@ from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.state import STATE, ServerState
 from whatsapp_client.server.testing import ServerHandle
 
+# Every server here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("serving_backend")
+
 MIB = 1024 * 1024
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import uuid
 
 import aiohttp
+import pytest
 
 from tests.server.helpers import Account, call, connect, error_code, message, register
 from whatsapp_client.server.testing import ServerHandle, running_server
 
 # The in-process fan-out and the Redis one (a real redis-server): see conftest.py.
 FANOUTS = ("local", "redis")
+# Every server here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("serving_backend")
 
 
 async def test_offline_messages_arrive_in_order_after_auth_ok(

@@ -19,9 +19,13 @@ from tests.server.helpers import (
     message,
     register,
     serving,
+    sqlite_only,
 )
 from tests.server.rawhttp import exchange, json_error_code
 from whatsapp_client.server import credentials
+
+# Every server here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("serving_backend")
 
 
 async def test_undecodable_authorization_header_is_401() -> None:
@@ -191,6 +195,7 @@ async def test_low_order_public_keys_are_refused(weak: bytes, where: str) -> Non
         assert status == 404  # nothing was stored
 
 
+@sqlite_only  # reads server.sqlite3 itself
 async def test_acknowledged_content_does_not_linger_in_the_database_files() -> None:
     marker = "LINGERING-CIPHERTEXT-" * 50
     async with serving(wal_scrub_interval=0.05) as (server, http):
@@ -229,6 +234,7 @@ async def test_unsupported_methods_get_405_with_allow() -> None:
         assert "GET" in headers["allow"]
 
 
+@sqlite_only  # reads server.sqlite3 itself
 async def test_a_legacy_hash_is_upgraded_at_the_next_login() -> None:
     async with serving() as (server, http):
         alice = await register(http, server.url)

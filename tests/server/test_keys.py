@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import aiohttp
+import pytest
 
 from tests.server.helpers import (
     Account,
@@ -17,6 +18,9 @@ from tests.server.helpers import (
     x25519_public,
 )
 from whatsapp_client.server.testing import ServerHandle
+
+# Every server here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("serving_backend")
 
 
 async def _upload(

@@ -11,6 +11,9 @@ from tests.server.helpers import Keys, call, connect, error_code, message, regis
 from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.testing import running_server
 
+# Every server here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("serving_backend")
+
 
 def _retry_after(headers: dict[str, str]) -> int:
     value = int(headers["Retry-After"])

@@ -9,6 +9,9 @@ import pytest
 
 from tests.server.helpers import call, connect, error_code, message, register, serving
 
+# Every server here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("serving_backend")
+
 BAD_IDS = ["", "a\x00b", "x" * 129, "has space", "tab\tid", "caf\u00e9", "\x7f", "line\n"]
 
 

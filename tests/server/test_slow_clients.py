@@ -9,9 +9,13 @@ import resource
 import sys
 
 import aiohttp
+import pytest
 
 from tests.server.helpers import connect, register, serving
 from tests.server.rawhttp import closed_by_server, exchange, json_error_code, open_raw
+
+# Every server here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("serving_backend")
 
 
 async def test_silent_connections_are_closed_after_the_header_timeout() -> None:

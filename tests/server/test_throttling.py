@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from tests.server.helpers import Account, Keys, call, error_code, register, serving
 from tests.server.test_keys import _upload
 from whatsapp_client.server.testing import ServerHandle
+
+# Every server here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("serving_backend")
 
 
 async def _login(source: str, url: str, username: str, password: str) -> int:

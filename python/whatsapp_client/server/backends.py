@@ -39,7 +39,7 @@ def redact_url(url: str) -> str:
 
 def make_storage(settings: Settings, data_dir: str, metrics: Metrics) -> Storage:
     if settings.database:
-        return _postgres_storage(settings.database)
+        return _postgres_storage(settings.database, settings, metrics)
     return SqliteStorage(
         data_dir,
         synchronous=settings.sqlite_synchronous,
@@ -50,7 +50,7 @@ def make_storage(settings: Settings, data_dir: str, metrics: Metrics) -> Storage
     )
 
 
-def _postgres_storage(url: str) -> Storage:
+def _postgres_storage(url: str, settings: Settings, metrics: Metrics) -> Storage:
     if not url.startswith(("postgresql://", "postgres://")):
         raise BackendError(f"--database must be a postgresql:// URL, got {redact_url(url)!r}")
     try:
@@ -65,7 +65,9 @@ def _postgres_storage(url: str) -> Storage:
             f"PostgreSQL storage needs the {exc.name!r} package:"
             " pip install 'whatsapp-client[postgres]'"
         ) from None
-    storage: Storage = module.PostgresStorage(url)
+    storage: Storage = module.PostgresStorage(
+        url, max_batch=settings.writer_max_batch, on_batch=metrics.commit_batch.observe
+    )
     return storage
 
 

@@ -25,7 +25,8 @@ class Settings:
     data: str | None = None
     log_level: str = "INFO"
     # Shared backends for several processes (docs/scaling.md); None keeps SQLite in `data`
-    # and the in-process fan-out.
+    # and the in-process fan-out. With `database`, accounts, keys, messages, groups and
+    # attachment metadata go to PostgreSQL; attachment blobs stay under `data`.
     database: str | None = None
     redis: str | None = None
     # Seconds after which a process that stopped refreshing its presence entries (crashed)

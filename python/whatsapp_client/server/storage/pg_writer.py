@@ -1,0 +1,128 @@
+"""Ordered writes on PostgreSQL: messages, group messages and advisory updates.
+
+``submit_message`` / ``submit_group_message`` promise ``on_commit`` in call order, after
+the commit. One task takes the queued operations in order; consecutive direct messages
+share one transaction (a group commit), everything else commits alone. A transaction that
+loses a race to another process (a unique or serialization conflict) is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from whatsapp_client.server.logs import get_logger
+
+log = get_logger("storage")
+
+OnCommit = Callable[[Any], None]
+# (connection, items) -> one result per item
+Merged = Callable[[Any, list[Any]], Awaitable[list[Any]]]
+Single = Callable[[Any], Awaitable[Any]]
+
+_RETRIES = 3
+
+
+class _Op:
+    __slots__ = ("item", "merged", "on_commit", "single")
+
+    def __init__(
+        self, single: Single | None, merged: Merged | None, item: Any, on_commit: OnCommit
+    ) -> None:
+        self.single = single
+        self.merged = merged
+        self.item = item
+        self.on_commit = on_commit
+
+
+class OrderedWriter:
+    def __init__(
+        self, pool: Any, *, max_batch: int, on_batch: Callable[[int], None] | None
+    ) -> None:
+        self._pool = pool
+        self._max_batch = max_batch
+        self._on_batch = on_batch
+        self._queue: asyncio.Queue[_Op | None] = asyncio.Queue()
+        self._closed = False
+        self._task = asyncio.ensure_future(self._run())
+
+    def submit(self, single: Single, on_commit: OnCommit) -> None:
+        self._put(_Op(single, None, None, on_commit))
+
+    def submit_merged(self, merged: Merged, item: Any, on_commit: OnCommit) -> None:
+        self._put(_Op(None, merged, item, on_commit))
+
+    def _put(self, op: _Op) -> None:
+        if self._closed:
+            raise RuntimeError("storage is closed")
+        self._queue.put_nowait(op)
+
+    async def close(self) -> None:
+        """Commit everything queued, then stop."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put_nowait(None)
+        await self._task
+
+    async def _run(self) -> None:
+        while True:
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                nxt = self._queue.get_nowait()
+                if nxt is None:
+                    await self._process(batch)
+                    return
+                batch.append(nxt)
+            await self._process(batch)
+
+    async def _process(self, batch: list[_Op]) -> None:
+        start = 0
+        while start < len(batch):
+            op = batch[start]
+            if op.merged is None:
+                await self._commit([op])
+                start += 1
+                continue
+            end = start
+            while end < len(batch) and batch[end].merged is op.merged:
+                end += 1
+            await self._commit(batch[start:end])
+            start = end
+        if self._on_batch is not None:
+            self._on_batch(len(batch))
+
+    async def _commit(self, ops: list[_Op]) -> None:
+        import asyncpg
+
+        outcomes: list[Any]
+        for attempt in range(_RETRIES):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    if ops[0].merged is not None:
+                        outcomes = list(await ops[0].merged(conn, [op.item for op in ops]))
+                    else:
+                        single = ops[0].single
+                        assert single is not None
+                        outcomes = [await single(conn)]
+                break
+            except (
+                asyncpg.UniqueViolationError,
+                asyncpg.SerializationError,
+                asyncpg.DeadlockDetectedError,
+            ) as exc:
+                if attempt == _RETRIES - 1:
+                    log.exception("database commit failed")
+                    outcomes = [exc] * len(ops)
+            except Exception as exc:
+                log.exception("database commit failed")
+                outcomes = [exc] * len(ops)
+                break
+        for op, outcome in zip(ops, outcomes):
+            try:
+                op.on_commit(outcome)
+            except Exception:
+                log.exception("commit callback failed")
