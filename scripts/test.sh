@@ -3,10 +3,14 @@
 # the Rust tests (cargo test) and the Python tests and benchmark checks (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The Cloud API limiter's tests run a throwaway redis-server; the dashboard's tests drive
-# Debian's chromium (through Playwright, which is told where it is).
+# The Cloud API limiter's and the server's fan-out tests run a throwaway redis-server, the
+# server's storage tests a throwaway PostgreSQL (Debian keeps its binaries off PATH, in
+# /usr/lib/postgresql/*/bin); the dashboard's tests drive Debian's chromium (through
+# Playwright, which is told where it is).
 missing=""
 command -v redis-server >/dev/null || missing="$missing redis-server"
+command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+  || missing="$missing postgresql"
 command -v chromium >/dev/null || missing="$missing chromium"
 if [ -n "$missing" ]; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
