@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 from whatsapp_client import errors
+from whatsapp_client.client import store as store_mod
+from whatsapp_client.client.frames import GroupMessage
 from whatsapp_client.client.models import Message
 from whatsapp_client.client.sessions import validate_peer_id
 
@@ -142,3 +144,38 @@ def row_to_message(row: Any, me: str, names: dict[str, str]) -> Message:
 def dumps_group(group: Group) -> str:
     """A group as JSON text (for logs and the demo)."""
     return json.dumps(dataclasses.asdict(group), ensure_ascii=False)
+
+
+def group_record(message: Message) -> Any:
+    """The local store's record of a group message."""
+    assert message.group_id is not None
+    return store_mod.message_record(
+        id=message.id,
+        peer_id=message.group_id,
+        from_user=message.from_user,
+        to=message.group_id,
+        direction=message.direction,
+        type="text",
+        timestamp=message.timestamp,
+        status=message.status,
+        content=message.content.encode("utf-8"),
+        group_id=message.group_id,
+    )
+
+
+def history_frames(data: Any) -> list[GroupMessage]:
+    """The messages of a ``GET /api/groups/{id}/messages`` answer as frames, oldest first."""
+    frames = [
+        GroupMessage(
+            id=str(m["id"]),
+            group_id=str(m["group_id"]),
+            from_=str(m["from"]),
+            content=str(m.get("content") or ""),
+            timestamp=int(m.get("timestamp") or 0),
+            group_name=m.get("group_name"),
+        )
+        for m in (data or {}).get("messages", [])
+        if isinstance(m, dict)
+    ]
+    frames.sort(key=lambda f: f.timestamp)
+    return frames

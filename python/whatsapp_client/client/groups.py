@@ -23,7 +23,6 @@ from urllib.parse import quote
 
 from whatsapp_client import errors
 from whatsapp_client._waits import wait_for
-from whatsapp_client.client import store as store_mod
 from whatsapp_client.client.config import ClientConfig
 from whatsapp_client.client.connection import Connection
 from whatsapp_client.client.frames import ErrorFrame, GroupMessage, GroupMessageOut, Sent
@@ -33,6 +32,8 @@ from whatsapp_client.client.group_models import (
     GroupMember,
     dumps_group,
     group_error,
+    group_record,
+    history_frames,
     retype_error,
     row_to_message,
     validate_group_id,
@@ -230,7 +231,7 @@ class Groups:
             group_id=gid,
             group_name=self._names.get(gid),
         )
-        await executor.run(store.save_message, self._record(message))
+        await executor.run(store.save_message, group_record(message))
         return message
 
     def connection_lost(self) -> None:
@@ -270,22 +271,6 @@ class Groups:
             return True
         return frame.id in self._recent
 
-    @staticmethod
-    def _record(message: Message) -> Any:
-        assert message.group_id is not None
-        return store_mod.message_record(
-            id=message.id,
-            peer_id=message.group_id,
-            from_user=message.from_user,
-            to=message.group_id,
-            direction=message.direction,
-            type="text",
-            timestamp=message.timestamp,
-            status=message.status,
-            content=message.content.encode("utf-8"),
-            group_id=message.group_id,
-        )
-
     def _message(self, frame: GroupMessage, me: str) -> Message:
         if frame.group_name:
             self._names[frame.group_id] = frame.group_name
@@ -314,7 +299,7 @@ class Groups:
         except errors.AuthenticationError:
             return False
         message = self._message(frame, user.id)
-        record = self._record(message)
+        record = group_record(message)
         key = _SEEN_KEY + frame.group_id
 
         def save() -> bool:
@@ -354,19 +339,7 @@ class Groups:
                     f"/api/groups/{quote(group.id, safe='')}/messages",
                     params={"limit": str(_CATCH_UP_LIMIT)},
                 )
-                frames = [
-                    GroupMessage(
-                        id=str(m["id"]),
-                        group_id=str(m["group_id"]),
-                        from_=str(m["from"]),
-                        content=str(m.get("content") or ""),
-                        timestamp=int(m.get("timestamp") or 0),
-                        group_name=m.get("group_name"),
-                    )
-                    for m in (data or {}).get("messages", [])
-                    if isinstance(m, dict)
-                ]
-                frames.sort(key=lambda f: f.timestamp)
+                frames = history_frames(data)
                 if since is None:
                     # First sight of this group on this device: keep its history, announce
                     # nothing old.
@@ -378,7 +351,7 @@ class Groups:
                         for f in fs:
                             newest = max(newest, f.timestamp)
                             try:
-                                record = self._record(self._message(f, user.id))
+                                record = group_record(self._message(f, user.id))
                                 if store.save_message(record):
                                     stored.append((f.from_, f.id))
                             except Exception as exc:  # one message must not stop the others
