@@ -101,7 +101,12 @@ def _setup_conversation(page: Page, v: dict[str, Any]) -> None:
     a, bob = v["alice"], v["bob"]
     bundle = v["bob_bundle"]
     opk = bundle["one_time_prekey"]
-    call(page, "addParty", "alice", {"identity_private": a["identity_private"], "signing_private": a["signing_private"]})
+    call(
+        page,
+        "addParty",
+        "alice",
+        {"identity_private": a["identity_private"], "signing_private": a["signing_private"]},
+    )
     added = call(
         page,
         "addParty",
@@ -109,8 +114,13 @@ def _setup_conversation(page: Page, v: dict[str, Any]) -> None:
         {
             "identity_private": bob["identity_private"],
             "signing_private": bob["signing_private"],
-            "spk": {"key_id": bundle["signed_prekey"]["key_id"], "private": bob["signed_prekey_private"]},
-            "opk": None if opk is None else {"key_id": opk["key_id"], "private": bob["one_time_prekey_private"]},
+            "spk": {
+                "key_id": bundle["signed_prekey"]["key_id"],
+                "private": bob["signed_prekey_private"],
+            },
+            "opk": None
+            if opk is None
+            else {"key_id": opk["key_id"], "private": bob["one_time_prekey_private"]},
         },
     )
     # Bob's bundle rebuilt from his private keys is the vector's, signature included.
@@ -142,9 +152,11 @@ def test_ratchet_conversation(page: Page, vectors: Path) -> None:
             result = call(page, "decrypt", me, peer_of[me], wire, step["next_ratchet_private"])
             if step["expect_error"] is not None:
                 code = error_code(result, label)
-                assert code in {"duplicate_or_unknown_key", "decryption_failed", "too_many_skipped"}, (
-                    f"{label}: {code}"
-                )
+                assert code in {
+                    "duplicate_or_unknown_key",
+                    "decryption_failed",
+                    "too_many_skipped",
+                }, f"{label}: {code}"
                 assert code == step["expect_error"], label
                 assert call(page, "snapshot", me) == before, f"{label}: state changed by a failure"
             else:
@@ -170,7 +182,9 @@ def test_attachment_cases(page: Page, vectors: Path) -> None:
         else:
             assert blob[:32] == b(case["blob_first_32"]), label
             assert blob[-32:] == b(case["blob_last_32"]), label
-        opened = call(page, "openAttachment", sealed["blob"], case["key"], case["digest"], case["size"])
+        opened = call(
+            page, "openAttachment", sealed["blob"], case["key"], case["digest"], case["size"]
+        )
         plaintext = rule_plaintext(case["size"], case["plaintext_salt"])
         assert b(ok(opened, label)) == plaintext, label
     assert v["failures"], "attachment.json has no failure cases"
@@ -178,6 +192,11 @@ def test_attachment_cases(page: Page, vectors: Path) -> None:
         label = f"attachment tampered: {case['tamper']}"
         assert sha256(b(case["blob"])) == b(case["digest_of_this_blob"]), label
         refused = call(
-            page, "openAttachment", case["blob"], case["key"], case["digest_of_this_blob"], case["size"]
+            page,
+            "openAttachment",
+            case["blob"],
+            case["key"],
+            case["digest_of_this_blob"],
+            case["size"],
         )
         assert error_code(refused, label) == case["expect_error"], label

@@ -6,6 +6,16 @@ import { Wac1Error, decodeKey, fromBase64, isU32, toBase64 } from "./encoding.js
 
 export const PREFIX = "E2EE:";
 
+// A counter written as `1.0`, `1e0` or `-0` parses to an integer in JavaScript; the reviver sees
+// the source text (where the browser offers it) and marks such numbers so they are refused.
+const NOT_AN_INTEGER = Symbol("not an integer literal");
+const INTEGER_LITERAL = /^(?:0|[1-9][0-9]*)$/;
+
+function markNonIntegers(/** @type {string} */ _key, /** @type {unknown} */ value, /** @type {{source?: string} | undefined} */ context) {
+  if (typeof value === "number" && context?.source !== undefined && !INTEGER_LITERAL.test(context.source)) return NOT_AN_INTEGER;
+  return value;
+}
+
 /** @typedef {import("./kdf.js").Header} Header */
 /**
  * @typedef {{ik: Uint8Array, sk: Uint8Array, ek: Uint8Array, spkId: number,
@@ -52,12 +62,12 @@ export function parseWire(text) {
   }
   let body;
   try {
-    body = JSON.parse(text.slice(PREFIX.length));
+    body = JSON.parse(text.slice(PREFIX.length), /** @type {any} */ (markNonIntegers));
   } catch {
     throw new Wac1Error("invalid_message", "malformed JSON");
   }
   if (!isObject(body)) throw new Wac1Error("invalid_message", "the message is not a JSON object");
-  if (body.v !== 1) throw new Wac1Error("invalid_message", `unsupported version ${JSON.stringify(body.v)}`);
+  if (body.v !== 1) throw new Wac1Error("invalid_message", `unsupported version ${String(body.v)}`);
   if (!isObject(body.header)) throw new Wac1Error("invalid_message", "missing header");
   const header = {
     dh: decodeKey(body.header.dh, "header.dh"),
