@@ -10,6 +10,7 @@ from playwright.sync_api import Page
 
 from tests.webcrypto._bridge import b, b64, call, error_code, ok, wire_body
 from whatsapp_client import _core
+from whatsapp_client.errors import InvalidKeyError
 
 KEY = b64(bytes(range(32)))
 GOOD = {"v": 1, "header": {"dh": KEY, "pn": 0, "n": 0}, "ciphertext": b64(bytes(20))}
@@ -41,6 +42,8 @@ MALFORMED = {
     "n written 1.0": with_("header.n", 1.0),
     "n written 1e0": with_("header.n", 1).replace('"n": 1', '"n": 1e0'),
     "v written 1.0": with_("v", 1.0),
+    "duplicate member": "E2EE:" + json.dumps(GOOD)[:-1] + ', "v": 1}',
+    "duplicate nested member": with_("header.n", 1).replace('"n": 1', '"n": 1, "n": 2'),
     "n written -0": with_("header.n", 1).replace('"n": 1', '"n": -0'),
     "base64 with whitespace": with_("ciphertext", "AAAA AAAA"),
     "base64 without padding": with_("ciphertext", "AAA"),
@@ -131,3 +134,45 @@ def test_identity_change_keeps_older_sessions(page: Page) -> None:
     assert b(ok(call(page, "decrypt", "web", "py", late), "late")["plaintext"]) == b"old 2"
     reply = ok(call(page, "encrypt", "web", "py", b64(b"to the new install")), "reply")
     assert second_install.decrypt(new, reply).plaintext == b"to the new install"
+
+
+P = 2**255 - 19
+
+
+def same_key_other_encoding(ek: bytes) -> bytes:
+    """``EK`` plus the curve's point of order two: u becomes 1/u. X25519 clamps scalars to
+    multiples of eight, so every agreement with it gives the same output as with ``EK``."""
+    u = int.from_bytes(ek, "little")
+    return pow(u, P - 2, P).to_bytes(32, "little")
+
+
+def test_replayed_first_message_with_disguised_ephemeral_is_refused(page: Page) -> None:
+    web = call(page, "addParty", "web", None)
+    py = _core.Account()
+    py.rotate_signed_prekey()
+    bundle = {**web["bundle"], "one_time_prekey": None}
+    wire = py.start_session(_core.PreKeyBundle.from_dict(bundle)).encrypt(b"once")
+    assert ok(call(page, "decrypt", "web", "py", wire), "first")["newSession"] is True
+    body = wire_body(wire)
+    disguised = "E2EE:" + json.dumps(
+        {
+            **body,
+            "x3dh": {**body["x3dh"], "ek": b64(same_key_other_encoding(b(body["x3dh"]["ek"])))},
+        }
+    )
+    before = call(page, "snapshot", "web")
+    assert error_code(call(page, "decrypt", "web", "py", disguised), "disguised") == "invalid_key"
+    assert call(page, "snapshot", "web") == before
+    # The core refuses the same message the same way.
+    core_side = _core.Account()
+    core_side.rotate_signed_prekey()
+    first_wire = py.start_session(core_side.bundle(None)).encrypt(b"once")
+    fresh = _core.Session()
+    core_side.decrypt(fresh, first_wire)
+    first = wire_body(first_wire)
+    forged = {
+        **first,
+        "x3dh": {**first["x3dh"], "ek": b64(same_key_other_encoding(b(first["x3dh"]["ek"])))},
+    }
+    with pytest.raises(InvalidKeyError):
+        core_side.decrypt(fresh, "E2EE:" + json.dumps(forged))

@@ -4,7 +4,8 @@
 // these functions never modify what they are given: they return the new record (and the
 // new account when a one-time prekey was consumed), to be stored only on success.
 
-import { Wac1Error, constantTimeEqual } from "./encoding.js";
+import { Wac1Error, constantTimeEqual, utf8 } from "./encoding.js";
+import { hmacSha256 } from "./primitives.js";
 import { initiate, respond } from "./x3dh.js";
 import { canSend, initiatorState, ratchetDecrypt, ratchetEncrypt, responderState } from "./ratchet.js";
 import { encodeWire, parseWire } from "./wire.js";
@@ -20,13 +21,21 @@ export const MAX_OLD_SESSIONS = 5;
 /** @typedef {{identityKey: Uint8Array, signingKey: Uint8Array}} PeerIdentity */
 /**
  * @typedef {{ratchet: RatchetState, associatedData: Uint8Array, peer: PeerIdentity,
- *   base: {ik: Uint8Array, ek: Uint8Array}, pendingX3dh: X3dhFields | null}} Session
+ *   base: {ik: Uint8Array, ek: Uint8Array, tag: Uint8Array}, pendingX3dh: X3dhFields | null}} Session
  */
 /** @typedef {{peer: PeerIdentity | null, sessions: Session[]}} PeerRecord */
 /**
  * @typedef {{account: Account, record: PeerRecord, plaintext: Uint8Array, newSession: boolean,
  *   identityChanged: boolean, usedOneTimePrekey: number | null}} Decrypted
  */
+
+const BASE_LABEL = utf8("WAC1/session-base");
+
+// A one-way tag of the X3DH secret: two first messages that agree on it started the same
+// session, whatever bytes their `ek` was written with.
+async function baseTag(/** @type {Uint8Array} */ sharedSecret) {
+  return hmacSha256(sharedSecret, BASE_LABEL);
+}
 
 /** A record with no session and no known identity. */
 export function emptyRecord() {
@@ -62,7 +71,7 @@ export async function startSession(account, record, bundleJson, fixed = {}) {
     ratchet,
     associatedData: agreed.associatedData,
     peer: { identityKey: bundle.identityKey, signingKey: bundle.signingKey },
-    base: { ik: me.dh.publicKey.slice(), ek: agreed.ephemeralPublic },
+    base: { ik: me.dh.publicKey.slice(), ek: agreed.ephemeralPublic, tag: await baseTag(agreed.sharedSecret) },
     pendingX3dh: {
       ik: me.dh.publicKey.slice(),
       sk: me.signing.publicKey.slice(),
@@ -128,6 +137,12 @@ async function decryptNew(/** @type {Account} */ account, /** @type {PeerRecord}
   const opk = x.opkId === null ? null : account.oneTimePrekeys.find((k) => k.keyId === x.opkId);
   if (opk === undefined) throw new Wac1Error("unknown_prekey", `unknown one-time prekey ${x.opkId}`);
   const agreed = await respond(account.identity, spk.keyPair, opk === null ? null : opk.keyPair, x.ik, x.ek);
+  const tag = await baseTag(agreed.sharedSecret);
+  // The same secret under another `ek` encoding (a small-order point added, which X25519's
+  // clamping cancels): a replayed first message in disguise, refused as the core does.
+  if (record.sessions.some((s) => constantTimeEqual(s.base.tag, tag))) {
+    throw new Wac1Error("invalid_key", "x3dh.ek is another encoding of a key already used");
+  }
   const ratchet = responderState(agreed.sharedSecret, spk.keyPair);
   const out = await ratchetDecrypt(ratchet, message.header, message.ciphertext, agreed.associatedData, options);
   /** @type {Session} */
@@ -135,7 +150,7 @@ async function decryptNew(/** @type {Account} */ account, /** @type {PeerRecord}
     ratchet: out.state,
     associatedData: agreed.associatedData,
     peer: { identityKey: x.ik.slice(), signingKey: x.sk.slice() },
-    base: { ik: x.ik.slice(), ek: x.ek.slice() },
+    base: { ik: x.ik.slice(), ek: x.ek.slice(), tag },
     pendingX3dh: null,
   };
   const promoted = promoteNew(record, session);

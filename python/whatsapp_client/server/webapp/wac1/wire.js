@@ -42,6 +42,33 @@ export function encodeWire(message) {
   return PREFIX + JSON.stringify(body);
 }
 
+// JSON.parse keeps the last of duplicate members; a message whose meaning depends on the
+// parser is refused instead. Runs on text JSON.parse accepted, so strings are well formed.
+function hasDuplicateMembers(/** @type {string} */ text) {
+  /** @type {(Set<string> | null)[]} */
+  const open = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{") open.push(new Set());
+    else if (c === "[") open.push(null);
+    else if (c === "}" || c === "]") open.pop();
+    else if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+      let next = end + 1;
+      while (/\s/.test(text[next] ?? "")) next++;
+      const members = open[open.length - 1];
+      if (text[next] === ":" && members) {
+        const name = JSON.parse(text.slice(i, end + 1));
+        if (members.has(name)) return true;
+        members.add(name);
+      }
+      i = end;
+    }
+  }
+  return false;
+}
+
 function isObject(/** @type {unknown} */ value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -67,6 +94,7 @@ export function parseWire(text) {
     throw new Wac1Error("invalid_message", "malformed JSON");
   }
   if (!isObject(body)) throw new Wac1Error("invalid_message", "the message is not a JSON object");
+  if (hasDuplicateMembers(text.slice(PREFIX.length))) throw new Wac1Error("invalid_message", "a JSON member appears twice");
   if (body.v !== 1) throw new Wac1Error("invalid_message", `unsupported version ${String(body.v)}`);
   if (!isObject(body.header)) throw new Wac1Error("invalid_message", "missing header");
   const header = {
