@@ -117,6 +117,19 @@ export const harness = {
     const r = record(name, peer);
     return { count: r.sessions.length, awaitingReply: w.awaitingReply(r), canEncrypt: w.canEncrypt(r), peerFingerprint: await w.peerFingerprint(r) };
   },
+  keysPayload: (name) => w.keysPayload(party(name).account),
+  /** A new current signed prekey: its `PUT /api/keys/signed-prekey` body. */
+  rotate: async (name) => {
+    const p = party(name);
+    p.account = await w.rotateSignedPrekey(p.account);
+    const spk = p.account.signedPrekeys[0];
+    return { key_id: spk.keyId, public_key: b64(spk.keyPair.publicKey), signature: b64(spk.signature) };
+  },
+  dropSignedPrekeysBefore: (name, createdBefore) => {
+    const p = party(name);
+    p.account = w.dropSignedPrekeysBefore(p.account, createdBefore);
+    return p.account.signedPrekeys.map((k) => k.keyId);
+  },
   oneTimePrekeyIds: (name) => party(name).account.oneTimePrekeys.map((k) => k.keyId),
   parseWire: (wire) => outcome(async () => {
     const m = w.parseWire(wire);
