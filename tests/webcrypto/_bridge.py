@@ -36,8 +36,9 @@ def b64(data: bytes) -> str:
 
 
 def rule_plaintext(size: int, salt: int) -> bytes:
-    """The attachment vectors' plaintext: byte i = (i*31 + 7 + salt) mod 256."""
-    return bytes((i * 31 + 7 + salt) % 256 for i in range(size))
+    """The attachment vectors' plaintext: byte i = (i*31 + 7 + salt) mod 256 (period 256)."""
+    period = bytes((i * 31 + 7 + salt) % 256 for i in range(256))
+    return (period * (size // 256 + 1))[:size]
 
 
 def sha256(data: bytes) -> bytes:

@@ -210,3 +210,29 @@ def test_attachment_refused_with_wrong_key_or_truncated(page: Page) -> None:
     assert error_code(refused, "truncated") == "attachment_corrupt"
     refused = call(page, "openAttachment", b64(blob), b64(keys.key), b64(keys.digest), 69_999)
     assert error_code(refused, "wrong size") == "attachment_corrupt"
+
+
+@pytest.mark.slow
+def test_large_payloads_cross_over(page: Page) -> None:
+    """A message near the 8 MiB frame limit and a 16 MiB attachment, both ways: base64 of
+    megabytes must neither overflow nor slow the parser down to a stop."""
+    web = call(page, "addParty", "web", None)
+    py = python_account()
+    to_web = py.start_session(_core.PreKeyBundle.from_dict(web["bundle"]))
+    big = rule_plaintext(4 * 1024 * 1024, 17)
+    wire = to_web.encrypt(big)
+    assert len(wire) > 5_000_000
+    assert browser_decrypts(page, "web", "py", wire, "4 MiB to the browser") == big
+    back = ok(call(page, "encrypt", "web", "py", b64(big)), "4 MiB from the browser")
+    assert py.decrypt(to_web, back).plaintext == big
+
+    size = 16 * 1024 * 1024
+    sealed = call(page, "sealRandom", size, 3)
+    video = rule_plaintext(size, 3)
+    assert (
+        _core.open_attachment(b(sealed["blob"]), b(sealed["key"]), b(sealed["digest"]), size)
+        == video
+    )
+    blob, keys = _core.seal_attachment(video)
+    opened = call(page, "openAttachment", b64(blob), b64(keys.key), b64(keys.digest), size)
+    assert b(ok(opened, "16 MiB from Python")) == video

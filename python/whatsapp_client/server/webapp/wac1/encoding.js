@@ -14,9 +14,12 @@ export class Wac1Error extends Error {
   }
 }
 
-// Standard alphabet, padding required, no whitespace (RFC 4648 §4).
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Standard alphabet, padding required, no whitespace (RFC 4648 §4). A flat pattern: a
+// nested group would make the regex engine recurse per group and overflow on megabytes.
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const CHUNK = 0x8000;
+/** @type {any} */
+const NATIVE = Uint8Array;
 
 /**
  * Standard base64 with padding.
@@ -24,6 +27,7 @@ const CHUNK = 0x8000;
  * @returns {string}
  */
 export function toBase64(bytes) {
+  if (typeof (/** @type {any} */ (bytes).toBase64) === "function") return /** @type {any} */ (bytes).toBase64();
   let text = "";
   for (let i = 0; i < bytes.length; i += CHUNK) {
     text += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + CHUNK)));
@@ -38,13 +42,20 @@ export function toBase64(bytes) {
  * @returns {Uint8Array}
  */
 export function fromBase64(text, what = "value") {
-  if (typeof text !== "string" || !BASE64.test(text)) {
+  if (typeof text !== "string" || text.length % 4 !== 0 || !BASE64.test(text)) {
     throw new Wac1Error("invalid_message", `${what} is not valid base64`);
+  }
+  // Unused low bits of the last group must be zero: one value, one encoding.
+  if (typeof NATIVE.fromBase64 === "function") {
+    try {
+      return NATIVE.fromBase64(text, { lastChunkHandling: "strict" });
+    } catch {
+      throw new Wac1Error("invalid_message", `${what} is not canonical base64`);
+    }
   }
   const binary = atob(text);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  // Unused low bits of the last group must be zero: one value, one encoding.
   if (toBase64(out) !== text) {
     throw new Wac1Error("invalid_message", `${what} is not canonical base64`);
   }
