@@ -15,16 +15,15 @@ import contextlib
 import hashlib
 import json
 import secrets
-import struct
 import sys
 import tempfile
 import time
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
 from whatsapp_client._progress import ProgressBar
+from whatsapp_client._tiny_png import tiny_png
 from whatsapp_client._waits import wait_for
 from whatsapp_client.client import Message, WhatsAppClient
 from whatsapp_client.client.fingerprints import format_safety_number
@@ -52,30 +51,6 @@ STEP_TIMEOUT = 15.0
 
 class DemoError(Exception):
     """A step of the demo did not check out."""
-
-
-def tiny_png(width: int = 24, height: int = 16) -> bytes:
-    """A small valid PNG (a colour gradient) made without any imaging library."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(
-        b"\x00"
-        + b"".join(
-            bytes((x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1), 160))
-            for x in range(width)
-        )
-        for y in range(height)
-    )
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 class _Waiter:
