@@ -18,7 +18,6 @@ pub use seeds::{custom_wire, seed_corpus};
 
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
-use wac1::encoding::b64;
 use wac1::{
     Account, Decrypted, Error, IdentityKeyPair, Limits, OneTimePreKey, Serialize, SessionRecord,
     SignedPreKey, WireMessage,
