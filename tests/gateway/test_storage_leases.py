@@ -5,8 +5,6 @@ The ``storage`` fixture runs every test on each backend of ``_store_support.back
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.gateway import _store_support as f
@@ -20,8 +18,8 @@ TTL = 15_000
 
 
 @pytest.fixture
-async def storage(backend: Backend) -> AsyncIterator[Storage]:
-    yield backend.storage
+def storage(backend: Backend) -> Storage:
+    return backend.storage
 
 
 async def _ids(s: Storage, owner: str, now: int, **kw: object) -> list[str]:
@@ -228,6 +226,4 @@ async def test_claims_are_limited_and_the_callers_own_come_first(storage: Storag
     first = await storage.claim_endpoints(A, T, TTL, limit=1)
     assert len(first) == 1
     assert await storage.claim_endpoints(A, T + 1, TTL, limit=1) == first
-    assert sorted(await storage.claim_endpoints(B, T + 1, TTL)) == sorted(
-        set(hooks) - set(first)
-    )
+    assert sorted(await storage.claim_endpoints(B, T + 1, TTL)) == sorted(set(hooks) - set(first))

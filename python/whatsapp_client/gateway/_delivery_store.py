@@ -14,8 +14,6 @@ __all__ = ["DeliveryStore", "PipelinedDeliveryStore"]
 class DeliveryStore(Protocol):
     """The part of :class:`~._storage.Storage` the dispatcher uses."""
 
-    async def endpoints_with_work(self, now: int) -> list[str]: ...
-
     async def claim_endpoints(
         self, owner: str, now: int, ttl_ms: int, *, limit: int = 1000
     ) -> list[str]: ...

@@ -20,10 +20,10 @@ from whatsapp_client.gateway._sqlite_codec import SESSION_COLUMNS, Codec
 T = TypeVar("T")
 
 
-
 def _pending(endpoint: str) -> str:
+    # ``endpoint`` is one of two fixed column references, never input.
     return (
-        "EXISTS (SELECT 1 FROM deliveries d "
+        "EXISTS (SELECT 1 FROM deliveries d "  # noqa: S608
         f"WHERE d.endpoint_id = {endpoint} AND d.state = 'pending')"
     )
 
@@ -89,9 +89,7 @@ def renew_leases(
         "WHERE lease_owner = ? AND running = 0",
         (owner,),
     )
-    conn.execute(
-        "UPDATE sessions SET lease_until = ? WHERE lease_owner = ?", (now + ttl_ms, owner)
-    )
+    conn.execute("UPDATE sessions SET lease_until = ? WHERE lease_owner = ?", (now + ttl_ms, owner))
     ids = [r[0] for r in conn.execute("SELECT id FROM sessions WHERE lease_owner = ?", (owner,))]
     return _sessions(conn, codec, ids)
 
