@@ -183,11 +183,13 @@ async def test_an_endpoint_with_work_is_claimed_by_one_process(storage: Storage)
     await storage.add_events([f.event(sid, "message.received")])  # only `busy` subscribes
     assert await storage.claim_endpoints(A, T, TTL) == [busy]
     assert await storage.claim_endpoints(B, T + 1, TTL) == []
-    assert await storage.claim_endpoints(A, T + 1, TTL) == [busy]  # renewed
-    assert await storage.claim_endpoints(B, T + TTL, TTL) == []  # renewed until T + 1 + TTL
-    assert await storage.claim_endpoints(B, T + 1 + TTL, TTL) == [busy]  # taken over
-    assert await storage.claim_endpoints(A, T + 2 + TTL, TTL) == []  # A lost it
-    assert idle not in await storage.claim_endpoints(B, T + 2 + TTL, TTL)
+    assert await storage.claim_endpoints(A, T + 1, TTL) == [busy]  # still A's
+    half = T + TTL // 2
+    assert await storage.claim_endpoints(A, half, TTL) == [busy]  # renewed until half + TTL
+    assert await storage.claim_endpoints(B, half + TTL - 1, TTL) == []
+    assert await storage.claim_endpoints(B, half + TTL, TTL) == [busy]  # taken over
+    assert await storage.claim_endpoints(A, half + TTL + 1, TTL) == []  # A lost it
+    assert idle not in await storage.claim_endpoints(B, half + TTL + 1, TTL)
 
 
 async def test_a_released_endpoint_is_taken_at_once(storage: Storage) -> None:

@@ -100,7 +100,9 @@ class LeaseStore(Protocol):
         """The endpoints ``owner`` may post for, after this call: every enabled endpoint with
         at least one pending delivery (due or not) whose claim is ``owner``'s or is free or
         expired is claimed (owner := ``owner``, until := ``now + ttl_ms``; renewing those
-        already ``owner``'s). Returns their ids, at most ``limit``, in one transaction.
+        already ``owner``'s, which may skip a claim with two thirds of its TTL left).
+        Returns their ids, sorted, at most ``limit`` (``owner``'s own first), in one
+        transaction.
 
         Called at every dispatcher scan (far more often than the TTL), it is also the
         renewal: an endpoint ``owner`` was posting for that is missing from the answer was

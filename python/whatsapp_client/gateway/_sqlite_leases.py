@@ -136,20 +136,20 @@ def claim_endpoints(
         f"WHERE claim_owner = ? AND (enabled = 0 OR NOT {_pending('webhooks.id')})",
         (owner,),
     )
-    ids = [
-        row[0]
-        for row in conn.execute(
-            "SELECT w.id FROM webhooks w WHERE w.enabled = 1 "  # noqa: S608
-            f"AND (w.claim_owner = ? OR w.claim_until <= ?) AND {_pending('w.id')} "
-            "ORDER BY w.claim_owner IS ? DESC, w.id LIMIT ?",
-            (owner, now, owner, limit),
-        )
-    ]
+    rows = conn.execute(
+        "SELECT w.id, w.claim_owner, w.claim_until FROM webhooks w WHERE w.enabled = 1 "  # noqa: S608
+        f"AND (w.claim_owner = ? OR w.claim_until <= ?) AND {_pending('w.id')} "
+        "ORDER BY w.claim_owner IS ? DESC, w.id LIMIT ?",
+        (owner, now, owner, limit),
+    ).fetchall()
+    # Scans run at every wake-up: a claim of ours with two thirds of its time left is not
+    # rewritten (the contract only needs it to outlive the next scans).
+    fresh = now + ttl_ms - ttl_ms // 3
     conn.executemany(
         "UPDATE webhooks SET claim_owner = ?, claim_until = ? WHERE id = ?",
-        [(owner, now + ttl_ms, i) for i in ids],
+        [(owner, now + ttl_ms, i) for i, holder, until in rows if holder != owner or until < fresh],
     )
-    return sorted(ids)
+    return sorted(row[0] for row in rows)
 
 
 def release_endpoints(conn: sqlite3.Connection, owner: str, only: Optional[Sequence[str]]) -> None:
