@@ -64,6 +64,7 @@ class SessionManager:
         data_dir: Path,
         live: LiveFeed = NULL_FEED,
         owner: Optional[str] = None,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self._storage = storage
         self._live = live  # the dashboard's event hub
@@ -80,12 +81,14 @@ class SessionManager:
         )
         # This process's id in the leases: new at every start (see _lease_store).
         self.owner = owner if owner is not None else new_id("gwp")
+        self._clock = clock  # the time written to the leases (ms)
         self.leases = LeaseKeeper(
             storage,
             self.owner,
             self,
             ttl=settings.lease_ttl,
             queue_poll=settings.queue_poll_interval,
+            clock=clock,
         )
 
     def directory(self, session_id: str) -> Path:
@@ -166,7 +169,7 @@ class SessionManager:
             self.set_rate(record.id, record.rate_limit_per_minute)
 
     async def _holding(self, session_id: str) -> bool:
-        return await self._storage.lease_holder(session_id, now_ms()) == self.owner
+        return await self._storage.lease_holder(session_id, self._clock()) == self.owner
 
     # --- one session --------------------------------------------------------------------------
 
