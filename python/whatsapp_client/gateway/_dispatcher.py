@@ -189,12 +189,9 @@ class WebhookDispatcher:
         # Every endpoint with a pending delivery, due or not, that this process may post
         # for (its worker sleeps until the head is due); the call renews the claims too.
         claimed = await self._storage.claim_endpoints(self.owner, self._clock(), self._claim_ms)
+        # A worker whose endpoint is missing (no work left at the scan, or the claim lost
+        # after this process stalled for a whole TTL) stops before its next POST.
         self._claimed = frozenset(claimed)
-        for endpoint_id, task in list(self._workers.items()):
-            if endpoint_id not in self._claimed:
-                # Lost (expired while this process was stalled): another one posts it now.
-                _log.warning("webhook endpoint %s: claim lost; stopping its worker", endpoint_id)
-                task.cancel()
         for endpoint_id in claimed:
             if endpoint_id in self._workers:
                 self._rescan.add(endpoint_id)
@@ -206,6 +203,8 @@ class WebhookDispatcher:
     async def _work(self, endpoint_id: str) -> None:
         try:
             while not self._closing:
+                if endpoint_id not in self._claimed:
+                    return  # the next scan claims it again if it has work
                 self._rescan.discard(endpoint_id)
                 batch = await self._pending(endpoint_id)
                 if not batch:
@@ -254,7 +253,7 @@ class WebhookDispatcher:
                 if self._closing or delivery.next_attempt_at > self._clock():
                     break
                 if endpoint.id not in self._claimed:
-                    break  # lost at the last scan: its new holder posts from here
+                    break  # not ours at the last scan: the holder posts from here
                 result = await self._post(endpoint, delivery)
                 if result.delivered:
                     recording.append(
