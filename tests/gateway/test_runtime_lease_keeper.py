@@ -11,7 +11,7 @@ from tests.gateway._runtime_support import make_vault
 from tests.gateway.test_runtime_sessions import Factory, open_storage, session, stored
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
-from whatsapp_client.gateway._session_leases import LeaseKeeper
+from whatsapp_client.gateway._session_leases import CLAIM_ROUND, LeaseKeeper
 from whatsapp_client.gateway._sessions import SessionManager
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._sqlite import SqliteStorage, StorageClosedError
@@ -105,5 +105,20 @@ async def test_a_lost_session_is_stopped_without_a_status_and_a_free_one_is_take
         assert (record.status, record.running) == ("connected", True)  # nothing written
         await second.close()
         assert await storage.lease_holder("ses_a", clocks.wall) is None  # released
+    finally:
+        await storage.close()
+
+
+async def test_one_round_takes_every_free_session(tmp_path: Path) -> None:
+    storage = await open_storage(tmp_path)
+    try:
+        clocks = Clocks()
+        held = manager(storage, tmp_path, Factory(), clocks)
+        count = CLAIM_ROUND + CLAIM_ROUND // 2  # more than one storage call takes
+        for n in range(count):
+            await storage.create_session(session(f"ses_{n:03d}"), b"", [])
+        await keeper(storage, held, clocks).tick(wait=True)
+        assert len(held.running_here()) == count
+        await held.close()
     finally:
         await storage.close()

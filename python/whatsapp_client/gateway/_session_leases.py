@@ -24,6 +24,9 @@ __all__ = ["LeaseHolder", "LeaseKeeper"]
 
 log = get_logger("gateway.leases")
 
+# Sessions taken per storage call; a round takes every free one, CLAIM_ROUND at a time.
+CLAIM_ROUND = 100
+
 
 class LeaseHolder(Protocol):
     """What the keeper asks of the session manager."""
@@ -117,15 +120,20 @@ class LeaseKeeper:
             await self._holder.drop_lost(session_id)
         for record in held:
             self._holder.refresh(record)
-        taken = await self._storage.claim_sessions(self.owner, self._clock(), self._ttl_ms)
-        for record in taken:
-            log.info("session %s: lease taken by process %s", record.id, self.owner)
-            if wait:
-                await self._holder.run_claimed(record)
-            else:
-                task = asyncio.create_task(self._holder.run_claimed(record))
-                self._launches.add(task)
-                task.add_done_callback(self._launches.discard)
+        while True:  # in rounds of CLAIM_ROUND, until nothing free is left
+            taken = await self._storage.claim_sessions(
+                self.owner, self._clock(), self._ttl_ms, limit=CLAIM_ROUND
+            )
+            for record in taken:
+                log.info("session %s: lease taken by process %s", record.id, self.owner)
+                if wait:
+                    await self._holder.run_claimed(record)
+                else:
+                    task = asyncio.create_task(self._holder.run_claimed(record))
+                    self._launches.add(task)
+                    task.add_done_callback(self._launches.discard)
+            if len(taken) < CLAIM_ROUND:
+                return
 
     async def _presume_lost(self) -> None:
         # The storage cannot be reached: once the leases may have expired, another process
