@@ -109,6 +109,7 @@ def test_bad_config_files_are_refused(
             {"WHATSAPP_GATEWAY_LEASE_TTL": "2", "WHATSAPP_GATEWAY_QUEUE_POLL_INTERVAL": "3"},
             "at most lease_ttl",
         ),
+        ({"WHATSAPP_GATEWAY_PROCESS_ID": "two words"}, "process_id"),
     ],
 )
 def test_bad_environment_is_refused(env: dict[str, str], message: str) -> None:

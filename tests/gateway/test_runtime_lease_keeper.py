@@ -3,7 +3,9 @@ clocks: what it stops when its leases are lost or may have expired."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -11,7 +13,7 @@ from tests.gateway._runtime_support import make_vault
 from tests.gateway.test_runtime_sessions import Factory, open_storage, session, stored
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
-from whatsapp_client.gateway._session_leases import CLAIM_ROUND, LeaseKeeper
+from whatsapp_client.gateway._session_leases import CLAIM_ROUND, LeaseKeeper, process_id
 from whatsapp_client.gateway._sessions import SessionManager
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._sqlite import SqliteStorage, StorageClosedError
@@ -29,7 +31,13 @@ class Clocks:
         self.local += seconds
 
 
-def manager(storage: SqliteStorage, tmp: Path, factory: Factory, clocks: Clocks) -> SessionManager:
+def manager(
+    storage: SqliteStorage,
+    tmp: Path,
+    factory: Factory,
+    clocks: Clocks,
+    owner: Optional[str] = None,
+) -> SessionManager:
     return SessionManager(
         storage,
         MediaStore(tmp / "media", make_vault()),
@@ -39,6 +47,7 @@ def manager(storage: SqliteStorage, tmp: Path, factory: Factory, clocks: Clocks)
         wake=lambda: None,
         data_dir=tmp,
         clock=lambda: clocks.wall,
+        owner=owner,
     )
 
 
@@ -122,3 +131,36 @@ async def test_one_round_takes_every_free_session(tmp_path: Path) -> None:
         await held.close()
     finally:
         await storage.close()
+
+
+async def test_a_process_restarted_with_its_id_takes_its_sessions_back_at_once(
+    tmp_path: Path,
+) -> None:
+    storage = await open_storage(tmp_path)
+    try:
+        await storage.create_session(session("ses_a"), b"", [])
+        clocks = Clocks()
+        crashed = manager(storage, tmp_path, Factory(), clocks, owner="gwp_host:8090")
+        await keeper(storage, crashed, clocks).tick(wait=True)
+        assert crashed.running_here() == {"ses_a"}
+        # Killed: nothing released. Another process must wait for the lease to end...
+        other = manager(storage, tmp_path, Factory(), clocks, owner="gwp_other:8090")
+        await keeper(storage, other, clocks).tick(wait=True, adopt=True)
+        assert other.running_here() == set()
+        # ...the same process started again (same id) does not.
+        again = manager(storage, tmp_path, Factory(), clocks, owner="gwp_host:8090")
+        restarted = keeper(storage, again, clocks)
+        await restarted.start()
+        try:
+            assert again.running_here() == {"ses_a"}
+        finally:
+            await restarted.stop()
+            await again.close()
+    finally:
+        await storage.close()
+
+
+def test_the_process_id_is_configured_or_host_and_port() -> None:
+    assert process_id("gwp_eu1", 8090) == "gwp_eu1"
+    assert process_id(None, 8090) == f"gwp_{socket.gethostname()}:8090"
+    assert process_id(None, 0) != process_id(None, 0)  # a system-chosen port: random

@@ -3,8 +3,9 @@ webhook endpoint claims. Part of :class:`~._storage.Storage`; the spec every bac
 
 Vocabulary:
 
-- ``owner``: the id of one gateway process, random per start (``new_id("gwp")``); never
-  reused, so a restarted process never inherits what its previous run held.
+- ``owner``: the id of one gateway process (``_session_leases.process_id``: by default its
+  host name and port). Two processes running at the same time never share one; a process
+  restarted in place keeps its id and so finds its previous run's leases still its own.
 - times are integer milliseconds since the epoch, passed in by the caller (``now``) so a
   test controls them; ``ttl_ms`` is how long a lease or claim lasts unless renewed.
 - a lease or claim is *free* when it has no owner and its ``until`` is ``<= now``, *expired*

@@ -11,21 +11,34 @@ notification; the poll stays as the safety net.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Optional, Protocol
 
 from whatsapp_client.client.logging import get_logger
-from whatsapp_client.gateway._ids import now_ms
+from whatsapp_client.gateway._ids import new_id, now_ms
 from whatsapp_client.gateway._lease_store import LeaseStore
 from whatsapp_client.gateway._models import SessionRecord
 
-__all__ = ["LeaseHolder", "LeaseKeeper"]
+__all__ = ["CLAIM_ROUND", "LeaseHolder", "LeaseKeeper", "process_id"]
 
 log = get_logger("gateway.leases")
 
 # Sessions taken per storage call; a round takes every free one, CLAIM_ROUND at a time.
 CLAIM_ROUND = 100
+
+
+def process_id(configured: Optional[str], port: int) -> str:
+    """This process's id in the leases and claims: ``configured`` when given, else the host
+    name and listening port, which two processes running at once never share and a
+    process restarted in place keeps (so it takes its sessions back without waiting for
+    its old leases to end); a random id when the port is chosen by the system (0)."""
+    if configured:
+        return configured
+    if port == 0:
+        return new_id("gwp")
+    return f"gwp_{socket.gethostname()}:{port}"
 
 
 class LeaseHolder(Protocol):
@@ -78,8 +91,9 @@ class LeaseKeeper:
 
     async def start(self) -> None:
         """Takes this process's share at once (the sessions are started before it returns),
-        then keeps it in the background."""
-        await self._guarded(self.tick(wait=True), "take the sessions' leases")
+        then keeps it in the background. Leases still held under this process's id (it
+        was restarted after a crash, same id) are taken back without waiting."""
+        await self._guarded(self.tick(wait=True, adopt=True), "take the sessions' leases")
         self._tasks = [
             asyncio.create_task(self._every(self._renew_every, self.tick), name="gateway-leases"),
             asyncio.create_task(self._every(self._queue_poll, self.poll_queues), name="gw-queue"),
@@ -104,10 +118,11 @@ class LeaseKeeper:
             self.owner, self._clock(), self._ttl_ms, session_ids=session_ids
         )
 
-    async def tick(self, *, wait: bool = False) -> None:
+    async def tick(self, *, wait: bool = False, adopt: bool = False) -> None:
         """One renewal: stop what was lost, refresh what is held, start what was taken.
         ``wait``: start the taken sessions before returning (else in the background, so a
-        slow start never delays the next renewal)."""
+        slow start never delays the next renewal). ``adopt``: also start the held sessions
+        that do not run here (at start: what a previous run under this id held)."""
         try:
             held = await self._storage.renew_leases(self.owner, self._clock(), self._ttl_ms)
         except Exception:
@@ -120,6 +135,10 @@ class LeaseKeeper:
             await self._holder.drop_lost(session_id)
         for record in held:
             self._holder.refresh(record)
+        if adopt:
+            for record in held:
+                if record.id not in self._holder.running_here():
+                    await self._holder.run_claimed(record)
         while True:  # in rounds of CLAIM_ROUND, until nothing free is left
             taken = await self._storage.claim_sessions(
                 self.owner, self._clock(), self._ttl_ms, limit=CLAIM_ROUND

@@ -45,6 +45,9 @@ class GatewaySettings:
     # process are noticed within queue_poll_interval seconds.
     lease_ttl: float = 15.0
     queue_poll_interval: float = 1.0
+    # This process's id in the leases; default: host name and port (kept across a restart
+    # in place). Processes running at the same time must have different ids.
+    process_id: str | None = None
 
     # Webhooks.
     webhook_timeout: float = 10.0

@@ -12,10 +12,10 @@ from whatsapp_client.gateway._cloud_config import CloudFactory, CloudOptions
 from whatsapp_client.gateway._dispatcher import WebhookDispatcher
 from whatsapp_client.gateway._engine import EngineFactory
 from whatsapp_client.gateway._event_hub import EventHub
-from whatsapp_client.gateway._ids import new_id
 from whatsapp_client.gateway._live import Live, storage_counters
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._service import Gateway
+from whatsapp_client.gateway._session_leases import process_id as default_process_id
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._sqlite import SqliteStorage
 from whatsapp_client.gateway._vault import Vault
@@ -34,7 +34,7 @@ def build_components(
     vault = Vault.load(data_dir)
     storage = SqliteStorage(data_dir, vault)
     # This process's id in the session leases and endpoint claims (several processes).
-    process_id = new_id("gwp")
+    process_id = default_process_id(settings.process_id, settings.port)
     dispatcher = WebhookDispatcher(storage, settings, metrics, owner=process_id)
     hub = EventHub(counters=storage_counters(storage))  # live data for the dashboard
     engines: dict[str, EngineFactory] = {
