@@ -49,14 +49,17 @@ class LeaseStore(Protocol):
         limit: int = 100,
     ) -> list[SessionRecord]:
         """Takes the lease of sessions that should run (``running``) and whose lease is free
-        or expired: owner := ``owner``, until := ``now + ttl_ms``, in one transaction.
+        or expired and not ``owner``'s own (an expired lease of its own is renewed by
+        ``renew_leases``, not taken): owner := ``owner``, until := ``now + ttl_ms``, in one
+        transaction.
         Returns the records of the sessions taken by this call (not those ``owner`` already
         held), at most ``limit``, oldest session first. ``session_ids``: consider only these
         (a process takes a session it has just created or restarted at once).
 
-        PostgreSQL: ``SELECT id FROM sessions WHERE running AND lease_until <= $now
-        [AND id = ANY($ids)] ORDER BY created_at LIMIT $limit FOR UPDATE SKIP LOCKED``, then
-        ``UPDATE`` those rows, in one transaction."""
+        PostgreSQL: ``SELECT id FROM sessions WHERE running AND lease_until <= $now AND
+        lease_owner IS DISTINCT FROM $owner [AND id = ANY($ids)] ORDER BY created_at, id
+        LIMIT $limit FOR UPDATE SKIP LOCKED``, then ``UPDATE`` those rows, in one
+        transaction."""
 
     async def renew_leases(self, owner: str, now: int, ttl_ms: int) -> list[SessionRecord]:
         """Extends (until := ``now + ttl_ms``) every lease ``owner`` holds on a session
@@ -87,7 +90,7 @@ class LeaseStore(Protocol):
 
     async def lease_holder(self, session_id: str, now: int) -> Optional[str]:
         """The owner of the session's unexpired lease, or None (free, expired, revoked or no
-        such session). For diagnostics and the API's view of where a session runs."""
+        such session). The manager checks it before it starts or stops a session."""
 
     async def queued_sessions(self, owner: str) -> list[str]:
         """The sessions whose lease ``owner`` holds that have at least one queue entry: the
@@ -106,9 +109,10 @@ class LeaseStore(Protocol):
         transaction.
 
         Called at every dispatcher scan (far more often than the TTL), it is also the
-        renewal: an endpoint ``owner`` was posting for that is missing from the answer was
-        lost (taken after an expiry, removed, disabled) and its worker stops before its next
-        POST. A claim on an endpoint with no pending delivery left is released by this call.
+        renewal: an endpoint ``owner`` was posting for that is missing from the answer has no
+        pending delivery left or was lost (taken after an expiry, removed, disabled), and its
+        worker stops before its next POST. A claim of ``owner`` on an endpoint with no
+        pending delivery left, or on a disabled one, is released by this call.
 
         PostgreSQL: ``SELECT id FROM webhooks WHERE enabled AND EXISTS (pending delivery)
         AND (claim_owner = $owner OR claim_until <= $now) LIMIT $limit FOR UPDATE SKIP
