@@ -61,6 +61,11 @@ class Pair:
         )
         record, _ = await gateway.create_session(spec)
         await eventually(lambda: self.runs(gateway, record.id), what="connected")
+
+        async def recorded() -> bool:  # the status is written just after it is set
+            return (await gateway.get_session(record.id)).status == "connected"
+
+        await eventually_async(recorded, what="connected recorded")
         return record.id, username
 
     @staticmethod
@@ -106,7 +111,8 @@ async def test_a_session_runs_in_one_process_and_moves_when_that_process_dies(
     sid, _ = await pair.create(pair.a, "lease")
     assert pair.runner(sid) is pair.a
     assert await pair.storage.lease_holder(sid, now_ms()) == pair.a.sessions.owner
-    assert await pair.b.get_session(sid) == await pair.a.get_session(sid)
+    seen = await pair.b.get_session(sid)  # b answers from the storage
+    assert (seen.id, seen.running, seen.status) == (sid, True, "connected")
     await pair.b.sessions.leases.tick()  # b renews and looks for free sessions: none
     assert pair.runner(sid) is pair.a
     await pair.crash(pair.a)
