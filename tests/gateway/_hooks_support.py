@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import itertools
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Callable, Optional
 
@@ -72,6 +72,8 @@ class MemoryDeliveries:
         self.endpoints: dict[str, WebhookEndpoint] = {}
         self.deliveries: dict[int, Delivery] = {}
         self.finishes: list[Finish] = []
+        self.claims = 0  # scans (claim_endpoints calls)
+        self.releases = 0
         self._seq = itertools.count(1)
 
     def add_endpoint(self, endpoint: WebhookEndpoint) -> None:
@@ -94,13 +96,19 @@ class MemoryDeliveries:
     def of(self, endpoint_id: str) -> list[Delivery]:
         return [d for d in self.deliveries.values() if d.endpoint_id == endpoint_id]
 
-    async def endpoints_with_work(self, now: int) -> list[str]:
-        due = []
-        for ep in self.endpoints.values():
-            head = self._head(ep.id)
-            if ep.enabled and head is not None and head.next_attempt_at <= now:
-                due.append(ep.id)
-        return due
+    async def claim_endpoints(
+        self, owner: str, now: int, ttl_ms: int, *, limit: int = 1000
+    ) -> list[str]:
+        # One process: every endpoint with a pending delivery, due or not, is its to post.
+        self.claims += 1
+        return sorted(
+            ep.id for ep in self.endpoints.values() if ep.enabled and self._head(ep.id) is not None
+        )[:limit]
+
+    async def release_endpoints(
+        self, owner: str, endpoint_ids: Optional[Sequence[str]] = None
+    ) -> None:
+        self.releases += 1
 
     async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
         return self._head(endpoint_id)

@@ -68,8 +68,9 @@ async def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None
     conn = sqlite3.connect(data / DB_FILE)
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
-        assert version == SCHEMA_VERSION == 2
-        assert "owner_id" in _columns(conn, "sessions")
+        assert version == SCHEMA_VERSION == 3
+        assert {"owner_id", "lease_owner", "lease_until"} <= _columns(conn, "sessions")
+        assert {"claim_owner", "claim_until"} <= _columns(conn, "webhooks")
         assert "user_id" in _columns(conn, "api_keys")
         for table in ("users", "refresh_tokens", "browser_sessions"):
             assert _columns(conn, table), table

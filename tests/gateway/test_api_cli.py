@@ -103,6 +103,13 @@ def test_bad_config_files_are_refused(
         ({"WHATSAPP_GATEWAY_RATE_LIMIT_PER_MINUTE": "100001"}, "at most 100000"),
         ({"WHATSAPP_GATEWAY_DELIVERY_RETENTION_SECONDS": "0"}, "delivery_retention_seconds"),
         ({"WHATSAPP_GATEWAY_RETENTION_SWEEP_INTERVAL": "0"}, "retention_sweep_interval"),
+        ({"WHATSAPP_GATEWAY_LEASE_TTL": "0.5"}, "lease_ttl must be at least 1"),
+        ({"WHATSAPP_GATEWAY_QUEUE_POLL_INTERVAL": "0"}, "queue_poll_interval"),
+        (
+            {"WHATSAPP_GATEWAY_LEASE_TTL": "2", "WHATSAPP_GATEWAY_QUEUE_POLL_INTERVAL": "3"},
+            "at most lease_ttl",
+        ),
+        ({"WHATSAPP_GATEWAY_PROCESS_ID": "two words"}, "process_id"),
     ],
 )
 def test_bad_environment_is_refused(env: dict[str, str], message: str) -> None:

@@ -165,11 +165,13 @@ async def test_storage_trouble_in_a_worker_is_retried_by_the_next_scan() -> None
 class _Broken(MemoryDeliveries):
     scans = 0
 
-    async def endpoints_with_work(self, now: int) -> list[str]:
+    async def claim_endpoints(
+        self, owner: str, now: int, ttl_ms: int, *, limit: int = 1000
+    ) -> list[str]:
         self.scans += 1
         if self.scans <= 3:
             raise OSError("disk I/O error")
-        return await super().endpoints_with_work(now)
+        return await super().claim_endpoints(owner, now, ttl_ms, limit=limit)
 
 
 async def test_the_scheduler_survives_storage_trouble() -> None:

@@ -157,6 +157,14 @@ def check(settings: GatewaySettings) -> None:
             raise ConfigError(f"{name} must be at least 1")
     if not settings.retention_sweep_interval > 0:
         raise ConfigError("retention_sweep_interval must be more than 0")
+    # Below a second a lease would be lost to an ordinary pause (renewed every third).
+    if not settings.lease_ttl >= 1:
+        raise ConfigError("lease_ttl must be at least 1 (seconds)")
+    if not 0 < settings.queue_poll_interval <= settings.lease_ttl:
+        raise ConfigError("queue_poll_interval must be more than 0 and at most lease_ttl")
+    pid = settings.process_id
+    if pid is not None and not (0 < len(pid) <= 100 and pid.isprintable() and " " not in pid):
+        raise ConfigError("process_id must be 1 to 100 printable characters without spaces")
     if settings.rate_limit_per_minute > MAX_RATE:
         raise ConfigError(f"rate_limit_per_minute must be at most {MAX_RATE}")
     try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Optional, Protocol, runtime_checkable
 
 from whatsapp_client.gateway._models import Delivery, DeliveryState, WebhookEndpoint
@@ -13,7 +14,13 @@ __all__ = ["DeliveryStore", "PipelinedDeliveryStore"]
 class DeliveryStore(Protocol):
     """The part of :class:`~._storage.Storage` the dispatcher uses."""
 
-    async def endpoints_with_work(self, now: int) -> list[str]: ...
+    async def claim_endpoints(
+        self, owner: str, now: int, ttl_ms: int, *, limit: int = 1000
+    ) -> list[str]: ...
+
+    async def release_endpoints(
+        self, owner: str, endpoint_ids: Optional[Sequence[str]] = None
+    ) -> None: ...
 
     async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]: ...
 

@@ -11,6 +11,11 @@
   not recorded (crash, shutdown) is made again, with the same ``webhook-id``.
 - ``wake()`` (called by the service after every write that created events) starts work at
   once; a slow poll catches anything else.
+- Several gateway processes on one storage: a process posts only for the endpoints it has
+  claimed (``claim_endpoints``, renewed at every scan, far more often than the claim's
+  ``lease_ttl``), so one process at a time posts an endpoint's deliveries and their order
+  holds; a dead process's endpoints are claimed by another once its claims expire, and a
+  closing one frees its claims for the others at once.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from whatsapp_client._waits import wait_for
 from whatsapp_client.gateway._delivery_outcome import OutcomeRecorder
 from whatsapp_client.gateway._delivery_store import DeliveryStore, PipelinedDeliveryStore
 from whatsapp_client.gateway._errors import InvalidRequest
-from whatsapp_client.gateway._ids import now_ms
+from whatsapp_client.gateway._ids import new_id, now_ms
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import Delivery, WebhookEndpoint
 from whatsapp_client.gateway._retry_policy import RETRY_SCHEDULE
@@ -39,9 +44,6 @@ from whatsapp_client.gateway._webhook_urls import GuardedResolver, validate_webh
 
 _log = logging.getLogger("whatsapp_client.gateway.webhooks")
 
-# endpoints_with_work(_FOREVER) lists every endpoint with a pending delivery, due or not:
-# its worker then sleeps until the head is due.
-_FOREVER = 2**62
 # A worker re-reads its endpoint (URL, secrets) at most this old: a PATCH that rotates a
 # secret takes effect within this time even in the middle of a backlog.
 ENDPOINT_REFRESH_SECONDS = 1.0
@@ -55,7 +57,8 @@ class WebhookDispatcher:
     """``clock`` (ms) and ``sleep`` schedule the retries, so a test can run the whole 24 h
     schedule at once; signatures are always timestamped with ``wall`` (real time), which is
     what receivers check them against. ``resolver``: how names are resolved (aiohttp's
-    default when None); the addresses it gives are checked when blocking private ones."""
+    default when None); the addresses it gives are checked when blocking private ones.
+    ``owner``: this process's id in the endpoint claims (a new one when None)."""
 
     def __init__(
         self,
@@ -69,14 +72,20 @@ class WebhookDispatcher:
         poll_interval: float = 2.0,
         schedule: Sequence[float] = RETRY_SCHEDULE,
         resolver: Optional[AbstractResolver] = None,
+        owner: Optional[str] = None,
     ) -> None:
         self._storage = storage
+        self.owner = owner if owner is not None else new_id("gwp")
+        self._claim_ms = int(settings.lease_ttl * 1000)
+        # The endpoints this process holds the claim of, as of the last scan.
+        self._claimed: frozenset[str] = frozenset()
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
         self._wall = wall
-        self._poll_interval = poll_interval
+        # Scans renew the endpoint claims: at least three in a claim's lifetime.
+        self._poll_interval = min(poll_interval, settings.lease_ttl / 3)
         self._outcomes = OutcomeRecorder(storage, settings, metrics, clock, schedule)
         self._resolver = resolver
         self._guard: Optional[GuardedResolver] = None
@@ -152,6 +161,10 @@ class WebhookDispatcher:
         if self._guard is not None:
             await self._guard.close()
             self._guard = None
+        try:  # another process takes the endpoints over at once
+            await self._storage.release_endpoints(self.owner)
+        except Exception:
+            _log.exception("webhook dispatcher could not release its endpoint claims")
 
     @property
     def busy_endpoints(self) -> frozenset[str]:
@@ -173,7 +186,13 @@ class WebhookDispatcher:
                 await wait_for(self._wakeup.wait(), self._poll_interval)
 
     async def _scan(self) -> None:
-        for endpoint_id in await self._storage.endpoints_with_work(_FOREVER):
+        # Every endpoint with a pending delivery, due or not, that this process may post
+        # for (its worker sleeps until the head is due); the call renews the claims too.
+        claimed = await self._storage.claim_endpoints(self.owner, self._clock(), self._claim_ms)
+        # A worker whose endpoint is missing (no work left at the scan, or the claim lost
+        # after this process stalled for a whole TTL) stops before its next POST.
+        self._claimed = frozenset(claimed)
+        for endpoint_id in claimed:
             if endpoint_id in self._workers:
                 self._rescan.add(endpoint_id)
             else:
@@ -184,6 +203,8 @@ class WebhookDispatcher:
     async def _work(self, endpoint_id: str) -> None:
         try:
             while not self._closing:
+                if endpoint_id not in self._claimed:
+                    return  # the next scan claims it again if it has work
                 self._rescan.discard(endpoint_id)
                 batch = await self._pending(endpoint_id)
                 if not batch:
@@ -231,6 +252,8 @@ class WebhookDispatcher:
             for delivery in batch:
                 if self._closing or delivery.next_attempt_at > self._clock():
                     break
+                if endpoint.id not in self._claimed:
+                    break  # not ours at the last scan: the holder posts from here
                 result = await self._post(endpoint, delivery)
                 if result.delivered:
                     recording.append(

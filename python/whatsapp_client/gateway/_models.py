@@ -114,6 +114,9 @@ class OutboundRequest(msgspec.Struct, kw_only=True):
     media: Optional[MediaInfo] = None
     # How the media is sent (image, video, audio, document); None: from its mime type.
     kind: Optional[MessageType] = None
+    # Queued through a gateway process that does not run the session: the recipient (and,
+    # for media to a group, whether the engine can) is checked before sending.
+    unchecked: bool = False
 
 
 class QueueItem(msgspec.Struct, kw_only=True):

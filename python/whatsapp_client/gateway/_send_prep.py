@@ -1,5 +1,6 @@
-"""Checks of a send request that need no engine, and the sealing of its media: the shape
-(one recipient, text or media), the text's size, the file's size and type."""
+"""Checks of a send request: those that need no engine (the shape: one recipient, text or
+media; the text's size, the file's size and type), the recipient's (by the engine), and the
+sealing of its media."""
 
 from __future__ import annotations
 
@@ -7,20 +8,32 @@ import asyncio
 import contextlib
 import io
 import os
+import re
 from pathlib import Path
 from typing import Optional
 
+from whatsapp_client import errors as sdk_errors
 from whatsapp_client.client.mime import HEAD_BYTES, detect_mime, detect_mime_of_bytes, media_kind
-from whatsapp_client.gateway._errors import FileTooLarge, InvalidRequest
+from whatsapp_client.gateway._engine import Engine
+from whatsapp_client.gateway._errors import (
+    FileTooLarge,
+    GatewayError,
+    InvalidRequest,
+    SessionNotConnected,
+)
 from whatsapp_client.gateway._ids import new_id
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._models import MediaInfo, MessageType
 from whatsapp_client.gateway._requests import MediaUpload, SendSpec
 
-__all__ = ["MAX_TEXT_BYTES", "check_shape", "kind_of", "seal_upload"]
+__all__ = ["MAX_TEXT_BYTES", "check_shape", "engine_peer", "kind_of", "seal_upload"]
 
 MAX_TEXT_BYTES = 10_000
 _KINDS: dict[str, MessageType] = {"image": "image", "video": "video", "audio": "audio"}
+# A recipient that is syntactically a user id can be queued while the session reconnects.
+_USER_ID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 
 
 def kind_of(mime: str) -> MessageType:
@@ -99,3 +112,30 @@ async def seal_upload(
         with contextlib.suppress(FileNotFoundError):
             await asyncio.to_thread(upload.source.unlink)
     return info, sealed, kind
+
+
+async def engine_peer(
+    engine: Engine, *, to: Optional[str], group_id: Optional[str], media: bool
+) -> str:
+    """The checked recipient (a user id, or the group) of a send to ``to`` or ``group_id``
+    (``media``: with a file): ``InvalidRequest``, ``InvalidRecipient`` or
+    ``RecipientNotFound`` when it cannot be sent to, ``SessionNotConnected`` when it cannot
+    be checked now."""
+    group_media = getattr(engine, "group_media", True)
+    if group_id is not None and media and not group_media:
+        raise InvalidRequest(f"the {engine.name} engine sends text only to groups")
+    try:
+        if group_id is not None:
+            await engine.check_group(group_id)
+            return group_id
+        assert to is not None
+        return await engine.resolve_recipient(to)
+    except GatewayError:
+        raise
+    except (sdk_errors.WhatsAppError, OSError) as exc:
+        # The session is reconnecting: a user id is queued unchecked, a name cannot be.
+        if to is not None and _USER_ID.match(to):
+            return to
+        raise SessionNotConnected(
+            f"the recipient cannot be checked while the session reconnects ({exc})"
+        ) from exc

@@ -20,17 +20,21 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Callable, Optional
 
+import msgspec
+
 from whatsapp_client._waits import wait_for
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.client.mime import media_kind
 from whatsapp_client.gateway._engine import Engine, SendRefused, SendResult
+from whatsapp_client.gateway._errors import GatewayError, SessionNotConnected
 from whatsapp_client.gateway._event_hub import NULL_FEED, LiveFeed
 from whatsapp_client.gateway._ids import new_id, now_ms
 from whatsapp_client.gateway._log_buffer import mask_recipient
 from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
-from whatsapp_client.gateway._models import Event, MessageType, QueueItem
+from whatsapp_client.gateway._models import Event, MessageType, OutboundRequest, QueueItem
 from whatsapp_client.gateway._pacing import TokenBucket
+from whatsapp_client.gateway._send_prep import engine_peer
 from whatsapp_client.gateway._storage import Storage
 
 __all__ = ["SendWorker"]
@@ -199,6 +203,8 @@ class SendWorker:
 
     async def _deliver(self, item: QueueItem) -> SendResult:
         req = item.request
+        if req.unchecked:
+            req = await self._checked(req)
         if req.media is None:
             if req.text is None:
                 raise SendRefused("the queued message has neither text nor media")
@@ -226,6 +232,21 @@ class SendWorker:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(plain.unlink)
+
+    async def _checked(self, req: OutboundRequest) -> OutboundRequest:
+        """The recipient of a send queued through another gateway process, checked as the
+        API checks it here: refused for good (``SendRefused``, the message fails with the
+        error's code) or resolved (a username to its user id)."""
+        media = req.media is not None
+        try:
+            peer = await engine_peer(self._engine, to=req.to, group_id=req.group_id, media=media)
+        except SessionNotConnected as exc:
+            raise ConnectionError(exc.message) from exc  # not now: the item stays queued
+        except GatewayError as exc:
+            raise SendRefused(f"{exc.code}: {exc.message}") from exc
+        if req.group_id is not None:
+            return req
+        return msgspec.structs.replace(req, to=peer, unchecked=False)
 
     async def _finish(
         self, item: QueueItem, status: str, engine_id: Optional[str], reason: Optional[str]

@@ -2,25 +2,24 @@
 
 It validates what needs an engine (the recipient exists, the session is running), seals
 media, queues sends durably (with the idempotent answer in the same transaction) and leaves
-the rest to the session manager and the storage.
+the rest to the session manager and the storage. A send to a session whose engine runs in
+another gateway process is queued with its recipient unchecked: that process checks it
+before sending and marks the message ``failed`` (``recipient_not_found``) if it must.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable, Optional
 
 import msgspec
 
-from whatsapp_client import errors as sdk_errors
 from whatsapp_client.client.logging import get_logger
 from whatsapp_client.gateway._cloud_config import CloudFactory, CloudOptions
 from whatsapp_client.gateway._engine import Engine, EngineFactory
 from whatsapp_client.gateway._errors import (
     Conflict,
-    GatewayError,
     InvalidRequest,
     NotFound,
     QueueFull,
@@ -46,7 +45,7 @@ from whatsapp_client.gateway._models import (
 )
 from whatsapp_client.gateway._requests import Accepted, CreateSession, SendSpec, SessionPatch
 from whatsapp_client.gateway._retention import RetentionSweep
-from whatsapp_client.gateway._send_prep import check_shape, seal_upload
+from whatsapp_client.gateway._send_prep import check_shape, engine_peer, seal_upload
 from whatsapp_client.gateway._sessions import SessionManager
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._storage import Storage
@@ -57,10 +56,6 @@ __all__ = ["Gateway", "default_engines"]
 
 log = get_logger("gateway.service")
 
-# A recipient that is syntactically a user id can be queued while the session reconnects.
-_USER_ID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 _ACCEPTING = ("connected", "connecting", "disconnected")
 
 
@@ -88,6 +83,7 @@ class Gateway:
         wake: Callable[[], None] = lambda: None,
         data_dir: Optional[Path] = None,
         live: LiveFeed = NULL_FEED,
+        owner: Optional[str] = None,
     ) -> None:
         self.settings = settings
         self._live = live  # the dashboard's event hub
@@ -99,7 +95,15 @@ class Gateway:
         if engines is None:
             engines = default_engines(settings)
         self.sessions = SessionManager(
-            storage, self.media, settings, metrics, engines, wake=wake, data_dir=root, live=live
+            storage,
+            self.media,
+            settings,
+            metrics,
+            engines,
+            wake=wake,
+            data_dir=root,
+            live=live,
+            owner=owner,
         )
         self.retention = RetentionSweep(
             storage, settings.delivery_retention_seconds, settings.retention_sweep_interval
@@ -243,11 +247,19 @@ class Gateway:
         session = await self.get_session(session_id)
         check_shape(spec)
         runtime = self.sessions.runtime(session_id)
-        if runtime is None or not session.running or runtime.status not in _ACCEPTING:
+        # No runtime here but running: another process runs it (or takes it over soon).
+        status = session.status if runtime is None else runtime.status
+        if not session.running or status not in _ACCEPTING:
             raise SessionNotConnected(
                 f"session {session_id!r} is {session.status}: start it (POST .../restart)"
             )
-        peer = await self._recipient(session_id, spec)
+        engine = None if runtime is None else runtime.engine
+        checked = engine is not None
+        if engine is not None:
+            has_file = spec.media is not None
+            peer = await engine_peer(engine, to=spec.to, group_id=spec.group_id, media=has_file)
+        else:
+            peer = spec.group_id or spec.to or ""  # check_shape: exactly one is given
         depth = await self._storage.queue_depth(session_id)
         if depth >= self.settings.max_queue:
             # Refused before a large file is sealed for nothing (the storage checks again).
@@ -261,35 +273,12 @@ class Gateway:
             )
         try:
             return await self._enqueue(
-                session, spec, peer, media, sealed, kind, idempotency_scope, depth
+                session, spec, peer, media, sealed, kind, idempotency_scope, depth, checked
             )
         except BaseException:
             if media is not None:
                 await self.media.remove(session_id, media.media_id)
             raise
-
-    async def _recipient(self, session_id: str, spec: SendSpec) -> str:
-        runtime = self.sessions.runtime(session_id)
-        assert runtime is not None and runtime.engine is not None
-        engine = runtime.engine
-        group_media = getattr(engine, "group_media", True)
-        if spec.group_id is not None and spec.media is not None and not group_media:
-            raise InvalidRequest(f"the {engine.name} engine sends text only to groups")
-        try:
-            if spec.group_id is not None:
-                await engine.check_group(spec.group_id)
-                return spec.group_id
-            assert spec.to is not None
-            return await engine.resolve_recipient(spec.to)
-        except GatewayError:
-            raise
-        except (sdk_errors.WhatsAppError, OSError) as exc:
-            # The session is reconnecting: a user id is queued unchecked, a name cannot be.
-            if spec.to is not None and _USER_ID.match(spec.to):
-                return spec.to
-            raise SessionNotConnected(
-                f"the recipient cannot be checked while the session reconnects ({exc})"
-            ) from exc
 
     async def _enqueue(
         self,
@@ -301,6 +290,7 @@ class Gateway:
         kind: MessageType,
         scope: Optional[str],
         depth: int,
+        checked: bool,
     ) -> tuple[int, bytes]:
         sid = session.id
         now = now_ms()
@@ -328,6 +318,7 @@ class Gateway:
             caption=spec.caption,
             media=media,
             kind=kind if media is not None else None,
+            unchecked=not checked,
         )
         item = QueueItem(
             seq=0, session_id=sid, message_id=message_id, request=request, enqueued_at=now

@@ -1,6 +1,11 @@
 """The session manager: one runtime (engine + send worker) per running session.
 
-At start every session whose operator wants it running comes back by itself. ``stop``
+Several gateway processes may share one storage: a process runs a session only while it
+holds the session's lease (:mod:`._session_leases`), so each running session is run by
+exactly one of them; the others answer its API calls from the storage.
+
+At start every session whose operator wants it running comes back by itself (in the
+process that takes its lease). ``stop``
 keeps everything and marks the session ``stopped``; ``restart`` brings a stopped or
 ``failed`` session back; ``delete`` disconnects and erases everything of the session: its
 rows (history, queue, deliveries, webhooks, media records, sealed credentials) in one
@@ -28,6 +33,7 @@ from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import Event, SessionRecord, SessionStatus
 from whatsapp_client.gateway._pacing import TokenBucket
 from whatsapp_client.gateway._sender import SendWorker
+from whatsapp_client.gateway._session_leases import LeaseKeeper
 from whatsapp_client.gateway._session_runtime import SessionRuntime
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._storage import Storage
@@ -57,6 +63,8 @@ class SessionManager:
         wake: Callable[[], None],
         data_dir: Path,
         live: LiveFeed = NULL_FEED,
+        owner: Optional[str] = None,
+        clock: Callable[[], int] = now_ms,
     ) -> None:
         self._storage = storage
         self._live = live  # the dashboard's event hub
@@ -70,6 +78,17 @@ class SessionManager:
         self._statuses: dict[str, SessionStatus] = {}
         self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(
             asyncio.Lock
+        )
+        # This process's id in the leases: new at every start (see _lease_store).
+        self.owner = owner if owner is not None else new_id("gwp")
+        self._clock = clock  # the time written to the leases (ms)
+        self.leases = LeaseKeeper(
+            storage,
+            self.owner,
+            self,
+            ttl=settings.lease_ttl,
+            queue_poll=settings.queue_poll_interval,
+            clock=clock,
         )
 
     def directory(self, session_id: str) -> Path:
@@ -90,38 +109,78 @@ class SessionManager:
     # --- start and stop of the gateway ------------------------------------------------------
 
     async def restore(self) -> None:
-        """Starts every session that was running; removes the files of deleted ones."""
+        """Starts the running sessions whose lease this process takes (all of them when it
+        is the only one) and keeps its share; removes the files of deleted sessions."""
+        # Directories first, rows second: a session another process creates meanwhile has
+        # its row before its directory, so it is never taken for a deleted one.
+        children = await asyncio.to_thread(self._children)
         records = await self._storage.list_sessions()
         known = {r.id for r in records}
-        await asyncio.to_thread(self._sweep, known)
+        await asyncio.to_thread(self._sweep, [c for c in children if c.name not in known])
         for record in records:
-            if record.running:
-                await self.launch(record, register=False)
-            else:
+            if not record.running:
                 self._note_status(record.id, record.status)
+        await self.leases.start()
 
-    def _sweep(self, known: set[str]) -> None:
-        # A crash between the rows' and the files' removal leaves files nobody can reach.
+    def _children(self) -> list[Path]:
         if not self._dir.is_dir():
-            return
-        for child in self._dir.iterdir():
-            if child.is_dir() and child.name not in known:
-                log.info("removing the files of deleted session %s", child.name)
-                shutil.rmtree(child, ignore_errors=True)
+            return []
+        return [child for child in self._dir.iterdir() if child.is_dir()]
+
+    def _sweep(self, orphans: list[Path]) -> None:
+        # A crash between the rows' and the files' removal leaves files nobody can reach.
+        for child in orphans:
+            log.info("removing the files of deleted session %s", child.name)
+            shutil.rmtree(child, ignore_errors=True)
 
     async def close(self) -> None:
-        """Stops every runtime; the sessions stay ``running`` for the next start."""
+        """Stops every runtime, then frees this process's leases so another process takes
+        the sessions over at once; the sessions stay ``running``."""
+        await self.leases.stop()
         runtimes, self._runtimes = list(self._runtimes.values()), {}
         await asyncio.gather(*(r.close() for r in runtimes), return_exceptions=True)
+        await self.leases.release()
+
+    # --- the lease keeper's calls (LeaseHolder) -----------------------------------------------
+
+    def running_here(self) -> set[str]:
+        return set(self._runtimes)
+
+    async def run_claimed(self, record: SessionRecord) -> None:
+        with log_context(session_id=record.id):
+            async with self._locks[record.id]:
+                # Checked again under the lock: a stop or delete may have come first.
+                current = await self._storage.get_session(record.id)
+                if current is None or not current.running or not await self._holding(record.id):
+                    return
+                await self._launch_or_fail(current, register=False)
+
+    async def drop_lost(self, session_id: str, *, confirm: bool = True) -> None:
+        async with self._locks[session_id]:
+            if confirm and await self._holding(session_id):
+                return  # taken again meanwhile (a restart through this process)
+            await self._halt(session_id)
+            self._note_status(session_id, None)
+
+    def refresh(self, record: SessionRecord) -> None:
+        runtime = self._runtimes.get(record.id)
+        worker = None if runtime is None else runtime.worker
+        if worker is not None and worker.bucket.rate_per_minute != record.rate_limit_per_minute:
+            self.set_rate(record.id, record.rate_limit_per_minute)
+
+    async def _holding(self, session_id: str) -> bool:
+        return await self._storage.lease_holder(session_id, self._clock()) == self.owner
 
     # --- one session --------------------------------------------------------------------------
 
     async def launch(self, record: SessionRecord, *, register: bool) -> None:
-        """Starts a session; one that cannot be started is marked ``failed`` with why."""
+        """Takes the lease of a session just created and starts it; one that cannot be
+        started is marked ``failed`` with why."""
         # The tasks the engine and the worker start inherit the session id for their logs.
         with log_context(session_id=record.id):
             async with self._locks[record.id]:
-                await self._launch_or_fail(record, register=register)
+                if await self.leases.claim([record.id]):
+                    await self._launch_or_fail(record, register=register)
 
     async def _launch_or_fail(self, record: SessionRecord, *, register: bool) -> None:
         try:
@@ -195,18 +254,25 @@ class SessionManager:
             await runtime.close()
 
     async def stop(self, session_id: str) -> None:
+        """Stops the session wherever it runs: here at once, in another process at its
+        next lease renewal."""
         async with self._locks[session_id]:
             await self._halt(session_id)
             await self._storage.update_session(session_id, running=False)
+            await self._storage.revoke_lease(session_id, self.owner)
             await self._set_status(session_id, "stopped", "stopped by the operator")
 
     async def restart(self, session_id: str) -> None:
+        """Starts the session again in this process, or, when another process held it,
+        in whichever process takes it once that process has let it go (within the TTL)."""
         async with self._locks[session_id]:
             await self._halt(session_id)
             record = await self._storage.update_session(session_id, running=True)
+            await self._storage.revoke_lease(session_id, self.owner)
             await self._set_status(session_id, "connecting", "restarted by the operator")
-            with log_context(session_id=session_id):
-                await self._launch_or_fail(record, register=False)
+            if await self.leases.claim([session_id]):
+                with log_context(session_id=session_id):
+                    await self._launch_or_fail(record, register=False)
 
     async def delete(self, session_id: str) -> None:
         async with self._locks[session_id]:

@@ -39,6 +39,15 @@ class GatewaySettings:
     max_reconnect_failures: int = 5
     reconnect_base_delay: float = 1.0
     reconnect_max_delay: float = 60.0
+    # Several processes on one storage (docs/gateway-processes.md): a process runs a session
+    # while it holds its lease, renewed every lease_ttl / 3 seconds; a dead process's sessions
+    # and webhook endpoints are taken over within lease_ttl. Sends queued through another
+    # process are noticed within queue_poll_interval seconds.
+    lease_ttl: float = 15.0
+    queue_poll_interval: float = 1.0
+    # This process's id in the leases; default: host name and port (kept across a restart
+    # in place). Processes running at the same time must have different ids.
+    process_id: str | None = None
 
     # Webhooks.
     webhook_timeout: float = 10.0

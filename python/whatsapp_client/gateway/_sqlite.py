@@ -40,6 +40,7 @@ from whatsapp_client.gateway._models import (
     WebhookEndpoint,
 )
 from whatsapp_client.gateway._sqlite_codec import Codec
+from whatsapp_client.gateway._sqlite_leases import SqliteLeases  # several processes
 from whatsapp_client.gateway._sqlite_schema import check_key, connect, migrate
 from whatsapp_client.gateway._sqlite_users import SqliteUsers  # operator accounts
 from whatsapp_client.gateway._vault import Vault
@@ -56,7 +57,7 @@ class StorageClosedError(RuntimeError):
     """The storage is not open."""
 
 
-class SqliteStorage(SqliteUsers):
+class SqliteStorage(SqliteUsers, SqliteLeases):
     """``SqliteStorage(data_dir, vault)``; ``await open()`` before use, ``close()`` after."""
 
     def __init__(

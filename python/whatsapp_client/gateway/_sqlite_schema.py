@@ -13,7 +13,7 @@ import sqlite3
 from whatsapp_client.gateway._sqlite_codec import Codec
 from whatsapp_client.gateway._vault import VaultError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _KEY_CHECK = b"whatsapp-client gateway master key check"
 
 _SCHEMA = """
@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     failed INTEGER NOT NULL DEFAULT 0,
     queue_depth INTEGER NOT NULL DEFAULT 0,
     credentials BLOB NOT NULL,
-    owner_id TEXT
+    owner_id TEXT,
+    lease_owner TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS webhooks (
@@ -48,7 +50,9 @@ CREATE TABLE IF NOT EXISTS webhooks (
     secrets BLOB NOT NULL,
     enabled INTEGER NOT NULL,
     disabled_reason TEXT,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    claim_owner TEXT,
+    claim_until INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS webhooks_session ON webhooks(session_id, position);
 
@@ -149,6 +153,18 @@ _UPGRADE_1_TO_2 = """
 ALTER TABLE sessions ADD COLUMN owner_id TEXT;
 ALTER TABLE api_keys ADD COLUMN user_id TEXT;
 """
+# Version 3 (several processes, see _lease_store): the lease of a session and the claim of
+# a webhook endpoint (owner process, and until when, in ms).
+_UPGRADE_2_TO_3 = """
+ALTER TABLE sessions ADD COLUMN lease_owner TEXT;
+ALTER TABLE sessions ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhooks ADD COLUMN claim_owner TEXT;
+ALTER TABLE webhooks ADD COLUMN claim_until INTEGER NOT NULL DEFAULT 0;
+"""
+_SCHEMA_LEASES = """
+CREATE INDEX IF NOT EXISTS sessions_lease ON sessions(lease_owner);
+CREATE INDEX IF NOT EXISTS webhooks_claim ON webhooks(claim_owner);
+"""
 _SCHEMA_ACCOUNTS = """
 CREATE INDEX IF NOT EXISTS sessions_owner ON sessions(owner_id);
 CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys(user_id);
@@ -209,14 +225,17 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"the gateway database has schema version {version}; this gateway knows up to "
             f"{SCHEMA_VERSION}: upgrade the gateway"
         )
-    # A version 1 database gains the owner columns before the schema (and its indexes on
-    # them) is applied; all in one transaction, so a crash leaves version 1 intact.
-    upgrade = _UPGRADE_1_TO_2 if version == 1 else ""
+    # An older database gains the new columns before the schema (and its indexes on
+    # them) is applied; all in one transaction, so a crash leaves the old version intact.
+    upgrade = (_UPGRADE_1_TO_2 if version == 1 else "") + (
+        _UPGRADE_2_TO_3 if version in (1, 2) else ""
+    )
     conn.executescript(
         "BEGIN IMMEDIATE;"
         + upgrade
         + _SCHEMA
         + _SCHEMA_ACCOUNTS
+        + _SCHEMA_LEASES
         + f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
     )
 

@@ -11,7 +11,10 @@ No SQL outside the implementations. Contract every implementation keeps:
   bodies) are sealed with the :class:`~._vault.Vault` the storage was opened with and never
   reach the disk in clear;
 - ``delete_session`` removes every row of the session (history, queue, deliveries,
-  webhooks, media records, credentials) in one transaction; the caller removes the files.
+  webhooks, media records, credentials, its lease) in one transaction; the caller removes
+  the files;
+- several gateway processes may share one storage: session leases and webhook endpoint
+  claims (:class:`~._lease_store.LeaseStore`, inherited) decide which process runs what.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional, Protocol
 
 from whatsapp_client.gateway._account_records import BrowserSession, RefreshToken, UserRecord
+from whatsapp_client.gateway._lease_store import LeaseStore
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
     Delivery,
@@ -37,7 +41,7 @@ from whatsapp_client.gateway._models import (
 )
 
 
-class Storage(Protocol):
+class Storage(LeaseStore, Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -160,7 +164,8 @@ class Storage(Protocol):
 
     # --- webhook deliveries -----------------------------------------------------------
     async def endpoints_with_work(self, now: int) -> list[str]:
-        """Enabled endpoints whose oldest pending delivery is due at ``now``."""
+        """Enabled endpoints whose oldest pending delivery is due at ``now`` (whoever holds
+        their claim; the dispatcher works from ``claim_endpoints``)."""
 
     async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
         """The oldest pending delivery of the endpoint (in-order delivery only ever sends

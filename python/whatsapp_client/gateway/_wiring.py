@@ -15,6 +15,7 @@ from whatsapp_client.gateway._event_hub import EventHub
 from whatsapp_client.gateway._live import Live, storage_counters
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._service import Gateway
+from whatsapp_client.gateway._session_leases import process_id as default_process_id
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._sqlite import SqliteStorage
 from whatsapp_client.gateway._vault import Vault
@@ -32,7 +33,9 @@ def build_components(
     metrics = GatewayMetrics()
     vault = Vault.load(data_dir)
     storage = SqliteStorage(data_dir, vault)
-    dispatcher = WebhookDispatcher(storage, settings, metrics)
+    # This process's id in the session leases and endpoint claims (several processes).
+    process_id = default_process_id(settings.process_id, settings.port)
+    dispatcher = WebhookDispatcher(storage, settings, metrics, owner=process_id)
     hub = EventHub(counters=storage_counters(storage))  # live data for the dashboard
     engines: dict[str, EngineFactory] = {
         "wac1": Wac1Factory(Wac1Options.from_settings(settings, client_options)),
@@ -47,6 +50,7 @@ def build_components(
         wake=dispatcher.wake,
         data_dir=data_dir,
         live=hub,
+        owner=process_id,
     )
     return Components(
         storage=storage,
