@@ -3,14 +3,23 @@ loopback, and the gateway itself (real storage, service and dispatcher) with an 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.gateway._api_support import GatewayHandle, Receiver, running_gateway
+from tests.pg_support import PostgresCluster, postgres_cluster
 from tests.support import reference_server
 from whatsapp_client.server.testing import ServerHandle
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL server for the session (started only if a test needs it);
+    each test gets a fresh database of it."""
+    with postgres_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -169,10 +169,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     configure_logging(settings.log_level)
     try:
         asyncio.run(serve(settings))
-    except (InsecureApiKey, DatabaseUnavailable) as exc:
+    except InsecureApiKey as exc:
         print(f"whatsapp-client gateway: {exc}", file=sys.stderr)
         return 2
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError, DatabaseUnavailable) as exc:
         print(f"whatsapp-client gateway: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
