@@ -2,10 +2,11 @@
 
 asyncpg with a small pool. Every awaited write is one transaction, committed before it
 returns (``synchronous_commit`` as the server has it, ``on`` by default). A gateway's
-writes take turns in call order (one FIFO lock, as SQLite's single writer), so the queue
-order of concurrent enqueues is their submission order; what several gateway processes on
-one database must not both do is guarded by row locks in the SQL (``_pg_sessions``,
-``_pg_messages``, ``_pg_events``, ``_pg_users``). Reads run on the pool beside the writes.
+writes run in call order through one task that group-commits them (``_pg_writer``, as
+SQLite's single writer), so the queue order of concurrent enqueues is their submission
+order; what several gateway processes on one database must not both do is guarded by row
+locks in the SQL (``_pg_sessions``, ``_pg_messages``, ``_pg_events``, ``_pg_users``).
+Reads run on the pool beside the writes.
 Sealing is SQLite's (:class:`._codec.Codec`): nothing secret reaches the database in clear.
 asyncpg is imported when the storage opens, so SQLite needs no extra package.
 """
@@ -41,6 +42,7 @@ from whatsapp_client.gateway._models import (
 )
 from whatsapp_client.gateway._pg_schema import check_key, migrate
 from whatsapp_client.gateway._pg_users import PgUsers  # operator accounts
+from whatsapp_client.gateway._pg_writer import PgWriter
 from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.server.storage.postgres import redacted
 
@@ -50,24 +52,24 @@ Op = Callable[[Any], Awaitable[T]]
 log = logging.getLogger("whatsapp_client.gateway.storage")
 
 CONNECT_TIMEOUT = 10.0
-# A transaction that lost a deadlock or serialization race to another process is retried.
-_RETRIES = 3
 
 
 class PostgresStorage(PgUsers):
     """``PostgresStorage(dsn, vault)``; ``await open()`` before use, ``close()`` after."""
 
-    def __init__(self, dsn: str, vault: Vault, *, max_connections: int = 10) -> None:
+    def __init__(
+        self, dsn: str, vault: Vault, *, max_connections: int = 10, max_batch: int = 500
+    ) -> None:
         if max_connections < 2:
             raise ValueError("max_connections must be at least 2 (a write and a read)")
         self._dsn = dsn
         self._codec = Codec(vault)
         self._max = max_connections
+        self._max_batch = max_batch
         self._pool: Any = None
         self._asyncpg: Any = None
-        self._write_lock = asyncio.Lock()
+        self._writer: Optional[PgWriter] = None
         self._touches: dict[str, int] = {}
-        self._touch_tasks: set[asyncio.Future[None]] = set()
 
     def __repr__(self) -> str:
         return f"PostgresStorage({self.path!r})"
@@ -104,16 +106,19 @@ class PostgresStorage(PgUsers):
         self._pool = await asyncpg.create_pool(
             self._dsn, min_size=1, max_size=self._max, timeout=CONNECT_TIMEOUT
         )
+        transient = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+        self._writer = PgWriter(self._pool, transient, self._max_batch)
 
     async def close(self) -> None:
-        """Commits the coalesced last-activity times, then closes the pool."""
+        """Commits what is queued (the coalesced last-activity times too), then closes the
+        pool."""
         self._flush_touches()
-        if self._touch_tasks:
-            await asyncio.gather(*self._touch_tasks, return_exceptions=True)
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer.close()
         pool, self._pool = self._pool, None
         if pool is not None:
-            async with self._write_lock:  # a write under way finishes first
-                await pool.close()
+            await pool.close()
 
     def _need_pool(self) -> Any:
         if self._pool is None:
@@ -125,23 +130,18 @@ class PostgresStorage(PgUsers):
             return await fn(conn)
 
     async def _write(self, fn: Op[T]) -> T:
-        """One transaction, committed before this returns; writes commit in call order."""
-        pool = self._need_pool()
+        """One write, committed before this returns; writes commit in call order."""
+        if self._writer is None:
+            raise RuntimeError("the gateway storage is not open")
         pg = self._asyncpg
-        async with self._write_lock:
-            for attempt in range(_RETRIES):
-                try:
-                    async with pool.acquire() as conn, conn.transaction():
-                        return await fn(conn)
-                except (pg.DeadlockDetectedError, pg.SerializationError):
-                    if attempt == _RETRIES - 1:
-                        raise
-                # Races with another gateway process that the SQL's checks did not see.
-                except pg.UniqueViolationError as exc:
-                    raise Conflict(f"already exists ({exc.constraint_name})") from None
-                except pg.ForeignKeyViolationError:
-                    raise NotFound("the session (or endpoint) is gone") from None
-        raise AssertionError("unreachable")
+        try:
+            result: T = await self._writer.submit(fn)
+        # Races with another gateway process that the SQL's checks did not see.
+        except pg.UniqueViolationError:
+            raise Conflict("conflicts with a record written at the same time") from None
+        except pg.ForeignKeyViolationError:
+            raise NotFound("the session (or endpoint) is gone") from None
+        return result
 
     async def ping(self) -> None:
         await self._write(
@@ -205,17 +205,10 @@ class PostgresStorage(PgUsers):
         touches, self._touches = self._touches, {}
         if not touches:
             return
-        if self._pool is None:
+        if self._writer is None:
             log.warning("storage closed; %d last-activity times not recorded", len(touches))
             return
-        task = asyncio.ensure_future(self._write(lambda c: ses.touch_sessions(c, touches)))
-        self._touch_tasks.add(task)
-        task.add_done_callback(self._touch_written)
-
-    def _touch_written(self, task: asyncio.Future[None]) -> None:
-        self._touch_tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("last-activity times not recorded: %s", task.exception())
+        self._writer.submit_nowait(lambda c: ses.touch_sessions(c, touches))
 
     async def delete_session(self, session_id: str) -> None:
         self._touches.pop(session_id, None)
