@@ -70,10 +70,17 @@ async def enqueue_send(
     sid = message.session_id
     if item.session_id != sid or item.message_id != message.id:
         raise ValueError("the queue item must name the message it sends")
-    depth = await conn.fetchval("SELECT queue_depth FROM sessions WHERE id = $1 FOR UPDATE", sid)
+    # The bound is checked and the depth taken in one statement (the row stays locked until
+    # the commit); a refusal below rolls the increment back with the rest.
+    depth = await conn.fetchval(
+        "UPDATE sessions SET queue_depth = queue_depth + 1 WHERE id = $1 AND queue_depth < $2"
+        " RETURNING queue_depth",
+        sid,
+        max_depth,
+    )
     if depth is None:
-        raise NotFound(f"no session {sid}")
-    if depth >= max_depth:
+        if not await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1", sid):
+            raise NotFound(f"no session {sid}")
         raise QueueFull(f"the send queue of session {sid} is full ({max_depth} messages)")
     if idempotency is not None:
         scope, answer = idempotency
@@ -90,18 +97,16 @@ async def enqueue_send(
         if stored is None:
             # Two requests with one key at once: the first one's answer stands.
             raise Conflict("a request with this Idempotency-Key is already being processed")
-    await conn.execute(_INSERT, *_message_args(codec, message))
+    # The history row and the queue row in one round trip.
     await conn.execute(
-        "INSERT INTO queue (session_id, message_id, request, attempts, enqueued_at)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        sid,
-        message.id,
+        f"WITH m AS ({_INSERT}) INSERT INTO queue (session_id, message_id, request, attempts,"  # noqa: S608
+        " enqueued_at) VALUES ($2, $1, $13, $14, $15)",
+        *_message_args(codec, message),
         codec.seal_request(sid, message.id, item.request),
         item.attempts,
         item.enqueued_at,
     )
-    await conn.execute("UPDATE sessions SET queue_depth = queue_depth + 1 WHERE id = $1", sid)
-    return int(depth) + 1
+    return int(depth)
 
 
 async def next_queued(conn: Connection, codec: Codec, session_id: str) -> Optional[QueueItem]:

@@ -1,12 +1,13 @@
 """Group commit on PostgreSQL: the gateway's writes, in call order, several to a transaction.
 
 One task takes the queued writes in order and runs as many as are waiting (up to
-``max_batch``) in one transaction on one connection, each inside its own savepoint: a write
-that raises (``Conflict``, ``QueueFull``, a bug) is rolled back alone and its caller gets
-the error, the others go on. Callers are answered after the ``COMMIT``, so an awaited write
-is durable when it returns and concurrent writes share one commit (one WAL flush) as with
-SQLite's ``BatchWriter``. A write that loses a deadlock or serialization race to another
-gateway process is rolled back to its savepoint and run again.
+``max_batch``) in one transaction on one connection. When one of them raises (``Conflict``,
+``QueueFull``, a bug) the transaction is rolled back and the batch runs again with each
+write in its own savepoint, so the refused write is rolled back alone, its caller gets the
+error and the others go on (savepoints cost two round trips a write: only then). Callers
+are answered after the ``COMMIT``, so an awaited write is durable when it returns and
+concurrent writes share one commit (one WAL flush), as with SQLite's ``BatchWriter``. A
+write that loses a deadlock or serialization race to another gateway process is run again.
 """
 
 from __future__ import annotations
@@ -79,23 +80,46 @@ class PgWriter:
 
     async def _commit(self, batch: list[_Write]) -> None:
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                for write in batch:
-                    write.outcome = await self._one(conn, write.fn)
+            async with self._pool.acquire() as conn:
+                outcomes = await self._all_or_nothing(conn, batch)
+                if outcomes is None:
+                    outcomes = await self._one_by_one(conn, batch)
         except Exception as exc:  # the COMMIT (or the connection) failed: nothing was written
-            for write in batch:
-                write.outcome = exc
-        for write in batch:
+            outcomes = [exc] * len(batch)
+        for write, outcome in zip(batch, outcomes):
             if write.done is None:
-                if isinstance(write.outcome, BaseException):
-                    log.warning("an unawaited write was not recorded: %s", write.outcome)
-                continue
-            if write.done.cancelled():
-                continue
-            if isinstance(write.outcome, BaseException):
-                write.done.set_exception(write.outcome)
+                if isinstance(outcome, BaseException):
+                    log.warning("an unawaited write was not recorded: %s", outcome)
+            elif write.done.cancelled():
+                pass
+            elif isinstance(outcome, BaseException):
+                write.done.set_exception(outcome)
             else:
-                write.done.set_result(write.outcome)
+                write.done.set_result(outcome)
+
+    async def _all_or_nothing(self, conn: Any, batch: list[_Write]) -> Optional[list[Any]]:
+        """The usual case, in fewest round trips: the batch in one transaction with no
+        savepoints. None (all rolled back) if one of the writes raised. Alone in its batch,
+        a write's exception is its outcome."""
+        tx = conn.transaction()
+        await tx.start()
+        results: list[Any] = []
+        try:
+            for write in batch:
+                results.append(await write.fn(conn))
+        except Exception as exc:
+            await tx.rollback()
+            if len(batch) == 1 and not isinstance(exc, self._transient):
+                return [exc]
+            return None
+        await tx.commit()
+        return results
+
+    async def _one_by_one(self, conn: Any, batch: list[_Write]) -> list[Any]:
+        """The batch again, each write in its own savepoint: a refused one is rolled back
+        alone and the others are committed."""
+        async with conn.transaction():
+            return [await self._one(conn, write.fn) for write in batch]
 
     async def _one(self, conn: Any, fn: Op) -> Any:
         """``fn`` in a savepoint: its result, or the exception it raised (rolled back)."""
