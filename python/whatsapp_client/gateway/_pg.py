@@ -52,6 +52,9 @@ Op = Callable[[Any], Awaitable[T]]
 log = logging.getLogger("whatsapp_client.gateway.storage")
 
 CONNECT_TIMEOUT = 10.0
+# A statement that hangs (a partitioned network, a lock held elsewhere) fails after this
+# rather than stalling the writer for ever; the longest normal one is a retention prune.
+COMMAND_TIMEOUT = 120.0
 
 
 class PostgresStorage(PgUsers):
@@ -104,7 +107,11 @@ class PostgresStorage(PgUsers):
             await conn.close()
         self._asyncpg = asyncpg
         self._pool = await asyncpg.create_pool(
-            self._dsn, min_size=1, max_size=self._max, timeout=CONNECT_TIMEOUT
+            self._dsn,
+            min_size=1,
+            max_size=self._max,
+            timeout=CONNECT_TIMEOUT,
+            command_timeout=COMMAND_TIMEOUT,
         )
         transient = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
         self._writer = PgWriter(self._pool, transient, self._max_batch)
