@@ -19,6 +19,7 @@ from tests.pg_support import PostgresCluster, create_database
 from whatsapp_client.gateway._cli import main
 from whatsapp_client.gateway._config import ConfigError, load_settings
 from whatsapp_client.gateway._database import DatabaseUnavailable, make_storage
+from whatsapp_client.gateway._models import MessageFilter
 from whatsapp_client.gateway._pg import PostgresStorage
 from whatsapp_client.gateway._pg_schema import SCHEMA_VERSION, PgSchemaError
 from whatsapp_client.gateway._settings import GatewaySettings
@@ -75,6 +76,38 @@ async def test_another_master_key_is_refused_when_opening(dsn: str) -> None:
     await storage.close()
     with pytest.raises(Exception, match="master key is not the one"):
         await PostgresStorage(dsn, Vault.from_key(bytes(32))).open()
+
+
+async def test_lost_connections_fail_the_writes_under_way_and_the_next_ones_work(
+    dsn: str,
+) -> None:
+    storage = PostgresStorage(dsn, Vault.from_key(f.KEY))
+    await storage.open()
+    try:
+        sid, _ = await f.make_session(storage)
+        await f.enqueue(storage, sid, "before")
+        admin = await asyncpg.connect(dsn)
+        try:  # what a database restart does to the gateway's connections
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        acknowledged = 1
+        for text in ("during", "after"):
+            try:
+                await f.enqueue(storage, sid, text)
+                acknowledged += 1
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                pass  # a write on a dead connection fails; the pool replaces it
+        await f.enqueue(storage, sid, "then")  # the writer did not stop
+        acknowledged += 1
+        assert await storage.queue_depth(sid) == acknowledged
+        page, _ = await storage.list_messages(sid, MessageFilter(), limit=10)
+        assert len(page) == acknowledged  # a failed write left nothing behind
+    finally:
+        await storage.close()
 
 
 def _closed_port() -> int:
