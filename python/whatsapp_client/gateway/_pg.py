@@ -96,7 +96,7 @@ class PostgresStorage(PgUsers):
             conn = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT)
         except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
             raise DatabaseUnavailable(
-                f"cannot reach the gateway database {self.path}: {exc or type(exc).__name__}"
+                f"cannot reach the gateway database {self.path}: {str(exc) or type(exc).__name__}"
             ) from None
         except (ValueError, asyncpg.InterfaceError) as exc:
             raise DatabaseUnavailable(f"the gateway database DSN is not usable: {exc}") from None
