@@ -6,7 +6,8 @@ writes run in call order through one task that group-commits them (``_pg_writer`
 SQLite's single writer), so the queue order of concurrent enqueues is their submission
 order; what several gateway processes on one database must not both do is guarded by row
 locks in the SQL (``_pg_sessions``, ``_pg_messages``, ``_pg_events``, ``_pg_users``).
-Reads run on the pool beside the writes.
+Reads run on the pool beside the writes. The delivery and account methods are mixed in
+from ``_pg_events`` and ``_pg_users``.
 Sealing is SQLite's (:class:`._codec.Codec`): nothing secret reaches the database in clear.
 asyncpg is imported when the storage opens, so SQLite needs no extra package.
 """
@@ -18,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Optional, TypeVar
 
-from whatsapp_client.gateway import _pg_events as ev
 from whatsapp_client.gateway import _pg_messages as msg
 from whatsapp_client.gateway import _pg_sessions as ses
 from whatsapp_client.gateway._codec import Codec
@@ -27,8 +27,6 @@ from whatsapp_client.gateway._errors import Conflict, NotFound
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
-    Delivery,
-    DeliveryState,
     Event,
     IdempotentAnswer,
     MediaInfo,
@@ -40,6 +38,7 @@ from whatsapp_client.gateway._models import (
     SessionStatus,
     WebhookEndpoint,
 )
+from whatsapp_client.gateway._pg_events import PgDeliveries  # events, webhook deliveries
 from whatsapp_client.gateway._pg_schema import check_key, migrate
 from whatsapp_client.gateway._pg_users import PgUsers  # operator accounts
 from whatsapp_client.gateway._pg_writer import PgWriter
@@ -57,7 +56,7 @@ CONNECT_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 120.0
 
 
-class PostgresStorage(PgUsers):
+class PostgresStorage(PgDeliveries, PgUsers):
     """``PostgresStorage(dsn, vault)``; ``await open()`` before use, ``close()`` after."""
 
     def __init__(
@@ -286,15 +285,6 @@ class PostgresStorage(PgUsers):
             )
         )
 
-    async def add_events(self, events: Sequence[Event]) -> None:
-        batch = list(events)
-
-        async def write(c: Any) -> None:
-            for event in batch:
-                await ev.fan_out(c, self._codec, event)
-
-        await self._write(write)
-
     async def get_message(self, session_id: str, message_id: str) -> Optional[MessageRecord]:
         return await self._read(lambda c: msg.get_message(c, self._codec, session_id, message_id))
 
@@ -315,52 +305,6 @@ class PostgresStorage(PgUsers):
 
     async def save_media(self, session_id: str, media: MediaInfo, sealed_keys: bytes) -> None:
         await self._write(lambda c: ses.save_media(c, self._codec, session_id, media, sealed_keys))
-
-    # --- webhook deliveries ---------------------------------------------------------------
-    async def endpoints_with_work(self, now: int) -> list[str]:
-        return await self._read(lambda c: ev.endpoints_with_work(c, now))
-
-    async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
-        head = await self.pending_deliveries(endpoint_id, limit=1)
-        return head[0] if head else None
-
-    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
-        return await self._read(lambda c: ev.pending_deliveries(c, self._codec, endpoint_id, limit))
-
-    async def finish_delivery(
-        self,
-        seq: int,
-        state: DeliveryState,
-        *,
-        attempts: int,
-        next_attempt_at: int,
-        status_code: Optional[int],
-        error: Optional[str],
-        at: int,
-    ) -> None:
-        await self._write(
-            lambda c: ev.finish_delivery(
-                c, seq, state, attempts, next_attempt_at, status_code, error, at
-            )
-        )
-
-    async def prune(self, before: int, now: int) -> int:
-        return await self._write(lambda c: ev.prune(c, before, now))
-
-    async def list_deliveries(
-        self,
-        session_id: str,
-        *,
-        endpoint_id: Optional[str] = None,
-        state: Optional[DeliveryState] = None,
-        limit: int = 100,
-    ) -> list[Delivery]:
-        return await self._read(
-            lambda c: ev.list_deliveries(c, self._codec, session_id, endpoint_id, state, limit)
-        )
-
-    async def redeliver(self, session_id: str, seq: int, now: int) -> Delivery:
-        return await self._write(lambda c: ev.redeliver(c, self._codec, session_id, seq, now))
 
     # --- API keys and idempotency ---------------------------------------------------------
     async def create_api_key(self, key: ApiKeyRecord) -> None:
