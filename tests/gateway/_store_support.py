@@ -2,7 +2,7 @@
 
 Test modules register the fixture by importing ``backend_fixture`` (it is named
 ``backend``): each test runs on SQLite (a fresh data directory) and on PostgreSQL (a fresh
-database of the session's throwaway server, ``pg_cluster`` in conftest).
+database of the session's throwaway server, ``pg_database`` in conftest).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Optional
 
 import pytest
 
-from tests.pg_support import PostgresCluster, create_database
 from whatsapp_client.gateway._ids import new_id, now_ms
 from whatsapp_client.gateway._models import (
     Event,
@@ -172,8 +171,7 @@ async def backend_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Asy
     kind: str = request.param
     where = str(tmp_path)
     if kind == "postgres":
-        cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
-        where = await create_database(cluster)
+        where = request.getfixturevalue("pg_database")
     raw_copy: list[bytes] = []
     current: list[Storage] = [await open_storage(kind, where)]
 

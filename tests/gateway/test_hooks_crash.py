@@ -17,7 +17,6 @@ from aiohttp import web
 from tests.gateway._hooks_crash_child import storage_of
 from tests.gateway._hooks_support import make_event, receiver
 from tests.gateway.test_hooks_storage import new_session
-from tests.pg_support import PostgresCluster, create_database
 from tests.support import eventually
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._requests import WebhookSpec
@@ -32,8 +31,8 @@ async def database(request: pytest.FixtureRequest) -> Optional[str]:
     """None: SQLite in the data directory; else a fresh PostgreSQL database's DSN."""
     if request.param == "sqlite":
         return None
-    cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
-    return await create_database(cluster)
+    dsn: str = request.getfixturevalue("pg_database")
+    return dsn
 
 
 async def _start_child(data_dir: Path, database: Optional[str]) -> asyncio.subprocess.Process:

@@ -15,7 +15,6 @@ import pytest
 
 from tests.gateway import _store_support as f
 from tests.gateway._api_support import ADMIN_KEY
-from tests.pg_support import PostgresCluster, create_database
 from whatsapp_client.gateway._cli import main
 from whatsapp_client.gateway._config import ConfigError, load_settings
 from whatsapp_client.gateway._database import DatabaseUnavailable, make_storage
@@ -28,8 +27,8 @@ from whatsapp_client.gateway._vault import Vault
 
 
 @pytest.fixture
-async def dsn(pg_cluster: PostgresCluster) -> str:
-    return await create_database(pg_cluster)
+def dsn(pg_database: str) -> str:
+    return pg_database
 
 
 async def _versions(dsn: str) -> list[int]:
