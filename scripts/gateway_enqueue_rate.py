@@ -1,5 +1,6 @@
-"""Measures how many ``enqueue_send`` per second the gateway's SQLite storage takes through
-group commit (synchronous=FULL, so every acknowledged send is durable).
+"""Measures how many ``enqueue_send`` per second the gateway's storage takes: SQLite through
+group commit (synchronous=FULL, so every acknowledged send is durable), or PostgreSQL with
+``--database postgresql://…`` (an empty database of its own: the script writes into it).
 
     PYTHONPATH=python python3 scripts/gateway_enqueue_rate.py [--sends 20000] [--callers 200]
 
@@ -22,19 +23,24 @@ from whatsapp_client.gateway._models import (
     QueueItem,
     SessionRecord,
 )
+from whatsapp_client.gateway._pg import PostgresStorage
 from whatsapp_client.gateway._sqlite import SqliteStorage
+from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.gateway._vault import Vault
 
 
-async def run(sends: int, callers: int, sessions: int) -> float:
+async def run(sends: int, callers: int, sessions: int, database: str | None = None) -> float:
     with tempfile.TemporaryDirectory() as data_dir:
-        storage = SqliteStorage(data_dir, Vault.from_key(os.urandom(32)))
+        vault = Vault.from_key(os.urandom(32))
+        storage: Storage = (
+            PostgresStorage(database, vault) if database else SqliteStorage(data_dir, vault)
+        )
         await storage.open()
         ids = []
-        for i in range(sessions):
+        for _ in range(sessions):
             sid = new_id("ses")
             record = SessionRecord(
-                id=sid, name=f"s{i}", engine="wac1", config={}, status="connected", created_at=0
+                id=sid, name=sid, engine="wac1", config={}, status="connected", created_at=0
             )
             await storage.create_session(record, b"credentials", [])
             ids.append(sid)
@@ -76,8 +82,9 @@ def main() -> None:
     parser.add_argument("--sends", type=int, default=20_000)
     parser.add_argument("--callers", type=int, default=200)
     parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--database", default=None, help="a postgresql:// DSN (else SQLite)")
     args = parser.parse_args()
-    rate = asyncio.run(run(args.sends, args.callers, args.sessions))
+    rate = asyncio.run(run(args.sends, args.callers, args.sessions, args.database))
     print(f"{args.sends} enqueue_send by {args.callers} callers: {rate:,.0f} per second")
 
 

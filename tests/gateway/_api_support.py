@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from whatsapp_client.gateway._app import Components, create_app
@@ -32,6 +33,50 @@ GATEWAY_SETTINGS: dict[str, Any] = {
     "rate_limit_per_minute": 6000,
     "log_level": "WARNING",
 }
+
+
+# The storage of the gateways this test starts: empty for SQLite in the data directory, or
+# {"database": dsn}; set for one test by the ``gateway_backend`` fixture (conftest), so
+# every gateway a test starts, and restarts, uses the same database.
+BACKEND: dict[str, Any] = {}
+
+
+# Marks a test that starts gateways itself (not through the ``gateway`` fixture) to run on
+# both storage backends.
+ON_BOTH_BACKENDS = pytest.mark.usefixtures("gateway_backend")
+
+
+async def query_store(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (plain SQL both backends accept) read from the records of the test's
+    gateway: its PostgreSQL database, or the SQLite file in ``data_dir``."""
+    if "database" in BACKEND:
+        import asyncpg
+
+        conn = await asyncpg.connect(BACKEND["database"])
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "gateway.sqlite3")
+    try:
+        return [tuple(r) for r in db.execute(sql).fetchall()]
+    finally:
+        db.close()
+
+
+async def stored_bytes(data_dir: Path) -> bytes:
+    """Everything the test's gateway keeps: the files of ``data_dir`` and, on PostgreSQL,
+    every value of its tables (see ``_store_support.pg_tables_raw``)."""
+    from tests.gateway._store_support import pg_tables_raw
+
+    parts = await asyncio.to_thread(
+        lambda: [p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file()]
+    )
+    if "database" in BACKEND:
+        parts.append(await pg_tables_raw(BACKEND["database"]))
+    return b"\n".join(parts)
 
 
 @dataclasses.dataclass
@@ -144,7 +189,7 @@ class GatewayHandle:
 async def running_gateway(
     data_dir: Path, components: Optional[Components] = None, **settings: Any
 ) -> AsyncIterator[GatewayHandle]:
-    values = {**GATEWAY_SETTINGS, **settings, "data_dir": str(data_dir)}
+    values = {**GATEWAY_SETTINGS, **BACKEND, **settings, "data_dir": str(data_dir)}
     handle = GatewayHandle(GatewaySettings(**values), components)
     try:
         await handle.start()

@@ -1,7 +1,8 @@
 """Record factories and the ``backend`` fixture of the storage tests.
 
 Test modules register the fixture by importing ``backend_fixture`` (it is named
-``backend``); PostgreSQL will be one more parameter of it.
+``backend``): each test runs on SQLite (a fresh data directory) and on PostgreSQL (a fresh
+database of the session's throwaway server, ``pg_database`` in conftest).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from whatsapp_client.gateway._models import (
     SessionRecord,
     WebhookEndpoint,
 )
+from whatsapp_client.gateway._pg import PostgresStorage
 from whatsapp_client.gateway._sqlite import SqliteStorage
 from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.gateway._vault import Vault
@@ -131,20 +133,63 @@ def _sqlite_files(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.iterdir()) if p.is_file())
 
 
-@pytest.fixture(params=["sqlite"], name="backend")
+BACKENDS = ["sqlite", "postgres"]
+
+
+async def pg_tables_raw(dsn: str) -> bytes:
+    """Every value of every table of the database, byte strings as they are stored (not
+    hex-escaped), the rest as text: what "never in clear" checks look through."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        names = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
+        parts: list[bytes] = []
+        for (name,) in names:
+            for row in await conn.fetch(f'SELECT * FROM "{name}"'):
+                for value in row.values():
+                    parts.append(value if isinstance(value, bytes) else str(value).encode())
+        return b"\n".join(parts)
+    finally:
+        await conn.close()
+
+
+async def open_storage(kind: str, where: str, key: bytes = KEY) -> Storage:
+    """An opened storage of ``kind`` on the data directory or DSN ``where``."""
+    vault = Vault.from_key(key)
+    storage: Storage = (
+        PostgresStorage(where, vault) if kind == "postgres" else SqliteStorage(where, vault)
+    )
+    await storage.open()
+    return storage
+
+
+@pytest.fixture(params=BACKENDS, name="backend")
 async def backend_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    assert request.param == "sqlite"
-    current: list[SqliteStorage] = [SqliteStorage(tmp_path, Vault.from_key(KEY))]
-    await current[0].open()
+    kind: str = request.param
+    where = str(tmp_path)
+    if kind == "postgres":
+        where = request.getfixturevalue("pg_database")
+    raw_copy: list[bytes] = []
+    current: list[Storage] = [await open_storage(kind, where)]
 
     async def reopen(key: bytes = KEY) -> Storage:
         await current[0].close()
-        current[0] = SqliteStorage(tmp_path, Vault.from_key(key))
-        await current[0].open()
+        current[0] = await open_storage(kind, where, key)
         box.storage = current[0]
+        if kind == "postgres":  # read while nothing is being written
+            raw_copy[:] = [await pg_tables_raw(where)]
         return current[0]
 
-    box = Backend(current[0], reopen, lambda: _sqlite_files(tmp_path))
+    def raw() -> bytes:
+        if kind == "postgres":
+            assert raw_copy, "reopen() first: it reads the tables"
+            return raw_copy[0]
+        return _sqlite_files(tmp_path)
+
+    box = Backend(current[0], reopen, raw)
     yield box
     await current[0].close()
 

@@ -1,16 +1,65 @@
 """Fixtures of the gateway tests: the real reference server, a real webhook receiver on
-loopback, and the gateway itself (real storage, service and dispatcher) with an admin key."""
+loopback, and the gateway itself (real storage, service and dispatcher) with an admin key.
+
+Every test using the ``gateway`` fixture, or marked ``usefixtures("gateway_backend")``
+(``ON_BOTH_BACKENDS``), runs twice: on SQLite in the data directory and on a fresh database
+of one throwaway PostgreSQL server per test session. Tests that open the SQLite file
+itself build their storage directly and stay on SQLite (docs/scaling.md lists them).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
-from tests.gateway._api_support import GatewayHandle, Receiver, running_gateway
+from tests.gateway._api_support import BACKEND, GatewayHandle, Receiver, running_gateway
+from tests.pg_support import PostgresCluster, create_database, postgres_cluster
 from tests.support import reference_server
 from whatsapp_client.server.testing import ServerHandle
+
+BACKENDS = ["sqlite", "postgres"]
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL server for the session (started only if a test needs it);
+    each test gets a fresh database of it (``pg_database``)."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+def _on_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Runs ``coro`` on a loop of its own in a thread: ``pg_database`` is also set up from
+    inside async fixtures, whose loop is already running."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _drop_database(cluster: PostgresCluster, dsn: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(cluster.dsn())
+    try:  # FORCE: connections a killed child process left are closed first
+        await conn.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_database(pg_cluster: PostgresCluster) -> Iterator[str]:
+    """A fresh, empty database of ``pg_cluster`` for one test (its DSN), dropped after it:
+    a few hundred tests would otherwise leave gigabytes of copies of the template."""
+    dsn = _on_own_loop(create_database(pg_cluster))
+    try:
+        yield dsn
+    finally:
+        _on_own_loop(_drop_database(pg_cluster, dsn))
 
 
 @pytest.fixture
@@ -31,8 +80,21 @@ async def receiver() -> AsyncIterator[Receiver]:
         await hook.stop()
 
 
+@pytest.fixture(params=BACKENDS)
+async def gateway_backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The storage of the gateways the test starts (``_api_support.BACKEND``)."""
+    kind: str = request.param
+    BACKEND.clear()
+    if kind == "postgres":
+        BACKEND["database"] = request.getfixturevalue("pg_database")
+    try:
+        yield kind
+    finally:
+        BACKEND.clear()
+
+
 @pytest.fixture
-async def gateway(tmp_path: Path) -> AsyncIterator[GatewayHandle]:
+async def gateway(tmp_path: Path, gateway_backend: str) -> AsyncIterator[GatewayHandle]:
     """The gateway on a loopback port with data under ``tmp_path / "gateway"``."""
     async with running_gateway(tmp_path / "gateway") as handle:
         yield handle

@@ -14,8 +14,10 @@ from tests.gateway._accounts_support import (
     login,
     make_user,
 )
-from tests.gateway._api_support import create_session
+from tests.gateway._api_support import ON_BOTH_BACKENDS, create_session
 from whatsapp_client.server.testing import ServerHandle
+
+pytestmark = ON_BOTH_BACKENDS
 
 
 async def test_admin_creates_users_with_a_temporary_password(tmp_path: Path) -> None:

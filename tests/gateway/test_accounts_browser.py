@@ -14,11 +14,12 @@ from tests.gateway._accounts_support import (
     close_browsers,
     login,
 )
-from tests.gateway._api_support import running_gateway
+from tests.gateway._api_support import ON_BOTH_BACKENDS, running_gateway
 
 NEW_PASSWORD = "a brand new passphrase 7"
 
 
+@ON_BOTH_BACKENDS
 async def test_unsafe_cookie_requests_need_the_csrf_token(tmp_path: Path) -> None:
     async with accounts_gateway(tmp_path / "gw") as gw:
         _, admin = await login(gw, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -50,6 +51,7 @@ async def test_unsafe_cookie_requests_need_the_csrf_token(tmp_path: Path) -> Non
         await close_browsers(gw)
 
 
+@ON_BOTH_BACKENDS
 async def test_must_change_password_gate(tmp_path: Path) -> None:
     async with running_gateway(tmp_path / "gw") as gw:
         email, password = gw.announced_admin[0]

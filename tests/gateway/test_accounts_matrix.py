@@ -21,9 +21,11 @@ from tests.gateway._accounts_support import (
     login,
     make_user,
 )
-from tests.gateway._api_support import PASSWORD, GatewayHandle, wait_status
+from tests.gateway._api_support import ON_BOTH_BACKENDS, PASSWORD, GatewayHandle, wait_status
 from whatsapp_client.gateway._auth_middleware import is_public
 from whatsapp_client.server.testing import ServerHandle
+
+pytestmark = ON_BOTH_BACKENDS
 
 WHO = ("anonymous", "owner", "other", "admin")
 # A status, or a status and a fragment of the error message (to tell one 404 from another).

@@ -15,6 +15,7 @@ import pytest
 
 from tests.gateway._api_support import (
     ADMIN_KEY,
+    ON_BOTH_BACKENDS,
     GatewayHandle,
     create_session,
     running_gateway,
@@ -94,6 +95,7 @@ async def _key(gw: GatewayHandle, scope: str, session_ids: list[str] | None = No
     return str(answer.body["key"])
 
 
+@ON_BOTH_BACKENDS
 async def test_every_route_refuses_missing_wrong_weak_and_foreign_keys(
     tmp_path: Path, chat_server: ServerHandle
 ) -> None:
@@ -223,6 +225,7 @@ async def test_forwarded_for_is_ignored_without_trusted_proxies(tmp_path: Path) 
         assert answer.status == 429
 
 
+@ON_BOTH_BACKENDS
 async def test_first_start_creates_one_admin_key_shown_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -16,7 +16,14 @@ from typing import Any
 
 import aiohttp
 
-from tests.gateway._api_support import ADMIN_KEY, PASSWORD, Receiver, unique_name
+from tests.gateway._api_support import (
+    ADMIN_KEY,
+    BACKEND,
+    ON_BOTH_BACKENDS,
+    PASSWORD,
+    Receiver,
+    unique_name,
+)
 from whatsapp_client.server.testing import ServerHandle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +62,8 @@ async def _start(data_dir: Path) -> Process:
         "PYTHONPATH": str(ROOT / "python"),
         "WHATSAPP_GATEWAY_API_KEYS": ADMIN_KEY,
         "WHATSAPP_GATEWAY_RECONNECT_BASE_DELAY": "0.05",
+        # The test's storage: PostgreSQL when the backend is, else SQLite in data_dir.
+        **({"WHATSAPP_GATEWAY_DATABASE": BACKEND["database"]} if "database" in BACKEND else {}),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -133,6 +142,7 @@ async def _session(gw: Process, chat_url: str, webhooks: list[dict[str, str]]) -
     return dict(await _poll(connected, "connected"))
 
 
+@ON_BOTH_BACKENDS
 async def test_sigkill_with_queued_sends_and_pending_webhooks_loses_nothing(
     tmp_path: Path, chat_server: ServerHandle, receiver: Receiver
 ) -> None:

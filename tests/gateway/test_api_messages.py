@@ -14,6 +14,7 @@ import aiohttp
 from standardwebhooks import Webhook
 
 from tests.gateway._api_support import (
+    ON_BOTH_BACKENDS,
     GatewayHandle,
     Receiver,
     create_session,
@@ -235,6 +236,7 @@ BAD_SENDS: list[tuple[dict[str, Any], int, str]] = [
 ]
 
 
+@ON_BOTH_BACKENDS
 async def test_bad_sends_get_their_code_and_queue_nothing(
     tmp_path: Any, chat_server: ServerHandle
 ) -> None:

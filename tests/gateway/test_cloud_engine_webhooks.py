@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.gateway._api_support import GatewayHandle, running_gateway, wait_for, wait_status
+from tests.gateway._api_support import (
+    ON_BOTH_BACKENDS,
+    GatewayHandle,
+    running_gateway,
+    wait_for,
+    wait_status,
+)
 from tests.gateway._cloud_support import (
     CUSTOMER,
     SECRETS,
@@ -193,6 +199,7 @@ async def test_a_bad_signature_is_refused_and_records_nothing(gateway: GatewayHa
         assert [m["text"] for m in await history(gateway, sid)] == ["real"]
 
 
+@ON_BOTH_BACKENDS
 async def test_restart_keeps_the_cloud_session_and_reconnects(tmp_path: Any) -> None:
     async with simulator() as sim, running_gateway(tmp_path / "gw") as gw:
         # One message a minute: the second waits in the queue across the restart.

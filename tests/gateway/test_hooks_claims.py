@@ -10,7 +10,7 @@ from aiohttp import web
 
 from tests.gateway._hooks_support import receiver
 from tests.gateway.test_hooks_dispatcher import dispatching
-from tests.gateway.test_hooks_sqlite import inbound, new_session, sqlite_store
+from tests.gateway.test_hooks_storage import inbound, new_session, sqlite_store
 from tests.support import eventually, eventually_async
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import Event

@@ -1,9 +1,7 @@
 """``/api/v1/sessions/{id}/stats`` on the real app and reference server, and the per-minute
-counts of the SQLite storage (zeros included, oldest first, the window's edges)."""
+counts of the storage, SQLite and PostgreSQL (zeros included, oldest first, the window's edges)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from tests.gateway._api_support import (
     GatewayHandle,
@@ -12,7 +10,7 @@ from tests.gateway._api_support import (
     wait_status,
 )
 from tests.gateway._live_support import restricted_key
-from tests.gateway._runtime_support import make_vault
+from tests.gateway._store_support import Backend, backend_fixture  # noqa: F401 (the fixture)
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import (
     Event,
@@ -22,7 +20,6 @@ from whatsapp_client.gateway._models import (
     QueueItem,
     SessionRecord,
 )
-from whatsapp_client.gateway._sqlite import SqliteStorage
 from whatsapp_client.server.testing import ServerHandle
 
 MINUTE = 60_000
@@ -88,73 +85,65 @@ async def test_stats_of_an_unseen_or_unknown_session_are_refused(
     assert anonymous.status == 401
 
 
-async def test_per_minute_counts_by_direction_and_outcome(tmp_path: Path) -> None:
-    storage = SqliteStorage(tmp_path / "db", make_vault())
-    await storage.open()
-    try:
-        sid = "ses_stats"
-        await storage.create_session(
-            SessionRecord(
-                id=sid, name="s", engine="fake", config={}, status="connected", created_at=0
-            ),
-            b"",
-            [],
+async def test_per_minute_counts_by_direction_and_outcome(backend: Backend) -> None:
+    storage = backend.storage
+    sid = "ses_stats"
+    await storage.create_session(
+        SessionRecord(id=sid, name="s", engine="fake", config={}, status="connected", created_at=0),
+        b"",
+        [],
+    )
+    now = now_ms()
+    start = now - now % MINUTE - 10 * MINUTE
+    # Minute 0: two received; minute 3: one sent, one failed, one still queued.
+    for i, at in enumerate((start + 1, start + MINUTE - 1)):
+        inbound = MessageRecord(
+            id=f"msg_in{i}",
+            session_id=sid,
+            direction="inbound",
+            peer="p",
+            type="text",
+            text="x",
+            status="received",
+            timestamp=at,
+            engine_message_id=f"e{i}",
         )
-        now = now_ms()
-        start = now - now % MINUTE - 10 * MINUTE
-        # Minute 0: two received; minute 3: one sent, one failed, one still queued.
-        for i, at in enumerate((start + 1, start + MINUTE - 1)):
-            inbound = MessageRecord(
-                id=f"msg_in{i}",
-                session_id=sid,
-                direction="inbound",
-                peer="p",
-                type="text",
-                text="x",
-                status="received",
-                timestamp=at,
-                engine_message_id=f"e{i}",
-            )
-            event = Event(
-                id=f"evt_{i}", type="message.received", session_id=sid, timestamp=at, data={}
-            )
-            assert await storage.record_inbound(inbound, event)
-        outcomes: tuple[tuple[str, MessageState | None], ...] = (
-            ("ok", "sent"),
-            ("bad", "failed"),
-            ("wait", None),
+        event = Event(id=f"evt_{i}", type="message.received", session_id=sid, timestamp=at, data={})
+        assert await storage.record_inbound(inbound, event)
+    outcomes: tuple[tuple[str, MessageState | None], ...] = (
+        ("ok", "sent"),
+        ("bad", "failed"),
+        ("wait", None),
+    )
+    for name, outcome in outcomes:
+        message = MessageRecord(
+            id=f"msg_{name}",
+            session_id=sid,
+            direction="outbound",
+            peer="p",
+            type="text",
+            text="x",
+            status="queued",
+            timestamp=start + 3 * MINUTE + 5,
         )
-        for name, outcome in outcomes:
-            message = MessageRecord(
-                id=f"msg_{name}",
-                session_id=sid,
-                direction="outbound",
-                peer="p",
-                type="text",
-                text="x",
-                status="queued",
-                timestamp=start + 3 * MINUTE + 5,
+        item = QueueItem(
+            seq=0,
+            session_id=sid,
+            message_id=message.id,
+            request=OutboundRequest(to="p", text="x"),
+            enqueued_at=0,
+        )
+        await storage.enqueue_send(message, item, max_depth=10)
+        if outcome is not None:
+            queued = await storage.next_queued(sid)
+            assert queued is not None
+            await storage.finish_send(
+                queued, outcome, engine_message_id=None, reason=None, event=None
             )
-            item = QueueItem(
-                seq=0,
-                session_id=sid,
-                message_id=message.id,
-                request=OutboundRequest(to="p", text="x"),
-                enqueued_at=0,
-            )
-            await storage.enqueue_send(message, item, max_depth=10)
-            if outcome is not None:
-                queued = await storage.next_queued(sid)
-                assert queued is not None
-                await storage.finish_send(
-                    queued, outcome, engine_message_id=None, reason=None, event=None
-                )
-        counts = await storage.message_counts_per_minute(sid, start, start + 10 * MINUTE)
-        assert counts == {start: (0, 2, 0), start + 3 * MINUTE: (1, 0, 1)}
-        # The window's start is inclusive, its end exclusive.
-        edge = start + 3 * MINUTE + 5
-        assert await storage.message_counts_per_minute(sid, start + 1, edge + 1) == counts
-        assert await storage.message_counts_per_minute(sid, start + 2, edge) == {start: (0, 1, 0)}
-        assert await storage.message_counts_per_minute("ses_other", start, now) == {}
-    finally:
-        await storage.close()
+    counts = await storage.message_counts_per_minute(sid, start, start + 10 * MINUTE)
+    assert counts == {start: (0, 2, 0), start + 3 * MINUTE: (1, 0, 1)}
+    # The window's start is inclusive, its end exclusive.
+    edge = start + 3 * MINUTE + 5
+    assert await storage.message_counts_per_minute(sid, start + 1, edge + 1) == counts
+    assert await storage.message_counts_per_minute(sid, start + 2, edge) == {start: (0, 1, 0)}
+    assert await storage.message_counts_per_minute("ses_other", start, now) == {}

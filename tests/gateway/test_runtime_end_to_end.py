@@ -1,6 +1,6 @@
-"""The whole runtime on real parts: the reference server, two wac1 sessions, the SQLite
-storage, the Vault, the webhook dispatcher and a real receiver verifying signatures with
-``standardwebhooks``; then a gateway restart with messages still queued."""
+"""The whole runtime on real parts: the reference server, two wac1 sessions, the storage
+(SQLite and PostgreSQL), the Vault, the webhook dispatcher and a real receiver verifying
+signatures with ``standardwebhooks``; then a gateway restart with messages still queued."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.gateway._api_support import BACKEND
 from tests.gateway._hooks_support import Receiver, receiver
 from tests.gateway._runtime_support import CLIENT_OPTIONS, PASSWORD, unique_name
 from tests.support import eventually, eventually_async, reference_server
+from whatsapp_client.gateway._database import make_storage
 from whatsapp_client.gateway._dispatcher import WebhookDispatcher
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import MessageFilter, SessionRecord
@@ -29,7 +31,6 @@ from whatsapp_client.gateway._requests import (
 from whatsapp_client.gateway._service import Gateway
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._signing import generate_secret
-from whatsapp_client.gateway._sqlite import SqliteStorage
 from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
 from whatsapp_client.server.testing import ServerHandle
@@ -42,14 +43,17 @@ class Stack:
         self.server = server
         self.data = data
         self.settings = GatewaySettings(
-            data_dir=str(data), base_url="http://gw.test", reconnect_base_delay=0.05
+            data_dir=str(data),
+            base_url="http://gw.test",
+            reconnect_base_delay=0.05,
+            database=BACKEND.get("database"),  # SQLite in data_dir, or the test's PostgreSQL
         )
         self.gateway: Gateway
         self.dispatcher: WebhookDispatcher
 
     async def start(self) -> None:
         vault = Vault.load(self.data)
-        storage = SqliteStorage(self.data, vault)
+        storage = make_storage(self.settings, self.data, vault)
         metrics = GatewayMetrics()
         self.dispatcher = WebhookDispatcher(storage, self.settings, metrics, poll_interval=0.2)
         factory = Wac1Factory(Wac1Options.from_settings(self.settings, CLIENT_OPTIONS))
@@ -108,7 +112,7 @@ async def server(tmp_path: Path) -> AsyncIterator[ServerHandle]:
 
 
 @pytest.fixture
-async def stack(server: ServerHandle, tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(server: ServerHandle, tmp_path: Path, gateway_backend: str) -> AsyncIterator[Stack]:
     s = Stack(server, tmp_path / "gateway")
     await s.start()
     try:

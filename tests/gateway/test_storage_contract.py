@@ -138,6 +138,39 @@ async def test_concurrent_enqueues_keep_submission_order(backend: Backend) -> No
     assert order == [m.id for m, _ in pairs]
 
 
+async def test_a_refused_write_among_concurrent_ones_changes_only_itself(
+    backend: Backend,
+) -> None:
+    # Writes submitted together may share a transaction (group commit): the refused ones
+    # (a reused Idempotency-Key, an unknown session) must not take the others with them.
+    s = backend.storage
+    sid, _ = await f.make_session(s)
+    pairs = [f.pair(sid) for _ in range(12)]
+    scopes = [f"scope-{n % 2}" if n % 3 == 0 else None for n in range(12)]
+    results = await asyncio.gather(
+        *(
+            s.enqueue_send(m, q, max_depth=100, idempotency=(sc, f.answer()) if sc else None)
+            for (m, q), sc in zip(pairs, scopes)
+        ),
+        s.enqueue_send(*f.pair("ses_missing"), max_depth=100),
+        return_exceptions=True,
+    )
+    *sends, missing = results
+    assert isinstance(missing, NotFound)
+    refused = [n for n, r in enumerate(sends) if isinstance(r, Conflict)]
+    assert refused == [6, 9]  # scope-0 and scope-1 again (0 and 3 took them first)
+    accepted = [pairs[n][0].id for n in range(12) if n not in refused]
+    assert sorted(r for r in sends if isinstance(r, int)) == list(range(1, 11))
+    assert await s.queue_depth(sid) == 10
+    order = []
+    while (head := await s.next_queued(sid)) is not None:
+        order.append(head.message_id)
+        await s.finish_send(head, "sent", engine_message_id=None, reason=None, event=None)
+    assert order == accepted
+    assert await s.get_message(sid, pairs[9][0].id) is None
+    assert await s.get_message(sid, pairs[6][0].id) is None
+
+
 async def test_queue_full_writes_nothing(backend: Backend) -> None:
     s = backend.storage
     sid, _ = await f.make_session(s)

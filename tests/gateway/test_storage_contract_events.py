@@ -176,6 +176,7 @@ async def test_secrets_never_on_disk_in_clear(backend: Backend) -> None:
     )
     await backend.reopen()
     raw = backend.raw()
+    assert rec.name.encode() in raw  # what is in clear is found: the raw read sees the rows
     for secret in (
         b"CREDENTIAL",
         b"TOPSECRETWEBHOOK",

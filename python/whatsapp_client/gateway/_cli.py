@@ -25,6 +25,9 @@ _HELP = {
     "host": "address to listen on",
     "port": "TCP port; 0 picks a free one",
     "data_dir": "directory of everything the gateway keeps (database, master key, media)",
+    "database": "a postgresql:// DSN to keep the records in PostgreSQL (default: SQLite in"
+    " the data directory; media files stay in the data directory either way)",
+    "database_max_connections": "most PostgreSQL connections the gateway opens",
     "base_url": "the address callers reach the gateway at, for media URLs in webhooks",
     "config": "a JSON or YAML file of settings (keys as the option names)",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
@@ -160,6 +163,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"whatsapp-client gateway: {exc}", file=sys.stderr)
         return 2
     from whatsapp_client.gateway._auth import InsecureApiKey
+    from whatsapp_client.gateway._database import DatabaseUnavailable
     from whatsapp_client.gateway._logs import configure_logging
 
     configure_logging(settings.log_level)
@@ -168,7 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except InsecureApiKey as exc:
         print(f"whatsapp-client gateway: {exc}", file=sys.stderr)
         return 2
-    except (OSError, ssl.SSLError) as exc:
+    except (OSError, ssl.SSLError, DatabaseUnavailable) as exc:
         print(f"whatsapp-client gateway: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
+from whatsapp_client.gateway._database import check_database
 from whatsapp_client.gateway._settings import ENV_PREFIX, GatewaySettings
 from whatsapp_client.gateway._trust import parse_trusted
 
@@ -155,6 +156,11 @@ def check(settings: GatewaySettings) -> None:
     ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"{name} must be at least 1")
+    problem = check_database(settings.database)
+    if problem is not None:
+        raise ConfigError(problem)
+    if settings.database_max_connections < 2:
+        raise ConfigError("database_max_connections must be at least 2")
     if not settings.retention_sweep_interval > 0:
         raise ConfigError("retention_sweep_interval must be more than 0")
     # Below a second a lease would be lost to an ordinary pause (renewed every third).

@@ -16,6 +16,11 @@ class GatewaySettings:
     port: int = 8090
     # Everything the gateway keeps: database, master key file, session stores, media.
     data_dir: str = "./gateway-data"
+    # Where the records are: None keeps them in SQLite under data_dir; a postgresql:// DSN
+    # puts them in PostgreSQL (media files and the master key stay under data_dir). Not in
+    # the repr: a DSN may carry a password.
+    database: str | None = dataclasses.field(default=None, repr=False)
+    database_max_connections: int = 10
     # The address callers reach the gateway at; media URLs in webhooks are built on it.
     base_url: str | None = None
     config: str | None = None

@@ -23,6 +23,7 @@ from whatsapp_client.gateway import _sqlite_events as ev
 from whatsapp_client.gateway import _sqlite_messages as msg
 from whatsapp_client.gateway import _sqlite_sessions as ses
 from whatsapp_client.gateway import _sqlite_stats as stats
+from whatsapp_client.gateway._codec import Codec
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
@@ -39,7 +40,6 @@ from whatsapp_client.gateway._models import (
     SessionStatus,
     WebhookEndpoint,
 )
-from whatsapp_client.gateway._sqlite_codec import Codec
 from whatsapp_client.gateway._sqlite_leases import SqliteLeases  # several processes
 from whatsapp_client.gateway._sqlite_schema import check_key, connect, migrate
 from whatsapp_client.gateway._sqlite_users import SqliteUsers  # operator accounts

@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Optional
 
+from whatsapp_client.gateway._codec import DELIVERY_COLUMNS, Codec, event_types
 from whatsapp_client.gateway._errors import InvalidRequest, NotFound
 from whatsapp_client.gateway._models import Delivery, DeliveryState, Event
-from whatsapp_client.gateway._sqlite_codec import DELIVERY_COLUMNS, Codec, event_types
 
 _SELECT = f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"  # noqa: S608
 

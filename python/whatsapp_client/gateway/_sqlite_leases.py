@@ -13,9 +13,9 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Optional, TypeVar
 
+from whatsapp_client.gateway._codec import SESSION_COLUMNS, Codec
 from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._models import SessionRecord
-from whatsapp_client.gateway._sqlite_codec import SESSION_COLUMNS, Codec
 
 T = TypeVar("T")
 

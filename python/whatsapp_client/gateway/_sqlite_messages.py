@@ -10,6 +10,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Optional
 
+from whatsapp_client.gateway._codec import (
+    MESSAGE_COLUMNS,
+    STATUS_RANK,
+    Codec,
+    make_cursor,
+    read_cursor,
+)
 from whatsapp_client.gateway._errors import Conflict, InvalidRequest, NotFound, QueueFull
 from whatsapp_client.gateway._models import (
     Event,
@@ -19,18 +26,7 @@ from whatsapp_client.gateway._models import (
     MessageState,
     QueueItem,
 )
-from whatsapp_client.gateway._sqlite_codec import (
-    MESSAGE_COLUMNS,
-    Codec,
-    make_cursor,
-    read_cursor,
-)
 from whatsapp_client.gateway._sqlite_events import fan_out
-
-# Outbound statuses only ever move forward along this order.
-# "failed" after "sent": the cloud engine's network accepts a message, then reports that it
-# could not deliver it.
-_RANK: dict[str, int] = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
 def _insert_message(conn: sqlite3.Connection, codec: Codec, m: MessageRecord) -> None:
@@ -188,7 +184,7 @@ def set_message_status(
     event_id: str,
     at: int,
 ) -> Optional[MessageRecord]:
-    new_rank = _RANK.get(status)
+    new_rank = STATUS_RANK.get(status)
     row = conn.execute(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? "  # noqa: S608
         "AND engine_message_id = ? AND direction = 'outbound' ORDER BY rowid LIMIT 1",
@@ -197,7 +193,7 @@ def set_message_status(
     if new_rank is None or row is None:
         return None
     message = codec.message(row)
-    if new_rank <= _RANK.get(message.status, len(_RANK)):
+    if new_rank <= STATUS_RANK.get(message.status, len(STATUS_RANK)):
         return None
     conn.execute(
         "UPDATE messages SET status = ? WHERE session_id = ? AND id = ?",

@@ -1,6 +1,6 @@
 """The gateway's SQLite schema and connections.
 
-Secret columns are BLOBs sealed with the vault (see :mod:`._sqlite_codec`); everything a
+Secret columns are BLOBs sealed with the vault (see :mod:`._codec`); everything a
 query filters on (ids, status, type, peer, times) is in clear. Foreign keys with ``ON DELETE
 CASCADE`` make ``delete_session`` one statement. ``queue_depth`` on the session row keeps
 the queue bound and the position O(1) per enqueue.
@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from whatsapp_client.gateway._sqlite_codec import Codec
-from whatsapp_client.gateway._vault import VaultError
+from whatsapp_client.gateway._codec import Codec, key_check
 
 SCHEMA_VERSION = 3
-_KEY_CHECK = b"whatsapp-client gateway master key check"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -244,15 +242,6 @@ def check_key(conn: sqlite3.Connection, codec: Codec, path: str) -> None:
     """Refuses at once a master key other than the one the database was written with
     (rather than at the first sealed field, after the sessions started)."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'vault_check'").fetchone()
-    if row is None:
-        sealed = codec.seal(_KEY_CHECK, "meta", "vault_check")
-        conn.execute("INSERT INTO meta (key, value) VALUES ('vault_check', ?)", (sealed.hex(),))
-        return
-    try:
-        codec.open(bytes.fromhex(row[0]), "meta", "vault_check")
-    except VaultError as exc:
-        raise VaultError(
-            f"the master key is not the one {path} was written with (did "
-            "WHATSAPP_GATEWAY_MASTER_KEY or master.key change?); nothing was opened",
-            code=exc.code,
-        ) from None
+    new = key_check(codec, None if row is None else row[0], path)
+    if new is not None:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('vault_check', ?)", (new,))

@@ -6,6 +6,14 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Optional
 
+from whatsapp_client.gateway._codec import (
+    KEY_COLUMNS,
+    SESSION_COLUMNS,
+    WEBHOOK_COLUMNS,
+    Codec,
+    api_key,
+    encode_json,
+)
 from whatsapp_client.gateway._errors import Conflict, NotFound
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
@@ -15,14 +23,6 @@ from whatsapp_client.gateway._models import (
     SessionRecord,
     SessionStatus,
     WebhookEndpoint,
-)
-from whatsapp_client.gateway._sqlite_codec import (
-    KEY_COLUMNS,
-    SESSION_COLUMNS,
-    WEBHOOK_COLUMNS,
-    Codec,
-    api_key,
-    encode_json,
 )
 from whatsapp_client.gateway._sqlite_events import fan_out
 

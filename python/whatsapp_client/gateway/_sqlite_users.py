@@ -12,54 +12,18 @@ from collections.abc import Callable
 from typing import Any, Optional, TypeVar
 
 from whatsapp_client.gateway._account_records import BrowserSession, RefreshToken, UserRecord
+from whatsapp_client.gateway._account_rows import (
+    BROWSER_COLUMNS,
+    REFRESH_COLUMNS,
+    USER_COLUMNS,
+    USER_FIELDS,
+    refresh_token,
+    user_record,
+)
+from whatsapp_client.gateway._codec import Codec
 from whatsapp_client.gateway._errors import Conflict, NotFound
-from whatsapp_client.gateway._sqlite_codec import Codec
 
 T = TypeVar("T")
-
-USER_COLUMNS = (
-    "id, email, role, password_hash, must_change_password, disabled, created_at, "
-    "last_login_at, password_changed_at"
-)
-REFRESH_COLUMNS = "token_hash, family_id, user_id, created_at, expires_at, used_at, revoked"
-BROWSER_COLUMNS = "id_hash, user_id, csrf_hash, created_at, expires_at"
-_USER_FIELDS = frozenset(
-    {
-        "email",
-        "role",
-        "password_hash",
-        "must_change_password",
-        "disabled",
-        "last_login_at",
-        "password_changed_at",
-    }
-)
-
-
-def _user(row: Any) -> UserRecord:
-    return UserRecord(
-        id=row[0],
-        email=row[1],
-        role=row[2],
-        password_hash=row[3],
-        must_change_password=bool(row[4]),
-        disabled=bool(row[5]),
-        created_at=row[6],
-        last_login_at=row[7],
-        password_changed_at=row[8],
-    )
-
-
-def _refresh(row: Any) -> RefreshToken:
-    return RefreshToken(
-        token_hash=row[0],
-        family_id=row[1],
-        user_id=row[2],
-        created_at=row[3],
-        expires_at=row[4],
-        used_at=row[5],
-        revoked=bool(row[6]),
-    )
 
 
 def _enabled_admins(conn: sqlite3.Connection) -> int:
@@ -92,24 +56,24 @@ def create_user(conn: sqlite3.Connection, u: UserRecord) -> None:
 def get_user(conn: sqlite3.Connection, user_id: str) -> Optional[UserRecord]:
     sql = f"SELECT {USER_COLUMNS} FROM users WHERE id = ?"  # noqa: S608
     row = conn.execute(sql, (user_id,)).fetchone()
-    return None if row is None else _user(row)
+    return None if row is None else user_record(row)
 
 
 def find_user(conn: sqlite3.Connection, email: str) -> Optional[UserRecord]:
     sql = f"SELECT {USER_COLUMNS} FROM users WHERE email = ?"  # noqa: S608  (NOCASE)
     row = conn.execute(sql, (email,)).fetchone()
-    return None if row is None else _user(row)
+    return None if row is None else user_record(row)
 
 
 def list_users(conn: sqlite3.Connection) -> list[UserRecord]:
     sql = f"SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id"  # noqa: S608
-    return [_user(r) for r in conn.execute(sql)]
+    return [user_record(r) for r in conn.execute(sql)]
 
 
 def update_user(conn: sqlite3.Connection, user_id: str, changes: dict[str, Any]) -> UserRecord:
     """Changes the given fields; ``Conflict`` if that would leave no enabled admin (checked
     in the same transaction as the change, so two admins cannot demote each other)."""
-    unknown = set(changes) - _USER_FIELDS
+    unknown = set(changes) - USER_FIELDS
     if unknown:
         raise ValueError(f"unknown user fields {sorted(unknown)}")
     if get_user(conn, user_id) is None:
@@ -194,7 +158,7 @@ def rotate_refresh(
     row = conn.execute(sql, (token_hash,)).fetchone()
     if row is None:
         return "invalid", None
-    old = _refresh(row)
+    old = refresh_token(row)
     if old.used_at is not None or old.revoked:
         revoke_family(conn, old.family_id)
         return "reused", None

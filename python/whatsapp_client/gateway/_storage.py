@@ -1,4 +1,4 @@
-"""The storage interface the gateway is written against (SQLite now, PostgreSQL later).
+"""The storage interface the gateway is written against (``_sqlite``, ``_pg``).
 
 No SQL outside the implementations. Contract every implementation keeps:
 
@@ -170,8 +170,8 @@ class Storage(LeaseStore, Protocol):
     async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
         """The oldest pending delivery of the endpoint (in-order delivery only ever sends
         the head). A backend that also offers ``pending_deliveries(endpoint_id, *, limit)``
-        (``_delivery_store.PipelinedDeliveryStore``; SQLite does) lets the dispatcher post
-        the next one while the previous outcome is being committed."""
+        (``_delivery_store.PipelinedDeliveryStore``; both built-in backends do) lets the
+        dispatcher post the next one while the previous outcome is being committed."""
 
     async def finish_delivery(
         self,

@@ -1,5 +1,6 @@
-"""The real parts of a gateway: the Vault under the data directory's master key, the SQLite
-storage, the webhook dispatcher, and the service running the engines."""
+"""The real parts of a gateway: the Vault under the data directory's master key, the
+storage (SQLite, or PostgreSQL with ``database``), the webhook dispatcher, and the service
+running the engines."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Optional
 
 from whatsapp_client.gateway._app import Components
 from whatsapp_client.gateway._cloud_config import CloudFactory, CloudOptions
+from whatsapp_client.gateway._database import make_storage
 from whatsapp_client.gateway._dispatcher import WebhookDispatcher
 from whatsapp_client.gateway._engine import EngineFactory
 from whatsapp_client.gateway._event_hub import EventHub
@@ -17,7 +19,6 @@ from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._service import Gateway
 from whatsapp_client.gateway._session_leases import process_id as default_process_id
 from whatsapp_client.gateway._settings import GatewaySettings
-from whatsapp_client.gateway._sqlite import SqliteStorage
 from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.gateway._wac1_config import Wac1Factory, Wac1Options
 
@@ -32,7 +33,7 @@ def build_components(
     derivation); None for the defaults."""
     metrics = GatewayMetrics()
     vault = Vault.load(data_dir)
-    storage = SqliteStorage(data_dir, vault)
+    storage = make_storage(settings, data_dir, vault)
     # This process's id in the session leases and endpoint claims (several processes).
     process_id = default_process_id(settings.process_id, settings.port)
     dispatcher = WebhookDispatcher(storage, settings, metrics, owner=process_id)

@@ -1,38 +1,25 @@
-"""The webhook dispatcher over the real SQLite storage: events written with their cause are
-delivered in order, signed; outcomes, disabling and redelivery are persisted."""
+"""The webhook dispatcher over the real storage, SQLite and PostgreSQL (the ``backend``
+fixture): events written with their cause are delivered in order, signed; outcomes,
+disabling and redelivery are persisted."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 from aiohttp import web
 
 from tests.gateway._hooks_support import TestClock, make_event, receiver
+from tests.gateway._store_support import Backend, backend_fixture  # noqa: F401 (the fixture)
 from tests.gateway.test_hooks_dispatcher import dispatching, outcome
 from tests.support import eventually_async
 from whatsapp_client.gateway._ids import new_id
 from whatsapp_client.gateway._models import Event, MessageRecord, SessionRecord
 from whatsapp_client.gateway._requests import WebhookSpec
 from whatsapp_client.gateway._signing import generate_secret
-from whatsapp_client.gateway._sqlite import SqliteStorage
-from whatsapp_client.gateway._vault import Vault
+from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.gateway._webhook_endpoints import build_endpoints
 
 
-@asynccontextmanager
-async def sqlite_store(data_dir: Path) -> AsyncIterator[SqliteStorage]:
-    store = SqliteStorage(data_dir, Vault.open(data_dir))
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
 async def new_session(
-    store: SqliteStorage, specs: list[WebhookSpec], now: int = 1_700_000_000_000
+    store: Storage, specs: list[WebhookSpec], now: int = 1_700_000_000_000
 ) -> tuple[SessionRecord, list[str]]:
     """A session with endpoints for ``specs``; returns it and the endpoints' ids."""
     session = SessionRecord(
@@ -71,10 +58,11 @@ def inbound(session_id: str, n: int, now: int) -> tuple[MessageRecord, Event]:
 
 
 async def test_inbound_messages_reach_the_webhook_in_order_and_are_recorded(
-    tmp_path: Path,
+    backend: Backend,
 ) -> None:
     secret = generate_secret()
-    async with receiver([secret]) as rec, sqlite_store(tmp_path) as store:
+    store = backend.storage
+    async with receiver([secret]) as rec:
         session, (ep_id,) = await new_session(store, [WebhookSpec(url=rec.url, secret=secret)])
         async with dispatching(store) as (dispatcher, metrics):
             events = []
@@ -97,12 +85,12 @@ async def test_inbound_messages_reach_the_webhook_in_order_and_are_recorded(
         assert all(d.attempts == 1 and d.last_status == 204 for d in listed)
 
 
-async def test_unsubscribed_events_are_not_posted(tmp_path: Path) -> None:
+async def test_unsubscribed_events_are_not_posted(backend: Backend) -> None:
     secret = generate_secret()
+    store = backend.storage
     async with (
         receiver([secret]) as only_errors,
         receiver([secret]) as everything,
-        sqlite_store(tmp_path) as store,
     ):
         specs = [
             WebhookSpec(url=only_errors.url, secret=secret, events=["error"]),
@@ -125,7 +113,7 @@ async def test_unsubscribed_events_are_not_posted(tmp_path: Path) -> None:
     assert everything.ids() == [event.id, error.id]
 
 
-async def test_down_then_up_with_retries_persisted(tmp_path: Path) -> None:
+async def test_down_then_up_with_retries_persisted(backend: Backend) -> None:
     secret = generate_secret()
     clock = TestClock()
     up_at = clock.now + 60_000
@@ -133,7 +121,8 @@ async def test_down_then_up_with_retries_persisted(tmp_path: Path) -> None:
     async def answer(request: web.Request) -> web.StreamResponse:
         return web.Response(status=204 if clock.now >= up_at else 500)
 
-    async with receiver([secret]) as rec, sqlite_store(tmp_path) as store:
+    store = backend.storage
+    async with receiver([secret]) as rec:
         rec.answer = answer
         session, _ = await new_session(store, [WebhookSpec(url=rec.url, secret=secret)])
         events = [make_event(session.id, n) for n in range(4)]
@@ -160,13 +149,14 @@ async def test_down_then_up_with_retries_persisted(tmp_path: Path) -> None:
     assert (first.attempts, first.last_status, first.last_error) == (6, 204, None)
 
 
-async def test_410_disables_the_stored_endpoint(tmp_path: Path) -> None:
+async def test_410_disables_the_stored_endpoint(backend: Backend) -> None:
     secret = generate_secret()
 
     async def gone(request: web.Request) -> web.StreamResponse:
         return web.Response(status=410)
 
-    async with receiver([secret]) as rec, sqlite_store(tmp_path) as store:
+    store = backend.storage
+    async with receiver([secret]) as rec:
         rec.answer = gone
         session, (ep_id,) = await new_session(store, [WebhookSpec(url=rec.url, secret=secret)])
         async with dispatching(store) as (dispatcher, _):
@@ -185,9 +175,10 @@ async def test_410_disables_the_stored_endpoint(tmp_path: Path) -> None:
         assert (pending.state, pending.last_status) == ("pending", 410)
 
 
-async def test_redelivery_posts_the_same_webhook_id_again(tmp_path: Path) -> None:
+async def test_redelivery_posts_the_same_webhook_id_again(backend: Backend) -> None:
     secret = generate_secret()
-    async with receiver([secret]) as rec, sqlite_store(tmp_path) as store:
+    store = backend.storage
+    async with receiver([secret]) as rec:
         session, _ = await new_session(store, [WebhookSpec(url=rec.url, secret=secret)])
         async with dispatching(store) as (dispatcher, _):
             event = make_event(session.id, 1)

@@ -1,4 +1,6 @@
-"""Rows of the gateway database to records and back, sealing what is secret.
+"""Rows of the gateway database to records and back, sealing what is secret (shared by
+the SQLite and PostgreSQL storages: a row is anything indexable, ``Row`` or an
+asyncpg ``Record``; both schemas select the same columns in the same order).
 
 Every sealed column is bound (associated data) to its table, its row and its field, so a
 blob moved to another row or column does not open. Sealed: session credentials, webhook
@@ -9,7 +11,7 @@ bodies, idempotent answers, media details.
 from __future__ import annotations
 
 import base64
-import sqlite3
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import msgspec
@@ -27,9 +29,16 @@ from whatsapp_client.gateway._models import (
     SessionRecord,
     WebhookEndpoint,
 )
-from whatsapp_client.gateway._vault import Vault, bind
+from whatsapp_client.gateway._vault import Vault, VaultError, bind
 
 _json = msgspec.json.Encoder()
+
+# A database row: columns by position.
+Row = Sequence[Any]
+
+# Sealed into the ``meta`` table on the first open: a later open with another master key is
+# refused at once rather than at the first sealed field.
+KEY_CHECK = b"whatsapp-client gateway master key check"
 
 
 class _Content(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -48,6 +57,11 @@ _strings = msgspec.json.Decoder(list[str])
 _events = msgspec.json.Decoder(list[EventType])
 _data = msgspec.json.Decoder(dict[str, object])
 _config = msgspec.json.Decoder(dict[str, str])
+
+# Outbound statuses only ever move forward along this order.
+# "failed" after "sent": the cloud engine's network accepts a message, then reports that it
+# could not deliver it.
+STATUS_RANK: dict[str, int] = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 SESSION_COLUMNS = (
     "id, name, engine, config, status, status_reason, running, rate_limit_per_minute, "
@@ -81,7 +95,7 @@ class Codec:
         return self._vault.open(blob, bind(*where))
 
     # --- sessions and webhooks -----------------------------------------------------------
-    def session(self, row: sqlite3.Row) -> SessionRecord:
+    def session(self, row: Row) -> SessionRecord:
         return SessionRecord(
             id=row[0],
             name=row[1],
@@ -101,7 +115,7 @@ class Codec:
     def seal_secrets(self, endpoint: WebhookEndpoint) -> bytes:
         return self.seal(_json.encode(endpoint.secrets), "webhooks", endpoint.id, "secrets")
 
-    def webhook(self, row: sqlite3.Row) -> WebhookEndpoint:
+    def webhook(self, row: Row) -> WebhookEndpoint:
         secrets = _strings.decode(self.open(row[4], "webhooks", row[0], "secrets"))
         return WebhookEndpoint(
             id=row[0],
@@ -119,7 +133,7 @@ class Codec:
         content = _Content(text=m.text, caption=m.caption, peer_name=m.peer_name, media=m.media)
         return self.seal(_json.encode(content), "messages", m.session_id, m.id)
 
-    def message(self, row: sqlite3.Row) -> MessageRecord:
+    def message(self, row: Row) -> MessageRecord:
         content = _content.decode(self.open(row[11], "messages", row[1], row[0]))
         direction = row[2]
         return MessageRecord(
@@ -150,7 +164,7 @@ class Codec:
     def seal_event(self, event: Event) -> bytes:
         return self.seal(_json.encode(event.data), "events", event.session_id, event.id)
 
-    def delivery(self, row: sqlite3.Row) -> Delivery:
+    def delivery(self, row: Row) -> Delivery:
         event = Event(
             id=row[10],
             type=row[11],
@@ -180,6 +194,23 @@ class Codec:
         return _media.decode(self.open(blob, "media", session_id, media_id))
 
 
+def key_check(codec: Codec, stored: Optional[str], where: str) -> Optional[str]:
+    """Checks the master key against the ``vault_check`` value of ``meta`` (hex); returns
+    the value to store when there is none yet. ``VaultError`` naming ``where`` when the key
+    is not the one the database was written with."""
+    if stored is None:
+        return codec.seal(KEY_CHECK, "meta", "vault_check").hex()
+    try:
+        codec.open(bytes.fromhex(stored), "meta", "vault_check")
+    except VaultError as exc:
+        raise VaultError(
+            f"the master key is not the one {where} was written with (did "
+            "WHATSAPP_GATEWAY_MASTER_KEY or master.key change?); nothing was opened",
+            code=exc.code,
+        ) from None
+    return None
+
+
 def event_types(raw: str) -> list[EventType]:
     return _events.decode(raw)
 
@@ -188,7 +219,7 @@ def encode_json(value: Any) -> str:
     return _json.encode(value).decode("utf-8")
 
 
-def api_key(row: sqlite3.Row) -> ApiKeyRecord:
+def api_key(row: Row) -> ApiKeyRecord:
     return ApiKeyRecord(
         id=row[0],
         name=row[1],
