@@ -123,11 +123,11 @@ class WebUser:
         self.page.get_by_role("searchbox", name="Find user").press("Enter")
         expect(self.page.locator("#peer-name")).to_have_text(username, timeout=WAIT_MS)
 
-    def open(self, name: str) -> None:
+    def open(self, name: str, *, title: str | None = None) -> None:
         self.page.get_by_role("list", name="Conversations").get_by_role(
             "button", name=name
         ).click()
-        expect(self.page.locator("#peer-name")).to_have_text(name, timeout=WAIT_MS)
+        expect(self.page.locator("#peer-name")).to_have_text(title or name, timeout=WAIT_MS)
 
     def send(self, text: str) -> None:
         self.page.get_by_role("textbox", name="Message").fill(text)

@@ -5,6 +5,8 @@ typing, and the same safety number on both sides."""
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -59,12 +61,12 @@ def test_browser_and_bot_talk_both_ways(served: Served, web_users) -> None:  # t
     with ann.page.expect_download(timeout=WAIT_MS) as download:
         item.get_by_role("button", name="Save back.bin").click()
     path = download.value.path()
-    assert path is not None and open(path, "rb").read() == back
+    assert Path(path).read_bytes() == back
 
     bot.run(bot.client.send_image(first.from_user, image_data=PNG, caption="a dot"))
     image_item = ann.expect_message("a dot")
     expect(image_item.get_by_role("img", name="a dot")).to_have_attribute(
-        "src", __import__("re").compile("^blob:"), timeout=WAIT_MS
+        "src", re.compile("^blob:"), timeout=WAIT_MS
     )
 
     # Both sides compute the same safety number.
