@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
 from tests.dashboard._loop import LoopThread
 from tests.support import CLIENT_OPTIONS, PASSWORD
@@ -124,9 +124,7 @@ class WebUser:
         expect(self.page.locator("#peer-name")).to_have_text(username, timeout=WAIT_MS)
 
     def open(self, name: str, *, title: str | None = None) -> None:
-        self.page.get_by_role("list", name="Conversations").get_by_role(
-            "button", name=name
-        ).click()
+        self.page.get_by_role("list", name="Conversations").get_by_role("button", name=name).click()
         expect(self.page.locator("#peer-name")).to_have_text(title or name, timeout=WAIT_MS)
 
     def send(self, text: str) -> None:
@@ -134,9 +132,8 @@ class WebUser:
         self.page.get_by_role("button", name="Send", exact=True).click()
 
     def attach(self, name: str, mime: str, data: bytes) -> None:
-        self.page.locator("#attach").set_input_files(
-            files=[{"name": name, "mimeType": mime, "buffer": data}]
-        )
+        payload: FilePayload = {"name": name, "mimeType": mime, "buffer": data}
+        self.page.locator("#attach").set_input_files(files=[payload])
 
     def messages(self) -> Locator:
         return self.page.get_by_role("list", name="Conversation", exact=True).get_by_role(
@@ -152,9 +149,7 @@ class WebUser:
         return item
 
     def expect_status(self, text: str, status: str) -> None:
-        expect(self.message(text).locator(f".status.{status}")).to_have_count(
-            1, timeout=WAIT_MS
-        )
+        expect(self.message(text).locator(f".status.{status}")).to_have_count(1, timeout=WAIT_MS)
 
     def safety_number(self) -> str:
         self.page.get_by_role("button", name="Safety number").click()
@@ -163,3 +158,9 @@ class WebUser:
         text = number.inner_text()
         self.page.get_by_role("button", name="Close").click()
         return text.replace(" ", "")
+
+
+class OpenUser(Protocol):
+    """The ``web_users`` fixture: opens the app for one more person."""
+
+    def __call__(self, name: str, *, width: int = ...) -> WebUser: ...

@@ -67,12 +67,15 @@ class RawPeer:
         """Sends one frame and waits for the server's ``sent``."""
 
         async def go() -> None:
-            async with aiohttp.ClientSession() as http, http.ws_connect(
-                self.base_url + "/ws"
-            ) as ws:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.ws_connect(self.base_url + "/ws") as ws,
+            ):
                 await self._auth(ws)
                 mid = str(uuid.uuid4())
-                await ws.send_json({"type": "message", "id": mid, "to": peer_id, "content": content})
+                await ws.send_json(
+                    {"type": "message", "id": mid, "to": peer_id, "content": content}
+                )
                 while (frame := await ws.receive_json(timeout=30))["type"] != "sent":
                     pass
                 assert frame["id"] == mid
@@ -84,9 +87,10 @@ class RawPeer:
 
         async def go() -> list[str]:
             texts: list[str] = []
-            async with aiohttp.ClientSession() as http, http.ws_connect(
-                self.base_url + "/ws"
-            ) as ws:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.ws_connect(self.base_url + "/ws") as ws,
+            ):
                 await self._auth(ws)
                 while len(texts) < count:
                     frame: dict[str, Any] = await ws.receive_json(timeout=30)
@@ -100,7 +104,7 @@ class RawPeer:
 
         return self.loop.run(go())
 
-    async def _auth(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    async def _auth(self, ws: aiohttp.ClientWebSocketResponse[bool]) -> None:
         await ws.send_json({"type": "auth", "token": self.token})
         assert (await ws.receive_json(timeout=30))["type"] == "auth_ok"
 

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
 from tests.dashboard._loop import LoopThread
 from tests.support import CLIENT_OPTIONS, SERVER_SETTINGS
-from tests.webcrypto.conftest import browser, playwright  # noqa: F401 - fixtures re-exported
-from tests.webchat._app import Served, WebUser
+from tests.webchat._app import OpenUser, Served, WebUser
+from tests.webcrypto.conftest import browser, playwright
 from whatsapp_client.client import WhatsAppClient
 from whatsapp_client.server.testing import running_server
 
@@ -37,7 +36,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 @pytest.fixture
-def web_users(browser: Browser, served: Served) -> Iterator[Any]:  # noqa: F811
+def web_users(browser: Browser, served: Served) -> Iterator[OpenUser]:
     """``web_users(name)`` opens the app in a fresh browser context (its own IndexedDB)."""
     users: list[WebUser] = []
 

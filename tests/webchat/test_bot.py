@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.webchat._app import WAIT_MS, Served
+from tests.webchat._app import WAIT_MS, OpenUser, Served
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -18,7 +18,7 @@ PNG = bytes.fromhex(
 )
 
 
-def test_browser_and_bot_talk_both_ways(served: Served, web_users) -> None:  # type: ignore[no-untyped-def]
+def test_browser_and_bot_talk_both_ways(served: Served, web_users: OpenUser) -> None:
     bot = served.bot("pybot")
     ann = web_users("ann").register()
     ann.find("pybot")

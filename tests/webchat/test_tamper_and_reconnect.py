@@ -8,11 +8,13 @@ import re
 
 from playwright.sync_api import WebSocketRoute, expect
 
-from tests.webchat._app import WAIT_MS, Served
+from tests.webchat._app import WAIT_MS, OpenUser, Served
 from tests.webchat._peer import RawPeer, tampered
 
 
-def test_a_tampered_message_is_refused_and_the_session_still_works(served: Served, web_users) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_message_is_refused_and_the_session_still_works(
+    served: Served, web_users: OpenUser
+) -> None:
     ann = web_users("ann").register()
     peer = RawPeer(served.url, served.loop, "rawpeer")
     ann_id = peer.user_id_of("ann")
@@ -34,7 +36,9 @@ def test_a_tampered_message_is_refused_and_the_session_still_works(served: Serve
     expect(ann.messages()).to_have_count(4)
 
 
-def test_nothing_is_lost_across_a_dropped_connection_and_a_reload(served: Served, web_users) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_is_lost_across_a_dropped_connection_and_a_reload(
+    served: Served, web_users: OpenUser
+) -> None:
     bot = served.bot("pybot")
     ann = web_users("ann").register()
     ann.find("pybot")
@@ -43,7 +47,9 @@ def test_nothing_is_lost_across_a_dropped_connection_and_a_reload(served: Served
     ann_id = bot.inbox[0].from_user
 
     served.stop()
-    expect(ann.page.locator("body")).to_have_attribute("data-connection", "offline", timeout=WAIT_MS)
+    expect(ann.page.locator("body")).to_have_attribute(
+        "data-connection", "offline", timeout=WAIT_MS
+    )
     ann.send("written offline 1")
     ann.send("written offline 2")
     for text in ("written offline 1", "written offline 2"):
@@ -71,7 +77,11 @@ def test_nothing_is_lost_across_a_dropped_connection_and_a_reload(served: Served
     cut[0] = False  # the next reconnection attempt goes through
     ann.wait_connected()
     bot.wait_for("the outbox", lambda: len(bot.inbox) == 3)
-    assert [m.content for m in bot.inbox] == ["before the drop", "written offline 1", "written offline 2"]
+    assert [m.content for m in bot.inbox] == [
+        "before the drop",
+        "written offline 1",
+        "written offline 2",
+    ]
     ann.expect_status("written offline 2", "delivered")
 
     bot.run(bot.client.send_message(ann_id, "welcome back"))

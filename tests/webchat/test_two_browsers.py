@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.webchat._app import WAIT_MS, Served, WebUser
+from tests.webchat._app import WAIT_MS, OpenUser, Served, WebUser
 
 SAFETY_NUMBER = re.compile(r"^\d{5}( \d{5}){11}$")
 
@@ -25,7 +25,9 @@ def decode_qr(user: WebUser) -> str:
     return str(found[0].text)
 
 
-def test_two_browsers_chat_and_agree_on_the_safety_number(served: Served, web_users) -> None:  # type: ignore[no-untyped-def]
+def test_two_browsers_chat_and_agree_on_the_safety_number(
+    served: Served, web_users: OpenUser
+) -> None:
     ann = web_users("ann").register()
     bob = web_users("bob").register()
     ann.find("bob")
@@ -55,7 +57,7 @@ def test_two_browsers_chat_and_agree_on_the_safety_number(served: Served, web_us
     bob.page.get_by_role("button", name="Close").click()
 
 
-def test_identity_change_warns_and_clears_verification(served: Served, web_users) -> None:  # type: ignore[no-untyped-def]
+def test_identity_change_warns_and_clears_verification(served: Served, web_users: OpenUser) -> None:
     ann = web_users("ann").register()
     bob = web_users("bob").register()
     ann.find("bob")
@@ -79,7 +81,7 @@ def test_identity_change_warns_and_clears_verification(served: Served, web_users
     expect(bob.page.locator("#verified-state")).to_have_text("Not verified", timeout=WAIT_MS)
 
 
-def test_a_group_conversation(served: Served, web_users) -> None:  # type: ignore[no-untyped-def]
+def test_a_group_conversation(served: Served, web_users: OpenUser) -> None:
     ann = web_users("ann").register()
     bob = web_users("bob").register()
     ann.page.get_by_text("New group").click()
