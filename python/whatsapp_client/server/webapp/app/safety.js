@@ -42,7 +42,7 @@ export class SafetyView {
     $("my-fingerprint").textContent = mine;
     const payload = fingerprintQrPayload(this.messenger.user.id, mine);
     $("safety-qr").replaceChildren(qrSvg(encodeQr(utf8(payload)), QR_SCALE, `QR code of your fingerprint: ${payload}`));
-    $("their-fingerprint-label").textContent = `${contact?.name ?? "Their"} fingerprint`;
+    $("their-fingerprint-label").textContent = contact ? `${contact.name}'s fingerprint` : "Their fingerprint";
     const verify = /** @type {HTMLButtonElement} */ ($("verify-button"));
     if (safety === null) {
       $("safety-number").textContent = "No session yet: send or receive a message first.";
