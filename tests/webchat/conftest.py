@@ -1,22 +1,42 @@
 """Fixtures of the web chat app tests: the real reference server (on an ephemeral port, on a
 background loop so that it can be stopped and started again on the same port), Debian's
-Chromium driven by Playwright (tests/webcrypto's fixtures), one browser context per user so
-that each has its own IndexedDB, and Python SDK clients on the same loop."""
+Chromium driven by Playwright (one per module, as the dashboard tests do, so that it never
+overlaps the session-wide one of tests/webcrypto: one Playwright driver at a time per
+process), one browser context per user so that each has its own IndexedDB, and Python SDK
+clients on the same loop."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.dashboard._loop import LoopThread
-from tests.support import CLIENT_OPTIONS, SERVER_SETTINGS
+from tests.support import SERVER_SETTINGS
 from tests.webchat._app import OpenUser, Served, WebUser
-from tests.webcrypto.conftest import browser, playwright
+from tests.webcrypto.conftest import chromium_path
 from whatsapp_client.client import WhatsAppClient
 from whatsapp_client.server.testing import running_server
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    # Chromium's sandbox needs user namespaces, which root in a container lacks.
+    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    chromium = playwright.chromium.launch(executable_path=chromium_path(), args=args)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 @pytest.fixture
@@ -50,6 +70,3 @@ def web_users(browser: Browser, served: Served) -> Iterator[OpenUser]:
     finally:
         for user in users:
             user.close()
-
-
-__all__ = ["CLIENT_OPTIONS", "browser", "playwright"]

@@ -119,3 +119,18 @@ def test_phone_width_shows_one_pane_at_a_time(served: Served, web_users: OpenUse
     ann.page.get_by_role("button", name="Back to conversations").click()
     expect(find).to_be_visible(timeout=WAIT_MS)
     expect(ann.page.get_by_role("list", name="Conversations")).to_contain_text(re.compile("pybot"))
+
+
+def test_a_second_tab_of_the_same_browser_stands_aside(served: Served, web_users: OpenUser) -> None:
+    ann = web_users("ann").register()
+    second = ann.context.new_page()
+    second.goto(f"{served.url}/app/")
+    expect(second.locator("body")).to_contain_text("open in another tab", timeout=WAIT_MS)
+    expect(second.get_by_label("Username")).to_have_count(0)
+    second.close()
+    # Once the first tab is gone, a new one takes over, still signed in.
+    ann.page.close()
+    third = ann.context.new_page()
+    third.goto(f"{served.url}/app/")
+    expect(third.locator("#me")).to_have_text("ann", timeout=WAIT_MS)
+    ann.page = third

@@ -109,8 +109,10 @@ export class ConversationView {
     const known = new Map([...list.children].map((li) => [/** @type {HTMLElement} */ (li).dataset.id, /** @type {HTMLElement} */ (li)]));
     const items = history.map((entry) => {
       const old = known.get(entry.id);
-      if (old !== undefined && old.dataset.status === entry.status) return old;
-      return this.item(entry, isGroup(conversation));
+      if (old === undefined) return this.item(entry, isGroup(conversation));
+      // Kept as it is (an image is not decoded or downloaded again); only the receipt moves.
+      if (old.dataset.status !== entry.status) this.showStatus(old, entry.status);
+      return old;
     });
     list.replaceChildren(...items);
     if (atBottom || items.length > 0) list.scrollTop = list.scrollHeight;
@@ -150,17 +152,24 @@ export class ConversationView {
     time.dateTime = new Date(entry.timestamp).toISOString();
     time.textContent = new Date(entry.timestamp).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     meta.append(time);
-    if (entry.outgoing && !group) {
-      const [mark, word] = STATUS_MARKS[/** @type {keyof STATUS_MARKS} */ (entry.status)] ?? ["", entry.status];
-      const status = document.createElement("span");
-      status.className = `status ${entry.status}`;
-      status.textContent = ` ${mark}`;
-      status.setAttribute("aria-label", word);
-      status.title = word;
-      meta.append(status);
-    }
     li.append(meta);
+    if (entry.outgoing && !group) {
+      meta.append(document.createElement("span"));
+      this.showStatus(li, entry.status);
+    }
     return li;
+  }
+
+  /** The receipt mark of an item: 🕓 ✓ ✓✓ and a blue ✓✓, with its word for screen readers. */
+  showStatus(/** @type {HTMLElement} */ li, /** @type {string} */ value) {
+    li.dataset.status = value;
+    const status = li.querySelector(".meta > span:last-child");
+    if (status === null) return;
+    const [mark, word] = STATUS_MARKS[/** @type {keyof STATUS_MARKS} */ (value)] ?? ["", value];
+    status.className = `status ${value}`;
+    status.textContent = ` ${mark}`;
+    status.setAttribute("aria-label", word);
+    status.setAttribute("title", word);
   }
 
   bindComposer() {

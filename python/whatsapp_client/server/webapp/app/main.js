@@ -27,7 +27,24 @@ async function resumable(/** @type {Vault} */ vault) {
   return session;
 }
 
+/**
+ * Holds this browser's app lock for the page's lifetime: false when another tab has it. Two
+ * tabs would each advance the same ratchets from their own copy and undo each other's writes.
+ */
+function takeTheLock() {
+  return new Promise((resolve) => {
+    void navigator.locks.request("wac-webchat-app", { ifAvailable: true }, (lock) => {
+      resolve(lock !== null);
+      return lock === null ? undefined : new Promise(() => {});
+    });
+  });
+}
+
 async function main() {
+  if (!(await takeTheLock())) {
+    document.body.textContent = "The chat is open in another tab of this browser. Close that tab, then reload this one.";
+    return;
+  }
   const vault = await Vault.open();
   const session = (await resumable(vault)) ?? (await signIn(vault));
   const api = new Api(session.token);

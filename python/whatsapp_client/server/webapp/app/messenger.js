@@ -49,7 +49,11 @@ export class Messenger extends EventTarget {
     if (account === null) {
       account = await wac1.createAccount();
       await store.saveAccount(account); // before the upload: the server never holds keys we lost
+    }
+    if (!(await store.keysUploaded())) {
+      // Also retried on the next start when the upload failed (offline, server down).
       await api.call("PUT", "/api/keys", wac1.keysPayload(account));
+      await store.markKeysUploaded();
     }
     return new Messenger(store, api, user, account);
   }
@@ -176,7 +180,12 @@ export class Messenger extends EventTarget {
 
   /** Read receipts for what `peerId` sent and this page has shown. */
   markRead(/** @type {string} */ peerId) {
-    if (isGroup(peerId)) return Promise.resolve();
+    if (isGroup(peerId)) {
+      return this.run(async () => {
+        await this.store.clearUnread(peerId);
+        this.emit("contacts");
+      });
+    }
     return this.run(async () => {
       const history = await this.store.history(peerId);
       const unread = history.filter((e) => !e.outgoing && !e.refused && e.status !== "read").map((e) => e.id);

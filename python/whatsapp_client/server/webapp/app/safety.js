@@ -36,6 +36,9 @@ export class SafetyView {
   async show(/** @type {string} */ peerId) {
     this.peerId = peerId;
     const dialog = /** @type {HTMLDialogElement} */ ($("safety-dialog"));
+    // Nothing of an earlier opening (maybe another peer's) stays while this one is computed.
+    for (const id of ["safety-number", "my-fingerprint", "their-fingerprint", "verified-state"]) $(id).textContent = "";
+    $("safety-qr").replaceChildren();
     const contact = await this.messenger.store.contact(peerId);
     const safety = await this.messenger.safety(peerId);
     const mine = await this.messenger.ownFingerprint();

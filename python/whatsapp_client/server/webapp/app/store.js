@@ -4,6 +4,7 @@
 //   peer:<me>:<peer>        the sessions with one peer (wac1.js PeerRecord)
 //   history:<me>:<conv>     the messages of one conversation, oldest first
 //   outbox:<me>             frames sealed and stored but not yet answered `sent`
+//   uploaded:<me>           true once the server holds the account's keys
 // `commit` changes several of them in one transaction: a ratchet step, the history entry
 // and the outbox are stored together or not at all.
 
@@ -54,6 +55,15 @@ export class Store {
 
   saveAccount(/** @type {any} */ account) {
     return this.vault.put(this.names().account, account);
+  }
+
+  /** Whether the server holds this account's keys (`PUT /api/keys` succeeded). */
+  async keysUploaded() {
+    return (await this.vault.get(`uploaded:${this.me}`)) === true;
+  }
+
+  markKeysUploaded() {
+    return this.vault.put(`uploaded:${this.me}`, true);
   }
 
   /** @returns {Promise<Record<string, Conversation>>} */

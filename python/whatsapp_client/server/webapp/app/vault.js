@@ -52,14 +52,21 @@ export class Vault {
   /** The vault of this browser profile; the sealing key is made on first use. */
   static async open() {
     const db = await openDatabase();
-    let key = await done(db.transaction(KEYS).objectStore(KEYS).get(MASTER));
+    const stored = () => done(db.transaction(KEYS).objectStore(KEYS).get(MASTER));
+    let key = await stored();
     if (!(key instanceof CryptoKey)) {
-      key = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+      const fresh = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
       const tx = db.transaction(KEYS, "readwrite");
-      tx.objectStore(KEYS).put(key, MASTER);
-      await committed(tx);
+      tx.objectStore(KEYS).add(fresh, MASTER); // `add`: never replaces a key another tab stored first
+      try {
+        await committed(tx);
+      } catch {
+        // lost the race: use the key that is there
+      }
+      key = await stored();
+      if (!(key instanceof CryptoKey)) throw new Error("the browser did not keep the vault key");
     }
-    return new Vault(db, /** @type {CryptoKey} */ (key));
+    return new Vault(db, key);
   }
 
   /** @param {string} name @param {unknown} value */
