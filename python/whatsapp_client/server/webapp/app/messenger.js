@@ -13,6 +13,9 @@ const STATUS_ORDER = ["pending", "sent", "delivered", "read"];
 const READ_BATCH = 100;
 const PREKEY_LOW_WATER = 20;
 const PREKEY_REFILL = 50;
+const DAY_S = 86_400;
+const SIGNED_PREKEY_ROTATION_S = 7 * DAY_S;
+const SIGNED_PREKEY_KEEP_S = 14 * DAY_S;
 
 /** @typedef {import("./store.js").Entry} Entry */
 
@@ -86,7 +89,7 @@ export class Messenger extends EventTarget {
     this.connection?.close();
   }
 
-  /** After every (re)connection: resend the outbox, presence, groups, prekeys. */
+  /** After every (re)connection: resend the outbox, presence, groups, prekey upkeep. */
   async resume() {
     for (const { frame } of await this.store.outbox()) this.connection?.send(frame);
     const contacts = await this.store.contacts();
@@ -94,7 +97,18 @@ export class Messenger extends EventTarget {
     if (ids.length > 0) this.connection?.send({ type: "subscribe_presence", user_ids: ids });
     this.emit("ready");
     await this.syncGroups();
+    await this.rotateSignedPrekey();
     await this.refillPrekeys();
+  }
+
+  /** A new signed prekey after a week; older ones kept two weeks for late first messages. */
+  async rotateSignedPrekey() {
+    const now = Math.floor(Date.now() / 1000);
+    if (now - this.account.signedPrekeys[0].createdAt < SIGNED_PREKEY_ROTATION_S) return;
+    const account = wac1.dropSignedPrekeysBefore(await wac1.rotateSignedPrekey(this.account), now - SIGNED_PREKEY_KEEP_S);
+    await this.store.saveAccount(account); // stored before any peer can be handed the key
+    this.account = account;
+    await this.api.call("PUT", "/api/keys/signed-prekey", wac1.keysPayload(account).signed_prekey);
   }
 
   async refillPrekeys() {
