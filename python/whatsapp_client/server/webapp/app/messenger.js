@@ -97,29 +97,34 @@ export class Messenger extends EventTarget {
     if (ids.length > 0) this.connection?.send({ type: "subscribe_presence", user_ids: ids });
     this.emit("ready");
     await this.syncGroups();
-    await this.rotateSignedPrekey();
-    await this.refillPrekeys();
+    await this.maintainPrekeys();
   }
 
-  /** A new signed prekey after a week; older ones kept two weeks for late first messages. */
-  async rotateSignedPrekey() {
+  /**
+   * Prekey upkeep: a new signed prekey after a week (older ones kept two weeks for late first
+   * messages), uploaded until the server has it; one-time prekeys refilled when it runs low.
+   */
+  async maintainPrekeys() {
     const now = Math.floor(Date.now() / 1000);
-    if (now - this.account.signedPrekeys[0].createdAt < SIGNED_PREKEY_ROTATION_S) return;
-    const account = wac1.dropSignedPrekeysBefore(await wac1.rotateSignedPrekey(this.account), now - SIGNED_PREKEY_KEEP_S);
-    await this.store.saveAccount(account); // stored before any peer can be handed the key
-    this.account = account;
-    await this.api.call("PUT", "/api/keys/signed-prekey", wac1.keysPayload(account).signed_prekey);
-  }
-
-  async refillPrekeys() {
+    if (now - this.account.signedPrekeys[0].createdAt >= SIGNED_PREKEY_ROTATION_S) {
+      const rotated = await wac1.rotateSignedPrekey(this.account);
+      await this.saveAccount(wac1.dropSignedPrekeysBefore(rotated, now - SIGNED_PREKEY_KEEP_S));
+    }
     const status = await this.api.call("GET", "/api/keys/status");
+    if (status.signed_prekey_id !== this.account.signedPrekeys[0].keyId) {
+      await this.api.call("PUT", "/api/keys/signed-prekey", wac1.keysPayload(this.account).signed_prekey);
+    }
     if (status.available >= PREKEY_LOW_WATER) return;
     const start = this.account.nextOneTimePrekeyId;
-    const account = await wac1.addOneTimePrekeys(this.account, PREKEY_REFILL);
+    await this.saveAccount(await wac1.addOneTimePrekeys(this.account, PREKEY_REFILL));
+    const added = wac1.keysPayload(this.account).one_time_prekeys.filter((/** @type {any} */ k) => k.key_id >= start);
+    await this.api.call("POST", "/api/keys/one-time-prekeys", { one_time_prekeys: added });
+  }
+
+  /** Stores the account before any peer can be handed its new keys. */
+  async saveAccount(/** @type {any} */ account) {
     await this.store.saveAccount(account);
     this.account = account;
-    const added = wac1.keysPayload(account).one_time_prekeys.filter((/** @type {any} */ k) => k.key_id >= start);
-    await this.api.call("POST", "/api/keys/one-time-prekeys", { one_time_prekeys: added });
   }
 
   // -- contacts and groups --------------------------------------------------------------
