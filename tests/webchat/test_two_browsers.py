@@ -96,3 +96,15 @@ def test_a_group_conversation(served: Served, web_users: OpenUser) -> None:
     expect(item.locator(".who")).to_have_text("ann")
     bob.send("Count me in")
     ann.expect_message("Count me in")
+
+    # Bob closes the app; what the group says meanwhile comes from its history when he is back.
+    bob.page.close()
+    ann.send("Bring water 💧")
+    # Stored by the server (its `sent` answer) before Bob comes back.
+    expect(ann.message("Bring water 💧")).to_have_attribute("data-status", "sent", timeout=WAIT_MS)
+    bob.page = bob.context.new_page()
+    bob.page.goto(f"{served.url}/app/")
+    bob.wait_connected()
+    bob.open("# hikers", title="hikers")
+    bob.expect_message("Bring water 💧")
+    expect(bob.messages()).to_have_count(3)
