@@ -3,18 +3,22 @@
 Starts the reference server in-process (loopback, ephemeral port, temporary directory),
 opens the app for two people in Debian's Chromium, has them chat (emoji, an image, receipts,
 a group) and photographs the sign-in form, the conversation, the safety number with its QR
-code, and the conversation at phone width::
+code, and the conversation at phone width; then a third person chats with
+``examples/echo_bot.py`` (run as its own process)::
 
     PYTHONPATH=python python3 scripts/webchat_screenshots.py [--out docs/images]
 
-Chromium is ``$DASHBOARD_CHROMIUM`` or ``chromium`` on the PATH.
+Chromium is ``$DASHBOARD_CHROMIUM`` or ``chromium`` on the PATH. Emoji need a colour emoji
+font (Debian: ``fonts-noto-color-emoji``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import tempfile
 from io import BytesIO
 from pathlib import Path
 
@@ -22,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "python")]
 
 from PIL import Image, ImageDraw  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 from tests.support import SERVER_SETTINGS  # noqa: E402
 from tests.webchat._app import WebUser  # noqa: E402
 from tests.webcrypto.conftest import chromium_path  # noqa: E402
@@ -42,6 +46,42 @@ def picture() -> bytes:
     out = BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def echo_bot(browser: Browser, url: str, out: Path) -> None:
+    """A person and ``examples/echo_bot.py``: text and a picture, echoed."""
+    with tempfile.TemporaryDirectory(prefix="webchat-shots-") as storage:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]),
+            "WHATSAPP_SERVER_URL": url,
+            "WHATSAPP_STORAGE_PATH": storage,
+        }
+        bot = subprocess.Popen(
+            [sys.executable, str(ROOT / "examples" / "echo_bot.py")],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert bot.stdout is not None
+            assert bot.stdout.readline().startswith("ready: echo_bot")
+            person = WebUser(browser, url, "carol", width=1100)
+            person.register()
+            person.find("echo_bot")
+            person.send("Hello, bot! 👋")
+            person.expect_message("Echo: Hello, bot! 👋")
+            person.attach("trail.png", "image/png", picture())
+            person.expect_message("Echo")
+            person.messages().filter(has_text="Echo").nth(1).get_by_role("img").wait_for()
+            person.expect_status("Hello, bot!", "read")
+            person.page.screenshot(path=str(out / "webchat-echo-bot.png"))
+            person.close()
+        finally:
+            bot.terminate()
+            bot.wait(timeout=30)
+            if bot.stdout is not None:
+                bot.stdout.close()
 
 
 def main() -> None:
@@ -76,9 +116,10 @@ def main() -> None:
             ann.page.get_by_role("dialog").screenshot(path=str(out / "webchat-safety.png"))
             ann.close()
             bob.close()
+            echo_bot(browser, server.url, out)
         finally:
             browser.close()
-    for name in ("login", "conversation", "phone", "safety"):
+    for name in ("login", "conversation", "phone", "safety", "echo-bot"):
         print(out / f"webchat-{name}.png")
 
 
