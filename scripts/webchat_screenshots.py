@@ -57,7 +57,7 @@ def echo_bot(browser: Browser, url: str, out: Path) -> None:
             "WHATSAPP_SERVER_URL": url,
             "WHATSAPP_STORAGE_PATH": storage,
         }
-        bot = subprocess.Popen(
+        bot = subprocess.Popen(  # noqa: S603 - our own example with fixed arguments
             [sys.executable, str(ROOT / "examples" / "echo_bot.py")],
             env=env,
             stdout=subprocess.PIPE,
