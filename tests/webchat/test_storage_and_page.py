@@ -134,3 +134,17 @@ def test_a_second_tab_of_the_same_browser_stands_aside(served: Served, web_users
     third.goto(f"{served.url}/app/")
     expect(third.locator("#me")).to_have_text("ann", timeout=WAIT_MS)
     ann.page = third
+
+
+def test_a_text_above_the_protocol_limit_is_refused_before_anything_is_stored(
+    served: Served, web_users: OpenUser
+) -> None:
+    served.bot("pybot")
+    ann = web_users("ann").register()
+    ann.find("pybot")
+    ann.send("é" * 5001)  # 10,002 bytes of UTF-8
+    expect(ann.page.get_by_role("alert").filter(has_text="Too long")).to_be_visible()
+    expect(ann.page.get_by_role("textbox", name="Message")).to_have_value("é" * 5001)
+    ann.send("é" * 5000)
+    ann.expect_status("é" * 5000, "delivered")
+    expect(ann.messages()).to_have_count(1)

@@ -7,6 +7,7 @@ import { payloadOf, renderMedia } from "./media.js";
 const EMOJI = ["😀", "😂", "😊", "😍", "😢", "😮", "👍", "👎", "🙏", "👏", "🎉", "❤️", "🔥", "✅", "🤔", "🙌"];
 const STATUS_MARKS = { pending: ["🕓", "sending"], sent: ["✓", "sent"], delivered: ["✓✓", "delivered"], read: ["✓✓", "read"] };
 const TYPING_IDLE_MS = 3000;
+const MAX_TEXT_BYTES = 10_000; // PROTOCOL.md §5: receivers accept at most this much by default
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -180,6 +181,10 @@ export class ConversationView {
     const send = async () => {
       const text = box.value;
       if (this.current === null || text.trim() === "") return;
+      if (new TextEncoder().encode(text).length > MAX_TEXT_BYTES) {
+        error.textContent = `Too long: a message holds at most ${MAX_TEXT_BYTES} bytes of text.`;
+        return;
+      }
       error.textContent = "";
       box.value = "";
       this.stopTyping();
