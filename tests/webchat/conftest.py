@@ -1,9 +1,8 @@
 """Fixtures of the web chat app tests: the real reference server (on an ephemeral port, on a
 background loop so that it can be stopped and started again on the same port), Debian's
 Chromium driven by Playwright (one per module, as the dashboard tests do, so that it never
-overlaps another suite's: one Playwright driver at a time per
-process), one browser context per user so that each has its own IndexedDB, and Python SDK
-clients on the same loop."""
+overlaps another suite's: one Playwright driver at a time per process), one browser context
+per user so that each has its own IndexedDB, and Python SDK clients on the same loop."""
 
 from __future__ import annotations
 
