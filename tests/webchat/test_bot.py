@@ -71,3 +71,7 @@ def test_browser_and_bot_talk_both_ways(served: Served, web_users: OpenUser) -> 
 
     # Both sides compute the same safety number.
     assert ann.safety_number() == bot.run(bot.client.safety_number(first.from_user))
+
+    # The bot goes away: presence turns to "last seen".
+    bot.run(bot.client.close())
+    expect(ann.page.locator("#peer-status")).to_contain_text("last seen", timeout=WAIT_MS)
