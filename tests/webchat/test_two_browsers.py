@@ -34,6 +34,8 @@ def test_two_browsers_chat_and_agree_on_the_safety_number(
     ann.send("Hi Bob ✨")
     bob.open("ann")
     bob.expect_message("Hi Bob ✨")
+    # Ann became a contact by writing first: Bob sees her presence too.
+    expect(bob.page.locator("#peer-status")).to_have_text("online", timeout=WAIT_MS)
     ann.expect_status("Hi Bob ✨", "read")  # bob has the conversation open
     bob.send("Hello Ann 🙂")
     ann.expect_message("Hello Ann 🙂")

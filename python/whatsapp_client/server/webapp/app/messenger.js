@@ -251,7 +251,10 @@ export class Messenger extends EventTarget {
       // Refused (tampered, replayed, not for us): the state is unchanged; the user is told.
       change = { conversation: from, append: [{ ...base, payload: { type: "refused" }, refused: error.code }] };
     }
-    if (!(await this.store.contact(from))) await this.store.addContact(await this.api.call("GET", `/api/users/${encodeURIComponent(from)}`));
+    if (!(await this.store.contact(from))) {
+      await this.store.addContact(await this.api.call("GET", `/api/users/${encodeURIComponent(from)}`));
+      this.connection?.send({ type: "subscribe_presence", user_ids: [from] });
+    }
     await this.store.commit({ ...change, unread: 1 });
     if (change.account) this.account = change.account;
     this.connection?.send({ type: "ack", ids: [frame.id] });
