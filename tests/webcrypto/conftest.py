@@ -1,6 +1,6 @@
 """Fixtures of the wac1.js tests: the module files served by a local aiohttp static server on
 an ephemeral port, a test page that imports them, and Debian's Chromium driven by
-Playwright (one browser for the whole run, a fresh page per test).
+Playwright (one browser per module, a fresh page per test).
 
 Chromium is ``$DASHBOARD_CHROMIUM`` if set, else ``chromium`` on the PATH; Playwright's own
 browser download is never used. The vectors come from ``$WAC1_VECTORS``.
@@ -68,13 +68,15 @@ def static_url() -> Iterator[str]:
         loop.close()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: the sync driver runs an event loop on the main thread while it
+# is open, which would stop the asyncio tests of any suite collected after this one.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     # Chromium's sandbox needs user namespaces, which root in a container lacks.
     args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []

@@ -30,6 +30,7 @@ from whatsapp_client.server.routes import (
     ops,
     users,
     verify,
+    webapp,
 )
 from whatsapp_client.server.settings import Settings
 from whatsapp_client.server.state import STATE, Limiters, ServerState
@@ -130,6 +131,7 @@ def _add_routes(app: web.Application) -> None:
     r.add_get("/api/openapi.json", apidocs.openapi_json)
     add_swagger_ui(app, title="whatsapp-client server API", spec_url="/api/openapi.json")
     r.add_get("/ws", websocket_handler)
+    webapp.add_routes(app)
 
 
 def create_app(settings: Settings) -> web.Application:
