@@ -7,7 +7,7 @@ SQLite's single writer), so the queue order of concurrent enqueues is their subm
 order; what several gateway processes on one database must not both do is guarded by row
 locks in the SQL (``_pg_sessions``, ``_pg_messages``, ``_pg_events``, ``_pg_users``).
 Reads run on the pool beside the writes. The delivery and account methods are mixed in
-from ``_pg_events`` and ``_pg_users``.
+from ``_pg_events`` and ``_pg_users``, the leases and claims from ``_pg_leases``.
 Sealing is SQLite's (:class:`._codec.Codec`): nothing secret reaches the database in clear.
 asyncpg is imported when the storage opens, so SQLite needs no extra package.
 """
@@ -39,6 +39,7 @@ from whatsapp_client.gateway._models import (
     WebhookEndpoint,
 )
 from whatsapp_client.gateway._pg_events import PgDeliveries  # events, webhook deliveries
+from whatsapp_client.gateway._pg_leases import PgLeases  # several processes
 from whatsapp_client.gateway._pg_schema import check_key, migrate
 from whatsapp_client.gateway._pg_users import PgUsers  # operator accounts
 from whatsapp_client.gateway._pg_writer import PgWriter
@@ -56,7 +57,7 @@ CONNECT_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 120.0
 
 
-class PostgresStorage(PgDeliveries, PgUsers):
+class PostgresStorage(PgDeliveries, PgUsers, PgLeases):
     """``PostgresStorage(dsn, vault)``; ``await open()`` before use, ``close()`` after."""
 
     def __init__(
