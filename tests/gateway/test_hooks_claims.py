@@ -8,8 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from tests.gateway._hooks_support import receiver
-from tests.gateway.test_hooks_dispatcher import dispatching
 from tests.gateway._store_support import Backend, backend_fixture  # noqa: F401 (the fixture)
+from tests.gateway.test_hooks_dispatcher import dispatching
 from tests.gateway.test_hooks_storage import inbound, new_session
 from tests.support import eventually, eventually_async
 from whatsapp_client.gateway._ids import now_ms

@@ -137,12 +137,11 @@ async def test_a_killed_process_s_sessions_continue_on_the_other_and_nothing_is_
             """A killed session counts as running on ``two`` once ``two`` holds its lease and
             a message sent to it after the kill reached its webhook (only two posts now)."""
             owners = await lease_owners(pg_database)
-            for wid_event in _received(receiver):
-                sid = wid_event[1]["session_id"]
-                text = wid_event[1]["data"]["text"]
-                if sid in killed and sid not in took and text in traffic.sent_after_kill[sid]:
-                    if owners[sid] == "gwp_two":
-                        took[sid] = loop.time() - killed_at
+            for _, event in _received(receiver):
+                sid, text = event["session_id"], event["data"]["text"]
+                after_kill = sid in killed and text in traffic.sent_after_kill[sid]
+                if after_kill and sid not in took and owners[sid] == "gwp_two":
+                    took[sid] = loop.time() - killed_at
             return len(took) == len(killed)
 
         async def more_traffic() -> None:

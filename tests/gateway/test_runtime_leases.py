@@ -17,10 +17,10 @@ from tests.support import eventually, eventually_async, reference_server
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import MessageFilter, MessageRecord
+from whatsapp_client.gateway._pg import PostgresStorage
 from whatsapp_client.gateway._requests import CreateSession, SendSpec, SessionPatch
 from whatsapp_client.gateway._service import Gateway
 from whatsapp_client.gateway._settings import GatewaySettings
-from whatsapp_client.gateway._pg import PostgresStorage
 from whatsapp_client.gateway._sqlite import SqliteStorage
 from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.server.testing import ServerHandle
