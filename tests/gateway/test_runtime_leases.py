@@ -32,10 +32,13 @@ SETTINGS = dict(lease_ttl=1.5, queue_poll_interval=0.1)
 class Pair:
     """Gateways ``a`` and ``b``, each with its own storage connection, one database."""
 
-    def __init__(self, server: ServerHandle, tmp: Path, database: Optional[str]) -> None:
+    def __init__(
+        self, server: ServerHandle, tmp: Path, database: Optional[str], **settings_: float
+    ) -> None:
         self.server = server
         self.vault = make_vault()
-        settings = GatewaySettings(data_dir=str(tmp / "gw"), **SETTINGS)  # type: ignore[arg-type]
+        chosen = {**SETTINGS, **settings_}
+        settings = GatewaySettings(data_dir=str(tmp / "gw"), **chosen)  # type: ignore[arg-type]
 
         def storage() -> Storage:  # the database is a PostgreSQL DSN or SQLite's file
             if database is None:
