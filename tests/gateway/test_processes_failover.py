@@ -171,6 +171,10 @@ async def test_a_killed_process_s_sessions_continue_on_the_other_and_nothing_is_
             assert got.count(text) <= 1, f"{text} went out twice"
         assert all(text in got for text in traffic.accepted)
         assert set(got) <= set(traffic.accepted + traffic.unanswered)
+        owners = await lease_owners(pg_database)
+        for s in sessions:  # all four on the survivor now, connected
+            _, now = await two.call("GET", f"/api/v1/sessions/{s['id']}")
+            assert (owners[s["id"]], now["status"]) == ("gwp_two", "connected")
     finally:
         await peer.close()
         await two.close()
