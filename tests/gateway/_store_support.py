@@ -127,6 +127,9 @@ class Backend:
     reopen: Callable[..., Awaitable[Storage]]
     # Everything the backend wrote to disk, for "never in clear" checks.
     raw: Callable[[], bytes]
+    # Another storage opened on the same database (another gateway process's), closed
+    # with the fixture.
+    another: Callable[[], Awaitable[Storage]]
 
 
 def _sqlite_files(data_dir: Path) -> bytes:
@@ -189,8 +192,16 @@ async def backend_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Asy
             return raw_copy[0]
         return _sqlite_files(tmp_path)
 
-    box = Backend(current[0], reopen, raw)
+    others: list[Storage] = []
+
+    async def another() -> Storage:
+        others.append(await open_storage(kind, where))
+        return others[-1]
+
+    box = Backend(current[0], reopen, raw, another)
     yield box
+    for other in others:
+        await other.close()
     await current[0].close()
 
 

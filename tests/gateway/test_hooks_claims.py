@@ -1,28 +1,28 @@
-"""Two webhook dispatchers (two gateway processes) on one SQLite database, each with its own
-connection: every endpoint is posted by one of them at a time, so each event arrives once
-and in order, and a dispatcher that closes hands its endpoints to the other at once."""
+"""Two webhook dispatchers (two gateway processes) on one database, SQLite or PostgreSQL (the
+``backend`` fixture), each with its own storage: every endpoint is posted by one of them at a
+time, so each event arrives once and in order, and a dispatcher that closes hands its
+endpoints to the other at once."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from aiohttp import web
 
 from tests.gateway._hooks_support import receiver
+from tests.gateway._store_support import Backend, backend_fixture  # noqa: F401 (the fixture)
 from tests.gateway.test_hooks_dispatcher import dispatching
-from tests.gateway.test_hooks_storage import inbound, new_session, sqlite_store
+from tests.gateway.test_hooks_storage import inbound, new_session
 from tests.support import eventually, eventually_async
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import Event
 from whatsapp_client.gateway._requests import WebhookSpec
 from whatsapp_client.gateway._signing import generate_secret
-from whatsapp_client.gateway._sqlite import SqliteStorage
+from whatsapp_client.gateway._storage import Storage
 
 TTL = 15_000
 RETRIES = [0.1] * 100  # retry at once: the test is about who posts, not when
 
 
-async def _record(store: SqliteStorage, session_id: str, first: int, count: int) -> list[Event]:
+async def _record(store: Storage, session_id: str, first: int, count: int) -> list[Event]:
     events = []
     for n in range(first, first + count):
         message, event = inbound(session_id, n, now_ms())
@@ -31,14 +31,13 @@ async def _record(store: SqliteStorage, session_id: str, first: int, count: int)
     return events
 
 
-async def test_two_dispatchers_deliver_each_event_once_and_in_order(tmp_path: Path) -> None:
+async def test_two_dispatchers_deliver_each_event_once_and_in_order(backend: Backend) -> None:
     secret = generate_secret()
     async with (
         receiver([secret]) as one,
         receiver([secret]) as two,
-        sqlite_store(tmp_path) as store_a,
-        sqlite_store(tmp_path) as store_b,
     ):
+        store_a, store_b = backend.storage, await backend.another()
         specs = [WebhookSpec(url=r.url, secret=secret) for r in (one, two)]
         session, _ = await new_session(store_a, specs)
         async with (
@@ -58,7 +57,7 @@ async def test_two_dispatchers_deliver_each_event_once_and_in_order(tmp_path: Pa
         assert rec.ids() == [e.id for e in events]  # once each, in order
 
 
-async def test_a_closing_dispatcher_hands_its_endpoints_over_at_once(tmp_path: Path) -> None:
+async def test_a_closing_dispatcher_hands_its_endpoints_over_at_once(backend: Backend) -> None:
     secret = generate_secret()
     up = [False]
 
@@ -67,9 +66,8 @@ async def test_a_closing_dispatcher_hands_its_endpoints_over_at_once(tmp_path: P
 
     async with (
         receiver([secret]) as rec,
-        sqlite_store(tmp_path) as store_a,
-        sqlite_store(tmp_path) as store_b,
     ):
+        store_a, store_b = backend.storage, await backend.another()
         rec.answer = answer
         session, (endpoint,) = await new_session(store_a, [WebhookSpec(url=rec.url, secret=secret)])
         async with dispatching(store_a, owner="gwp_a", schedule=RETRIES) as (a, _):
@@ -88,5 +86,5 @@ async def test_a_closing_dispatcher_hands_its_endpoints_over_at_once(tmp_path: P
     assert rec.ids() == [e.id for e in events]
 
 
-async def _delivered(store: SqliteStorage, session_id: str, count: int) -> bool:
+async def _delivered(store: Storage, session_id: str, count: int) -> bool:
     return len(await store.list_deliveries(session_id, state="delivered", limit=100)) == count

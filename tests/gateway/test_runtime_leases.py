@@ -1,5 +1,6 @@
-"""Two gateway services on one storage (two ``SqliteStorage`` connections to one database,
-one data directory), real wac1 sessions on the reference server: each running session is run
+"""Two gateway services on one database (each with its own storage: two SQLite connections
+to one file, or two PostgreSQL pools on one database, the ``backend`` fixture), real wac1
+sessions on the reference server: each running session is run
 by exactly one of them, the other answers its API calls through the storage, and a session
 moves when its process stops renewing its lease."""
 
@@ -16,10 +17,12 @@ from tests.support import eventually, eventually_async, reference_server
 from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import MessageFilter, MessageRecord
+from whatsapp_client.gateway._pg import PostgresStorage
 from whatsapp_client.gateway._requests import CreateSession, SendSpec, SessionPatch
 from whatsapp_client.gateway._service import Gateway
 from whatsapp_client.gateway._settings import GatewaySettings
 from whatsapp_client.gateway._sqlite import SqliteStorage
+from whatsapp_client.gateway._storage import Storage
 from whatsapp_client.server.testing import ServerHandle
 
 # Short leases so a takeover is quick; renewed every third, polled queues every 0.1 s.
@@ -29,16 +32,25 @@ SETTINGS = dict(lease_ttl=1.5, queue_poll_interval=0.1)
 class Pair:
     """Gateways ``a`` and ``b``, each with its own storage connection, one database."""
 
-    def __init__(self, server: ServerHandle, tmp: Path) -> None:
+    def __init__(
+        self, server: ServerHandle, tmp: Path, database: Optional[str], **settings_: float
+    ) -> None:
         self.server = server
         self.vault = make_vault()
-        settings = GatewaySettings(data_dir=str(tmp / "gw"), **SETTINGS)  # type: ignore[arg-type]
-        # b's connection, for reading the leases as any process sees them.
-        self.storage = SqliteStorage(tmp / "db", self.vault)
-        self.a = self._gateway(settings, tmp, SqliteStorage(tmp / "db", self.vault))
+        chosen = {**SETTINGS, **settings_}
+        settings = GatewaySettings(data_dir=str(tmp / "gw"), **chosen)  # type: ignore[arg-type]
+
+        def storage() -> Storage:  # the database is a PostgreSQL DSN or SQLite's file
+            if database is None:
+                return SqliteStorage(tmp / "db", self.vault)
+            return PostgresStorage(database, self.vault)
+
+        # b's storage, for reading the leases as any process sees them.
+        self.storage = storage()
+        self.a = self._gateway(settings, tmp, storage())
         self.b = self._gateway(settings, tmp, self.storage)
 
-    def _gateway(self, settings: GatewaySettings, tmp: Path, storage: SqliteStorage) -> Gateway:
+    def _gateway(self, settings: GatewaySettings, tmp: Path, storage: Storage) -> Gateway:
         return Gateway(
             settings,
             storage,
@@ -87,10 +99,11 @@ class Pair:
             await gateway.sessions.drop_lost(session_id, confirm=False)
 
 
-@pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
+@pytest.fixture(params=["sqlite", "postgres"])
+async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
+    database = request.getfixturevalue("pg_database") if request.param == "postgres" else None
     async with reference_server(tmp_path) as server:
-        p = Pair(server, tmp_path)
+        p = Pair(server, tmp_path, database)
         await p.a.start()
         await p.b.start()
         try:

@@ -7,7 +7,7 @@ SQLite's single writer), so the queue order of concurrent enqueues is their subm
 order; what several gateway processes on one database must not both do is guarded by row
 locks in the SQL (``_pg_sessions``, ``_pg_messages``, ``_pg_events``, ``_pg_users``).
 Reads run on the pool beside the writes. The delivery and account methods are mixed in
-from ``_pg_events`` and ``_pg_users``.
+from ``_pg_events`` and ``_pg_users``, the leases and claims from ``_pg_leases``.
 Sealing is SQLite's (:class:`._codec.Codec`): nothing secret reaches the database in clear.
 asyncpg is imported when the storage opens, so SQLite needs no extra package.
 """
@@ -39,6 +39,8 @@ from whatsapp_client.gateway._models import (
     WebhookEndpoint,
 )
 from whatsapp_client.gateway._pg_events import PgDeliveries  # events, webhook deliveries
+from whatsapp_client.gateway._pg_leases import PgLeases  # several processes
+from whatsapp_client.gateway._pg_notify import PgListener
 from whatsapp_client.gateway._pg_schema import check_key, migrate
 from whatsapp_client.gateway._pg_users import PgUsers  # operator accounts
 from whatsapp_client.gateway._pg_writer import PgWriter
@@ -56,7 +58,7 @@ CONNECT_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 120.0
 
 
-class PostgresStorage(PgDeliveries, PgUsers):
+class PostgresStorage(PgDeliveries, PgUsers, PgLeases):
     """``PostgresStorage(dsn, vault)``; ``await open()`` before use, ``close()`` after."""
 
     def __init__(
@@ -71,6 +73,7 @@ class PostgresStorage(PgDeliveries, PgUsers):
         self._pool: Any = None
         self._asyncpg: Any = None
         self._writer: Optional[PgWriter] = None
+        self._listener: Optional[PgListener] = None
         self._touches: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -118,6 +121,9 @@ class PostgresStorage(PgDeliveries, PgUsers):
     async def close(self) -> None:
         """Commits what is queued (the coalesced last-activity times too), then closes the
         pool."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.close()
         self._flush_touches()
         writer, self._writer = self._writer, None
         if writer is not None:
@@ -130,6 +136,20 @@ class PostgresStorage(PgDeliveries, PgUsers):
         if self._pool is None:
             raise RuntimeError("the gateway storage is not open")
         return self._pool
+
+    async def subscribe(
+        self, on_queued: Callable[[str], None], on_events: Callable[[], None]
+    ) -> None:
+        """``LISTEN`` for sends queued and events written by any process (``_pg_notify``)."""
+        self._need_pool()
+        if self._listener is not None:
+            await self._listener.close()
+        asyncpg, dsn = self._asyncpg, self._dsn
+        listener = PgListener(
+            lambda: asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT), on_queued, on_events
+        )
+        await listener.start()
+        self._listener = listener
 
     async def _read(self, fn: Op[T]) -> T:
         async with self._need_pool().acquire() as conn:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional, TypeVar
 from whatsapp_client.gateway._codec import DELIVERY_COLUMNS, Codec, event_types
 from whatsapp_client.gateway._errors import InvalidRequest, NotFound
 from whatsapp_client.gateway._models import Delivery, DeliveryState, Event
+from whatsapp_client.gateway._pg_notify import EVENTS_CHANNEL
 
 if TYPE_CHECKING:
     from asyncpg import Connection
@@ -41,13 +42,16 @@ async def fan_out(conn: Connection, codec: Codec, event: Event) -> int:
     targets = [r[0] for r in rows if event.type in event_types(r[1])]
     if not targets:
         return 0
+    # Every process's dispatcher is told at the commit (``_pg_notify``).
     await conn.execute(
-        "INSERT INTO events (id, session_id, type, timestamp, data) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO events (id, session_id, type, timestamp, data) VALUES ($1, $2, $3, $4, $5)"
+        " RETURNING pg_notify($6, '')",
         event.id,
         event.session_id,
         event.type,
         event.timestamp,
         codec.seal_event(event),
+        EVENTS_CHANNEL,
     )
     await conn.executemany(
         "INSERT INTO deliveries (endpoint_id, session_id, event_id, state, attempts,"

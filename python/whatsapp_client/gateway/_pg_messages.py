@@ -28,6 +28,7 @@ from whatsapp_client.gateway._models import (
     QueueItem,
 )
 from whatsapp_client.gateway._pg_events import fan_out, row_count
+from whatsapp_client.gateway._pg_notify import QUEUE_CHANNEL
 
 if TYPE_CHECKING:
     from asyncpg import Connection
@@ -71,12 +72,14 @@ async def enqueue_send(
     if item.session_id != sid or item.message_id != message.id:
         raise ValueError("the queue item must name the message it sends")
     # The bound is checked and the depth taken in one statement (the row stays locked until
-    # the commit); a refusal below rolls the increment back with the rest.
+    # the commit); a refusal below rolls the increment back with the rest. The holder of
+    # the session's lease, maybe another process, is told at the commit (``_pg_notify``).
     depth = await conn.fetchval(
         "UPDATE sessions SET queue_depth = queue_depth + 1 WHERE id = $1 AND queue_depth < $2"
-        " RETURNING queue_depth",
+        " RETURNING queue_depth, pg_notify($3, id)",
         sid,
         max_depth,
+        QUEUE_CHANNEL,
     )
     if depth is None:
         if not await conn.fetchval("SELECT 1 FROM sessions WHERE id = $1", sid):

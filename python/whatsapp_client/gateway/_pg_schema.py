@@ -183,6 +183,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX browser_sessions_user ON browser_sessions(user_id)",
         "CREATE INDEX browser_sessions_expiry ON browser_sessions(expires_at)",
     ),
+    # Several processes (see _lease_store): the lease of a session and the claim of a
+    # webhook endpoint (owner process, and until when, in ms).
+    2: (
+        "ALTER TABLE sessions ADD COLUMN lease_owner TEXT",
+        "ALTER TABLE sessions ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE webhooks ADD COLUMN claim_owner TEXT",
+        "ALTER TABLE webhooks ADD COLUMN claim_until BIGINT NOT NULL DEFAULT 0",
+        "CREATE INDEX sessions_lease ON sessions(lease_owner)",
+        "CREATE INDEX webhooks_claim ON webhooks(claim_owner)",
+    ),
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -32,6 +32,7 @@ from whatsapp_client.gateway._media_store import MediaStore
 from whatsapp_client.gateway._metrics import GatewayMetrics
 from whatsapp_client.gateway._models import Event, SessionRecord, SessionStatus
 from whatsapp_client.gateway._pacing import TokenBucket
+from whatsapp_client.gateway._pg_notify import PushingStorage
 from whatsapp_client.gateway._sender import SendWorker
 from whatsapp_client.gateway._session_leases import LeaseKeeper
 from whatsapp_client.gateway._session_runtime import SessionRuntime
@@ -120,6 +121,11 @@ class SessionManager:
         for record in records:
             if not record.running:
                 self._note_status(record.id, record.status)
+        if isinstance(self._storage, PushingStorage):  # work queued through other processes
+            try:
+                await self._storage.subscribe(self.leases.queued, self._wake)
+            except Exception as exc:  # the polls find the work all the same
+                log.warning("no push notifications from the storage, polling only: %s", exc)
         await self.leases.start()
 
     def _children(self) -> list[Path]:
