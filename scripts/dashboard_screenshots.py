@@ -27,10 +27,11 @@ os.environ.setdefault("WAC1_TEST_WEAK_KDF", "1")
 
 import requests  # noqa: E402
 from playwright.sync_api import Page, ViewportSize, expect, sync_playwright  # noqa: E402
+from tests.browser_support import chromium_path  # noqa: E402
 from tests.dashboard import _ui as ui  # noqa: E402
 from tests.dashboard._api import Api  # noqa: E402
 from tests.dashboard._harness import ADMIN_EMAIL, Stack  # noqa: E402
-from tests.dashboard.conftest import ADMIN_PASSWORD, chromium_path  # noqa: E402
+from tests.dashboard.conftest import ADMIN_PASSWORD  # noqa: E402
 
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 OPERATOR = "operator@example.org"

@@ -27,9 +27,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "python")]
 
 from PIL import Image, ImageDraw  # noqa: E402
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
+from tests.browser_support import chromium_path  # noqa: E402
 from tests.support import SERVER_SETTINGS  # noqa: E402
 from tests.webchat._app import WebUser  # noqa: E402
-from tests.webcrypto.conftest import chromium_path  # noqa: E402
 
 from whatsapp_client.server.testing import server_in_thread  # noqa: E402
 

@@ -10,3 +10,6 @@ os.environ.setdefault("PYTHONASYNCIODEBUG", "1")
 # only by a test build of the extension (cargo feature ``test-hooks``); set in the
 # environment so that child processes started by tests get it too.
 os.environ.setdefault("WAC1_TEST_WEAK_KDF", "1")
+
+# The browser suites' Chromium (per module; requested only by those suites).
+from tests.browser_support import browser, playwright  # noqa: F401

@@ -10,13 +10,11 @@ admin still holding the printed first-start password.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.dashboard._api import Api
 from tests.dashboard._harness import ADMIN_EMAIL, Stack
@@ -25,33 +23,6 @@ ADMIN_PASSWORD = "dashboard admin password 1"
 # Waits for the page to catch up (pages load, sessions register and connect); the bounds
 # that the issue sets (a status change shown within 3 s) are given where they are tested.
 expect.set_options(timeout=15_000)
-
-
-def chromium_path() -> str:
-    configured = os.environ.get("DASHBOARD_CHROMIUM")
-    if configured:
-        return configured
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        raise RuntimeError("Chromium is missing: install Debian's chromium package")
-    return found
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    # Chromium's sandbox needs user namespaces, which root in a container lacks.
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    chromium = playwright.chromium.launch(executable_path=chromium_path(), args=args)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @pytest.fixture

@@ -6,36 +6,17 @@ per user so that each has its own IndexedDB, and Python SDK clients on the same 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.dashboard._loop import LoopThread
 from tests.support import SERVER_SETTINGS
 from tests.webchat._app import OpenUser, Served, WebUser
-from tests.webcrypto.conftest import chromium_path
 from whatsapp_client.client import WhatsAppClient
 from whatsapp_client.server.testing import running_server
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    # Chromium's sandbox needs user namespaces, which root in a container lacks.
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    chromium = playwright.chromium.launch(executable_path=chromium_path(), args=args)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @pytest.fixture

@@ -8,15 +8,13 @@ browser download is never used. The vectors come from ``$WAC1_VECTORS``.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.core.conftest import load, vectors_dir
 from tests.dashboard._loop import LoopThread
@@ -30,16 +28,6 @@ WAC1_DIR = (
     / "wac1"
 )
 PAGE_DIR = Path(__file__).resolve().parent / "page"
-
-
-def chromium_path() -> str:
-    configured = os.environ.get("DASHBOARD_CHROMIUM")
-    if configured:
-        return configured
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        raise RuntimeError("Chromium is missing: install Debian's chromium package")
-    return found
 
 
 @pytest.fixture(scope="session")
@@ -66,25 +54,6 @@ def static_url() -> Iterator[str]:
     finally:
         loop.run(runner.cleanup())
         loop.close()
-
-
-# Per module, not per session: the sync driver runs an event loop on the main thread while it
-# is open, which would stop the asyncio tests of any suite collected after this one.
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    # Chromium's sandbox needs user namespaces, which root in a container lacks.
-    args = ["--no-sandbox"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    chromium = playwright.chromium.launch(executable_path=chromium_path(), args=args)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @pytest.fixture
