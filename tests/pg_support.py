@@ -82,7 +82,8 @@ def _run_as_prefix() -> tuple[list[str], int | None, int | None]:
 
 
 @contextlib.contextmanager
-def postgres_cluster() -> Iterator[PostgresCluster]:
+def postgres_cluster(durable: bool = False) -> Iterator[PostgresCluster]:
+    """A running throwaway server; ``durable`` keeps fsync on (benchmarks), tests turn it off."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     prefix, uid, gid = _run_as_prefix()
     directory = tempfile.mkdtemp(prefix="wac-pg-")
@@ -94,7 +95,8 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     try:
         cluster.run(initdb, "-D", data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync")
         # fsync off: a throwaway test server only; production keeps the defaults.
-        options = f"-F -c fsync=off -p {port} -k {directory} -c listen_addresses=127.0.0.1"
+        speed = "" if durable else "-F -c fsync=off "
+        options = f"{speed}-p {port} -k {directory} -c listen_addresses=127.0.0.1"
         cluster.run(
             pg_ctl, "-D", data, "-o", options, "-l", os.path.join(directory, "log"), "-w", "start"
         )
