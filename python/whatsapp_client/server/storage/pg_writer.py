@@ -2,8 +2,10 @@
 
 ``submit_message`` / ``submit_group_message`` promise ``on_commit`` in call order, after
 the commit. One task takes the queued operations in order; consecutive direct messages
-share one transaction (a group commit), everything else commits alone. A transaction that
-loses a race to another process (a unique or serialization conflict) is retried.
+share one transaction (a group commit), everything else commits alone. An operation that
+is one statement (a server-side function) runs without BEGIN/COMMIT around it: the
+statement is its own transaction, one round trip. A transaction that loses a race to
+another process (a unique or serialization conflict) is retried.
 """
 
 from __future__ import annotations
@@ -25,15 +27,29 @@ _RETRIES = 3
 
 
 class _Op:
-    __slots__ = ("item", "merged", "on_commit", "single")
+    __slots__ = ("item", "merged", "on_commit", "one_statement", "single")
 
     def __init__(
-        self, single: Single | None, merged: Merged | None, item: Any, on_commit: OnCommit
+        self,
+        single: Single | None,
+        merged: Merged | None,
+        item: Any,
+        on_commit: OnCommit,
+        one_statement: bool,
     ) -> None:
         self.single = single
         self.merged = merged
         self.item = item
         self.on_commit = on_commit
+        self.one_statement = one_statement
+
+
+async def _run(conn: Any, ops: list[_Op]) -> list[Any]:
+    if ops[0].merged is not None:
+        return list(await ops[0].merged(conn, [op.item for op in ops]))
+    single = ops[0].single
+    assert single is not None
+    return [await single(conn)]
 
 
 class OrderedWriter:
@@ -47,11 +63,14 @@ class OrderedWriter:
         self._closed = False
         self._task = asyncio.ensure_future(self._run())
 
-    def submit(self, single: Single, on_commit: OnCommit) -> None:
-        self._put(_Op(single, None, None, on_commit))
+    def submit(self, single: Single, on_commit: OnCommit, *, one_statement: bool = False) -> None:
+        """``one_statement``: ``single`` runs exactly one statement (atomic on its own)."""
+        self._put(_Op(single, None, None, on_commit, one_statement))
 
-    def submit_merged(self, merged: Merged, item: Any, on_commit: OnCommit) -> None:
-        self._put(_Op(None, merged, item, on_commit))
+    def submit_merged(
+        self, merged: Merged, item: Any, on_commit: OnCommit, *, one_statement: bool = False
+    ) -> None:
+        self._put(_Op(None, merged, item, on_commit, one_statement))
 
     def _put(self, op: _Op) -> None:
         if self._closed:
@@ -101,13 +120,12 @@ class OrderedWriter:
         outcomes: list[Any]
         for attempt in range(_RETRIES):
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    if ops[0].merged is not None:
-                        outcomes = list(await ops[0].merged(conn, [op.item for op in ops]))
+                async with self._pool.acquire() as conn:
+                    if ops[0].one_statement:
+                        outcomes = await _run(conn, ops)
                     else:
-                        single = ops[0].single
-                        assert single is not None
-                        outcomes = [await single(conn)]
+                        async with conn.transaction():
+                            outcomes = await _run(conn, ops)
                 break
             except (
                 asyncpg.UniqueViolationError,

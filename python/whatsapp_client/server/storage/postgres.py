@@ -127,7 +127,7 @@ class PostgresStorage:
         async with self._pool.acquire() as conn, conn.transaction():
             return await fn(conn)
 
-    async def _ordered(self, fn: Op[T]) -> T:
+    async def _ordered(self, fn: Op[T], *, one_statement: bool = False) -> T:
         """A write committed in call order with the submitted ones (an ack then a read
         receipt from one socket; a queued status then the take that delivers it)."""
         if self._writer is None:
@@ -142,7 +142,7 @@ class PostgresStorage:
             else:
                 done.set_result(outcome)
 
-        self._writer.submit(fn, settle)
+        self._writer.submit(fn, settle, one_statement=one_statement)
         return await done
 
     def _advisory(self, fn: Op[None]) -> None:
@@ -258,7 +258,7 @@ class PostgresStorage:
         request = StoreRequest(
             sender, message_id, recipient, content, max_pending, max_pending_bytes
         )
-        self._writer.submit_merged(_store_messages, request, on_commit)
+        self._writer.submit_merged(_store_messages, request, on_commit, one_statement=True)
 
     async def pending(
         self, recipient: str, limit: int, after_seq: int = 0
@@ -266,7 +266,9 @@ class PostgresStorage:
         return await self._read(lambda c: msg.pending(c, recipient, limit, after_seq))
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
-        return await self._ordered(lambda c: msg.acknowledge(c, recipient, ids))
+        return await self._ordered(
+            lambda c: msg.acknowledge(c, recipient, ids), one_statement=True
+        )
 
     async def mark_read(self, reader: str, peer_id: str, ids: Sequence[str]) -> tuple[str, ...]:
         return await self._ordered(lambda c: msg.mark_read(c, reader, peer_id, ids))
