@@ -100,7 +100,9 @@ class PostgresStorage:
             await migrate(conn)
         finally:
             await conn.close()
-        self._pool = await asyncpg.create_pool(self._dsn, min_size=self._min, max_size=self._max)
+        self._pool = await asyncpg.create_pool(
+            self._dsn, min_size=self._min, max_size=self._max, reset=_no_session_reset
+        )
         self._writer = OrderedWriter(self._pool, max_batch=self._max_batch, on_batch=self._on_batch)
 
     async def close(self) -> None:
@@ -368,6 +370,13 @@ class PostgresStorage:
 
 async def _store_messages(conn: Any, requests: list[Any]) -> list[Any]:
     return list(await msg.store_messages(conn, requests, now_ms()))
+
+
+async def _no_session_reset(_: Any) -> None:
+    """A released connection is not reset: asyncpg's default runs RESET ALL, UNLISTEN and
+    friends on every release, one more round trip per query, and this storage never
+    changes session state (no SET, LISTEN, cursor or advisory lock on pooled connections).
+    An open transaction is still rolled back by asyncpg itself."""
 
 
 def _ignore(_: Any) -> None:
