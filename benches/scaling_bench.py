@@ -23,19 +23,24 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import resource
 import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Optional
 
-from benches.server_load import latency, throughput
-from benches.server_load.harness import Server, server
 from tests.pg_support import PostgresCluster, create_database, postgres_cluster
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from server_load import latency, throughput
+from server_load.harness import Server, server
 
 SETUPS = ("sqlite", "pg", "pg2")
 
@@ -88,7 +93,31 @@ async def _measure(setup: str, procs: list[Server], args: argparse.Namespace) ->
     timed = await latency.run(procs[0].url, urls, args.pairs, args.rate, args.seconds, args.warmup)
     moved["server_cpu_seconds"] = round(cpu_between - cpu_before, 2)
     timed["server_cpu_seconds"] = round(sum(p.cpu_seconds() for p in procs) - cpu_between, 2)
-    return {"setup": setup, "processes": len(procs), "throughput": moved, "latency": timed}
+    return {
+        "setup": setup,
+        "processes": len(procs),
+        "throughput": moved,
+        "latency": timed,
+        "host_load": _host_load(),
+    }
+
+
+def _hiredis() -> bool:
+    """Whether redis-py parses replies with hiredis (the servers run in this environment)."""
+    from redis.utils import HIREDIS_AVAILABLE
+
+    return bool(HIREDIS_AVAILABLE)
+
+
+def _host_load() -> dict[str, float]:
+    """How busy the (shared) host was: the 1-minute load average and, where the kernel
+    reports it, the share of the last 60 s in which some task waited for a CPU."""
+    load: dict[str, float] = {"loadavg_1m": os.getloadavg()[0]}
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/pressure/cpu") as pressure:
+            fields = dict(f.split("=") for f in pressure.readline().split()[1:])
+        load["cpu_pressure_60s_percent"] = float(fields["avg60"])
+    return load
 
 
 async def _run_setup(
@@ -119,7 +148,7 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     by_setup: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         by_setup.setdefault(r["setup"], []).append(r)
-    out: dict[str, Any] = {"scenario": "summary"}
+    out: dict[str, Any] = {"scenario": "summary", "hiredis": _hiredis()}
     rates: dict[str, float] = {}
     for setup, runs in by_setup.items():
         rates[setup] = statistics.median(r["throughput"]["messages_per_second"] for r in runs)

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from .harness import spread, decode, encode, open_socket, percentile, register_many
+from .harness import decode, encode, open_socket, percentile, register_many, spread
 
 TEXT = aiohttp.WSMsgType.TEXT
 ACK_BATCH = 20

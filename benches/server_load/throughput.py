@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from .harness import spread, User, decode, encode, open_socket, register_many
+from .harness import User, decode, encode, open_socket, register_many, spread
 
 ACK_BATCH = 50
 TEXT = aiohttp.WSMsgType.TEXT
@@ -73,7 +73,9 @@ async def _receiver(ws: aiohttp.ClientWebSocketResponse[bool], quota: int) -> No
             pending = []
 
 
-async def run(url: str, ws_url: str | Sequence[str], pairs: int, messages: int, window: int) -> dict[str, Any]:
+async def run(
+    url: str, ws_url: str | Sequence[str], pairs: int, messages: int, window: int
+) -> dict[str, Any]:
     quota = messages // pairs
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:

@@ -46,7 +46,9 @@ async def shared_servers(
         servers = []
         for index in range(count):
             data = str(tmp_path / f"server{index}")
-            servers.append(await stack.enter_async_context(server_process(data, *flags, *LOOSE_LIMITS)))
+            servers.append(
+                await stack.enter_async_context(server_process(data, *flags, *LOOSE_LIMITS))
+            )
         yield servers
 
 
@@ -150,9 +152,7 @@ async def sdk_clients(tmp_path: Path) -> AsyncIterator[Factory]:
 
     async def make(url: str, prefix: str = "user", **options: Any) -> WhatsAppClient:
         store = str(tmp_path / f"store{len(clients)}")
-        client = WhatsAppClient(
-            storage_path=store, server_url=url, **{**CLIENT_OPTIONS, **options}
-        )
+        client = WhatsAppClient(storage_path=store, server_url=url, **{**CLIENT_OPTIONS, **options})
         clients.append(client)
         await client.register(unique_name(prefix), PASSWORD)
         return client

@@ -268,9 +268,7 @@ class PostgresStorage:
         return await self._read(lambda c: msg.pending(c, recipient, limit, after_seq))
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
-        return await self._ordered(
-            lambda c: msg.acknowledge(c, recipient, ids), one_statement=True
-        )
+        return await self._ordered(lambda c: msg.acknowledge(c, recipient, ids), one_statement=True)
 
     async def mark_read(self, reader: str, peer_id: str, ids: Sequence[str]) -> tuple[str, ...]:
         return await self._ordered(lambda c: msg.mark_read(c, reader, peer_id, ids))
