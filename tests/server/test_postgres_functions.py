@@ -153,3 +153,32 @@ async def test_a_database_from_before_the_functions_is_upgraded(pg_dsn: str) -> 
     finally:
         await conn.close()
     assert versions == list(range(1, SCHEMA_VERSION + 1)) and SCHEMA_VERSION >= 2
+
+
+async def test_acknowledgements_queued_together_are_applied_in_order(pg_dsn: str) -> None:
+    storage = PostgresStorage(pg_dsn)
+    await storage.open()
+    try:
+        alice, bob, carol = [await _user(storage, n) for n in ("alice", "bob", "carol")]
+        await asyncio.gather(
+            _submit(storage, alice, "to-bob", bob, "12"),
+            _submit(storage, alice, "to-carol", carol, "123"),
+            _submit(storage, bob, "from-bob", carol, "1"),
+        )
+        # Queued together: one statement answers each in turn; the second ack of the same
+        # message finds it already cleared.
+        first, second, third, empty = await asyncio.gather(
+            storage.acknowledge(carol, ["to-carol", "from-bob"]),
+            storage.acknowledge(bob, ["to-bob"]),
+            storage.acknowledge(carol, ["to-carol"]),
+            storage.acknowledge(bob, []),
+        )
+        assert first.cleared == 2
+        assert first.batches == [AckedBatch(alice, ("to-carol",)), AckedBatch(bob, ("from-bob",))]
+        assert second.batches == [AckedBatch(alice, ("to-bob",))] and second.cleared == 1
+        assert (third.batches, third.cleared) == ([], 0)
+        assert (empty.batches, empty.cleared) == ([], 0)
+        assert await _counters(pg_dsn, bob) == (0, 0)
+        assert await _counters(pg_dsn, carol) == (0, 0)
+    finally:
+        await storage.close()

@@ -58,43 +58,54 @@ END
 $$
 """
 
-# The acknowledged messages that still had content, in seq order: their content is
-# dropped, 'sent' becomes 'delivered' (was_sent tells who to send that status to) and the
-# recipient's counters shrink by what was freed.
+# Several acknowledgements in one statement: (ack number, recipient, id) triples, the acks
+# applied in number order. For each, the messages that still had content, in seq order:
+# their content is dropped, 'sent' becomes 'delivered' (was_sent says whom to tell) and
+# the recipient's counters shrink by what was freed. Every recipient's row is locked first,
+# in id order, as the store does, so the two never deadlock.
 ACKNOWLEDGE = """
-CREATE FUNCTION wac_acknowledge(p_recipient TEXT, p_ids TEXT[])
-RETURNS TABLE (sender TEXT, id TEXT, was_sent BOOLEAN)
+CREATE FUNCTION wac_acknowledge(p_ack INTEGER[], p_recipient TEXT[], p_id TEXT[])
+RETURNS TABLE (ack INTEGER, sender TEXT, id TEXT, was_sent BOOLEAN)
 LANGUAGE plpgsql AS $$
 DECLARE
+    one INTEGER;
+    who TEXT;
+    wanted TEXT[];
     senders TEXT[];
     ids TEXT[];
     sent_flags BOOLEAN[];
     cleared BIGINT;
     freed BIGINT;
 BEGIN
-    PERFORM 1 FROM users u WHERE u.id = p_recipient FOR UPDATE;
-    WITH old AS (
-        SELECT m.seq, m.status, octet_length(m.content) AS size FROM messages m
-        WHERE m.recipient = p_recipient AND m.id = ANY(p_ids) AND m.content IS NOT NULL
-        FOR UPDATE
-    ), changed AS (
-        UPDATE messages m SET content = NULL,
-            status = CASE m.status WHEN 'sent' THEN 'delivered' ELSE m.status END
-        FROM old WHERE m.seq = old.seq
-        RETURNING m.seq, m.sender, m.id, old.status = 'sent' AS was_sent, old.size
-    )
-    SELECT array_agg(c.sender ORDER BY c.seq), array_agg(c.id ORDER BY c.seq),
-        array_agg(c.was_sent ORDER BY c.seq), count(*), coalesce(sum(c.size), 0)
-        INTO senders, ids, sent_flags, cleared, freed
-        FROM changed c;
-    IF cleared > 0 THEN
-        UPDATE users u SET pending_count = greatest(0, u.pending_count - cleared),
-            pending_bytes = greatest(0, u.pending_bytes - freed)
-            WHERE u.id = p_recipient;
-        RETURN QUERY SELECT t.s, t.i, t.w
-            FROM unnest(senders, ids, sent_flags) WITH ORDINALITY AS t(s, i, w, n)
-            ORDER BY t.n;
-    END IF;
+    PERFORM 1 FROM users u WHERE u.id = ANY(p_recipient) ORDER BY u.id FOR UPDATE;
+    FOR one, who, wanted IN
+        SELECT a.n, min(a.r), array_agg(a.i)
+        FROM unnest(p_ack, p_recipient, p_id) AS a(n, r, i)
+        GROUP BY a.n ORDER BY a.n
+    LOOP
+        WITH old AS (
+            SELECT m.seq, m.status, octet_length(m.content) AS size FROM messages m
+            WHERE m.recipient = who AND m.id = ANY(wanted) AND m.content IS NOT NULL
+            FOR UPDATE
+        ), changed AS (
+            UPDATE messages m SET content = NULL,
+                status = CASE m.status WHEN 'sent' THEN 'delivered' ELSE m.status END
+            FROM old WHERE m.seq = old.seq
+            RETURNING m.seq, m.sender, m.id, old.status = 'sent' AS was_sent, old.size
+        )
+        SELECT array_agg(c.sender ORDER BY c.seq), array_agg(c.id ORDER BY c.seq),
+            array_agg(c.was_sent ORDER BY c.seq), count(*), coalesce(sum(c.size), 0)
+            INTO senders, ids, sent_flags, cleared, freed
+            FROM changed c;
+        IF cleared > 0 THEN
+            UPDATE users u SET pending_count = greatest(0, u.pending_count - cleared),
+                pending_bytes = greatest(0, u.pending_bytes - freed)
+                WHERE u.id = who;
+            RETURN QUERY SELECT one, t.s, t.i, t.w
+                FROM unnest(senders, ids, sent_flags) WITH ORDINALITY AS t(s, i, w, k)
+                ORDER BY t.k;
+        END IF;
+    END LOOP;
 END
 $$
 """

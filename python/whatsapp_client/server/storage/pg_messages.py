@@ -59,19 +59,37 @@ async def pending(
     ]
 
 
-async def acknowledge(conn: Connection, recipient: str, ids: Sequence[str]) -> AckOutcome:
-    """Drop the content of acknowledged messages; who to tell ``delivered``. One
-    statement (``wac_acknowledge``, see pg_functions.py), atomic on its own."""
+async def acknowledge_many(
+    conn: Connection, requests: Sequence[tuple[str, Sequence[str]]]
+) -> list[AckOutcome]:
+    """Apply (recipient, ids) acknowledgements in order: drop the content of the messages,
+    and say whom to tell ``delivered``. One statement (``wac_acknowledge``, see
+    pg_functions.py), atomic on its own."""
+    acks: list[int] = []
+    recipients: list[str] = []
+    ids: list[str] = []
+    for number, (recipient, wanted) in enumerate(requests):
+        for message_id in dict.fromkeys(wanted):
+            acks.append(number)
+            recipients.append(recipient)
+            ids.append(message_id)
     rows = await conn.fetch(
-        "SELECT sender, id, was_sent FROM wac_acknowledge($1, $2::text[])",
-        recipient,
-        list(dict.fromkeys(ids)),
+        "SELECT ack, sender, id, was_sent FROM wac_acknowledge($1::int[], $2::text[], $3::text[])",
+        acks,
+        recipients,
+        ids,
     )
-    by_sender: dict[str, list[str]] = {}
+    by_sender: list[dict[str, list[str]]] = [{} for _ in requests]
+    cleared = [0] * len(requests)
     for row in rows:
-        if row[2]:
-            by_sender.setdefault(row[0], []).append(row[1])
-    return AckOutcome([AckedBatch(s, tuple(i)) for s, i in by_sender.items()], len(rows))
+        number = int(row[0])
+        cleared[number] += 1
+        if row[3]:
+            by_sender[number].setdefault(row[1], []).append(row[2])
+    return [
+        AckOutcome([AckedBatch(s, tuple(i)) for s, i in senders.items()], count)
+        for senders, count in zip(by_sender, cleared)
+    ]
 
 
 async def mark_read(

@@ -63,13 +63,14 @@ class OrderedWriter:
         self._closed = False
         self._task = asyncio.ensure_future(self._run())
 
-    def submit(self, single: Single, on_commit: OnCommit, *, one_statement: bool = False) -> None:
-        """``one_statement``: ``single`` runs exactly one statement (atomic on its own)."""
-        self._put(_Op(single, None, None, on_commit, one_statement))
+    def submit(self, single: Single, on_commit: OnCommit) -> None:
+        self._put(_Op(single, None, None, on_commit, False))
 
     def submit_merged(
         self, merged: Merged, item: Any, on_commit: OnCommit, *, one_statement: bool = False
     ) -> None:
+        """``merged(conn, items)`` answers consecutive items of the same ``merged`` at once;
+        ``one_statement``: it runs exactly one statement (atomic on its own)."""
         self._put(_Op(None, merged, item, on_commit, one_statement))
 
     def _put(self, op: _Op) -> None:

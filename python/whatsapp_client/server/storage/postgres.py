@@ -21,7 +21,7 @@ from whatsapp_client.server.storage import pg_groups as grp
 from whatsapp_client.server.storage import pg_messages as msg
 from whatsapp_client.server.storage.base import GroupResult
 from whatsapp_client.server.storage.pg_schema import migrate
-from whatsapp_client.server.storage.pg_writer import OrderedWriter
+from whatsapp_client.server.storage.pg_writer import Merged, OrderedWriter
 from whatsapp_client.server.storage.records import (
     AckOutcome,
     AttachmentRecord,
@@ -129,22 +129,22 @@ class PostgresStorage:
         async with self._pool.acquire() as conn, conn.transaction():
             return await fn(conn)
 
-    async def _ordered(self, fn: Op[T], *, one_statement: bool = False) -> T:
+    async def _ordered_merged(self, merged: Merged, item: Any) -> Any:
+        """Like :meth:`_ordered`, for a one-statement operation that consecutive calls
+        share (``merged(conn, items)`` answers each item in order)."""
+        if self._writer is None:
+            raise RuntimeError("storage is closed")
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._writer.submit_merged(merged, item, _settler(done), one_statement=True)
+        return await done
+
+    async def _ordered(self, fn: Op[T]) -> T:
         """A write committed in call order with the submitted ones (an ack then a read
         receipt from one socket; a queued status then the take that delivers it)."""
         if self._writer is None:
             raise RuntimeError("storage is closed")
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-
-        def settle(outcome: Any) -> None:
-            if done.done():
-                return
-            if isinstance(outcome, BaseException):
-                done.set_exception(outcome)
-            else:
-                done.set_result(outcome)
-
-        self._writer.submit(fn, settle, one_statement=one_statement)
+        self._writer.submit(fn, _settler(done))
         return await done
 
     def _advisory(self, fn: Op[None]) -> None:
@@ -268,7 +268,8 @@ class PostgresStorage:
         return await self._read(lambda c: msg.pending(c, recipient, limit, after_seq))
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
-        return await self._ordered(lambda c: msg.acknowledge(c, recipient, ids), one_statement=True)
+        # Consecutive acknowledgements (from any sockets) share one statement.
+        return await self._ordered_merged(msg.acknowledge_many, (recipient, list(ids)))
 
     async def mark_read(self, reader: str, peer_id: str, ids: Sequence[str]) -> tuple[str, ...]:
         return await self._ordered(lambda c: msg.mark_read(c, reader, peer_id, ids))
@@ -368,6 +369,18 @@ class PostgresStorage:
 
 async def _store_messages(conn: Any, requests: list[Any]) -> list[Any]:
     return list(await msg.store_messages(conn, requests, now_ms()))
+
+
+def _settler(done: asyncio.Future[Any]) -> Callable[[Any], None]:
+    def settle(outcome: Any) -> None:
+        if done.done():
+            return
+        if isinstance(outcome, BaseException):
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)
+
+    return settle
 
 
 async def _no_session_reset(_: Any) -> None:
