@@ -269,7 +269,10 @@ class PostgresStorage:
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
         # Consecutive acknowledgements (from any sockets) share one statement.
-        return await self._ordered_merged(msg.acknowledge_many, (recipient, list(ids)))
+        outcome: AckOutcome = await self._ordered_merged(
+            msg.acknowledge_many, (recipient, list(ids))
+        )
+        return outcome
 
     async def mark_read(self, reader: str, peer_id: str, ids: Sequence[str]) -> tuple[str, ...]:
         return await self._ordered(lambda c: msg.mark_read(c, reader, peer_id, ids))
