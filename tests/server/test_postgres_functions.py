@@ -182,3 +182,35 @@ async def test_acknowledgements_queued_together_are_applied_in_order(pg_dsn: str
         assert await _counters(pg_dsn, carol) == (0, 0)
     finally:
         await storage.close()
+
+
+async def _queued(storage: PostgresStorage, sender: str, mid: str, to: str) -> Any:
+    """A message for a queue of one, submitted when this task runs: tasks started by one
+    gather() all queue their writes before the writer takes the next batch."""
+    return await _submit(storage, sender, mid, to, max_pending=1)
+
+
+async def test_acknowledgements_go_ahead_of_messages_but_not_of_other_writes(
+    pg_dsn: str,
+) -> None:
+    storage = PostgresStorage(pg_dsn)
+    await storage.open()
+    try:
+        alice, bob = await _user(storage, "alice"), await _user(storage, "bob")
+        assert (await _submit(storage, alice, "old", bob, max_pending=1)).new
+        # Queued together: bob's ack commits first, so the message finds room in his queue
+        # (the ack cannot concern a message of the same batch: those are not delivered yet).
+        fits, acked = await asyncio.gather(
+            _queued(storage, alice, "new", bob), storage.acknowledge(bob, ["old"])
+        )
+        assert fits.new and acked.cleared == 1
+        # Another write queued between them (a read receipt) is a fence the ack stays behind.
+        full, read, later = await asyncio.gather(
+            _queued(storage, alice, "newer", bob),
+            storage.mark_read(bob, alice, ["new"]),
+            storage.acknowledge(bob, ["new"]),
+        )
+        assert full == StoreOutcome(0, False, "queue_full")
+        assert read == ("new",) and later.cleared == 1
+    finally:
+        await storage.close()

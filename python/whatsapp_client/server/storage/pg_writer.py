@@ -27,7 +27,7 @@ _RETRIES = 3
 
 
 class _Op:
-    __slots__ = ("item", "merged", "on_commit", "one_statement", "single")
+    __slots__ = ("early", "item", "merged", "on_commit", "one_statement", "single")
 
     def __init__(
         self,
@@ -36,7 +36,9 @@ class _Op:
         item: Any,
         on_commit: OnCommit,
         one_statement: bool,
+        early: bool = False,
     ) -> None:
+        self.early = early
         self.single = single
         self.merged = merged
         self.item = item
@@ -67,11 +69,19 @@ class OrderedWriter:
         self._put(_Op(single, None, None, on_commit, False))
 
     def submit_merged(
-        self, merged: Merged, item: Any, on_commit: OnCommit, *, one_statement: bool = False
+        self,
+        merged: Merged,
+        item: Any,
+        on_commit: OnCommit,
+        *,
+        one_statement: bool = False,
+        early: bool = False,
     ) -> None:
         """``merged(conn, items)`` answers consecutive items of the same ``merged`` at once;
-        ``one_statement``: it runs exactly one statement (atomic on its own)."""
-        self._put(_Op(None, merged, item, on_commit, one_statement))
+        ``one_statement``: it runs exactly one statement (atomic on its own). ``early``: the
+        item may be committed before other merged items queued ahead of it (never before
+        a single operation queued ahead of it), so that it does not split their batch."""
+        self._put(_Op(None, merged, item, on_commit, one_statement, early))
 
     def _put(self, op: _Op) -> None:
         if self._closed:
@@ -102,18 +112,34 @@ class OrderedWriter:
     async def _process(self, batch: list[_Op]) -> None:
         start = 0
         while start < len(batch):
-            op = batch[start]
-            if op.merged is None:
-                await self._commit([op])
+            if batch[start].merged is None:
+                await self._commit([batch[start]])
                 start += 1
                 continue
             end = start
-            while end < len(batch) and batch[end].merged is op.merged:
+            while end < len(batch) and batch[end].merged is not None:
                 end += 1
-            await self._commit(batch[start:end])
+            await self._commit_merged(batch[start:end])
             start = end
         if self._on_batch is not None:
             self._on_batch(len(batch))
+
+    async def _commit_merged(self, run: list[_Op]) -> None:
+        """A run of merged items between single operations: the early ones first, one
+        commit per function, then the others in contiguous same-function segments."""
+        early = [op for op in run if op.early]
+        while early:
+            merged = early[0].merged
+            await self._commit([op for op in early if op.merged is merged])
+            early = [op for op in early if op.merged is not merged]
+        rest = [op for op in run if not op.early]
+        start = 0
+        while start < len(rest):
+            end = start
+            while end < len(rest) and rest[end].merged is rest[start].merged:
+                end += 1
+            await self._commit(rest[start:end])
+            start = end
 
     async def _commit(self, ops: list[_Op]) -> None:
         import asyncpg

@@ -131,11 +131,12 @@ class PostgresStorage:
 
     async def _ordered_merged(self, merged: Merged, item: Any) -> Any:
         """Like :meth:`_ordered`, for a one-statement operation that consecutive calls
-        share (``merged(conn, items)`` answers each item in order)."""
+        share (``merged(conn, items)`` answers each item in order), and that may commit
+        ahead of direct messages queued before it in the same batch."""
         if self._writer is None:
             raise RuntimeError("storage is closed")
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._writer.submit_merged(merged, item, _settler(done), one_statement=True)
+        self._writer.submit_merged(merged, item, _settler(done), one_statement=True, early=True)
         return await done
 
     async def _ordered(self, fn: Op[T]) -> T:
@@ -268,7 +269,10 @@ class PostgresStorage:
         return await self._read(lambda c: msg.pending(c, recipient, limit, after_seq))
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
-        # Consecutive acknowledgements (from any sockets) share one statement.
+        # Acknowledgements queued together (from any sockets) share one statement, and go
+        # ahead of the direct messages queued with them rather than splitting their batch:
+        # a message can only be acknowledged after its own commit, so none of them is
+        # acknowledged here, and the order of unrelated messages and acks is free.
         outcome: AckOutcome = await self._ordered_merged(
             msg.acknowledge_many, (recipient, list(ids))
         )
