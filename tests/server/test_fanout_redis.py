@@ -14,7 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.server.fanout_support import FakeConn, Node, redis_factory, settle, until
-from whatsapp_client.server.redis_fanout import RedisFanout, decode_envelope, encode_envelope
+from whatsapp_client.server.redis_envelope import decode_envelope, encode_envelope
+from whatsapp_client.server.redis_fanout import RedisFanout
 
 TTL = 0.6  # seconds: short, so a "crashed" node is reaped quickly
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -35,6 +34,7 @@ from whatsapp_client.server.connection import Connection, DedupKey
 from whatsapp_client.server.fanout import LocalRegistry, OfflineHook
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.presence import PresenceHub, now_ms
+from whatsapp_client.server.redis_envelope import decode_envelope, encode_envelope
 
 log = get_logger("redis_fanout")
 
@@ -43,23 +43,6 @@ Done = Callable[[Any], None]
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: "service restart", clients reconnect
 CLOSE_FLUSH_SECONDS = 5.0  # at most this long to announce our users offline on close
 RESUBSCRIBE_PAUSE = 0.5  # seconds between attempts to get the subscription back
-
-
-def encode_envelope(payload: bytes, key: DedupKey, origin: str = "") -> bytes:
-    """A frame on a user channel: the publishing process, a newline, the JSON dedup key
-    (or nothing), a newline, the frame."""
-    head = b"" if key is None else json.dumps(list(key)).encode()
-    return origin.encode() + b"\n" + head + b"\n" + payload
-
-
-def decode_envelope(data: bytes) -> tuple[str, bytes, DedupKey]:
-    """(origin process, frame, dedup key) of an envelope."""
-    origin, _, rest = data.partition(b"\n")
-    head, _, payload = rest.partition(b"\n")
-    if not head:
-        return origin.decode(), payload, None
-    sender, message_id = json.loads(head)
-    return origin.decode(), payload, (str(sender), str(message_id))
 
 
 class _Op:

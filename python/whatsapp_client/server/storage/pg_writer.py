@@ -46,6 +46,20 @@ class _Op:
         self.one_statement = one_statement
 
 
+def settle_into(done: asyncio.Future[Any]) -> OnCommit:
+    """An ``on_commit`` that hands the outcome (or the failure) to ``done``."""
+
+    def settle(outcome: Any) -> None:
+        if done.done():
+            return
+        if isinstance(outcome, BaseException):
+            done.set_exception(outcome)
+        else:
+            done.set_result(outcome)
+
+    return settle
+
+
 async def _run(conn: Any, ops: list[_Op]) -> list[Any]:
     if ops[0].merged is not None:
         return list(await ops[0].merged(conn, [op.item for op in ops]))

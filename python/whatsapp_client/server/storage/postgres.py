@@ -21,7 +21,7 @@ from whatsapp_client.server.storage import pg_groups as grp
 from whatsapp_client.server.storage import pg_messages as msg
 from whatsapp_client.server.storage.base import GroupResult
 from whatsapp_client.server.storage.pg_schema import migrate
-from whatsapp_client.server.storage.pg_writer import Merged, OrderedWriter
+from whatsapp_client.server.storage.pg_writer import Merged, OrderedWriter, settle_into
 from whatsapp_client.server.storage.records import (
     AckOutcome,
     AttachmentRecord,
@@ -136,7 +136,7 @@ class PostgresStorage:
         if self._writer is None:
             raise RuntimeError("storage is closed")
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._writer.submit_merged(merged, item, _settler(done), one_statement=True, early=True)
+        self._writer.submit_merged(merged, item, settle_into(done), one_statement=True, early=True)
         return await done
 
     async def _ordered(self, fn: Op[T]) -> T:
@@ -145,7 +145,7 @@ class PostgresStorage:
         if self._writer is None:
             raise RuntimeError("storage is closed")
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._writer.submit(fn, _settler(done))
+        self._writer.submit(fn, settle_into(done))
         return await done
 
     def _advisory(self, fn: Op[None]) -> None:
@@ -376,18 +376,6 @@ class PostgresStorage:
 
 async def _store_messages(conn: Any, requests: list[Any]) -> list[Any]:
     return list(await msg.store_messages(conn, requests, now_ms()))
-
-
-def _settler(done: asyncio.Future[Any]) -> Callable[[Any], None]:
-    def settle(outcome: Any) -> None:
-        if done.done():
-            return
-        if isinstance(outcome, BaseException):
-            done.set_exception(outcome)
-        else:
-            done.set_result(outcome)
-
-    return settle
 
 
 async def _no_session_reset(_: Any) -> None:
