@@ -56,6 +56,7 @@ class PostgresCluster:
         self.directory = directory
         self.port = port
         self._run_as = run_as
+        self._ctl: tuple[str, str, str] = ("", "", "")
 
     def dsn(self, database: str = "postgres") -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
@@ -65,6 +66,20 @@ class PostgresCluster:
 
     def run(self, *argv: str) -> None:
         subprocess.run([*self._run_as, *argv], check=True, capture_output=True, timeout=120)
+
+    def control(self, pg_ctl: str, data: str, options: str) -> None:
+        """Remember how to start and stop this server (see :meth:`start`, :meth:`stop`)."""
+        self._ctl = (pg_ctl, data, options)
+
+    def start(self) -> None:
+        pg_ctl, data, options = self._ctl
+        log = os.path.join(self.directory, "log")
+        self.run(pg_ctl, "-D", data, "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        """An immediate stop: like a crash, recovered from the WAL on the next start."""
+        pg_ctl, data, _ = self._ctl
+        self.run(pg_ctl, "-D", data, "-m", "immediate", "-w", "stop")
 
 
 def _run_as_prefix() -> tuple[list[str], int | None, int | None]:
@@ -82,8 +97,8 @@ def _run_as_prefix() -> tuple[list[str], int | None, int | None]:
 
 
 @contextlib.contextmanager
-def postgres_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
-    """A throwaway server; ``durable``: with ``fsync`` on, as in production (benchmarks)."""
+def postgres_cluster(durable: bool = False) -> Iterator[PostgresCluster]:
+    """A running throwaway server; ``durable`` keeps fsync on (benchmarks), tests turn it off."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     prefix, uid, gid = _run_as_prefix()
     directory = tempfile.mkdtemp(prefix="wac-pg-")
@@ -95,16 +110,15 @@ def postgres_cluster(*, durable: bool = False) -> Iterator[PostgresCluster]:
     try:
         cluster.run(initdb, "-D", data, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-sync")
         # fsync off: a throwaway test server only; production keeps the defaults.
-        options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1"
-        if not durable:
-            options = "-F -c fsync=off " + options
-        cluster.run(
-            pg_ctl, "-D", data, "-o", options, "-l", os.path.join(directory, "log"), "-w", "start"
-        )
+        speed = "" if durable else "-F -c fsync=off "
+        options = f"{speed}-p {port} -k {directory} -c listen_addresses=127.0.0.1"
+        cluster.control(pg_ctl, data, options)
+        cluster.start()
         try:
             yield cluster
         finally:
-            cluster.run(pg_ctl, "-D", data, "-m", "immediate", "-w", "stop")
+            with contextlib.suppress(subprocess.CalledProcessError):
+                cluster.stop()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

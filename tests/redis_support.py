@@ -101,3 +101,30 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def key_prefix() -> str:
     """A key prefix of its own per test, so tests sharing the server never see each other."""
     return f"test:{uuid.uuid4().hex}:"
+
+
+class RedisProcess:
+    """A redis-server of one test's own, to stop and start again on the same port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed (apt-get install redis-server)")
+        argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        argv += ["--appendonly", "no", "--dir", str(self.workdir)]
+        self._proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        if not _wait_ready(self._proc, self.port):
+            self.kill()
+            pytest.fail(f"redis-server did not start on port {self.port}")
+
+    def kill(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+            self._proc = None

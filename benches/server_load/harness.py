@@ -48,7 +48,8 @@ class Server:
 
 @contextlib.asynccontextmanager
 async def server(url: Optional[str], extra: Sequence[str] = ()) -> AsyncIterator[Server]:
-    """An existing server at ``url``, or a fresh process on a free loopback port."""
+    """An existing server at ``url``, or a fresh process on a free loopback port (``extra``
+    flags, e.g. ``--database``/``--redis``, are passed on)."""
     if url:
         yield Server(url.rstrip("/"), None)
         return
@@ -137,6 +138,15 @@ async def open_socket(
     if frame.get("type") != "auth_ok":
         raise RuntimeError(f"auth failed: {frame}")
     return ws
+
+
+def spread(ws_urls: Sequence[str], pairs: int) -> tuple[list[str], list[str]]:
+    """The socket URL of each pair's sender and recipient. With several processes, senders
+    go round-robin and half of the pairs have their recipient on another process."""
+    n = len(ws_urls)
+    senders = [ws_urls[i % n] for i in range(pairs)]
+    recipients = [ws_urls[(i + i // n) % n] for i in range(pairs)]
+    return senders, recipients
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 
-from .harness import decode, encode, open_socket, percentile, register_many
+from .harness import decode, encode, open_socket, percentile, register_many, spread
 
 TEXT = aiohttp.WSMsgType.TEXT
 ACK_BATCH = 20
@@ -64,7 +65,7 @@ async def _receiver(
 
 
 async def run(
-    url: str, ws_url: str, pairs: int, rate: float, seconds: float, warmup: float
+    url: str, ws_url: str | Sequence[str], pairs: int, rate: float, seconds: float, warmup: float
 ) -> dict[str, Any]:
     total = int(rate * seconds)
     warm = int(rate * warmup)
@@ -76,8 +77,13 @@ async def run(
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         users = await register_many(http, url, 2 * pairs)
-        senders = [await open_socket(http, ws_url, u) for u in users[:pairs]]
-        receivers = [await open_socket(http, ws_url, u) for u in users[pairs:]]
+        # One URL, or one per server process (then half the pairs cross processes).
+        urls = [ws_url] if isinstance(ws_url, str) else list(ws_url)
+        at_sender, at_recipient = spread(urls, pairs)
+        senders = [await open_socket(http, at_sender[i], u) for i, u in enumerate(users[:pairs])]
+        receivers = [
+            await open_socket(http, at_recipient[i], u) for i, u in enumerate(users[pairs:])
+        ]
         tasks = [asyncio.ensure_future(_drain_sender(ws, sent_at, answered)) for ws in senders]
         tasks += [
             asyncio.ensure_future(_receiver(ws, sent_at, delays, total, done, counter))

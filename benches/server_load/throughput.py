@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 
-from .harness import User, decode, encode, open_socket, register_many
+from .harness import User, decode, encode, open_socket, register_many, spread
 
 ACK_BATCH = 50
 TEXT = aiohttp.WSMsgType.TEXT
@@ -72,13 +73,20 @@ async def _receiver(ws: aiohttp.ClientWebSocketResponse[bool], quota: int) -> No
             pending = []
 
 
-async def run(url: str, ws_url: str, pairs: int, messages: int, window: int) -> dict[str, Any]:
+async def run(
+    url: str, ws_url: str | Sequence[str], pairs: int, messages: int, window: int
+) -> dict[str, Any]:
     quota = messages // pairs
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         users: list[User] = await register_many(http, url, 2 * pairs)
-        senders = [await open_socket(http, ws_url, u) for u in users[:pairs]]
-        receivers = [await open_socket(http, ws_url, u) for u in users[pairs:]]
+        # One URL, or one per server process (then half the pairs cross processes).
+        urls = [ws_url] if isinstance(ws_url, str) else list(ws_url)
+        at_sender, at_recipient = spread(urls, pairs)
+        senders = [await open_socket(http, at_sender[i], u) for i, u in enumerate(users[:pairs])]
+        receivers = [
+            await open_socket(http, at_recipient[i], u) for i, u in enumerate(users[pairs:])
+        ]
         started = time.perf_counter()
         await asyncio.gather(
             *(_sender(ws, users[pairs + i].id, quota, window) for i, ws in enumerate(senders)),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -15,8 +14,6 @@ from whatsapp_client.server.redis_fanout import RedisFanout
 
 # Generous: only there so a broken fan-out fails a test instead of hanging it.
 WAIT = 30.0
-# The users settle() attaches for a moment, left out of Node.offline.
-PROBE = "probe-"
 
 
 class FakeConn:
@@ -47,8 +44,7 @@ class Node:
         self.fanout = make(self.presence, self._went_offline)
 
     def _went_offline(self, user_id: str, stamp: int) -> None:
-        if not user_id.startswith(PROBE):
-            self.offline.append((user_id, stamp))
+        self.offline.append((user_id, stamp))
 
     async def watch(self, conn: FakeConn, user_ids: list[str]) -> None:
         await self.fanout.watch(self.presence.subscribe(conn.conn, user_ids))
@@ -65,17 +61,13 @@ async def until(check: Callable[[], bool], what: str) -> None:
 
 async def settle(nodes: list[Node]) -> None:
     """Everything queued so far has gone through Redis and come back (a no-op locally)."""
-    for node in nodes:
-        if isinstance(node.fanout, RedisFanout):
-            await node.fanout.flush()
-            # A round trip through a channel this node listens on orders us after
-            # every message published before it.
-            probe = FakeConn(f"{PROBE}{uuid.uuid4().hex}")
-            await node.fanout.attach(probe.conn)
-            await node.fanout.deliver(probe.user_id or "", b'{"type":"probe"}')
-            await until(lambda p=probe: bool(p.of_type("probe")), "probe came back")  # type: ignore[misc]
-            node.fanout.detach(probe.conn)
-            await node.fanout.flush()
+    shared = [node.fanout for node in nodes if isinstance(node.fanout, RedisFanout)]
+    for fanout in shared:
+        await fanout.flush()
+    for fanout in shared:
+        # A round trip through a channel this node listens on orders us after every
+        # message published to it before.
+        await fanout.barrier()
 
 
 def local_factory() -> Callable[[PresenceHub, Callable[[str, int], None]], Fanout]:

@@ -14,7 +14,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.server.fanout_support import FakeConn, Node, redis_factory, settle, until
-from whatsapp_client.server.redis_fanout import RedisFanout, decode_envelope, encode_envelope
+from whatsapp_client.server.redis_envelope import decode_envelope, encode_envelope
+from whatsapp_client.server.redis_fanout import RedisFanout
 
 TTL = 0.6  # seconds: short, so a "crashed" node is reaped quickly
 
@@ -37,8 +38,9 @@ def user() -> str:
 
 def test_the_envelope_keeps_the_dedup_key_and_the_frame() -> None:
     frame = b'{"type":"message","content":"a\\nb"}'
-    assert decode_envelope(encode_envelope(frame, ("alice", "m-1"))) == (frame, ("alice", "m-1"))
-    assert decode_envelope(encode_envelope(frame, None)) == (frame, None)
+    keyed = encode_envelope(frame, ("alice", "m-1"), "p1")
+    assert decode_envelope(keyed) == ("p1", frame, ("alice", "m-1"))
+    assert decode_envelope(encode_envelope(frame, None, "p2")) == ("p2", frame, None)
 
 
 async def test_frames_cross_processes_in_order_to_every_device(nodes: list[Node]) -> None:
@@ -81,7 +83,7 @@ async def test_presence_is_global_and_announced_once(nodes: list[Node]) -> None:
 
 
 async def test_a_crashed_process_users_go_offline_for_everyone(nodes: list[Node]) -> None:
-    a, b, _ = nodes
+    a, b, c = nodes
     bob, carol = user(), user()
     watcher = FakeConn(user())
     await a.watch(watcher, [bob, carol])
@@ -95,7 +97,10 @@ async def test_a_crashed_process_users_go_offline_for_everyone(nodes: list[Node]
     assert set(went) == {bob, carol}
     assert all(isinstance(f["last_seen"], int) for f in went.values())
     assert await a.fanout.online([bob, carol]) == set()
-    assert sorted(u for u, _ in a.offline) == sorted([bob, carol])
+    # Whichever surviving process reaped them records last_seen, once for each user (the
+    # reaper hears its script's answer about when the watchers hear the event).
+    await until(lambda: len(a.offline + c.offline) >= 2, "last_seen recorded")
+    assert sorted(u for u, _ in a.offline + c.offline) == sorted([bob, carol])
 
 
 async def test_a_stalled_process_registers_its_users_again(nodes: list[Node]) -> None:
@@ -156,3 +161,53 @@ async def test_a_lost_subscription_closes_local_sockets_and_recovers(
     await b.fanout.attach(again.conn)
     a.fanout.publish(bob, b'{"type":"message","n":1}')
     await until(lambda: len(again.of_type("message")) == 1, "a frame after the reconnect")
+
+
+async def test_a_frame_for_a_socket_here_goes_straight_to_it_and_once_elsewhere(
+    nodes: list[Node],
+) -> None:
+    a, b, c = nodes
+    bob = user()
+    here, there = FakeConn(bob), FakeConn(bob)
+    await a.fanout.attach(here.conn)
+    await b.fanout.attach(there.conn)
+    for i in range(50):
+        a.fanout.publish(bob, b'{"type":"message","n":%d}' % i, ("alice", f"m{i}"))
+    # Written to the socket on the publishing process at once, without Redis.
+    assert [f["n"] for f in here.of_type("message")] == list(range(50))
+    assert [key for _, key in here.frames] == [("alice", f"m{i}") for i in range(50)]
+    # A status to a user with a socket here is taken here: no wait for Redis's count.
+    assert await a.fanout.deliver(bob, b'{"type":"status"}') == 1
+    assert len(here.of_type("status")) == 1
+    # Frames from another process arrive through Redis, in their own order.
+    for i in range(50, 60):
+        c.fanout.publish(bob, b'{"type":"message","n":%d}' % i, ("carol", f"m{i}"))
+    await settle(nodes)
+    # Exactly once everywhere: the publisher dropped its own copy coming back from Redis,
+    # and the other process holding bob's socket got everything through Redis.
+    for conn in (here, there):
+        assert [f["n"] for f in conn.of_type("message")] == list(range(60))
+        assert len(conn.of_type("status")) == 1
+    assert [key for _, key in there.frames][:50] == [("alice", f"m{i}") for i in range(50)]
+
+
+async def test_a_socket_attached_after_a_publication_does_not_get_it_from_the_echo(
+    nodes: list[Node],
+) -> None:
+    a, _, _ = nodes
+    bob = user()
+    first = FakeConn(bob)
+    await a.fanout.attach(first.conn)
+    a.fanout.publish(bob, b'{"type":"typing","n":1}')
+    second = FakeConn(bob)
+    await a.fanout.attach(second.conn)  # its subscription is already in place
+    await settle(nodes)
+    # Durable frames reach a socket that connects later through its backlog, not here.
+    assert len(first.of_type("typing")) == 1
+    assert second.of_type("typing") == []
+    # Nobody left here: a frame for bob leaves through Redis only, and is not echoed back.
+    a.fanout.detach(first.conn)
+    a.fanout.detach(second.conn)
+    a.fanout.publish(bob, b'{"type":"typing","n":2}')
+    await settle(nodes)
+    assert len(first.of_type("typing")) == 1

@@ -8,6 +8,10 @@ maintained by atomic scripts (:mod:`~whatsapp_client.server.redis_scripts`); eac
 refreshes an expiring ``alive`` entry and reaps the users of processes whose entry expired,
 so a crashed process's users go offline for everyone within ``presence_ttl`` seconds.
 
+A frame for a user with sockets on this process is written to them directly, and still
+published for the other processes holding that user's sockets; each envelope names the
+process that published it, and a process drops its own publications when they come back.
+
 Pub/sub is fire-and-forget; it never carries the only copy of a message (those are
 committed first and resent from storage on the next connection).
 """
@@ -16,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -31,6 +34,7 @@ from whatsapp_client.server.connection import Connection, DedupKey
 from whatsapp_client.server.fanout import LocalRegistry, OfflineHook
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.presence import PresenceHub, now_ms
+from whatsapp_client.server.redis_envelope import decode_envelope, encode_envelope
 
 log = get_logger("redis_fanout")
 
@@ -39,20 +43,6 @@ Done = Callable[[Any], None]
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: "service restart", clients reconnect
 CLOSE_FLUSH_SECONDS = 5.0  # at most this long to announce our users offline on close
 RESUBSCRIBE_PAUSE = 0.5  # seconds between attempts to get the subscription back
-
-
-def encode_envelope(payload: bytes, key: DedupKey) -> bytes:
-    """A frame on a user channel: the JSON dedup key (or nothing), a newline, the frame."""
-    head = b"" if key is None else json.dumps(list(key)).encode()
-    return head + b"\n" + payload
-
-
-def decode_envelope(data: bytes) -> tuple[bytes, DedupKey]:
-    head, _, payload = data.partition(b"\n")
-    if not head:
-        return payload, None
-    sender, message_id = json.loads(head)
-    return payload, (str(sender), str(message_id))
 
 
 class _Op:
@@ -83,12 +73,15 @@ class RedisFanout:
         self._ttl_ms = max(1, int(presence_ttl * 1000))
         self._prefix = prefix
         self.process_id = process_id or uuid.uuid4().hex
+        # Envelopes this process published start with this: dropped when they come back.
+        self._own = self.process_id.encode() + b"\n"
         self._local = LocalRegistry()
         self._ops: deque[_Op] = deque()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._confirm: dict[bytes, deque[asyncio.Future[None]]] = {}
+        self._barriers: dict[bytes, asyncio.Future[None]] = {}
         self._client: aioredis.Redis | None = None
         self._pubsub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -188,16 +181,37 @@ class RedisFanout:
         return {u for u, n in zip(wanted, counts) if isinstance(n, int) and n > 0}
 
     def publish(self, user_id: str, payload: bytes, key: DedupKey = None) -> None:
-        data = encode_envelope(payload, key)
+        # This process's sockets now, without the round trip; the other processes through
+        # Redis (this one drops the copy that comes back).
+        self._local.send(user_id, payload, key)
+        data = encode_envelope(payload, key, self.process_id)
         self._push(_Op("cmd", ("PUBLISH", self._user_channel(user_id), data)))
 
     async def deliver(self, user_id: str, payload: bytes) -> int:
+        data = encode_envelope(payload, None, self.process_id)
+        here = self._local.send(user_id, payload)
+        if here:
+            # Taken here already: no need to wait for Redis to say how many others did.
+            self._push(_Op("cmd", ("PUBLISH", self._user_channel(user_id), data)))
+            return here
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        data = encode_envelope(payload, None)
         self._push(_Op("cmd", ("PUBLISH", self._user_channel(user_id), data), _settle(done)))
         count = await done
         # An error reached nobody: the caller keeps the frame durably instead.
         return count if isinstance(count, int) else 0
+
+    async def barrier(self) -> None:
+        """Wait until every frame published to this process's channels (by any process)
+        before this call has come in and been handed to the local sockets."""
+        channel = self._k("proc:" + self.process_id)
+        arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        token = uuid.uuid4().hex.encode()
+        self._barriers[token] = arrived
+        self._push(_Op("cmd", ("PUBLISH", channel, token)))
+        try:
+            await arrived
+        finally:
+            self._barriers.pop(token, None)
 
     async def watch(self, user_ids: Iterable[str]) -> None:
         waits = [self._subscribe(self._presence_channel(u)) for u in user_ids]
@@ -296,6 +310,7 @@ class RedisFanout:
     async def _read(self) -> None:
         user_prefix = self._user_channel("").encode()
         presence_prefix = self._presence_channel("").encode()
+        own_channel = self._k("proc:" + self.process_id).encode()
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=None)
@@ -317,10 +332,16 @@ class RedisFanout:
             elif kind == "message":
                 data: bytes = message["data"]
                 if channel.startswith(user_prefix):
-                    payload, key = decode_envelope(data)
+                    if data.startswith(self._own):
+                        continue  # written to the local sockets when it was published
+                    _origin, payload, key = decode_envelope(data)
                     self._local.send(channel[len(user_prefix) :].decode(), payload, key)
                 elif channel.startswith(presence_prefix):
                     self._on_presence(channel[len(presence_prefix) :].decode(), data)
+                elif channel == own_channel:
+                    arrived = self._barriers.get(data)
+                    if arrived is not None and not arrived.done():
+                        arrived.set_result(None)
 
     def _drop_local_sockets(self) -> None:
         """Frames published while the subscription was down are lost to these sockets: close

@@ -1,5 +1,6 @@
 """The direct-message queue and the status queue on PostgreSQL.
 
+Storing and acknowledging are server-side functions (pg_functions.py), one round trip each.
 Storing locks the recipients' ``users`` rows (in id order, so no deadlock) before anything
 else: every process then appends to one recipient's queue one transaction at a time, so
 ``seq`` order is commit order per recipient, the quota counters cannot be overrun and a
@@ -26,70 +27,21 @@ if TYPE_CHECKING:
 async def store_messages(
     conn: Connection, requests: Sequence[StoreRequest], now: int
 ) -> list[StoreOutcome]:
-    """Queue messages, one answer per request in order (run inside a transaction)."""
-    recipients = sorted({r.recipient for r in requests})
-    counts: dict[str, int] = {}
-    sizes: dict[str, int] = {}
-    for row in await conn.fetch(
-        "SELECT id, pending_count, pending_bytes FROM users WHERE id = ANY($1::text[])"
-        " ORDER BY id FOR UPDATE",
-        recipients,
-    ):
-        counts[row[0]] = int(row[1])
-        sizes[row[0]] = int(row[2])
-    known: dict[tuple[str, str], int] = {}
-    for row in await conn.fetch(
-        "SELECT m.sender, m.id, m.timestamp FROM messages m"
-        " JOIN unnest($1::text[], $2::text[]) AS k(sender, id)"
-        " ON m.sender = k.sender AND m.id = k.id",
+    """Queue messages, one answer per request in order: one statement, one round trip
+    (``wac_store_messages``, see pg_functions.py), atomic on its own."""
+    rows = await conn.fetch(
+        "SELECT stamp, is_new, error FROM wac_store_messages($1::text[], $2::text[],"
+        " $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint)",
         [r.sender for r in requests],
         [r.id for r in requests],
-    ):
-        known[(row[0], row[1])] = int(row[2])
-    outcomes: list[StoreOutcome] = []
-    rows: list[tuple[str, str, str, str, int]] = []
-    added: dict[str, tuple[int, int]] = {}
-    for r in requests:
-        stamp = known.get((r.sender, r.id))
-        if stamp is not None:
-            outcomes.append(StoreOutcome(stamp, False))
-            continue
-        count = counts.get(r.recipient)
-        if count is None:
-            outcomes.append(StoreOutcome(0, False, "user_not_found"))
-            continue
-        if count >= r.max_pending:
-            outcomes.append(StoreOutcome(0, False, "queue_full"))
-            continue
-        size = content_bytes(r.content)
-        if r.max_bytes is not None and sizes[r.recipient] + size > r.max_bytes:
-            outcomes.append(StoreOutcome(0, False, "recipient_quota_exceeded"))
-            continue
-        counts[r.recipient] = count + 1
-        sizes[r.recipient] += size
-        old_count, old_size = added.get(r.recipient, (0, 0))
-        added[r.recipient] = (old_count + 1, old_size + size)
-        known[(r.sender, r.id)] = now
-        rows.append((r.sender, r.id, r.recipient, r.content, now))
-        outcomes.append(StoreOutcome(now, True))
-    if rows:
-        # ORDER BY ordinality: serial values follow the order the messages were accepted.
-        await conn.execute(
-            "INSERT INTO messages (sender, id, recipient, content, timestamp, status)"
-            " SELECT s, i, r, c, t, 'sent' FROM unnest($1::text[], $2::text[], $3::text[],"
-            " $4::text[], $5::bigint[]) WITH ORDINALITY AS v(s, i, r, c, t, n) ORDER BY n",
-            *[list(column) for column in zip(*rows)],
-        )
-    if added:
-        await conn.execute(
-            "UPDATE users SET pending_count = pending_count + a.n, pending_bytes ="
-            " pending_bytes + a.b FROM unnest($1::text[], $2::bigint[], $3::bigint[])"
-            " AS a(id, n, b) WHERE users.id = a.id",
-            list(added),
-            [n for n, _ in added.values()],
-            [b for _, b in added.values()],
-        )
-    return outcomes
+        [r.recipient for r in requests],
+        [r.content for r in requests],
+        [content_bytes(r.content) for r in requests],
+        [r.max_pending for r in requests],
+        [r.max_bytes for r in requests],
+        now,
+    )
+    return [StoreOutcome(int(row[0]), bool(row[1]), row[2]) for row in rows]
 
 
 async def pending(
@@ -107,37 +59,37 @@ async def pending(
     ]
 
 
-async def acknowledge(conn: Connection, recipient: str, ids: Sequence[str]) -> AckOutcome:
-    """Drop the content of acknowledged messages; who to tell ``delivered``."""
-    unique = list(dict.fromkeys(ids))
-    await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", recipient)
+async def acknowledge_many(
+    conn: Connection, requests: Sequence[tuple[str, Sequence[str]]]
+) -> list[AckOutcome]:
+    """Apply (recipient, ids) acknowledgements in order: drop the content of the messages,
+    and say whom to tell ``delivered``. One statement (``wac_acknowledge``, see
+    pg_functions.py), atomic on its own."""
+    acks: list[int] = []
+    recipients: list[str] = []
+    ids: list[str] = []
+    for number, (recipient, wanted) in enumerate(requests):
+        for message_id in dict.fromkeys(wanted):
+            acks.append(number)
+            recipients.append(recipient)
+            ids.append(message_id)
     rows = await conn.fetch(
-        "SELECT seq, sender, id, status, octet_length(content) FROM messages"
-        " WHERE recipient = $1 AND id = ANY($2::text[]) AND content IS NOT NULL ORDER BY seq",
-        recipient,
-        unique,
+        "SELECT ack, sender, id, was_sent FROM wac_acknowledge($1::int[], $2::text[], $3::text[])",
+        acks,
+        recipients,
+        ids,
     )
-    if not rows:
-        return AckOutcome([], 0)
-    await conn.execute(
-        "UPDATE messages SET content = NULL,"
-        " status = CASE status WHEN 'sent' THEN 'delivered' ELSE status END"
-        " WHERE seq = ANY($1::bigint[])",
-        [row[0] for row in rows],
-    )
-    freed = sum(int(row[4]) for row in rows)
-    await conn.execute(
-        "UPDATE users SET pending_count = greatest(0, pending_count - $1),"
-        " pending_bytes = greatest(0, pending_bytes - $2) WHERE id = $3",
-        len(rows),
-        freed,
-        recipient,
-    )
-    by_sender: dict[str, list[str]] = {}
+    by_sender: list[dict[str, list[str]]] = [{} for _ in requests]
+    cleared = [0] * len(requests)
     for row in rows:
-        if row[3] == "sent":
-            by_sender.setdefault(row[1], []).append(row[2])
-    return AckOutcome([AckedBatch(s, tuple(i)) for s, i in by_sender.items()], len(rows))
+        number = int(row[0])
+        cleared[number] += 1
+        if row[3]:
+            by_sender[number].setdefault(row[1], []).append(row[2])
+    return [
+        AckOutcome([AckedBatch(s, tuple(i)) for s, i in senders.items()], count)
+        for senders, count in zip(by_sender, cleared)
+    ]
 
 
 async def mark_read(

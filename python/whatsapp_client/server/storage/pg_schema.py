@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from whatsapp_client.server.storage import pg_functions
+
 if TYPE_CHECKING:
     import asyncpg
 
@@ -108,6 +110,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX attachments_owner ON attachments(owner_id)",
         "CREATE INDEX attachments_expiry ON attachments(expires_at)",
     ),
+    # Storing and acknowledging direct messages in one round trip each.
+    2: (pg_functions.STORE_MESSAGES, pg_functions.ACKNOWLEDGE),
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -21,7 +21,7 @@ from whatsapp_client.server.storage import pg_groups as grp
 from whatsapp_client.server.storage import pg_messages as msg
 from whatsapp_client.server.storage.base import GroupResult
 from whatsapp_client.server.storage.pg_schema import migrate
-from whatsapp_client.server.storage.pg_writer import OrderedWriter
+from whatsapp_client.server.storage.pg_writer import Merged, OrderedWriter, settle_into
 from whatsapp_client.server.storage.records import (
     AckOutcome,
     AttachmentRecord,
@@ -100,7 +100,9 @@ class PostgresStorage:
             await migrate(conn)
         finally:
             await conn.close()
-        self._pool = await asyncpg.create_pool(self._dsn, min_size=self._min, max_size=self._max)
+        self._pool = await asyncpg.create_pool(
+            self._dsn, min_size=self._min, max_size=self._max, reset=_no_session_reset
+        )
         self._writer = OrderedWriter(self._pool, max_batch=self._max_batch, on_batch=self._on_batch)
 
     async def close(self) -> None:
@@ -127,22 +129,23 @@ class PostgresStorage:
         async with self._pool.acquire() as conn, conn.transaction():
             return await fn(conn)
 
+    async def _ordered_merged(self, merged: Merged, item: Any) -> Any:
+        """Like :meth:`_ordered`, for a one-statement operation that consecutive calls
+        share (``merged(conn, items)`` answers each item in order), and that may commit
+        ahead of direct messages queued before it in the same batch."""
+        if self._writer is None:
+            raise RuntimeError("storage is closed")
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._writer.submit_merged(merged, item, settle_into(done), one_statement=True, early=True)
+        return await done
+
     async def _ordered(self, fn: Op[T]) -> T:
         """A write committed in call order with the submitted ones (an ack then a read
         receipt from one socket; a queued status then the take that delivers it)."""
         if self._writer is None:
             raise RuntimeError("storage is closed")
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-
-        def settle(outcome: Any) -> None:
-            if done.done():
-                return
-            if isinstance(outcome, BaseException):
-                done.set_exception(outcome)
-            else:
-                done.set_result(outcome)
-
-        self._writer.submit(fn, settle)
+        self._writer.submit(fn, settle_into(done))
         return await done
 
     def _advisory(self, fn: Op[None]) -> None:
@@ -258,7 +261,7 @@ class PostgresStorage:
         request = StoreRequest(
             sender, message_id, recipient, content, max_pending, max_pending_bytes
         )
-        self._writer.submit_merged(_store_messages, request, on_commit)
+        self._writer.submit_merged(_store_messages, request, on_commit, one_statement=True)
 
     async def pending(
         self, recipient: str, limit: int, after_seq: int = 0
@@ -266,7 +269,14 @@ class PostgresStorage:
         return await self._read(lambda c: msg.pending(c, recipient, limit, after_seq))
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
-        return await self._ordered(lambda c: msg.acknowledge(c, recipient, ids))
+        # Acknowledgements queued together (from any sockets) share one statement, and go
+        # ahead of the direct messages queued with them rather than splitting their batch:
+        # a message can only be acknowledged after its own commit, so none of them is
+        # acknowledged here, and the order of unrelated messages and acks is free.
+        outcome: AckOutcome = await self._ordered_merged(
+            msg.acknowledge_many, (recipient, list(ids))
+        )
+        return outcome
 
     async def mark_read(self, reader: str, peer_id: str, ids: Sequence[str]) -> tuple[str, ...]:
         return await self._ordered(lambda c: msg.mark_read(c, reader, peer_id, ids))
@@ -366,6 +376,13 @@ class PostgresStorage:
 
 async def _store_messages(conn: Any, requests: list[Any]) -> list[Any]:
     return list(await msg.store_messages(conn, requests, now_ms()))
+
+
+async def _no_session_reset(_: Any) -> None:
+    """A released connection is not reset: asyncpg's default runs RESET ALL, UNLISTEN and
+    friends on every release, one more round trip per query, and this storage never
+    changes session state (no SET, LISTEN, cursor or advisory lock on pooled connections).
+    An open transaction is still rolled back by asyncpg itself."""
 
 
 def _ignore(_: Any) -> None:
