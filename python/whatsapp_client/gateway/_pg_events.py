@@ -57,6 +57,11 @@ async def fan_out(conn: Connection, codec: Codec, event: Event) -> int:
     return len(targets)
 
 
+async def add_events(conn: Connection, codec: Codec, events: Sequence[Event]) -> None:
+    for event in events:
+        await fan_out(conn, codec, event)
+
+
 async def endpoints_with_work(conn: Connection, now: int) -> list[str]:
     rows = await conn.fetch(
         "SELECT w.id FROM webhooks w WHERE w.enabled AND ("
@@ -78,6 +83,11 @@ async def pending_deliveries(
         limit,
     )
     return [codec.delivery(row) for row in rows]
+
+
+async def head_delivery(conn: Connection, codec: Codec, endpoint_id: str) -> Optional[Delivery]:
+    head = await pending_deliveries(conn, codec, endpoint_id, 1)
+    return head[0] if head else None
 
 
 async def finish_delivery(

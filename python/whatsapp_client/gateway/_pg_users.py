@@ -222,6 +222,10 @@ async def get_browser(conn: Connection, id_hash: str) -> Optional[BrowserSession
     )
 
 
+async def delete_browser(conn: Connection, id_hash: str) -> None:
+    await conn.execute("DELETE FROM browser_sessions WHERE id_hash = $1", id_hash)
+
+
 # --- sealed secrets ------------------------------------------------------------------------
 async def sealed_secret(
     conn: Connection, codec: Codec, name: str, make: Callable[[], bytes]
