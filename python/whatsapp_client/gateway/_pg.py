@@ -6,8 +6,8 @@ writes run in call order through one task that group-commits them (``_pg_writer`
 SQLite's single writer), so the queue order of concurrent enqueues is their submission
 order; what several gateway processes on one database must not both do is guarded by row
 locks in the SQL (``_pg_sessions``, ``_pg_messages``, ``_pg_events``, ``_pg_users``).
-Reads run on the pool beside the writes. The delivery and account methods are mixed in
-from ``_pg_events`` and ``_pg_users``, the leases and claims from ``_pg_leases``.
+Reads run on the pool beside the writes. The methods are :class:`._sql_facade.SqlFacade`'s,
+on the SQL of those modules; the leases and claims are mixed in from ``_pg_leases``.
 Sealing is SQLite's (:class:`._codec.Codec`): nothing secret reaches the database in clear.
 asyncpg is imported when the storage opens, so SQLite needs no extra package.
 """
@@ -16,34 +16,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Optional, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional, TypeVar, cast
 
+from whatsapp_client.gateway import _pg_events as ev
 from whatsapp_client.gateway import _pg_messages as msg
 from whatsapp_client.gateway import _pg_sessions as ses
+from whatsapp_client.gateway import _pg_users as users
 from whatsapp_client.gateway._codec import Codec
 from whatsapp_client.gateway._database import DatabaseUnavailable
 from whatsapp_client.gateway._errors import Conflict, NotFound
-from whatsapp_client.gateway._ids import now_ms
-from whatsapp_client.gateway._models import (
-    ApiKeyRecord,
-    Event,
-    IdempotentAnswer,
-    MediaInfo,
-    MessageFilter,
-    MessageRecord,
-    MessageState,
-    QueueItem,
-    SessionRecord,
-    SessionStatus,
-    WebhookEndpoint,
-)
-from whatsapp_client.gateway._pg_events import PgDeliveries  # events, webhook deliveries
 from whatsapp_client.gateway._pg_leases import PgLeases  # several processes
 from whatsapp_client.gateway._pg_notify import PgListener
 from whatsapp_client.gateway._pg_schema import check_key, migrate
-from whatsapp_client.gateway._pg_users import PgUsers  # operator accounts
 from whatsapp_client.gateway._pg_writer import PgWriter
+from whatsapp_client.gateway._sql_facade import SqlFacade
+from whatsapp_client.gateway._sql_modules import (
+    EventsSql,
+    MessagesSql,
+    SessionsSql,
+    StatsSql,
+    UsersSql,
+)
 from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.server.storage.postgres import redacted
 
@@ -58,8 +52,16 @@ CONNECT_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 120.0
 
 
-class PostgresStorage(PgDeliveries, PgUsers, PgLeases):
+class PostgresStorage(SqlFacade, PgLeases):
     """``PostgresStorage(dsn, vault)``; ``await open()`` before use, ``close()`` after."""
+
+    # The one place the coroutine functions are seen as the functions of their results
+    # (tests/gateway/test_sql_modules.py checks that their signatures are the protocols').
+    _ses = cast("SessionsSql", ses)
+    _msg = cast("MessagesSql", msg)
+    _ev = cast("EventsSql", ev)
+    _stats = cast("StatsSql", msg)  # per_minute lives with the messages
+    _users = cast("UsersSql", users)
 
     def __init__(
         self, dsn: str, vault: Vault, *, max_connections: int = 10, max_batch: int = 500
@@ -169,182 +171,16 @@ class PostgresStorage(PgDeliveries, PgUsers, PgLeases):
             raise NotFound("the session (or endpoint) is gone") from None
         return result
 
-    async def ping(self) -> None:
-        await self._write(
-            lambda c: c.execute(
-                "INSERT INTO meta (key, value) VALUES ('ping', $1)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                str(now_ms()),
-            )
-        )
+    # The SQL functions are coroutine functions: the facade sees their results (see
+    # _sql_modules), made true here by awaiting them.
+    async def _sql_read(self, fn: Callable[[Any], T]) -> T:
+        return await self._read(lambda c: cast("Awaitable[T]", fn(c)))
 
-    # --- sessions -------------------------------------------------------------------------
-    async def create_session(
-        self, session: SessionRecord, credentials: bytes, webhooks: Sequence[WebhookEndpoint]
-    ) -> None:
-        hooks = list(webhooks)
-        await self._write(lambda c: ses.create_session(c, self._codec, session, credentials, hooks))
+    async def _sql_write(self, fn: Callable[[Any], T]) -> T:
+        return await self._write(lambda c: cast("Awaitable[T]", fn(c)))
 
-    async def get_session(self, session_id: str) -> Optional[SessionRecord]:
-        return await self._read(lambda c: ses.get_session(c, self._codec, session_id))
-
-    async def list_sessions(self) -> list[SessionRecord]:
-        return await self._read(lambda c: ses.list_sessions(c, self._codec))
-
-    async def get_credentials(self, session_id: str) -> bytes:
-        return await self._read(lambda c: ses.get_credentials(c, self._codec, session_id))
-
-    async def update_session(
-        self,
-        session_id: str,
-        *,
-        name: Optional[str] = None,
-        rate_limit_per_minute: Optional[int] = None,
-        running: Optional[bool] = None,
-        user_id: Optional[str] = None,
-    ) -> SessionRecord:
-        given: dict[str, Any] = {
-            "name": name,
-            "rate_limit_per_minute": rate_limit_per_minute,
-            "running": running,
-            "user_id": user_id,
-        }
-        changes = {k: v for k, v in given.items() if v is not None}
-        return await self._write(lambda c: ses.update_session(c, self._codec, session_id, changes))
-
-    async def set_session_status(
-        self, session_id: str, status: SessionStatus, reason: Optional[str], event: Optional[Event]
-    ) -> None:
-        await self._write(
-            lambda c: ses.set_session_status(c, self._codec, session_id, status, reason, event)
-        )
-
-    async def touch_session(self, session_id: str, at: int) -> None:
-        # Coalesced on the loop: the touches of one loop turn become one write, which the
-        # caller does not wait for (last activity is advisory).
-        scheduled = bool(self._touches)
-        self._touches[session_id] = max(at, self._touches.get(session_id, 0))
-        if not scheduled:
-            asyncio.get_running_loop().call_soon(self._flush_touches)
-
-    def _flush_touches(self) -> None:
-        touches, self._touches = self._touches, {}
-        if not touches:
-            return
+    def _sql_write_unawaited(self, fn: Callable[[Any], object]) -> bool:
         if self._writer is None:
-            log.warning("storage closed; %d last-activity times not recorded", len(touches))
-            return
-        self._writer.submit_nowait(lambda c: ses.touch_sessions(c, touches))
-
-    async def delete_session(self, session_id: str) -> None:
-        self._touches.pop(session_id, None)
-        await self._write(lambda c: ses.delete_session(c, session_id))
-
-    # --- webhooks -------------------------------------------------------------------------
-    async def replace_webhooks(self, session_id: str, webhooks: Sequence[WebhookEndpoint]) -> None:
-        hooks = list(webhooks)
-        await self._write(lambda c: ses.replace_webhooks(c, self._codec, session_id, hooks))
-
-    async def list_webhooks(self, session_id: str) -> list[WebhookEndpoint]:
-        return await self._read(lambda c: ses.list_webhooks(c, self._codec, session_id))
-
-    async def disable_webhook(self, endpoint_id: str, reason: str) -> None:
-        await self._write(lambda c: ses.disable_webhook(c, endpoint_id, reason))
-
-    # --- history and the send queue -------------------------------------------------------
-    async def enqueue_send(
-        self,
-        message: MessageRecord,
-        request_item: QueueItem,
-        *,
-        max_depth: int,
-        idempotency: Optional[tuple[str, IdempotentAnswer]] = None,
-    ) -> int:
-        now = now_ms()
-        return await self._write(
-            lambda c: msg.enqueue_send(
-                c, self._codec, message, request_item, max_depth, idempotency, now
-            )
-        )
-
-    async def next_queued(self, session_id: str) -> Optional[QueueItem]:
-        return await self._read(lambda c: msg.next_queued(c, self._codec, session_id))
-
-    async def queue_depth(self, session_id: str) -> int:
-        return await self._read(lambda c: msg.queue_depth(c, session_id))
-
-    async def finish_send(
-        self,
-        item: QueueItem,
-        status: MessageState,
-        *,
-        engine_message_id: Optional[str],
-        reason: Optional[str],
-        event: Optional[Event],
-    ) -> None:
-        await self._write(
-            lambda c: msg.finish_send(
-                c, self._codec, item, status, engine_message_id, reason, event
-            )
-        )
-
-    async def record_inbound(self, message: MessageRecord, event: Event) -> bool:
-        return await self._write(lambda c: msg.record_inbound(c, self._codec, message, event))
-
-    async def set_message_status(
-        self,
-        session_id: str,
-        engine_message_id: str,
-        status: MessageState,
-        event_id: str,
-        at: int,
-    ) -> Optional[MessageRecord]:
-        return await self._write(
-            lambda c: msg.set_message_status(
-                c, self._codec, session_id, engine_message_id, status, event_id, at
-            )
-        )
-
-    async def get_message(self, session_id: str, message_id: str) -> Optional[MessageRecord]:
-        return await self._read(lambda c: msg.get_message(c, self._codec, session_id, message_id))
-
-    async def list_messages(
-        self,
-        session_id: str,
-        filters: MessageFilter,
-        *,
-        limit: int,
-        cursor: Optional[str] = None,
-    ) -> tuple[list[MessageRecord], Optional[str]]:
-        return await self._read(
-            lambda c: msg.list_messages(c, self._codec, session_id, filters, limit, cursor)
-        )
-
-    async def get_media(self, session_id: str, media_id: str) -> Optional[tuple[MediaInfo, bytes]]:
-        return await self._read(lambda c: ses.get_media(c, self._codec, session_id, media_id))
-
-    async def save_media(self, session_id: str, media: MediaInfo, sealed_keys: bytes) -> None:
-        await self._write(lambda c: ses.save_media(c, self._codec, session_id, media, sealed_keys))
-
-    # --- API keys and idempotency ---------------------------------------------------------
-    async def create_api_key(self, key: ApiKeyRecord) -> None:
-        await self._write(lambda c: ses.create_api_key(c, key))
-
-    async def list_api_keys(self) -> list[ApiKeyRecord]:
-        return await self._read(ses.list_api_keys)
-
-    async def find_api_key(self, key_hash: str) -> Optional[ApiKeyRecord]:
-        return await self._read(lambda c: ses.find_api_key(c, key_hash))
-
-    async def delete_api_key(self, key_id: str) -> bool:
-        return await self._write(lambda c: ses.delete_api_key(c, key_id))
-
-    async def get_idempotent(self, scope: str) -> Optional[IdempotentAnswer]:
-        now = now_ms()
-        return await self._read(lambda c: ses.get_idempotent(c, self._codec, scope, now))
-
-    # --- live data (dashboard stats) ------------------------------------------------------
-    async def message_counts_per_minute(
-        self, session_id: str, since: int, until: int
-    ) -> dict[int, tuple[int, int, int]]:
-        return await self._read(lambda c: msg.per_minute(c, session_id, since, until))
+            return False
+        self._writer.submit_nowait(lambda c: cast("Awaitable[object]", fn(c)))
+        return True

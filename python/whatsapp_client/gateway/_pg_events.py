@@ -9,8 +9,8 @@ turns: ``seq`` (one ``BIGSERIAL``) is then increasing per endpoint in commit ord
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
 
 from whatsapp_client.gateway._codec import DELIVERY_COLUMNS, Codec, event_types
 from whatsapp_client.gateway._errors import InvalidRequest, NotFound
@@ -19,9 +19,6 @@ from whatsapp_client.gateway._pg_notify import EVENTS_CHANNEL
 
 if TYPE_CHECKING:
     from asyncpg import Connection
-
-T = TypeVar("T")
-Op = Callable[[Any], Awaitable[T]]
 
 _SELECT = f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id"  # noqa: S608
 
@@ -61,6 +58,11 @@ async def fan_out(conn: Connection, codec: Codec, event: Event) -> int:
     return len(targets)
 
 
+async def add_events(conn: Connection, codec: Codec, events: Sequence[Event]) -> None:
+    for event in events:
+        await fan_out(conn, codec, event)
+
+
 async def endpoints_with_work(conn: Connection, now: int) -> list[str]:
     rows = await conn.fetch(
         "SELECT w.id FROM webhooks w WHERE w.enabled AND ("
@@ -82,6 +84,11 @@ async def pending_deliveries(
         limit,
     )
     return [codec.delivery(row) for row in rows]
+
+
+async def head_delivery(conn: Connection, codec: Codec, endpoint_id: str) -> Optional[Delivery]:
+    head = await pending_deliveries(conn, codec, endpoint_id, 1)
+    return head[0] if head else None
 
 
 async def finish_delivery(
@@ -173,69 +180,3 @@ async def prune(conn: Connection, before: int, now: int) -> int:
     )
     gone += row_count(await conn.execute("DELETE FROM idempotency WHERE expires_at <= $1", now))
     return gone
-
-
-class PgDeliveries:
-    """The event and delivery methods of the PostgreSQL storage (``_storage.Storage``)."""
-
-    _codec: Codec
-
-    async def _read(self, fn: Op[T]) -> T:
-        raise NotImplementedError
-
-    async def _write(self, fn: Op[T]) -> T:
-        raise NotImplementedError
-
-    async def add_events(self, events: Sequence[Event]) -> None:
-        batch = list(events)
-
-        async def write(c: Any) -> None:
-            for event in batch:
-                await fan_out(c, self._codec, event)
-
-        await self._write(write)
-
-    async def endpoints_with_work(self, now: int) -> list[str]:
-        return await self._read(lambda c: endpoints_with_work(c, now))
-
-    async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
-        head = await self.pending_deliveries(endpoint_id, limit=1)
-        return head[0] if head else None
-
-    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
-        return await self._read(lambda c: pending_deliveries(c, self._codec, endpoint_id, limit))
-
-    async def finish_delivery(
-        self,
-        seq: int,
-        state: DeliveryState,
-        *,
-        attempts: int,
-        next_attempt_at: int,
-        status_code: Optional[int],
-        error: Optional[str],
-        at: int,
-    ) -> None:
-        await self._write(
-            lambda c: finish_delivery(
-                c, seq, state, attempts, next_attempt_at, status_code, error, at
-            )
-        )
-
-    async def prune(self, before: int, now: int) -> int:
-        return await self._write(lambda c: prune(c, before, now))
-
-    async def list_deliveries(
-        self,
-        session_id: str,
-        *,
-        endpoint_id: Optional[str] = None,
-        state: Optional[DeliveryState] = None,
-        limit: int = 100,
-    ) -> list[Delivery]:
-        return await self._read(
-            lambda c: list_deliveries(c, self._codec, session_id, endpoint_id, state, limit)
-        )
-
-    async def redeliver(self, session_id: str, seq: int, now: int) -> Delivery:
-        return await self._write(lambda c: redeliver(c, self._codec, session_id, seq, now))

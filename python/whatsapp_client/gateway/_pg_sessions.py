@@ -1,4 +1,4 @@
-"""Sessions, webhook endpoints, API keys, media records and idempotent answers on
+"""Sessions, webhook endpoints, API keys, media records, idempotent answers and the ping on
 PostgreSQL (asyncpg connections, in the caller's transaction).
 
 Checks that precede a write lock the session's row (``FOR UPDATE`` / ``FOR SHARE``), so a
@@ -19,6 +19,7 @@ from whatsapp_client.gateway._codec import (
     encode_json,
 )
 from whatsapp_client.gateway._errors import Conflict, NotFound
+from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
     Event,
@@ -35,6 +36,15 @@ if TYPE_CHECKING:
 
 # The fields update_session may change (column names are never taken from input).
 SESSION_FIELDS = frozenset({"name", "rate_limit_per_minute", "running", "user_id"})
+
+
+async def ping(conn: Connection) -> None:
+    """A write that touches no record (``/ready``: the database can be written)."""
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('ping', $1)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        str(now_ms()),
+    )
 
 
 async def create_session(

@@ -3,8 +3,10 @@
 WAL mode with ``synchronous=FULL``; one writer thread that group-commits (the reference
 server's :class:`BatchWriter`: every awaited write returns after its batch is durably
 committed, and concurrent writes share one fsync); reads run on a small pool of reader
-threads with their own connections, so no database call runs on the event loop. The SQL
-lives in ``_sqlite_sessions``, ``_sqlite_messages`` and ``_sqlite_events``.
+threads with their own connections, so no database call runs on the event loop. The
+methods are :class:`._sql_facade.SqlFacade`'s, on the SQL of ``_sqlite_sessions``,
+``_sqlite_messages``, ``_sqlite_events``, ``_sqlite_stats`` and ``_sqlite_users``; the
+leases are :class:`._sqlite_leases.SqliteLeases`'.
 """
 
 from __future__ import annotations
@@ -14,35 +16,27 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Optional, TypeVar, Union
+from typing import Any, ClassVar, Optional, TypeVar, Union
 
 from whatsapp_client.gateway import _sqlite_events as ev
 from whatsapp_client.gateway import _sqlite_messages as msg
 from whatsapp_client.gateway import _sqlite_sessions as ses
 from whatsapp_client.gateway import _sqlite_stats as stats
+from whatsapp_client.gateway import _sqlite_users as users
 from whatsapp_client.gateway._codec import Codec
-from whatsapp_client.gateway._ids import now_ms
-from whatsapp_client.gateway._models import (
-    ApiKeyRecord,
-    Delivery,
-    DeliveryState,
-    Event,
-    IdempotentAnswer,
-    MediaInfo,
-    MessageFilter,
-    MessageRecord,
-    MessageState,
-    QueueItem,
-    SessionRecord,
-    SessionStatus,
-    WebhookEndpoint,
+from whatsapp_client.gateway._sql_facade import SqlFacade
+from whatsapp_client.gateway._sql_modules import (
+    EventsSql,
+    MessagesSql,
+    SessionsSql,
+    StatsSql,
+    UsersSql,
 )
 from whatsapp_client.gateway._sqlite_leases import SqliteLeases  # several processes
 from whatsapp_client.gateway._sqlite_schema import check_key, connect, migrate
-from whatsapp_client.gateway._sqlite_users import SqliteUsers  # operator accounts
 from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.server.storage.writer import BatchWriter
 
@@ -57,8 +51,15 @@ class StorageClosedError(RuntimeError):
     """The storage is not open."""
 
 
-class SqliteStorage(SqliteUsers, SqliteLeases):
+class SqliteStorage(SqlFacade, SqliteLeases):
     """``SqliteStorage(data_dir, vault)``; ``await open()`` before use, ``close()`` after."""
+
+    # Its SQL modules (mypy checks each against its protocol).
+    _ses: ClassVar[SessionsSql] = ses
+    _msg: ClassVar[MessagesSql] = msg
+    _ev: ClassVar[EventsSql] = ev
+    _stats: ClassVar[StatsSql] = stats
+    _users: ClassVar[UsersSql] = users
 
     def __init__(
         self,
@@ -152,238 +153,16 @@ class SqliteStorage(SqliteUsers, SqliteLeases):
             raise StorageClosedError("the gateway storage is not open")
         return await self._writer.submit(fn)
 
-    async def ping(self) -> None:
-        def write(c: sqlite3.Connection) -> None:
-            c.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('ping', ?)", (str(now_ms()),)
-            )
+    # The SQL functions are plain functions of a connection: the facade's reads and writes
+    # are the reader threads' and the writer thread's.
+    _sql_read = _read
+    _sql_write = _write
 
-        await self._write(write)
-
-    # --- sessions -------------------------------------------------------------------------
-    async def create_session(
-        self, session: SessionRecord, credentials: bytes, webhooks: Sequence[WebhookEndpoint]
-    ) -> None:
-        hooks = list(webhooks)
-        await self._write(lambda c: ses.create_session(c, self._codec, session, credentials, hooks))
-
-    async def get_session(self, session_id: str) -> Optional[SessionRecord]:
-        return await self._read(lambda c: ses.get_session(c, self._codec, session_id))
-
-    async def list_sessions(self) -> list[SessionRecord]:
-        return await self._read(lambda c: ses.list_sessions(c, self._codec))
-
-    async def get_credentials(self, session_id: str) -> bytes:
-        return await self._read(lambda c: ses.get_credentials(c, self._codec, session_id))
-
-    async def update_session(
-        self,
-        session_id: str,
-        *,
-        name: Optional[str] = None,
-        rate_limit_per_minute: Optional[int] = None,
-        running: Optional[bool] = None,
-        user_id: Optional[str] = None,
-    ) -> SessionRecord:
-        given: dict[str, Any] = {
-            "name": name,
-            "rate_limit_per_minute": rate_limit_per_minute,
-            "running": None if running is None else int(running),
-            "user_id": user_id,
-        }
-        changes = {k: v for k, v in given.items() if v is not None}
-        return await self._write(lambda c: ses.update_session(c, self._codec, session_id, changes))
-
-    async def set_session_status(
-        self, session_id: str, status: SessionStatus, reason: Optional[str], event: Optional[Event]
-    ) -> None:
-        await self._write(
-            lambda c: ses.set_session_status(c, self._codec, session_id, status, reason, event)
-        )
-
-    async def touch_session(self, session_id: str, at: int) -> None:
-        # Coalesced on the loop: the touches of one loop turn become one write, which the
-        # caller does not wait for (last activity is advisory).
-        scheduled = bool(self._touches)
-        self._touches[session_id] = max(at, self._touches.get(session_id, 0))
-        if not scheduled:
-            asyncio.get_running_loop().call_soon(self._flush_touches)
-
-    def _flush_touches(self) -> None:
-        touches, self._touches = self._touches, {}
-        if not touches:
-            return
+    def _sql_write_unawaited(self, fn: Callable[[Any], object]) -> bool:
         if self._writer is None:
-            log.warning("storage closed; %d last-activity times not recorded", len(touches))
-            return
-        self._writer.submit_callback(lambda c: ses.touch_sessions(c, touches), _touch_written)
-
-    async def delete_session(self, session_id: str) -> None:
-        self._touches.pop(session_id, None)
-        await self._write(lambda c: ses.delete_session(c, session_id))
-
-    # --- webhooks -------------------------------------------------------------------------
-    async def replace_webhooks(self, session_id: str, webhooks: Sequence[WebhookEndpoint]) -> None:
-        hooks = list(webhooks)
-        await self._write(lambda c: ses.replace_webhooks(c, self._codec, session_id, hooks))
-
-    async def list_webhooks(self, session_id: str) -> list[WebhookEndpoint]:
-        return await self._read(lambda c: ses.list_webhooks(c, self._codec, session_id))
-
-    async def disable_webhook(self, endpoint_id: str, reason: str) -> None:
-        await self._write(lambda c: ses.disable_webhook(c, endpoint_id, reason))
-
-    # --- history and the send queue -------------------------------------------------------
-    async def enqueue_send(
-        self,
-        message: MessageRecord,
-        request_item: QueueItem,
-        *,
-        max_depth: int,
-        idempotency: Optional[tuple[str, IdempotentAnswer]] = None,
-    ) -> int:
-        now = now_ms()
-        return await self._write(
-            lambda c: msg.enqueue_send(
-                c, self._codec, message, request_item, max_depth, idempotency, now
-            )
-        )
-
-    async def next_queued(self, session_id: str) -> Optional[QueueItem]:
-        return await self._read(lambda c: msg.next_queued(c, self._codec, session_id))
-
-    async def queue_depth(self, session_id: str) -> int:
-        return await self._read(lambda c: msg.queue_depth(c, session_id))
-
-    async def finish_send(
-        self,
-        item: QueueItem,
-        status: MessageState,
-        *,
-        engine_message_id: Optional[str],
-        reason: Optional[str],
-        event: Optional[Event],
-    ) -> None:
-        await self._write(
-            lambda c: msg.finish_send(
-                c, self._codec, item, status, engine_message_id, reason, event
-            )
-        )
-
-    async def record_inbound(self, message: MessageRecord, event: Event) -> bool:
-        return await self._write(lambda c: msg.record_inbound(c, self._codec, message, event))
-
-    async def set_message_status(
-        self,
-        session_id: str,
-        engine_message_id: str,
-        status: MessageState,
-        event_id: str,
-        at: int,
-    ) -> Optional[MessageRecord]:
-        return await self._write(
-            lambda c: msg.set_message_status(
-                c, self._codec, session_id, engine_message_id, status, event_id, at
-            )
-        )
-
-    async def add_events(self, events: Sequence[Event]) -> None:
-        batch = list(events)
-
-        def write(c: sqlite3.Connection) -> None:
-            for event in batch:
-                ev.fan_out(c, self._codec, event)
-
-        await self._write(write)
-
-    async def get_message(self, session_id: str, message_id: str) -> Optional[MessageRecord]:
-        return await self._read(lambda c: msg.get_message(c, self._codec, session_id, message_id))
-
-    async def list_messages(
-        self,
-        session_id: str,
-        filters: MessageFilter,
-        *,
-        limit: int,
-        cursor: Optional[str] = None,
-    ) -> tuple[list[MessageRecord], Optional[str]]:
-        return await self._read(
-            lambda c: msg.list_messages(c, self._codec, session_id, filters, limit, cursor)
-        )
-
-    async def get_media(self, session_id: str, media_id: str) -> Optional[tuple[MediaInfo, bytes]]:
-        return await self._read(lambda c: ses.get_media(c, self._codec, session_id, media_id))
-
-    async def save_media(self, session_id: str, media: MediaInfo, sealed_keys: bytes) -> None:
-        await self._write(lambda c: ses.save_media(c, self._codec, session_id, media, sealed_keys))
-
-    # --- webhook deliveries ---------------------------------------------------------------
-    async def endpoints_with_work(self, now: int) -> list[str]:
-        return await self._read(lambda c: ev.endpoints_with_work(c, now))
-
-    async def head_delivery(self, endpoint_id: str) -> Optional[Delivery]:
-        return await self._read(lambda c: ev.head_delivery(c, self._codec, endpoint_id))
-
-    async def pending_deliveries(self, endpoint_id: str, *, limit: int) -> list[Delivery]:
-        return await self._read(lambda c: ev.pending_deliveries(c, self._codec, endpoint_id, limit))
-
-    async def finish_delivery(
-        self,
-        seq: int,
-        state: DeliveryState,
-        *,
-        attempts: int,
-        next_attempt_at: int,
-        status_code: Optional[int],
-        error: Optional[str],
-        at: int,
-    ) -> None:
-        await self._write(
-            lambda c: ev.finish_delivery(
-                c, seq, state, attempts, next_attempt_at, status_code, error, at
-            )
-        )
-
-    async def prune(self, before: int, now: int) -> int:
-        return await self._write(lambda c: ev.prune(c, before, now))
-
-    async def list_deliveries(
-        self,
-        session_id: str,
-        *,
-        endpoint_id: Optional[str] = None,
-        state: Optional[DeliveryState] = None,
-        limit: int = 100,
-    ) -> list[Delivery]:
-        return await self._read(
-            lambda c: ev.list_deliveries(c, self._codec, session_id, endpoint_id, state, limit)
-        )
-
-    async def redeliver(self, session_id: str, seq: int, now: int) -> Delivery:
-        return await self._write(lambda c: ev.redeliver(c, self._codec, session_id, seq, now))
-
-    # --- API keys and idempotency ---------------------------------------------------------
-    async def create_api_key(self, key: ApiKeyRecord) -> None:
-        await self._write(lambda c: ses.create_api_key(c, key))
-
-    async def list_api_keys(self) -> list[ApiKeyRecord]:
-        return await self._read(ses.list_api_keys)
-
-    async def find_api_key(self, key_hash: str) -> Optional[ApiKeyRecord]:
-        return await self._read(lambda c: ses.find_api_key(c, key_hash))
-
-    async def delete_api_key(self, key_id: str) -> bool:
-        return await self._write(lambda c: ses.delete_api_key(c, key_id))
-
-    async def get_idempotent(self, scope: str) -> Optional[IdempotentAnswer]:
-        now = now_ms()
-        return await self._read(lambda c: ses.get_idempotent(c, self._codec, scope, now))
-
-    # --- live data (dashboard stats) ----------------------------------------------------
-    async def message_counts_per_minute(
-        self, session_id: str, since: int, until: int
-    ) -> dict[int, tuple[int, int, int]]:
-        return await self._read(lambda c: stats.per_minute(c, session_id, since, until))
+            return False
+        self._writer.submit_callback(fn, _touch_written)
+        return True
 
 
 def _touch_written(outcome: object) -> None:

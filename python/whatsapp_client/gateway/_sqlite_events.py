@@ -8,6 +8,7 @@ committed. ``seq`` is one AUTOINCREMENT sequence: increasing per endpoint, never
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Optional
 
 from whatsapp_client.gateway._codec import DELIVERY_COLUMNS, Codec, event_types
@@ -40,6 +41,11 @@ def fan_out(conn: sqlite3.Connection, codec: Codec, event: Event) -> int:
         [(t, event.session_id, event.id, event.timestamp, event.timestamp) for t in targets],
     )
     return len(targets)
+
+
+def add_events(conn: sqlite3.Connection, codec: Codec, events: Sequence[Event]) -> None:
+    for event in events:
+        fan_out(conn, codec, event)
 
 
 def endpoints_with_work(conn: sqlite3.Connection, now: int) -> list[str]:

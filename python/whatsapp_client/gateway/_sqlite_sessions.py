@@ -1,4 +1,5 @@
-"""Sessions, webhook endpoints, API keys, media records and idempotent answers (SQL)."""
+"""Sessions, webhook endpoints, API keys, media records, idempotent answers and the ping
+(SQL)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from whatsapp_client.gateway._codec import (
     encode_json,
 )
 from whatsapp_client.gateway._errors import Conflict, NotFound
+from whatsapp_client.gateway._ids import now_ms
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
     Event,
@@ -25,6 +27,11 @@ from whatsapp_client.gateway._models import (
     WebhookEndpoint,
 )
 from whatsapp_client.gateway._sqlite_events import fan_out
+
+
+def ping(conn: sqlite3.Connection) -> None:
+    """A write that touches no record (``/ready``: the database can be written)."""
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('ping', ?)", (str(now_ms()),))
 
 
 def create_session(
@@ -99,9 +106,10 @@ def update_session(
     if changes:
         # Column names come from the fixed keyword arguments of update_session, never input.
         sets = ", ".join(f"{column} = ?" for column in changes)
+        values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
         conn.execute(
             f"UPDATE sessions SET {sets} WHERE id = ?",  # noqa: S608
-            (*changes.values(), session_id),
+            (*values, session_id),
         )
     updated = get_session(conn, codec, session_id)
     assert updated is not None

@@ -1,15 +1,15 @@
 """SQLite storage of operator accounts: users, refresh tokens, browser sessions, the
 owners of sessions and keys, and sealed gateway secrets (the JWT signing key).
 
-:class:`SqliteUsers` is mixed into :class:`._sqlite.SqliteStorage`; it runs the functions
-below on the storage's writer and readers.
+:class:`._sqlite.SqliteStorage` runs the functions below on its writer and readers (through
+:class:`._sql_facade.SqlFacade`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any, Optional, TypeVar
+from typing import Any, Optional
 
 from whatsapp_client.gateway._account_records import BrowserSession, RefreshToken, UserRecord
 from whatsapp_client.gateway._account_rows import (
@@ -22,8 +22,6 @@ from whatsapp_client.gateway._account_rows import (
 )
 from whatsapp_client.gateway._codec import Codec
 from whatsapp_client.gateway._errors import Conflict, NotFound
-
-T = TypeVar("T")
 
 
 def _enabled_admins(conn: sqlite3.Connection) -> int:
@@ -231,65 +229,3 @@ def sealed_secret(
         "INSERT INTO meta (key, value) VALUES (?, ?)", (key, codec.seal(value, "meta", key).hex())
     )
     return value
-
-
-class SqliteUsers:
-    """The account methods of the SQLite storage (see ``_storage.Storage``)."""
-
-    _codec: Codec
-
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
-    async def create_user(self, user: UserRecord) -> None:
-        await self._write(lambda c: create_user(c, user))
-
-    async def get_user(self, user_id: str) -> Optional[UserRecord]:
-        return await self._read(lambda c: get_user(c, user_id))
-
-    async def find_user(self, email: str) -> Optional[UserRecord]:
-        return await self._read(lambda c: find_user(c, email))
-
-    async def list_users(self) -> list[UserRecord]:
-        return await self._read(list_users)
-
-    async def update_user(self, user_id: str, **changes: Any) -> UserRecord:
-        return await self._write(lambda c: update_user(c, user_id, changes))
-
-    async def delete_user(self, user_id: str, heir_id: str) -> bool:
-        return await self._write(lambda c: delete_user(c, user_id, heir_id))
-
-    async def claim_unowned(self, owner_id: str) -> int:
-        return await self._write(lambda c: claim_unowned(c, owner_id))
-
-    async def set_session_owner(self, session_id: str, owner_id: str) -> None:
-        await self._write(lambda c: set_session_owner(c, session_id, owner_id))
-
-    async def add_refresh_token(self, token: RefreshToken) -> None:
-        await self._write(lambda c: add_refresh(c, token))
-
-    async def rotate_refresh_token(
-        self, token_hash: str, now: int, successor: Callable[[RefreshToken], RefreshToken]
-    ) -> tuple[str, Optional[RefreshToken]]:
-        return await self._write(lambda c: rotate_refresh(c, token_hash, now, successor))
-
-    async def revoke_refresh_token(self, token_hash: str) -> None:
-        await self._write(lambda c: revoke_refresh(c, token_hash))
-
-    async def end_logins(self, user_id: str, now: int, keep: Optional[str] = None) -> None:
-        await self._write(lambda c: end_logins(c, user_id, now, keep))
-
-    async def add_browser_session(self, session: BrowserSession) -> None:
-        await self._write(lambda c: add_browser(c, session))
-
-    async def get_browser_session(self, id_hash: str) -> Optional[BrowserSession]:
-        return await self._read(lambda c: get_browser(c, id_hash))
-
-    async def delete_browser_session(self, id_hash: str) -> None:
-        await self._write(lambda c: delete_browser(c, id_hash))
-
-    async def sealed_secret(self, name: str, make: Callable[[], bytes]) -> bytes:
-        return await self._write(lambda c: sealed_secret(c, self._codec, name, make))
