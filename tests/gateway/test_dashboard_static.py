@@ -98,9 +98,9 @@ async def test_nothing_outside_the_directory(gateway: GatewayHandle, path: str) 
 
 def test_load_refuses_what_it_must_not_serve(tmp_path: Path) -> None:
     # A file of a type the dashboard does not serve, inside the package: refused too.
-    assert _routes_dashboard._load("../_auth.py") is None
-    assert _routes_dashboard._load("js/../index.html") is None
-    assert _routes_dashboard._load("index.html") is not None
+    assert _routes_dashboard.FILES.load("../_auth.py") is None
+    assert _routes_dashboard.FILES.load("js/../index.html") is None
+    assert _routes_dashboard.FILES.load("index.html") is not None
 
 
 async def test_only_the_static_files_are_public(gateway: GatewayHandle) -> None:
