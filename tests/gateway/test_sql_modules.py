@@ -55,7 +55,7 @@ def test_the_facade_names_one_module_per_protocol() -> None:
         for v in vars(_sql_modules).values()
         if isinstance(v, type) and v.__module__ == _sql_modules.__name__
     }
-    assert set(ROLES) == {"_ses", "_msg", "_ev", "_stats", "_users"}
+    assert set(ROLES) == {"_ses", "_msg", "_ev", "_stats", "_users", "_leases"}
     assert set(ROLES.values()) == protocols
 
 

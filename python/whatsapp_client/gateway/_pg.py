@@ -7,7 +7,7 @@ SQLite's single writer), so the queue order of concurrent enqueues is their subm
 order; what several gateway processes on one database must not both do is guarded by row
 locks in the SQL (``_pg_sessions``, ``_pg_messages``, ``_pg_events``, ``_pg_users``).
 Reads run on the pool beside the writes. The methods are :class:`._sql_facade.SqlFacade`'s,
-on the SQL of those modules; the leases and claims are mixed in from ``_pg_leases``.
+on the SQL of those modules and ``_pg_leases`` (the leases and claims).
 Sealing is SQLite's (:class:`._codec.Codec`): nothing secret reaches the database in clear.
 asyncpg is imported when the storage opens, so SQLite needs no extra package.
 """
@@ -20,19 +20,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Optional, TypeVar, cast
 
 from whatsapp_client.gateway import _pg_events as ev
+from whatsapp_client.gateway import _pg_leases as leases
 from whatsapp_client.gateway import _pg_messages as msg
 from whatsapp_client.gateway import _pg_sessions as ses
 from whatsapp_client.gateway import _pg_users as users
 from whatsapp_client.gateway._codec import Codec
 from whatsapp_client.gateway._database import DatabaseUnavailable
 from whatsapp_client.gateway._errors import Conflict, NotFound
-from whatsapp_client.gateway._pg_leases import PgLeases  # several processes
 from whatsapp_client.gateway._pg_notify import PgListener
 from whatsapp_client.gateway._pg_schema import check_key, migrate
 from whatsapp_client.gateway._pg_writer import PgWriter
 from whatsapp_client.gateway._sql_facade import SqlFacade
 from whatsapp_client.gateway._sql_modules import (
     EventsSql,
+    LeasesSql,
     MessagesSql,
     SessionsSql,
     StatsSql,
@@ -52,7 +53,7 @@ CONNECT_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 120.0
 
 
-class PostgresStorage(SqlFacade, PgLeases):
+class PostgresStorage(SqlFacade):
     """``PostgresStorage(dsn, vault)``; ``await open()`` before use, ``close()`` after."""
 
     # The one place the coroutine functions are seen as the functions of their results
@@ -62,6 +63,7 @@ class PostgresStorage(SqlFacade, PgLeases):
     _ev = cast("EventsSql", ev)
     _stats = cast("StatsSql", msg)  # per_minute lives with the messages
     _users = cast("UsersSql", users)
+    _leases = cast("LeasesSql", leases)
 
     def __init__(
         self, dsn: str, vault: Vault, *, max_connections: int = 10, max_batch: int = 500

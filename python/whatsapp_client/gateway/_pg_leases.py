@@ -14,11 +14,10 @@ after a wait, so a row another process took meanwhile is left alone.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional, TypeVar
 
 from whatsapp_client.gateway._codec import SESSION_COLUMNS, Codec
-from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._models import SessionRecord
 
 if TYPE_CHECKING:
@@ -28,13 +27,6 @@ T = TypeVar("T")
 
 # An endpoint with at least one pending delivery (``w`` is the endpoint row).
 _PENDING = "EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = w.id AND d.state = 'pending')"
-
-
-def _check(ttl_ms: int, limit: int) -> None:
-    if ttl_ms < 1:
-        raise InvalidRequest("ttl_ms must be at least 1")
-    if limit < 1:
-        raise InvalidRequest("limit must be at least 1")
 
 
 async def _sessions(conn: Connection, codec: Codec, ids: Sequence[str]) -> list[SessionRecord]:
@@ -57,7 +49,6 @@ async def claim_sessions(
     only: Optional[Sequence[str]],
     limit: int,
 ) -> list[SessionRecord]:
-    _check(ttl_ms, limit)
     if only is not None and not only:
         return []
     ids = [
@@ -86,7 +77,6 @@ async def claim_sessions(
 async def renew_leases(
     conn: Connection, codec: Codec, owner: str, now: int, ttl_ms: int
 ) -> list[SessionRecord]:
-    _check(ttl_ms, 1)
     await conn.execute(
         "UPDATE sessions SET lease_owner = NULL, lease_until = 0"
         " WHERE lease_owner = $1 AND NOT running",
@@ -137,7 +127,6 @@ async def queued_sessions(conn: Connection, owner: str) -> list[str]:
 async def claim_endpoints(
     conn: Connection, owner: str, now: int, ttl_ms: int, limit: int
 ) -> list[str]:
-    _check(ttl_ms, limit)
     # Claims with nothing left to post (or on a disabled endpoint) go back first.
     await conn.execute(
         "UPDATE webhooks w SET claim_owner = NULL, claim_until = 0 "  # noqa: S608
@@ -195,59 +184,3 @@ async def release_endpoints(conn: Connection, owner: str, only: Optional[Sequenc
         owner,
         None if only is None else list(only),
     )
-
-
-class PgLeases:
-    """The :class:`~._lease_store.LeaseStore` methods of the PostgreSQL storage."""
-
-    _codec: Codec
-
-    async def _read(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        raise NotImplementedError
-
-    async def _write(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        raise NotImplementedError
-
-    async def claim_sessions(
-        self,
-        owner: str,
-        now: int,
-        ttl_ms: int,
-        *,
-        session_ids: Optional[Sequence[str]] = None,
-        limit: int = 100,
-    ) -> list[SessionRecord]:
-        _check(ttl_ms, limit)  # refused before a write is queued
-        only = None if session_ids is None else list(session_ids)
-        return await self._write(
-            lambda c: claim_sessions(c, self._codec, owner, now, ttl_ms, only, limit)
-        )
-
-    async def renew_leases(self, owner: str, now: int, ttl_ms: int) -> list[SessionRecord]:
-        _check(ttl_ms, 1)
-        return await self._write(lambda c: renew_leases(c, self._codec, owner, now, ttl_ms))
-
-    async def release_leases(self, owner: str, session_ids: Optional[Sequence[str]] = None) -> None:
-        only = None if session_ids is None else list(session_ids)
-        await self._write(lambda c: release_leases(c, owner, only))
-
-    async def revoke_lease(self, session_id: str, by: str) -> None:
-        await self._write(lambda c: revoke_lease(c, session_id, by))
-
-    async def lease_holder(self, session_id: str, now: int) -> Optional[str]:
-        return await self._read(lambda c: lease_holder(c, session_id, now))
-
-    async def queued_sessions(self, owner: str) -> list[str]:
-        return await self._read(lambda c: queued_sessions(c, owner))
-
-    async def claim_endpoints(
-        self, owner: str, now: int, ttl_ms: int, *, limit: int = 1000
-    ) -> list[str]:
-        _check(ttl_ms, limit)
-        return await self._write(lambda c: claim_endpoints(c, owner, now, ttl_ms, limit))
-
-    async def release_endpoints(
-        self, owner: str, endpoint_ids: Optional[Sequence[str]] = None
-    ) -> None:
-        only = None if endpoint_ids is None else list(endpoint_ids)
-        await self._write(lambda c: release_endpoints(c, owner, only))

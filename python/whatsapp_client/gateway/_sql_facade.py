@@ -6,8 +6,7 @@ runs (``_sql_read``/``_sql_write``: a reader thread or the group-committing writ
 for SQLite, the pool or the group-committing writer task for PostgreSQL, where the
 function's coroutine is awaited), the write nobody waits for (``_sql_write_unawaited``),
 and its SQL modules (the class attributes ``_ses``, ``_msg``, ``_ev``, ``_stats``,
-``_users``). The session leases (:class:`~._lease_store.LeaseStore`) are each backend's own
-mixin.
+``_users``, and ``_leases`` for :class:`._lease_facade.LeaseFacade`'s lease methods).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from typing import Any, ClassVar, Optional, TypeVar
 from whatsapp_client.gateway._account_records import BrowserSession, RefreshToken, UserRecord
 from whatsapp_client.gateway._codec import Codec
 from whatsapp_client.gateway._ids import now_ms
+from whatsapp_client.gateway._lease_facade import LeaseFacade
 from whatsapp_client.gateway._models import (
     ApiKeyRecord,
     Delivery,
@@ -48,7 +48,7 @@ T = TypeVar("T")
 log = logging.getLogger("whatsapp_client.gateway.storage")
 
 
-class SqlFacade:
+class SqlFacade(LeaseFacade):
     """The shared part of ``SqliteStorage`` and ``PostgresStorage``."""
 
     _ses: ClassVar[SessionsSql]

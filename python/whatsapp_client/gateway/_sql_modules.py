@@ -260,3 +260,37 @@ class UsersSql(Protocol):
     def sealed_secret(
         self, conn: Conn, codec: Codec, name: str, make: Callable[[], bytes]
     ) -> bytes: ...
+
+
+class LeasesSql(Protocol):
+    """Session leases and endpoint claims (:mod:`._lease_store`): ``_sqlite_leases``,
+    ``_pg_leases``."""
+
+    def claim_sessions(
+        self,
+        conn: Conn,
+        codec: Codec,
+        owner: str,
+        now: int,
+        ttl_ms: int,
+        only: Optional[Sequence[str]],
+        limit: int,
+    ) -> list[SessionRecord]: ...
+
+    def renew_leases(
+        self, conn: Conn, codec: Codec, owner: str, now: int, ttl_ms: int
+    ) -> list[SessionRecord]: ...
+
+    def release_leases(self, conn: Conn, owner: str, only: Optional[Sequence[str]]) -> None: ...
+
+    def revoke_lease(self, conn: Conn, session_id: str, by: str) -> None: ...
+
+    def lease_holder(self, conn: Conn, session_id: str, now: int) -> Optional[str]: ...
+
+    def queued_sessions(self, conn: Conn, owner: str) -> list[str]: ...
+
+    def claim_endpoints(
+        self, conn: Conn, owner: str, now: int, ttl_ms: int, limit: int
+    ) -> list[str]: ...
+
+    def release_endpoints(self, conn: Conn, owner: str, only: Optional[Sequence[str]]) -> None: ...

@@ -5,8 +5,8 @@ server's :class:`BatchWriter`: every awaited write returns after its batch is du
 committed, and concurrent writes share one fsync); reads run on a small pool of reader
 threads with their own connections, so no database call runs on the event loop. The
 methods are :class:`._sql_facade.SqlFacade`'s, on the SQL of ``_sqlite_sessions``,
-``_sqlite_messages``, ``_sqlite_events``, ``_sqlite_stats`` and ``_sqlite_users``; the
-leases are :class:`._sqlite_leases.SqliteLeases`'.
+``_sqlite_messages``, ``_sqlite_events``, ``_sqlite_stats``, ``_sqlite_users`` and
+``_sqlite_leases``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Optional, TypeVar, Union
 
 from whatsapp_client.gateway import _sqlite_events as ev
+from whatsapp_client.gateway import _sqlite_leases as leases
 from whatsapp_client.gateway import _sqlite_messages as msg
 from whatsapp_client.gateway import _sqlite_sessions as ses
 from whatsapp_client.gateway import _sqlite_stats as stats
@@ -30,12 +31,12 @@ from whatsapp_client.gateway._codec import Codec
 from whatsapp_client.gateway._sql_facade import SqlFacade
 from whatsapp_client.gateway._sql_modules import (
     EventsSql,
+    LeasesSql,
     MessagesSql,
     SessionsSql,
     StatsSql,
     UsersSql,
 )
-from whatsapp_client.gateway._sqlite_leases import SqliteLeases  # several processes
 from whatsapp_client.gateway._sqlite_schema import check_key, connect, migrate
 from whatsapp_client.gateway._vault import Vault
 from whatsapp_client.server.storage.writer import BatchWriter
@@ -51,7 +52,7 @@ class StorageClosedError(RuntimeError):
     """The storage is not open."""
 
 
-class SqliteStorage(SqlFacade, SqliteLeases):
+class SqliteStorage(SqlFacade):
     """``SqliteStorage(data_dir, vault)``; ``await open()`` before use, ``close()`` after."""
 
     # Its SQL modules (mypy checks each against its protocol).
@@ -60,6 +61,7 @@ class SqliteStorage(SqlFacade, SqliteLeases):
     _ev: ClassVar[EventsSql] = ev
     _stats: ClassVar[StatsSql] = stats
     _users: ClassVar[UsersSql] = users
+    _leases: ClassVar[LeasesSql] = leases
 
     def __init__(
         self,

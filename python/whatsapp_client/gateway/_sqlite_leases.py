@@ -10,11 +10,10 @@ backend with concurrent writers. :class:`SqliteLeases` is mixed into
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Optional, TypeVar
 
 from whatsapp_client.gateway._codec import SESSION_COLUMNS, Codec
-from whatsapp_client.gateway._errors import InvalidRequest
 from whatsapp_client.gateway._models import SessionRecord
 
 T = TypeVar("T")
@@ -30,13 +29,6 @@ def _pending(endpoint: str) -> str:
 
 def _marks(n: int) -> str:
     return ", ".join("?" * n)
-
-
-def _check(ttl_ms: int, limit: int) -> None:
-    if ttl_ms < 1:
-        raise InvalidRequest("ttl_ms must be at least 1")
-    if limit < 1:
-        raise InvalidRequest("limit must be at least 1")
 
 
 def _sessions(conn: sqlite3.Connection, codec: Codec, ids: Sequence[str]) -> list[SessionRecord]:
@@ -58,7 +50,6 @@ def claim_sessions(
     only: Optional[Sequence[str]],
     limit: int,
 ) -> list[SessionRecord]:
-    _check(ttl_ms, limit)
     where = "running = 1 AND lease_until <= ? AND (lease_owner IS NULL OR lease_owner != ?)"
     args: list[object] = [now, owner]
     if only is not None:
@@ -83,7 +74,6 @@ def claim_sessions(
 def renew_leases(
     conn: sqlite3.Connection, codec: Codec, owner: str, now: int, ttl_ms: int
 ) -> list[SessionRecord]:
-    _check(ttl_ms, 1)
     conn.execute(
         "UPDATE sessions SET lease_owner = NULL, lease_until = 0 "
         "WHERE lease_owner = ? AND running = 0",
@@ -129,7 +119,6 @@ def queued_sessions(conn: sqlite3.Connection, owner: str) -> list[str]:
 def claim_endpoints(
     conn: sqlite3.Connection, owner: str, now: int, ttl_ms: int, limit: int
 ) -> list[str]:
-    _check(ttl_ms, limit)
     # Claims with nothing left to post (or on a disabled endpoint) go back first.
     conn.execute(
         "UPDATE webhooks SET claim_owner = NULL, claim_until = 0 "  # noqa: S608
@@ -158,56 +147,3 @@ def release_endpoints(conn: sqlite3.Connection, owner: str, only: Optional[Seque
         conn.execute(sql, (owner,))
     else:
         conn.executemany(sql + " AND id = ?", [(owner, i) for i in only])
-
-
-class SqliteLeases:
-    """The :class:`~._lease_store.LeaseStore` methods of the SQLite storage."""
-
-    _codec: Codec
-
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        raise NotImplementedError
-
-    async def claim_sessions(
-        self,
-        owner: str,
-        now: int,
-        ttl_ms: int,
-        *,
-        session_ids: Optional[Sequence[str]] = None,
-        limit: int = 100,
-    ) -> list[SessionRecord]:
-        only = None if session_ids is None else list(session_ids)
-        return await self._write(
-            lambda c: claim_sessions(c, self._codec, owner, now, ttl_ms, only, limit)
-        )
-
-    async def renew_leases(self, owner: str, now: int, ttl_ms: int) -> list[SessionRecord]:
-        return await self._write(lambda c: renew_leases(c, self._codec, owner, now, ttl_ms))
-
-    async def release_leases(self, owner: str, session_ids: Optional[Sequence[str]] = None) -> None:
-        only = None if session_ids is None else list(session_ids)
-        await self._write(lambda c: release_leases(c, owner, only))
-
-    async def revoke_lease(self, session_id: str, by: str) -> None:
-        await self._write(lambda c: revoke_lease(c, session_id, by))
-
-    async def lease_holder(self, session_id: str, now: int) -> Optional[str]:
-        return await self._read(lambda c: lease_holder(c, session_id, now))
-
-    async def queued_sessions(self, owner: str) -> list[str]:
-        return await self._read(lambda c: queued_sessions(c, owner))
-
-    async def claim_endpoints(
-        self, owner: str, now: int, ttl_ms: int, *, limit: int = 1000
-    ) -> list[str]:
-        return await self._write(lambda c: claim_endpoints(c, owner, now, ttl_ms, limit))
-
-    async def release_endpoints(
-        self, owner: str, endpoint_ids: Optional[Sequence[str]] = None
-    ) -> None:
-        only = None if endpoint_ids is None else list(endpoint_ids)
-        await self._write(lambda c: release_endpoints(c, owner, only))
