@@ -19,7 +19,7 @@ export class Api {
   /**
    * @param {string} method
    * @param {string} path
-   * @param {{json?: unknown, body?: BodyInit, headers?: Record<string, string>}} [options]
+   * @param {{json?: unknown, body?: BodyInit, headers?: Record<string, string>}} options (all optional)
    * @returns {Promise<Response>}
    */
   async raw(method, path, { json, body, headers = {} } = {}) {

@@ -119,7 +119,11 @@ export class ConversationView {
     if (atBottom || items.length > 0) list.scrollTop = list.scrollHeight;
   }
 
-  /** One message as a list item. @param {import("./store.js").Entry} entry @param {boolean} group */
+  /**
+   * One message as a list item.
+   * @param {import("./store.js").Entry} entry
+   * @param {boolean} group
+   */
   item(entry, group) {
     const li = document.createElement("li");
     li.dataset.id = entry.id;

@@ -64,7 +64,7 @@ export async function verifySignedPrekey(
 
 /**
  * A new account: a fresh identity, signed prekey 1 and `oneTimeCount` one-time prekeys.
- * @param {{oneTimeCount?: number}} [options]
+ * @param {{oneTimeCount?: number}} options (optional)
  * @returns {Promise<Account>}
  */
 export async function createAccount({ oneTimeCount = 100 } = {}) {

@@ -25,6 +25,7 @@ function checkLength(/** @type {Uint8Array} */ bytes, /** @type {string} */ what
 async function importPrivate(/** @type {Uint8Array} */ raw, /** @type {string} */ algorithm) {
   checkLength(raw, `${algorithm} private key`);
   const header = algorithm === "X25519" ? X25519_PKCS8 : ED25519_PKCS8;
+  /** @type {KeyUsage[]} */
   const usages = algorithm === "X25519" ? ["deriveBits"] : ["sign"];
   return subtle.importKey("pkcs8", concat(header, raw), { name: algorithm }, true, usages);
 }

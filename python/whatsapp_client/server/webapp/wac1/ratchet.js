@@ -121,10 +121,13 @@ async function skipMessageKeys(/** @type {RatchetState} */ s, /** @type {number}
   }
   if (s.receivingChainKey === null || s.remoteRatchetPublic === null) return;
   const dh = toBase64(s.remoteRatchetPublic);
+  // A local keeps the chain key's non-null type across the loop's awaits.
+  let chainKey = s.receivingChainKey;
   while (s.nr < until) {
-    const step = await kdfCk(s.receivingChainKey);
+    const step = await kdfCk(chainKey);
     storeSkipped(s, { dh, n: s.nr, messageKey: step.messageKey });
-    s.receivingChainKey = step.chainKey;
+    chainKey = step.chainKey;
+    s.receivingChainKey = chainKey;
     s.nr += 1;
   }
 }

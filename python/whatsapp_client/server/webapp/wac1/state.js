@@ -4,6 +4,7 @@
 
 import { Wac1Error, fromBase64, toBase64 } from "./encoding.js";
 
+/** @returns {unknown} */
 function encode(/** @type {unknown} */ value) {
   if (value instanceof Uint8Array) return { $b64: toBase64(value) };
   if (Array.isArray(value)) return value.map(encode);
@@ -13,6 +14,7 @@ function encode(/** @type {unknown} */ value) {
   return value;
 }
 
+/** @returns {unknown} */
 function decode(/** @type {unknown} */ value) {
   if (Array.isArray(value)) return value.map(decode);
   if (value !== null && typeof value === "object") {
