@@ -6,12 +6,14 @@ cd "$(dirname "$0")/.."
 # The Cloud API limiter's and the server's fan-out tests run a throwaway redis-server, the
 # server's storage tests a throwaway PostgreSQL (Debian keeps its binaries off PATH, in
 # /usr/lib/postgresql/*/bin); the dashboard's tests drive Debian's chromium (through
-# Playwright, which is told where it is).
+# Playwright, which is told where it is); the web chat modules' JSDoc types are checked by
+# Debian's TypeScript compiler (tsc).
 missing=""
 command -v redis-server >/dev/null || missing="$missing redis-server"
 command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
   || missing="$missing postgresql"
 command -v chromium >/dev/null || missing="$missing chromium"
+command -v tsc >/dev/null || missing="$missing node-typescript"
 if [ -n "$missing" ]; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing >/dev/null
