@@ -18,13 +18,14 @@ const SIGNED_PREKEY_ROTATION_S = 7 * DAY_S;
 const SIGNED_PREKEY_KEEP_S = 14 * DAY_S;
 
 /** @typedef {import("./store.js").Entry} Entry */
+/** @typedef {import("../wac1/keys.js").Account} Account */
 
 export class Messenger extends EventTarget {
   /**
    * @param {Store} store
    * @param {import("./api.js").Api} api
    * @param {{id: string, username: string}} user
-   * @param {any} account
+   * @param {Account} account
    */
   constructor(store, api, user, account) {
     super();
@@ -117,12 +118,12 @@ export class Messenger extends EventTarget {
     if (status.available >= PREKEY_LOW_WATER) return;
     const start = this.account.nextOneTimePrekeyId;
     await this.saveAccount(await wac1.addOneTimePrekeys(this.account, PREKEY_REFILL));
-    const added = wac1.keysPayload(this.account).one_time_prekeys.filter((/** @type {any} */ k) => k.key_id >= start);
+    const added = wac1.keysPayload(this.account).one_time_prekeys.filter((k) => k.key_id >= start);
     await this.api.call("POST", "/api/keys/one-time-prekeys", { one_time_prekeys: added });
   }
 
   /** Stores the account before any peer can be handed its new keys. */
-  async saveAccount(/** @type {any} */ account) {
+  async saveAccount(/** @type {Account} */ account) {
     await this.store.saveAccount(account);
     this.account = account;
   }

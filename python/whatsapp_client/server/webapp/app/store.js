@@ -6,19 +6,23 @@
 //   outbox:<me>             frames sealed and stored but not yet answered `sent`
 //   uploaded:<me>           true once the server holds the account's keys
 // `commit` changes several of them in one transaction: a ratchet step, the history entry
-// and the outbox are stored together or not at all.
+// and the outbox are stored together or not at all. Each record holds what this module put
+// under its name (sealed under that name, so records cannot be swapped): its getters name
+// that type.
 
 import { emptyRecord } from "../wac1/index.js";
 
 const STATUS_ORDER = ["pending", "sent", "delivered", "read"];
 
 /**
+ * @typedef {import("../wac1/keys.js").Account} Account
+ * @typedef {import("../wac1/peer.js").PeerRecord} PeerRecord
  * @typedef {{id: string, from: string, payload: any, timestamp: number, status: string,
  *   outgoing: boolean, refused?: string}} Entry
  * @typedef {{id: string, name: string, kind: "peer" | "group", unread: number, lastAt: number,
  *   verified?: string | null, identityChanged?: boolean, members?: Record<string, string>}} Conversation
  * @typedef {{conversation: string, frame: any}} Outgoing
- * @typedef {{conversation: string, record?: any, account?: any, append?: Entry[], unread?: number,
+ * @typedef {{conversation: string, record?: PeerRecord, account?: Account | null, append?: Entry[], unread?: number,
  *   outboxAdd?: Outgoing[], outboxRemove?: string[],
  *   status?: {ids: string[], status: string, timestamp?: number}}} Change
  */
@@ -49,11 +53,12 @@ export class Store {
     };
   }
 
+  /** @returns {Promise<Account | null>} */
   account() {
-    return this.vault.get(this.names().account);
+    return /** @type {Promise<Account | null>} */ (this.vault.get(this.names().account));
   }
 
-  saveAccount(/** @type {any} */ account) {
+  saveAccount(/** @type {Account} */ account) {
     return this.vault.put(this.names().account, account);
   }
 
@@ -68,7 +73,7 @@ export class Store {
 
   /** @returns {Promise<Record<string, Conversation>>} */
   conversations() {
-    return this.vault.get(this.names().conversations, {});
+    return /** @type {Promise<Record<string, Conversation>>} */ (this.vault.get(this.names().conversations, {}));
   }
 
   /** The peers among the conversations. */
@@ -80,14 +85,14 @@ export class Store {
     return (await this.conversations())[id] ?? null;
   }
 
-  /** @returns {Promise<any>} */
+  /** @returns {Promise<PeerRecord>} */
   peer(/** @type {string} */ id) {
-    return this.vault.get(this.names().peer(id), emptyRecord());
+    return /** @type {Promise<PeerRecord>} */ (this.vault.get(this.names().peer(id), emptyRecord()));
   }
 
   /** @returns {Promise<Entry[]>} */
   history(/** @type {string} */ conversation) {
-    return this.vault.get(this.names().history(conversation), []);
+    return /** @type {Promise<Entry[]>} */ (this.vault.get(this.names().history(conversation), []));
   }
 
   async hasEntry(/** @type {string} */ conversation, /** @type {unknown} */ id) {
@@ -96,7 +101,7 @@ export class Store {
 
   /** @returns {Promise<Outgoing[]>} */
   outbox() {
-    return this.vault.get(this.names().outbox, []);
+    return /** @type {Promise<Outgoing[]>} */ (this.vault.get(this.names().outbox, []));
   }
 
   async updateConversations(/** @type {(all: Record<string, Conversation>) => void} */ change) {

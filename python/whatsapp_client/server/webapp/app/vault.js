@@ -76,8 +76,13 @@ export class Vault {
     return { iv, data: new Uint8Array(data) };
   }
 
-  /** The record, or `fallback` when there is none. A record that does not open throws. */
-  async get(/** @type {string} */ name, /** @type {any} */ fallback = null) {
+  /**
+   * The record, or `fallback` when there is none. A record that does not open throws.
+   * @param {string} name
+   * @param {unknown} [fallback]
+   * @returns {Promise<unknown>}
+   */
+  async get(name, fallback = null) {
     const sealed = await done(this.db.transaction(RECORDS).objectStore(RECORDS).get(name));
     if (sealed === undefined) return fallback;
     const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: sealed.iv, additionalData: utf8(name) }, this.key, sealed.data);

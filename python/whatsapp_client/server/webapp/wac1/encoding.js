@@ -1,5 +1,6 @@
 // Byte helpers shared by every WAC1 module: strict base64 (PROTOCOL.md §1), u32be,
-// concatenation, hex, and a constant-time comparison for secrets, MACs and digests.
+// concatenation, hex, a constant-time comparison for secrets, MACs and digests, and the
+// checks that parse untrusted JSON (objects, u32 fields).
 
 /** An error carrying one of the protocol's machine codes (`invalid_key`, ...). */
 export class Wac1Error extends Error {
@@ -18,8 +19,11 @@ export class Wac1Error extends Error {
 // nested group would make the regex engine recurse per group and overflow on megabytes.
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const CHUNK = 0x8000;
-/** @type {any} */
-const NATIVE = Uint8Array;
+// The native base64 methods (Uint8Array.fromBase64, .toBase64) are newer than TypeScript
+// 4.8's lib: typed here as optional, used where the browser has them.
+/** @typedef {{fromBase64?: (text: string, options: {lastChunkHandling: "strict"}) => Uint8Array}} NativeFromBase64 */
+/** @typedef {{toBase64?: () => string}} NativeToBase64 */
+const NATIVE = /** @type {Uint8ArrayConstructor & NativeFromBase64} */ (Uint8Array);
 
 /**
  * Standard base64 with padding.
@@ -27,7 +31,8 @@ const NATIVE = Uint8Array;
  * @returns {string}
  */
 export function toBase64(bytes) {
-  if (typeof (/** @type {any} */ (bytes).toBase64) === "function") return /** @type {any} */ (bytes).toBase64();
+  const native = /** @type {Uint8Array & NativeToBase64} */ (bytes);
+  if (typeof native.toBase64 === "function") return native.toBase64();
   let text = "";
   for (let i = 0; i < bytes.length; i += CHUNK) {
     text += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + CHUNK)));
@@ -80,6 +85,15 @@ export function decodeKey(text, what) {
 export function fromBase64Url(/** @type {string} */ text) {
   const standard = text.replace(/-/g, "+").replace(/_/g, "/");
   return fromBase64(standard + "=".repeat((4 - (standard.length % 4)) % 4), "JWK member");
+}
+
+/**
+ * Whether `value` is a JSON object (not null, not an array).
+ * @param {unknown} value
+ * @returns {value is Record<string, unknown>}
+ */
+export function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -2,7 +2,7 @@
 // prekeys and one-time prekeys, the prekey bundle, fingerprints and safety numbers.
 // Accounts are plain objects of Uint8Arrays and numbers: functions return new ones.
 
-import { Wac1Error, concat, constantTimeEqual, decodeKey, fromBase64, fromHex, isU32, toBase64, toHex, u32be, utf8 } from "./encoding.js";
+import { Wac1Error, concat, constantTimeEqual, decodeKey, fromBase64, fromHex, isObject, isU32, toBase64, toHex, u32be, utf8 } from "./encoding.js";
 import { ed25519PublicKey, ed25519Sign, ed25519Verify, randomBytes, sha256, sha512, x25519KeyPair } from "./primitives.js";
 
 /** @typedef {import("./primitives.js").KeyPair} KeyPair */
@@ -139,20 +139,31 @@ export function bundleOf(account, oneTimePrekeyId = null) {
 }
 
 /**
+ * A bundle's `one_time_prekey` member checked: null when absent or null.
+ * @param {unknown} opk
+ * @returns {{key_id: number, public_key: unknown} | null}
+ */
+function oneTimePrekeyOf(opk) {
+  if (opk === undefined || opk === null) return null;
+  if (!isObject(opk) || !isU32(opk.key_id)) throw new Wac1Error("invalid_message", "invalid one_time_prekey");
+  return { key_id: opk.key_id, public_key: opk.public_key };
+}
+
+/**
  * Parses a bundle from the server's JSON; malformed input is `invalid_message`.
- * @param {any} json
+ * @param {unknown} json
  * @returns {Bundle}
  */
 export function parseBundle(json) {
-  const spk = json?.signed_prekey;
-  const opk = json?.one_time_prekey ?? null;
-  if (typeof spk !== "object" || spk === null || !isU32(spk.key_id)) throw new Wac1Error("invalid_message", "bundle without a valid signed_prekey");
-  if (opk !== null && (typeof opk !== "object" || !isU32(opk.key_id))) throw new Wac1Error("invalid_message", "invalid one_time_prekey");
+  const body = isObject(json) ? json : {};
+  const spk = body.signed_prekey;
+  if (!isObject(spk) || !isU32(spk.key_id)) throw new Wac1Error("invalid_message", "bundle without a valid signed_prekey");
+  const opk = oneTimePrekeyOf(body.one_time_prekey);
   const signature = fromBase64(spk.signature, "signed_prekey.signature");
   if (signature.length !== 64) throw new Wac1Error("invalid_message", "signature is not 64 bytes");
   return {
-    identityKey: decodeKey(json.identity_key, "identity_key"),
-    signingKey: decodeKey(json.signing_key, "signing_key"),
+    identityKey: decodeKey(body.identity_key, "identity_key"),
+    signingKey: decodeKey(body.signing_key, "signing_key"),
     signedPrekeyId: spk.key_id,
     signedPrekey: decodeKey(spk.public_key, "signed_prekey.public_key"),
     signature,

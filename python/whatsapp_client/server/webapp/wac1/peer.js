@@ -57,7 +57,7 @@ function promoteNew(/** @type {PeerRecord} */ record, /** @type {Session} */ ses
  * X3DH as initiator with a bundle (server JSON, §6.3); the new session becomes active.
  * @param {Account} account
  * @param {PeerRecord} record
- * @param {any} bundleJson
+ * @param {unknown} bundleJson
  * @param {{ephemeral?: KeyPair, ratchetKey?: KeyPair}} [fixed] fixed keys (test vectors only)
  * @returns {Promise<{record: PeerRecord, identityChanged: boolean}>}
  */

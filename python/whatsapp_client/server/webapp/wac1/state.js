@@ -37,7 +37,7 @@ export function serialize(state) {
 /**
  * The state object back from `serialize`'s text; malformed text is `corrupt_state`.
  * @param {string} text
- * @returns {any}
+ * @returns {unknown}
  */
 export function deserialize(text) {
   try {

@@ -2,7 +2,7 @@
 // Encoding is compact with a fixed key order; parsing accepts any JSON formatting and key
 // order and refuses, with `invalid_message`, everything §5 lists.
 
-import { Wac1Error, decodeKey, fromBase64, isU32, toBase64 } from "./encoding.js";
+import { Wac1Error, decodeKey, fromBase64, isObject, isU32, toBase64 } from "./encoding.js";
 
 export const PREFIX = "E2EE:";
 
@@ -69,10 +69,6 @@ function hasDuplicateMembers(/** @type {string} */ text) {
   return false;
 }
 
-function isObject(/** @type {unknown} */ value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function counter(/** @type {unknown} */ value, /** @type {string} */ what) {
   if (!isU32(value)) throw new Wac1Error("invalid_message", `${what} is not an integer in 0..2^32-1`);
   return value;
@@ -87,9 +83,13 @@ export function parseWire(text) {
   if (typeof text !== "string" || !text.startsWith(PREFIX)) {
     throw new Wac1Error("invalid_message", "missing the E2EE: prefix");
   }
+  /** @type {unknown} */
   let body;
   try {
-    body = JSON.parse(text.slice(PREFIX.length), /** @type {any} */ (markNonIntegers));
+    // The reviver's third argument (the source text) is newer than TypeScript 4.8's lib, whose
+    // reviver type takes two.
+    const reviver = /** @type {(key: string, value: unknown) => unknown} */ (markNonIntegers);
+    body = JSON.parse(text.slice(PREFIX.length), reviver);
   } catch {
     throw new Wac1Error("invalid_message", "malformed JSON");
   }
