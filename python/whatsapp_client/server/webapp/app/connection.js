@@ -3,13 +3,16 @@
 // the server resends every message not yet acknowledged, and the outbox resends every
 // message whose `sent` never came (the server makes a resent id idempotent).
 
+/** A frame from the server (§7): a JSON object, each member checked where it is used. */
+/** @typedef {Record<string, unknown>} Frame */
+
 const DELAYS_MS = [250, 500, 1000, 2000, 4000];
 const PING_MS = 25_000;
 
 export class Connection {
   /**
    * @param {string} token
-   * @param {{onFrame: (frame: any) => void, onReady: () => void, onState: (state: string) => void,
+   * @param {{onFrame: (frame: Frame) => void, onReady: () => void, onState: (state: string) => void,
    *   onRejected: () => void}} handlers
    */
   constructor(token, handlers) {
@@ -35,12 +38,15 @@ export class Connection {
     this.handlers.onState("connecting");
     socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: this.token }));
     socket.onmessage = (event) => {
-      let frame;
+      /** @type {unknown} */
+      let parsed;
       try {
-        frame = JSON.parse(String(event.data));
+        parsed = JSON.parse(String(event.data));
       } catch {
         return; // not a frame of §7
       }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return; // nor is this
+      const frame = /** @type {Frame} */ (parsed);
       if (frame.type === "auth_ok") {
         this.ready = true;
         this.attempt = 0;

@@ -19,6 +19,7 @@ const SIGNED_PREKEY_KEEP_S = 14 * DAY_S;
 
 /** @typedef {import("./store.js").Entry} Entry */
 /** @typedef {import("../wac1/keys.js").Account} Account */
+/** @typedef {import("./connection.js").Frame} Frame */
 
 export class Messenger extends EventTarget {
   /**
@@ -221,7 +222,7 @@ export class Messenger extends EventTarget {
 
   // -- receiving ----------------------------------------------------------------------------
 
-  async handle(/** @type {any} */ frame) {
+  async handle(/** @type {Frame} */ frame) {
     switch (frame.type) {
       case "message": return this.receive(frame);
       case "sent": return this.sentAnswer(frame);
@@ -234,7 +235,7 @@ export class Messenger extends EventTarget {
     }
   }
 
-  async receive(/** @type {any} */ frame) {
+  async receive(/** @type {Frame} */ frame) {
     const from = String(frame.from);
     if (await this.store.hasEntry(from, frame.id)) {
       this.connection?.send({ type: "ack", ids: [frame.id] }); // a resend: stored already
@@ -263,7 +264,7 @@ export class Messenger extends EventTarget {
     this.emit("contacts");
   }
 
-  async receiveGroup(/** @type {any} */ frame) {
+  async receiveGroup(/** @type {Frame} */ frame) {
     const conversation = groupConversation(String(frame.group_id));
     if (await this.store.hasEntry(conversation, frame.id)) {
       if (frame.from === this.user.id) await this.sentAnswer(frame);
@@ -271,7 +272,7 @@ export class Messenger extends EventTarget {
     }
     if (!(await this.store.contact(conversation))) {
       // A group one was just added to: its members' names come with it.
-      await this.store.addGroup(await this.api.call("GET", `/api/groups/${encodeURIComponent(frame.group_id)}`));
+      await this.store.addGroup(await this.api.call("GET", `/api/groups/${encodeURIComponent(String(frame.group_id))}`));
     }
     /** @type {Entry} */
     const entry = {
@@ -283,17 +284,19 @@ export class Messenger extends EventTarget {
     this.emit("contacts");
   }
 
-  async sentAnswer(/** @type {any} */ frame) {
+  async sentAnswer(/** @type {Frame} */ frame) {
     const pending = (await this.store.outbox()).find((o) => o.frame.id === frame.id);
     if (pending === undefined) return;
-    await this.store.commit({ conversation: pending.conversation, outboxRemove: [frame.id], status: { ids: [frame.id], status: "sent", timestamp: frame.timestamp } });
+    const id = pending.frame.id; // the same string as frame.id
+    const timestamp = typeof frame.timestamp === "number" ? frame.timestamp : undefined;
+    await this.store.commit({ conversation: pending.conversation, outboxRemove: [id], status: { ids: [id], status: "sent", timestamp } });
     this.emit("history", { conversation: pending.conversation });
   }
 
-  async statusUpdate(/** @type {any} */ frame) {
+  async statusUpdate(/** @type {Frame} */ frame) {
     const conversation = String(frame.by);
     const ids = Array.isArray(frame.message_ids) ? frame.message_ids.map(String) : [];
-    if (!STATUS_ORDER.includes(frame.status)) return;
+    if (typeof frame.status !== "string" || !STATUS_ORDER.includes(frame.status)) return;
     await this.store.commit({ conversation, outboxRemove: ids, status: { ids, status: frame.status } });
     this.emit("history", { conversation });
   }

@@ -21,7 +21,8 @@ const STATUS_ORDER = ["pending", "sent", "delivered", "read"];
  *   outgoing: boolean, refused?: string}} Entry
  * @typedef {{id: string, name: string, kind: "peer" | "group", unread: number, lastAt: number,
  *   verified?: string | null, identityChanged?: boolean, members?: Record<string, string>}} Conversation
- * @typedef {{conversation: string, frame: any}} Outgoing
+ * @typedef {{type: string, id: string} & Record<string, unknown>} OutgoingFrame
+ * @typedef {{conversation: string, frame: OutgoingFrame}} Outgoing
  * @typedef {{conversation: string, record?: PeerRecord, account?: Account | null, append?: Entry[], unread?: number,
  *   outboxAdd?: Outgoing[], outboxRemove?: string[],
  *   status?: {ids: string[], status: string, timestamp?: number}}} Change
