@@ -5,6 +5,8 @@
 
 import { fromBase64, openAttachment, sealAttachment, toBase64 } from "../wac1/index.js";
 
+/** @typedef {import("./store.js").Payload} Payload */
+
 const INLINE_LIMIT = 64 * 1024;
 const IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
@@ -29,17 +31,28 @@ export async function payloadOf(file, api) {
   return payload;
 }
 
-/** The plaintext bytes of a media payload (downloaded and opened for an attachment). */
-export async function mediaBytes(/** @type {any} */ payload, /** @type {import("./api.js").Api} */ api) {
-  if (typeof payload.data === "string") return fromBase64(payload.data, "data");
+/**
+ * The payload's `attachment` member when it is an object, else null.
+ * @param {Payload} payload
+ * @returns {Record<string, unknown> | null}
+ */
+function attachmentOf(payload) {
   const a = payload.attachment;
+  return typeof a === "object" && a !== null ? /** @type {Record<string, unknown>} */ (a) : null;
+}
+
+/** The plaintext bytes of a media payload (downloaded and opened for an attachment). */
+export async function mediaBytes(/** @type {Payload} */ payload, /** @type {import("./api.js").Api} */ api) {
+  if (typeof payload.data === "string") return fromBase64(payload.data, "data");
+  const a = attachmentOf(payload);
+  if (a === null) throw new Error("the message carries neither data nor an attachment");
   const blob = await api.download(String(a.id));
   return openAttachment(blob, { key: fromBase64(a.key, "key"), digest: fromBase64(a.digest, "digest"), size: Number(a.size) });
 }
 
-function describe(/** @type {any} */ payload) {
+function describe(/** @type {Payload} */ payload) {
   const name = typeof payload.filename === "string" ? payload.filename : payload.type;
-  const size = typeof payload.data === "string" ? Math.floor((payload.data.length * 3) / 4) : Number(payload.attachment?.size ?? 0);
+  const size = typeof payload.data === "string" ? Math.floor((payload.data.length * 3) / 4) : Number(attachmentOf(payload)?.size ?? 0);
   return `${name} (${size < 1024 ? `${size} B` : `${(size / 1024).toFixed(1)} KiB`})`;
 }
 
@@ -47,14 +60,15 @@ function describe(/** @type {any} */ payload) {
  * Fills `container` with a media payload: images are shown, other files get a button that
  * saves them. Failures (a corrupt or expired attachment) are shown in place.
  * @param {HTMLElement} container
- * @param {any} payload
+ * @param {Payload} payload
  * @param {import("./api.js").Api} api
  */
 export function renderMedia(container, payload, api) {
   const label = document.createElement("span");
   label.className = "text";
   label.textContent = describe(payload);
-  const isImage = payload.type === "image" && IMAGE_TYPES.includes(payload.mime);
+  const mime = typeof payload.mime === "string" ? payload.mime : "";
+  const isImage = payload.type === "image" && IMAGE_TYPES.includes(mime);
   const fail = (/** @type {unknown} */ error) => {
     label.textContent = `${describe(payload)}: cannot be opened (${error instanceof Error ? error.message : error})`;
   };
@@ -63,7 +77,7 @@ export function renderMedia(container, payload, api) {
     img.alt = typeof payload.caption === "string" ? payload.caption : describe(payload);
     container.append(img);
     mediaBytes(payload, api).then((bytes) => {
-      img.src = URL.createObjectURL(new Blob([bytes], { type: payload.mime }));
+      img.src = URL.createObjectURL(new Blob([bytes], { type: mime }));
     }, fail);
   } else {
     const save = document.createElement("button");

@@ -63,14 +63,19 @@ export class Messenger extends EventTarget {
     return new Messenger(store, api, user, account);
   }
 
-  /** Runs `step` after every step before it; its failure does not stop the queue. */
-  run(/** @type {() => Promise<any>} */ step) {
+  /**
+   * Runs `step` after every step before it; its failure does not stop the queue.
+   * @template T
+   * @param {() => Promise<T>} step
+   * @returns {Promise<T>}
+   */
+  run(step) {
     const next = this.queue.then(step);
     this.queue = next.catch((error) => this.emit("problem", { message: String(error?.message ?? error) }));
     return next;
   }
 
-  emit(/** @type {string} */ type, /** @type {any} */ detail = {}) {
+  emit(/** @type {string} */ type, /** @type {unknown} */ detail = {}) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 

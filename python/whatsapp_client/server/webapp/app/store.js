@@ -17,7 +17,8 @@ const STATUS_ORDER = ["pending", "sent", "delivered", "read"];
 /**
  * @typedef {import("../wac1/keys.js").Account} Account
  * @typedef {import("../wac1/peer.js").PeerRecord} PeerRecord
- * @typedef {{id: string, from: string, payload: any, timestamp: number, status: string,
+ * @typedef {Record<string, unknown>} Payload a §5 plaintext (`type` and its members)
+ * @typedef {{id: string, from: string, payload: Payload, timestamp: number, status: string,
  *   outgoing: boolean, refused?: string}} Entry
  * @typedef {{id: string, name: string, kind: "peer" | "group", unread: number, lastAt: number,
  *   verified?: string | null, identityChanged?: boolean, members?: Record<string, string>}} Conversation
