@@ -1,4 +1,14 @@
-// The reference server's REST API (PROTOCOL.md §6, §8) on the page's own origin.
+// The reference server's REST API (PROTOCOL.md §6, §8) on the page's own origin. `call`
+// answers `unknown`; each caller names the answer's type below, the shape §6 gives it (a
+// prekey bundle, which keys are made from, is checked member by member by parseBundle).
+
+/**
+ * @typedef {{id: string, username: string}} User
+ * @typedef {{token: string, user: User}} AuthAnswer `POST /api/auth/login` and `register`
+ * @typedef {{id: string, name: string, members?: {user_id: string, username: string}[]}} Group
+ * @typedef {{available: number, signed_prekey_id: number}} KeyStatus `GET /api/keys/status`
+ * @typedef {{id: string, size: number, expires_at: number}} Upload `POST /api/attachments`
+ */
 
 /** An error answer of the server, or a network failure (`status` 0, code `network`). */
 export class ApiError extends Error {
@@ -39,9 +49,10 @@ export class Api {
       let code = "http_error";
       let message = `${response.status} ${response.statusText}`;
       try {
-        const answer = await response.json();
-        code = answer.error.code;
-        message = answer.error.message;
+        // Any JSON value is safe below: each step is optional and the members are checked.
+        const answer = /** @type {{error?: {code?: unknown, message?: unknown}} | null} */ (await response.json());
+        if (typeof answer?.error?.code === "string") code = answer.error.code;
+        if (typeof answer?.error?.message === "string") message = answer.error.message;
       } catch {
         // not the §6 error shape: keep the HTTP status
       }
@@ -50,16 +61,26 @@ export class Api {
     return response;
   }
 
-  /** The JSON answer, or null for 204. */
-  async call(/** @type {string} */ method, /** @type {string} */ path, /** @type {unknown} */ json = undefined) {
+  /**
+   * The JSON answer, or null for 204.
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [json]
+   * @returns {Promise<unknown>}
+   */
+  async call(method, path, json = undefined) {
     const response = await this.raw(method, path, { json });
     return response.status === 204 ? null : response.json();
   }
 
-  /** Uploads an encrypted blob: `{id, size, expires_at}`. */
-  async upload(/** @type {Uint8Array} */ blob) {
+  /**
+   * Uploads an encrypted blob.
+   * @param {Uint8Array} blob
+   * @returns {Promise<Upload>}
+   */
+  async upload(blob) {
     const response = await this.raw("POST", "/api/attachments", { body: blob, headers: { "Content-Type": "application/octet-stream" } });
-    return response.json();
+    return /** @type {Promise<Upload>} */ (response.json());
   }
 
   /** Downloads a blob's bytes. */

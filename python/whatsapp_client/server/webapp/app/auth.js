@@ -5,7 +5,7 @@ import { Api, ApiError } from "./api.js";
 
 const SESSION = "session";
 
-/** @typedef {{token: string, user: {id: string, username: string}}} Session */
+/** @typedef {{token: string, user: import("./api.js").User}} Session */
 
 /** The session stored by an earlier sign-in, or null. */
 export async function savedSession(/** @type {import("./vault.js").Vault} */ vault) {
@@ -40,7 +40,7 @@ export function signIn(vault) {
       }
       for (const button of form.querySelectorAll("button")) button.disabled = true;
       try {
-        const answer = await new Api().call("POST", `/api/auth/${action}`, { username: name, password: password.value });
+        const answer = /** @type {import("./api.js").AuthAnswer} */ (await new Api().call("POST", `/api/auth/${action}`, { username: name, password: password.value }));
         /** @type {Session} */
         const session = { token: answer.token, user: answer.user };
         await vault.put(SESSION, session);

@@ -20,6 +20,8 @@ const SIGNED_PREKEY_KEEP_S = 14 * DAY_S;
 /** @typedef {import("./store.js").Entry} Entry */
 /** @typedef {import("../wac1/keys.js").Account} Account */
 /** @typedef {import("./connection.js").Frame} Frame */
+/** @typedef {import("./api.js").User} User */
+/** @typedef {import("./api.js").Group} Group */
 
 export class Messenger extends EventTarget {
   /**
@@ -117,7 +119,7 @@ export class Messenger extends EventTarget {
       const rotated = await wac1.rotateSignedPrekey(this.account);
       await this.saveAccount(wac1.dropSignedPrekeysBefore(rotated, now - SIGNED_PREKEY_KEEP_S));
     }
-    const status = await this.api.call("GET", "/api/keys/status");
+    const status = /** @type {import("./api.js").KeyStatus} */ (await this.api.call("GET", "/api/keys/status"));
     if (status.signed_prekey_id !== this.account.signedPrekeys[0].keyId) {
       await this.api.call("PUT", "/api/keys/signed-prekey", wac1.keysPayload(this.account).signed_prekey);
     }
@@ -138,7 +140,7 @@ export class Messenger extends EventTarget {
 
   /** Finds a user by name and adds it to the contacts: the contact, or null. */
   async findUser(/** @type {string} */ username) {
-    const user = await this.api.call("GET", `/api/users?username=${encodeURIComponent(username)}`);
+    const user = /** @type {User} */ (await this.api.call("GET", `/api/users?username=${encodeURIComponent(username)}`));
     if (user.id === this.user.id) return null;
     await this.run(() => this.store.addContact(user));
     this.connection?.send({ type: "subscribe_presence", user_ids: [user.id] });
@@ -147,7 +149,7 @@ export class Messenger extends EventTarget {
   }
 
   async createGroup(/** @type {string} */ name, /** @type {string[]} */ memberIds) {
-    const group = await this.api.call("POST", "/api/groups", { name, member_ids: memberIds });
+    const group = /** @type {Group} */ (await this.api.call("POST", "/api/groups", { name, member_ids: memberIds }));
     await this.run(() => this.store.addGroup(group));
     this.emit("contacts");
     return group;
@@ -155,10 +157,11 @@ export class Messenger extends EventTarget {
 
   /** Learns the groups one belongs to and fetches what was said while offline. */
   async syncGroups() {
-    const { groups } = await this.api.call("GET", "/api/groups");
+    const { groups } = /** @type {{groups: Group[]}} */ (await this.api.call("GET", "/api/groups"));
     for (const group of groups) {
       await this.store.addGroup(group);
-      const { messages } = await this.api.call("GET", `/api/groups/${encodeURIComponent(group.id)}/messages?limit=100`);
+      const path = `/api/groups/${encodeURIComponent(group.id)}/messages?limit=100`;
+      const { messages } = /** @type {{messages: Frame[]}} */ (await this.api.call("GET", path));
       for (const frame of messages.reverse()) await this.receiveGroup(frame);
     }
     this.emit("contacts");
@@ -259,7 +262,7 @@ export class Messenger extends EventTarget {
       change = { conversation: from, append: [{ ...base, payload: { type: "refused" }, refused: error.code }] };
     }
     if (!(await this.store.contact(from))) {
-      await this.store.addContact(await this.api.call("GET", `/api/users/${encodeURIComponent(from)}`));
+      await this.store.addContact(/** @type {User} */ (await this.api.call("GET", `/api/users/${encodeURIComponent(from)}`)));
       this.connection?.send({ type: "subscribe_presence", user_ids: [from] });
     }
     await this.store.commit({ ...change, unread: 1 });
@@ -277,7 +280,8 @@ export class Messenger extends EventTarget {
     }
     if (!(await this.store.contact(conversation))) {
       // A group one was just added to: its members' names come with it.
-      await this.store.addGroup(await this.api.call("GET", `/api/groups/${encodeURIComponent(String(frame.group_id))}`));
+      const group = /** @type {Group} */ (await this.api.call("GET", `/api/groups/${encodeURIComponent(String(frame.group_id))}`));
+      await this.store.addGroup(group);
     }
     /** @type {Entry} */
     const entry = {
@@ -335,11 +339,19 @@ export class Messenger extends EventTarget {
   }
 }
 
-/** A §5 payload: JSON objects as they are; anything else shown as text. */
-export function parsePayload(/** @type {string} */ text) {
+/**
+ * A §5 payload: JSON objects as they are; anything else shown as text.
+ * @param {string} text
+ * @returns {import("./store.js").Payload}
+ */
+export function parsePayload(text) {
   try {
+    /** @type {unknown} */
     const value = JSON.parse(text);
-    if (value !== null && typeof value === "object" && !Array.isArray(value) && typeof value.type === "string") return value;
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const payload = /** @type {import("./store.js").Payload} */ (value);
+      if (typeof payload.type === "string") return payload;
+    }
   } catch {
     // plain text from an older sender
   }

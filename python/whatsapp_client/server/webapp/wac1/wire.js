@@ -59,7 +59,7 @@ function hasDuplicateMembers(/** @type {string} */ text) {
       while (/\s/.test(text[next] ?? "")) next++;
       const members = open[open.length - 1];
       if (text[next] === ":" && members) {
-        const name = JSON.parse(text.slice(i, end + 1));
+        const name = /** @type {string} */ (JSON.parse(text.slice(i, end + 1)));
         if (members.has(name)) return true;
         members.add(name);
       }
