@@ -270,13 +270,17 @@ class Connection:
                 "not logged in: call login() before connect()", code="not_logged_in"
             )
         timeout = self._config.connect_timeout
-        try:
-            ws = await wait_for(
-                self._session().ws_connect(
-                    self._config.ws_url, max_msg_size=MAX_FRAME, autoping=True, heartbeat=None
-                ),
-                timeout,
+        connecting = asyncio.ensure_future(
+            self._session().ws_connect(
+                self._config.ws_url, max_msg_size=MAX_FRAME, autoping=True, heartbeat=None
             )
+        )
+        try:
+            ws = await wait_for(connecting, timeout)
+        except asyncio.CancelledError:
+            # Stopped just as the socket opened: nobody will use it, so close it.
+            connecting.add_done_callback(_close_unclaimed)
+            raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise errors.ConnectionError(
                 f"cannot open the WebSocket {self._config.ws_url}: {exc.__class__.__name__}"
@@ -341,6 +345,19 @@ class Connection:
                 await ws.send_str(encode_frame(Ping()))
             except (aiohttp.ClientError, ConnectionResetError, RuntimeError):
                 return
+
+
+def _close_unclaimed(connecting: asyncio.Future[WebSocket]) -> None:
+    """Closes a WebSocket that finished opening after its caller was cancelled (otherwise
+    it stays open until garbage collection, which warns about the unclosed response)."""
+    if connecting.cancelled() or connecting.exception() is not None:
+        return
+    closing = asyncio.ensure_future(connecting.result().close())
+    _CLOSING.add(closing)  # the loop keeps only a weak reference to a task
+    closing.add_done_callback(_CLOSING.discard)
+
+
+_CLOSING: set[asyncio.Future[bool]] = set()
 
 
 def _not_connected() -> errors.ConnectionError:
