@@ -1,111 +1,113 @@
-"""Server-side functions of the PostgreSQL storage (migration 2).
+"""Server-side functions of the PostgreSQL storage, set-based (migration 3).
 
-Storing a batch of direct messages and acknowledging delivered ones each took five or six
-round trips (BEGIN, the row locks, the lookups, the writes, COMMIT), and one process's
-ordered writes go one transaction at a time: on a busy host every round trip is a chance
-to wait for a CPU, and that wait is paid by every message queued behind it. Each step is
-now one PL/pgSQL function called as one statement, so it is one round trip and one
-implicit transaction, with the same locks in the same order as before: the recipients'
-``users`` rows first (``FOR UPDATE``, in id order), then the messages.
+Migration 2 stored a batch of messages and applied a run of acknowledgements in PL/pgSQL
+loops (pg_functions_v2.py): four or five statements per message, each with the
+interpreter's overhead, so PostgreSQL spent about 50 µs of CPU per message on each side,
+and one process's ordered writer waits for every one of them. Here a whole batch is a few
+statements:
+
+- ``wac_store_messages`` first checks whether the batch is the common case (every message
+  new and distinct, every recipient known and with room for all of its messages of the
+  batch); then one INSERT and one UPDATE of the counters do it. Otherwise it hands the
+  batch to the loop of migration 2, kept as ``wac_store_messages_loop``, which answers
+  duplicates and quota errors one message at a time.
+- ``wac_acknowledge`` is one statement: a message is cleared by the first acknowledgement
+  (in number order) that names it, which is what the loop did.
+
+Locks are taken as before: the recipients' ``users`` rows first, ``FOR UPDATE`` in id order.
+Every write to a recipient's messages (storing, acknowledging, marking read) holds that
+row, so the acknowledgement reads the statuses it reports without locking each message.
 """
 
 from __future__ import annotations
 
-# One answer per message, in the order given: (stamp, new, error). A known (sender, id)
-# answers its stored timestamp and is not stored again; quotas are checked against the
-# counters as they grow within the batch; seq values follow the order of the batch.
+RENAME_STORE_LOOP = """
+ALTER FUNCTION wac_store_messages(
+    TEXT[], TEXT[], TEXT[], TEXT[], BIGINT[], BIGINT[], BIGINT[], BIGINT
+) RENAME TO wac_store_messages_loop
+"""
+
+# One answer per message, in the order given: (stamp, new, error). seq values follow the
+# order of the batch (rows leave the ORDER BY in order; nextval() is taken per row).
 STORE_MESSAGES = """
 CREATE FUNCTION wac_store_messages(
     p_sender TEXT[], p_id TEXT[], p_recipient TEXT[], p_content TEXT[], p_size BIGINT[],
     p_max_pending BIGINT[], p_max_bytes BIGINT[], p_now BIGINT
 ) RETURNS TABLE (stamp BIGINT, is_new BOOLEAN, error TEXT)
 LANGUAGE plpgsql AS $$
-DECLARE
-    i INTEGER;
-    known BIGINT;
-    queued BIGINT;
-    queued_bytes BIGINT;
 BEGIN
     PERFORM 1 FROM users u WHERE u.id = ANY(p_recipient) ORDER BY u.id FOR UPDATE;
-    FOR i IN 1 .. coalesce(array_length(p_sender, 1), 0) LOOP
-        SELECT m.timestamp INTO known FROM messages m
-            WHERE m.sender = p_sender[i] AND m.id = p_id[i];
-        IF FOUND THEN
-            stamp := known; is_new := FALSE; error := NULL;
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        SELECT u.pending_count, u.pending_bytes INTO queued, queued_bytes FROM users u
-            WHERE u.id = p_recipient[i];
-        stamp := 0; is_new := FALSE;
-        IF NOT FOUND THEN
-            error := 'user_not_found';
-        ELSIF queued >= p_max_pending[i] THEN
-            error := 'queue_full';
-        ELSIF p_max_bytes[i] IS NOT NULL AND queued_bytes + p_size[i] > p_max_bytes[i] THEN
-            error := 'recipient_quota_exceeded';
-        ELSE
-            INSERT INTO messages (sender, id, recipient, content, timestamp, status)
-                VALUES (p_sender[i], p_id[i], p_recipient[i], p_content[i], p_now, 'sent');
-            UPDATE users u SET pending_count = u.pending_count + 1,
-                pending_bytes = u.pending_bytes + p_size[i]
-                WHERE u.id = p_recipient[i];
-            stamp := p_now; is_new := TRUE; error := NULL;
-        END IF;
-        RETURN NEXT;
-    END LOOP;
+    IF EXISTS (
+        SELECT 1 FROM unnest(p_sender, p_id) AS b(s, i) GROUP BY b.s, b.i HAVING count(*) > 1
+    ) OR EXISTS (
+        SELECT 1 FROM unnest(p_sender, p_id) AS b(s, i)
+        JOIN messages m ON m.sender = b.s AND m.id = b.i
+    ) OR EXISTS (
+        SELECT 1 FROM (
+            SELECT b.r, b.mp, b.mb, row_number() OVER w AS k, sum(b.sz) OVER w AS bytes
+            FROM unnest(p_recipient, p_size, p_max_pending, p_max_bytes) WITH ORDINALITY
+                AS b(r, sz, mp, mb, o)
+            WINDOW w AS (PARTITION BY b.r ORDER BY b.o)
+        ) q LEFT JOIN users u ON u.id = q.r
+        WHERE u.id IS NULL OR u.pending_count + q.k > q.mp
+            OR (q.mb IS NOT NULL AND u.pending_bytes + q.bytes > q.mb)
+    ) THEN
+        RETURN QUERY SELECT * FROM wac_store_messages_loop(
+            p_sender, p_id, p_recipient, p_content, p_size, p_max_pending, p_max_bytes, p_now
+        );
+        RETURN;
+    END IF;
+    INSERT INTO messages (sender, id, recipient, content, timestamp, status)
+        SELECT b.s, b.i, b.r, b.c, p_now, 'sent'
+        FROM unnest(p_sender, p_id, p_recipient, p_content) WITH ORDINALITY AS b(s, i, r, c, o)
+        ORDER BY b.o;
+    UPDATE users u SET pending_count = u.pending_count + g.added,
+        pending_bytes = u.pending_bytes + g.bytes
+        FROM (
+            SELECT b.r, count(*) AS added, sum(b.sz) AS bytes
+            FROM unnest(p_recipient, p_size) AS b(r, sz) GROUP BY b.r
+        ) g
+        WHERE u.id = g.r;
+    RETURN QUERY SELECT p_now, TRUE, NULL::TEXT
+        FROM generate_series(1, coalesce(array_length(p_sender, 1), 0));
 END
 $$
 """
 
-# Several acknowledgements in one statement: (ack number, recipient, id) triples, the acks
-# applied in number order. For each, the messages that still had content, in seq order:
-# their content is dropped, 'sent' becomes 'delivered' (was_sent says whom to tell) and
-# the recipient's counters shrink by what was freed. Every recipient's row is locked first,
-# in id order, as the store does, so the two never deadlock.
+# (ack number, recipient, id) triples. A message still holding content is cleared by the
+# lowest-numbered acknowledgement naming it: its content dropped, 'sent' made 'delivered'
+# (was_sent says whom to tell), its recipient's counters shrunk. Answers in ack order, then
+# seq order within an ack.
 ACKNOWLEDGE = """
-CREATE FUNCTION wac_acknowledge(p_ack INTEGER[], p_recipient TEXT[], p_id TEXT[])
+CREATE OR REPLACE FUNCTION wac_acknowledge(p_ack INTEGER[], p_recipient TEXT[], p_id TEXT[])
 RETURNS TABLE (ack INTEGER, sender TEXT, id TEXT, was_sent BOOLEAN)
 LANGUAGE plpgsql AS $$
-DECLARE
-    one INTEGER;
-    who TEXT;
-    wanted TEXT[];
-    senders TEXT[];
-    ids TEXT[];
-    sent_flags BOOLEAN[];
-    cleared BIGINT;
-    freed BIGINT;
 BEGIN
     PERFORM 1 FROM users u WHERE u.id = ANY(p_recipient) ORDER BY u.id FOR UPDATE;
-    FOR one, who, wanted IN
-        SELECT a.n, min(a.r), array_agg(a.i)
-        FROM unnest(p_ack, p_recipient, p_id) AS a(n, r, i)
-        GROUP BY a.n ORDER BY a.n
-    LOOP
-        WITH old AS (
-            SELECT m.seq, m.status, octet_length(m.content) AS size FROM messages m
-            WHERE m.recipient = who AND m.id = ANY(wanted) AND m.content IS NOT NULL
-            FOR UPDATE
-        ), changed AS (
-            UPDATE messages m SET content = NULL,
-                status = CASE m.status WHEN 'sent' THEN 'delivered' ELSE m.status END
-            FROM old WHERE m.seq = old.seq
-            RETURNING m.seq, m.sender, m.id, old.status = 'sent' AS was_sent, old.size
-        )
-        SELECT array_agg(c.sender ORDER BY c.seq), array_agg(c.id ORDER BY c.seq),
-            array_agg(c.was_sent ORDER BY c.seq), count(*), coalesce(sum(c.size), 0)
-            INTO senders, ids, sent_flags, cleared, freed
-            FROM changed c;
-        IF cleared > 0 THEN
-            UPDATE users u SET pending_count = greatest(0, u.pending_count - cleared),
-                pending_bytes = greatest(0, u.pending_bytes - freed)
-                WHERE u.id = who;
-            RETURN QUERY SELECT one, t.s, t.i, t.w
-                FROM unnest(senders, ids, sent_flags) WITH ORDINALITY AS t(s, i, w, k)
-                ORDER BY t.k;
-        END IF;
-    END LOOP;
+    RETURN QUERY
+    WITH wanted AS (
+        SELECT a.r, a.i, min(a.n) AS n FROM unnest(p_ack, p_recipient, p_id) AS a(n, r, i)
+        GROUP BY a.r, a.i
+    ), old AS (
+        SELECT m.seq, m.status, octet_length(m.content) AS size, w.n
+        FROM messages m JOIN wanted w ON m.recipient = w.r AND m.id = w.i
+        WHERE m.content IS NOT NULL
+    ), changed AS (
+        UPDATE messages m SET content = NULL,
+            status = CASE m.status WHEN 'sent' THEN 'delivered' ELSE m.status END
+        FROM old WHERE m.seq = old.seq
+        RETURNING m.seq, m.sender, m.id, m.recipient, old.status = 'sent' AS sent_before,
+            old.size, old.n
+    ), counted AS (
+        UPDATE users u SET pending_count = greatest(0, u.pending_count - g.cleared),
+            pending_bytes = greatest(0, u.pending_bytes - g.freed)
+        FROM (
+            SELECT c.recipient, count(*) AS cleared, sum(c.size) AS freed
+            FROM changed c GROUP BY c.recipient
+        ) g
+        WHERE u.id = g.recipient
+    )
+    SELECT c.n, c.sender, c.id, c.sent_before FROM changed c ORDER BY c.n, c.seq;
 END
 $$
 """

@@ -98,6 +98,9 @@ async def mark_read(
     unique = list(dict.fromkeys(ids))
     if not unique:
         return ()
+    # The reader's row, as an acknowledgement takes it: the two never change the same
+    # messages at once (wac_acknowledge reads their status before it updates them).
+    await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", reader)
     rows = await conn.fetch(
         "WITH changed AS (UPDATE messages SET status = 'read' WHERE recipient = $1"
         " AND sender = $2 AND id = ANY($3::text[]) AND status != 'read' RETURNING seq, id)"

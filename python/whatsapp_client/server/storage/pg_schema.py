@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from whatsapp_client.server.storage import pg_functions
+from whatsapp_client.server.storage import pg_functions, pg_functions_v2
 
 if TYPE_CHECKING:
     import asyncpg
@@ -111,7 +111,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX attachments_expiry ON attachments(expires_at)",
     ),
     # Storing and acknowledging direct messages in one round trip each.
-    2: (pg_functions.STORE_MESSAGES, pg_functions.ACKNOWLEDGE),
+    2: (pg_functions_v2.STORE_MESSAGES, pg_functions_v2.ACKNOWLEDGE),
+    # The same, set-based: a few statements per batch instead of a few per message.
+    3: (pg_functions.RENAME_STORE_LOOP, pg_functions.STORE_MESSAGES, pg_functions.ACKNOWLEDGE),
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)
