@@ -75,9 +75,11 @@ def local_factory() -> Callable[[PresenceHub, Callable[[str, int], None]], Fanou
 
 
 def redis_factory(
-    url: str, prefix: str, ttl: float = 30.0
+    url: str, prefix: str, ttl: float = 30.0, join_timeout: float = 1.0
 ) -> Callable[[PresenceHub, Callable[[str, int], None]], Fanout]:
     def make(presence: PresenceHub, on_offline: Callable[[str, int], None]) -> Fanout:
-        return RedisFanout(url, presence, on_offline, presence_ttl=ttl, prefix=prefix)
+        return RedisFanout(
+            url, presence, on_offline, presence_ttl=ttl, prefix=prefix, join_timeout=join_timeout
+        )
 
     return make

@@ -8,9 +8,11 @@ maintained by atomic scripts (:mod:`~whatsapp_client.server.redis_scripts`); eac
 refreshes an expiring ``alive`` entry and reaps the users of processes whose entry expired,
 so a crashed process's users go offline for everyone within ``presence_ttl`` seconds.
 
-A frame for a user with sockets on this process is written to them directly, and still
-published for the other processes holding that user's sockets; each envelope names the
-process that published it, and a process drops its own publications when they come back.
+A frame for a user with sockets on this process is written to them directly; it is
+published only if another process holds sockets of that user too (found by the handshake
+of :mod:`~whatsapp_client.server.redis_sharing`) or the user is held nowhere here. Each
+envelope names the process that published it, and a process drops its own publications
+when they come back.
 
 Pub/sub is fire-and-forget; it never carries the only copy of a message (those are
 committed first and resent from storage on the next connection).
@@ -21,8 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -35,25 +36,17 @@ from whatsapp_client.server.fanout import LocalRegistry, OfflineHook
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.presence import PresenceHub, now_ms
 from whatsapp_client.server.redis_envelope import decode_envelope, encode_envelope
+from whatsapp_client.server.redis_sharing import ACK, JOIN, LEAVE, Sharing, decode_control
+from whatsapp_client.server.redis_sharing import encode_control as control
+from whatsapp_client.server.redis_steps import RedisSteps
 
 log = get_logger("redis_fanout")
 
-Done = Callable[[Any], None]
 
 CLOSE_SERVICE_RESTART = 1012  # RFC 6455 registry: "service restart", clients reconnect
 CLOSE_FLUSH_SECONDS = 5.0  # at most this long to announce our users offline on close
 RESUBSCRIBE_PAUSE = 0.5  # seconds between attempts to get the subscription back
-
-
-class _Op:
-    """One queued step: a command, or a (un)subscription of the pub/sub connection."""
-
-    __slots__ = ("args", "done", "kind")
-
-    def __init__(self, kind: str, args: tuple[Any, ...], done: Done | None = None) -> None:
-        self.kind = kind  # "cmd", "sub" or "unsub"
-        self.args = args
-        self.done = done
+JOIN_TIMEOUT = 1.0  # seconds an attach waits for the other holders of its user to answer
 
 
 class RedisFanout:
@@ -66,6 +59,7 @@ class RedisFanout:
         presence_ttl: float = 30.0,
         prefix: str = "wac:",
         process_id: str | None = None,
+        join_timeout: float = JOIN_TIMEOUT,
     ) -> None:
         self._url = url
         self._presence = presence
@@ -76,11 +70,11 @@ class RedisFanout:
         # Envelopes this process published start with this: dropped when they come back.
         self._own = self.process_id.encode() + b"\n"
         self._local = LocalRegistry()
-        self._ops: deque[_Op] = deque()
-        self._wakeup = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._confirm: dict[bytes, deque[asyncio.Future[None]]] = {}
+        self._sharing = Sharing()
+        self._join_timeout = join_timeout
+        # Users whose first socket here is still attaching: their frames go through Redis.
+        self._attaching: dict[str, asyncio.Future[None]] = {}
+        self._steps: RedisSteps | None = None
         self._barriers: dict[bytes, asyncio.Future[None]] = {}
         self._client: aioredis.Redis | None = None
         self._pubsub: Any = None
@@ -108,12 +102,13 @@ class RedisFanout:
             raise BackendError(f"cannot reach Redis at {redact_url(self._url)}: {exc}") from None
         self._client = client
         self._pubsub = client.pubsub()
+        self._steps = RedisSteps(client, self._pubsub)
         # Always subscribed to something, so the reader blocks instead of polling.
         await self._pubsub.subscribe(self._k("proc:" + self.process_id))
         await self._heartbeat()
         loop = asyncio.get_running_loop()
         self._tasks = [
-            loop.create_task(self._run_ops()),
+            loop.create_task(self._steps.run()),
             loop.create_task(self._read()),
             loop.create_task(self._keep_alive()),
         ]
@@ -141,26 +136,36 @@ class RedisFanout:
 
     async def flush(self) -> None:
         """Wait until every step queued so far has been sent to Redis."""
-        while self._ops or not self._idle.is_set():
-            await self._idle.wait()
-            if self._ops:
-                await asyncio.sleep(0)
+        if self._steps is not None:
+            await self._steps.flush()
 
     # -- the Fanout protocol ----------------------------------------------------------------
 
     async def attach(self, conn: Connection) -> None:
-        if not self._local.add(conn):
-            return
         assert conn.user_id is not None
         user_id = conn.user_id
-        confirmed = self._subscribe(self._user_channel(user_id))
-        registered = self._queue_attach(user_id)
-        await confirmed
-        await registered
+        if not self._local.add(conn):
+            pending = self._attaching.get(user_id)
+            if pending is not None:
+                await asyncio.shield(pending)  # the first socket's handshake
+            return
+        attached: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._attaching[user_id] = attached
+        try:
+            confirmed = self.steps.subscribe(self._user_channel(user_id))
+            registered = self._queue_attach(user_id)
+            await confirmed
+            await self._join(user_id, await registered)
+        finally:
+            attached.set_result(None)
+            if self._attaching.get(user_id) is attached:
+                del self._attaching[user_id]
 
     def detach(self, conn: Connection) -> None:
         if self._local.remove(conn):
             assert conn.user_id is not None
+            for process_id in self._sharing.forget_user(conn.user_id):
+                self._tell(process_id, LEAVE, conn.user_id)
             self._queue_detach(conn.user_id)
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
@@ -176,27 +181,27 @@ class RedisFanout:
                 done.set_result(results)
 
         for user_id in wanted:
-            self._push(_Op("cmd", ("EXISTS", self._k("online:" + user_id)), collect))
+            self.steps.command("EXISTS", self._k("online:" + user_id), done=collect)
         counts = await done
         return {u for u, n in zip(wanted, counts) if isinstance(n, int) and n > 0}
 
     def publish(self, user_id: str, payload: bytes, key: DedupKey = None) -> None:
         # This process's sockets now, without the round trip; the other processes through
         # Redis (this one drops the copy that comes back).
-        self._local.send(user_id, payload, key)
+        if self._local.send(user_id, payload, key) and not self._elsewhere(user_id):
+            return
         data = encode_envelope(payload, key, self.process_id)
-        self._push(_Op("cmd", ("PUBLISH", self._user_channel(user_id), data)))
+        self.steps.command("PUBLISH", self._user_channel(user_id), data)
 
     async def deliver(self, user_id: str, payload: bytes) -> int:
         data = encode_envelope(payload, None, self.process_id)
         here = self._local.send(user_id, payload)
         if here:
             # Taken here already: no need to wait for Redis to say how many others did.
-            self._push(_Op("cmd", ("PUBLISH", self._user_channel(user_id), data)))
+            if self._elsewhere(user_id):
+                self.steps.command("PUBLISH", self._user_channel(user_id), data)
             return here
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._push(_Op("cmd", ("PUBLISH", self._user_channel(user_id), data), _settle(done)))
-        count = await done
+        count = await self.steps.call("PUBLISH", self._user_channel(user_id), data)
         # An error reached nobody: the caller keeps the frame durably instead.
         return count if isinstance(count, int) else 0
 
@@ -207,42 +212,75 @@ class RedisFanout:
         arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         token = uuid.uuid4().hex.encode()
         self._barriers[token] = arrived
-        self._push(_Op("cmd", ("PUBLISH", channel, token)))
+        self.steps.command("PUBLISH", channel, token)
         try:
             await arrived
         finally:
             self._barriers.pop(token, None)
 
     async def watch(self, user_ids: Iterable[str]) -> None:
-        waits = [self._subscribe(self._presence_channel(u)) for u in user_ids]
+        waits = [self.steps.subscribe(self._presence_channel(u)) for u in user_ids]
         if waits:
             await asyncio.gather(*waits)
 
     def unwatch(self, user_ids: Iterable[str]) -> None:
         for user_id in user_ids:
-            self._push(_Op("unsub", (self._presence_channel(user_id),)))
+            self.steps.unsubscribe(self._presence_channel(user_id))
 
     def connections(self) -> Iterable[Connection]:
         return self._local.connections()
 
-    # -- queued steps ------------------------------------------------------------------------
+    # -- sharing a user with other processes (redis_sharing.py) -----------------------------
 
-    def _push(self, op: _Op) -> None:
-        self._ops.append(op)
-        self._idle.clear()
-        self._wakeup.set()
+    def _elsewhere(self, user_id: str) -> bool:
+        """Whether a frame for a user held here must go through Redis as well: another
+        process holds the user too, or may (this process's handshake is not over)."""
+        return self._sharing.shared(user_id) or user_id in self._attaching
 
-    def _subscribe(self, channel: str) -> asyncio.Future[None]:
-        confirmed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._confirm.setdefault(channel.encode(), deque()).append(confirmed)
-        self._push(_Op("sub", (channel,)))
-        return confirmed
+    async def _join(self, user_id: str, holders: Any) -> None:
+        """Tell each other holder of the user that this process holds it now, and wait
+        (bounded) until they have answered, so they publish its frames from here on."""
+        if not isinstance(holders, list):  # the script failed: Redis is down, sockets close
+            return
+        others = [h.decode() if isinstance(h, bytes) else str(h) for h in holders]
+        others = [pid for pid in others if pid != self.process_id]
+        if not others:
+            return
+        answers = []
+        for process_id in others:
+            self._sharing.add(user_id, process_id)
+            answers.append(self._sharing.expect_ack(user_id, process_id))
+            self._tell(process_id, JOIN, user_id)
+        _done, late = await asyncio.wait(answers, timeout=self._join_timeout)
+        if late:
+            log.warning("holders did not answer a join", extra={"user_id": user_id})
+            self._sharing.stop_waiting(user_id, others)
+
+    def _tell(self, process_id: str, kind: bytes, user_id: str) -> None:
+        message = control(kind, user_id, self.process_id)
+        self.steps.command("PUBLISH", self._k("proc:" + process_id), message)
+
+    def _on_control(self, kind: bytes, user_id: str, process_id: str) -> None:
+        if kind == JOIN:
+            if self._local.has(user_id):
+                self._sharing.add(user_id, process_id)
+            self._tell(process_id, ACK, user_id)  # after the add: frames from now on go out
+        elif kind == LEAVE:
+            self._sharing.remove(user_id, process_id)
+        elif kind == ACK:
+            self._sharing.acked(user_id, process_id)
+
+    # -- queued steps (redis_steps.py) ------------------------------------------------------
+
+    @property
+    def steps(self) -> RedisSteps:
+        """The queue of Redis steps (once started)."""
+        if self._steps is None:
+            raise BackendError("the Redis fan-out is not started")
+        return self._steps
 
     def _queue_attach(self, user_id: str) -> asyncio.Future[Any]:
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        args = self._script_args(scripts.ATTACH, user_id)
-        self._push(_Op("cmd", args, _settle(done)))
-        return done
+        return self.steps.call(*self._script_args(scripts.ATTACH, user_id))
 
     def _queue_detach(self, user_id: str) -> None:
         stamp = now_ms()
@@ -251,59 +289,14 @@ class RedisFanout:
             if result == 1:
                 self._on_offline(user_id, stamp)
 
-        self._push(_Op("unsub", (self._user_channel(user_id),)))
+        self.steps.unsubscribe(self._user_channel(user_id))
         args = (*self._script_args(scripts.DETACH, user_id), str(stamp))
-        self._push(_Op("cmd", args, detached))
+        self.steps.command(*args, done=detached)
 
     def _script_args(self, script: str, user_id: str) -> tuple[Any, ...]:
         pid = self.process_id
         keys = (self._k("users:" + pid), self._k("online:" + user_id))
         return ("EVAL", script, 2, *keys, user_id, pid, self._presence_channel(user_id))
-
-    async def _run_ops(self) -> None:
-        assert self._client is not None
-        while True:
-            if not self._ops:
-                self._idle.set()
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            batch: list[_Op] = []
-            while self._ops and (not batch or self._ops[0].kind == "cmd" == batch[0].kind):
-                batch.append(self._ops.popleft())
-                if batch[0].kind != "cmd":
-                    break
-            try:
-                await self._send(batch)
-            except (RedisError, OSError) as exc:
-                log.error("redis step failed", extra={"error": repr(exc)})
-                if batch[0].kind == "sub":
-                    self._fail_confirmation(batch[0].args[0], exc)
-                for op in batch:
-                    if op.done is not None:
-                        op.done(exc)
-
-    async def _send(self, batch: list[_Op]) -> None:
-        assert self._client is not None
-        op = batch[0]
-        if op.kind == "sub":
-            await self._pubsub.subscribe(*op.args)
-            return
-        if op.kind == "unsub":
-            await self._pubsub.unsubscribe(*op.args)
-            return
-        pipe = self._client.pipeline(transaction=False)
-        for item in batch:
-            pipe.execute_command(*item.args)
-        results = await pipe.execute(raise_on_error=False)
-        for item, result in zip(batch, results):
-            if item.done is not None:
-                item.done(result)
-
-    def _fail_confirmation(self, channel: str, exc: BaseException) -> None:
-        waiters = self._confirm.get(channel.encode())
-        if waiters:
-            waiters.pop().set_exception(BackendError(f"cannot subscribe in Redis: {exc}"))
 
     # -- incoming --------------------------------------------------------------------------
 
@@ -324,21 +317,25 @@ class RedisFanout:
             channel: bytes = message["channel"]
             kind = message["type"]
             if kind == "subscribe":
-                waiters = self._confirm.get(channel)
-                if waiters:
-                    waiters.popleft().set_result(None)
-                    if not waiters:
-                        del self._confirm[channel]
+                self.steps.confirmed(channel)
             elif kind == "message":
                 data: bytes = message["data"]
                 if channel.startswith(user_prefix):
                     if data.startswith(self._own):
                         continue  # written to the local sockets when it was published
-                    _origin, payload, key = decode_envelope(data)
+                    try:
+                        _origin, payload, key = decode_envelope(data)
+                    except (ValueError, TypeError):  # not ours: never stop the reader
+                        log.warning("malformed message on a user channel dropped")
+                        continue
                     self._local.send(channel[len(user_prefix) :].decode(), payload, key)
                 elif channel.startswith(presence_prefix):
                     self._on_presence(channel[len(presence_prefix) :].decode(), data)
                 elif channel == own_channel:
+                    control_message = decode_control(data)
+                    if control_message is not None:
+                        self._on_control(*control_message)
+                        continue
                     arrived = self._barriers.get(data)
                     if arrived is not None and not arrived.done():
                         arrived.set_result(None)
@@ -374,13 +371,26 @@ class RedisFanout:
         if fresh == 0 and self._tasks:
             # Presumed dead and reaped (a long stall): register our users again.
             log.warning("presence entry had expired; registering again")
-            for user_id in self._local.users():
-                self._queue_attach(user_id)
+            users = self._local.users()
+            answers = await asyncio.gather(*(self._queue_attach(u) for u in users))
+            # A process that attached one of them meanwhile did not know about this one.
+            await asyncio.gather(
+                *(
+                    self._join(user_id, holders)
+                    for user_id, holders in zip(users, answers)
+                    if isinstance(holders, list) and self._local.has(user_id)
+                )
+            )
 
     async def _reap(self) -> None:
         assert self._client is not None
-        for raw in await self._client.smembers(self._k("procs")):
-            pid = raw.decode() if isinstance(raw, bytes) else str(raw)
+        procs = [
+            raw.decode() if isinstance(raw, bytes) else str(raw)
+            for raw in await self._client.smembers(self._k("procs"))
+        ]
+        # Reaped by anyone (or gone cleanly): stop publishing for its sockets.
+        self._sharing.keep_processes(procs)
+        for pid in procs:
             if pid == self.process_id:
                 continue
             stamp = now_ms()
@@ -388,11 +398,3 @@ class RedisFanout:
             gone = await self._client.eval(scripts.REAP, 3, *keys, pid, self._prefix, str(stamp))
             for user in gone:
                 self._on_offline(user.decode(), stamp)
-
-
-def _settle(future: asyncio.Future[Any]) -> Done:
-    def done(value: Any) -> None:
-        if not future.done():
-            future.set_result(value)
-
-    return done

@@ -10,13 +10,14 @@ set is not empty; the script that empties or fills it publishes the transition o
 from __future__ import annotations
 
 # KEYS: users:{process}, online:{user}; ARGV: user, process, presence channel.
+# Returns the processes that held the user before (the handshake of redis_sharing.py).
 ATTACH = """
 redis.call('SADD', KEYS[1], ARGV[1])
+local holders = redis.call('SMEMBERS', KEYS[2])
 if redis.call('SADD', KEYS[2], ARGV[2]) == 1 and redis.call('SCARD', KEYS[2]) == 1 then
   redis.call('PUBLISH', ARGV[3], '1')
-  return 1
 end
-return 0
+return holders
 """
 
 # KEYS: users:{process}, online:{user}; ARGV: user, process, presence channel, stamp.
