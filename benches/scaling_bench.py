@@ -88,8 +88,17 @@ async def servers(flags: Sequence[str], count: int) -> AsyncIterator[list[Server
 async def _measure(setup: str, procs: list[Server], args: argparse.Namespace) -> dict[str, Any]:
     urls = [p.ws_url for p in procs]
     cpu_before = sum(p.cpu_seconds() for p in procs)
+    others_before, host_before = _backend_cpu(), _host_cpu()
     moved = await throughput.run(procs[0].url, urls, args.pairs, args.messages, args.window)
     cpu_between = sum(p.cpu_seconds() for p in procs)
+    # Where the rest of the host's CPU went during the throughput run: the database, Redis
+    # and this process (the load generator), which share the cores with the servers.
+    others_after, host_after = _backend_cpu(), _host_cpu()
+    moved["backend_cpu_seconds"] = {
+        name: round(others_after.get(name, 0.0) - others_before.get(name, 0.0), 2)
+        for name in others_after
+    }
+    moved["host_busy_cpu_seconds"] = round(host_after - host_before, 2)
     timed = await latency.run(procs[0].url, urls, args.pairs, args.rate, args.seconds, args.warmup)
     moved["server_cpu_seconds"] = round(cpu_between - cpu_before, 2)
     timed["server_cpu_seconds"] = round(sum(p.cpu_seconds() for p in procs) - cpu_between, 2)
@@ -100,6 +109,38 @@ async def _measure(setup: str, procs: list[Server], args: argparse.Namespace) ->
         "latency": timed,
         "host_load": _host_load(),
     }
+
+
+def _backend_cpu() -> dict[str, float]:
+    """User + system CPU seconds so far of every PostgreSQL and Redis process on the host,
+    and of this process (the load generator); Linux only, empty elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"postgres": 0.0, "redis": 0.0}
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not pid.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{pid}/stat") as stat:
+                line = stat.read()
+            name = line[line.index("(") + 1 : line.rindex(")")]
+            fields = line[line.rindex(")") + 2 :].split()
+            seconds = (int(fields[11]) + int(fields[12])) / tick
+            for backend in totals:
+                if name.startswith(backend):
+                    totals[backend] += seconds
+    own = os.times()
+    totals["load_generator"] = own.user + own.system
+    return totals
+
+
+def _host_cpu() -> float:
+    """CPU seconds the whole host has been busy (all cores), from /proc/stat; 0 elsewhere."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/stat") as stat:
+            ticks = [int(x) for x in stat.readline().split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+    return 0.0
 
 
 def _hiredis() -> bool:
