@@ -282,3 +282,20 @@ async def test_a_frame_published_while_the_attach_is_under_way_still_reaches_the
     await attaching
     await settle(nodes)
     assert numbers(on_b) == [1]
+
+
+async def test_a_process_that_closes_tells_the_other_holders_to_stop_publishing_to_it(
+    nodes: list[Node], redis_server: str, key_prefix: str
+) -> None:
+    a, b, _ = nodes
+    bob = user()
+    assert isinstance(a.fanout, RedisFanout)
+    a.fanout._tasks[2].cancel()  # no liveness round: only b's `leave` can tell a
+    await a.fanout.attach(FakeConn(bob).conn)
+    await b.fanout.attach(FakeConn(bob).conn)
+    await b.fanout.close()
+    await settle([a])
+    async with Spy(redis_server, key_prefix + "u:" + bob) as spy:
+        a.fanout.publish(bob, frame(1))
+        await settle([a])
+        assert await spy.frames() == []

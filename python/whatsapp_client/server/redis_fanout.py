@@ -36,7 +36,7 @@ from whatsapp_client.server.fanout import LocalRegistry, OfflineHook
 from whatsapp_client.server.logs import get_logger
 from whatsapp_client.server.presence import PresenceHub, now_ms
 from whatsapp_client.server.redis_envelope import decode_envelope, encode_envelope
-from whatsapp_client.server.redis_sharing import ACK, JOIN, LEAVE, Sharing, decode_control
+from whatsapp_client.server.redis_sharing import Sharing, decode_control
 from whatsapp_client.server.redis_sharing import encode_control as control
 from whatsapp_client.server.redis_steps import RedisSteps
 
@@ -70,8 +70,7 @@ class RedisFanout:
         # Envelopes this process published start with this: dropped when they come back.
         self._own = self.process_id.encode() + b"\n"
         self._local = LocalRegistry()
-        self._sharing = Sharing()
-        self._join_timeout = join_timeout
+        self._sharing = Sharing(self.process_id, self._tell, join_timeout)
         # Users whose first socket here is still attaching: their frames go through Redis.
         self._attaching: dict[str, asyncio.Future[None]] = {}
         self._steps: RedisSteps | None = None
@@ -118,7 +117,7 @@ class RedisFanout:
         if self._client is None:
             return
         for user_id in self._local.users():
-            self._queue_detach(user_id)
+            self._leave(user_id)
         # Bounded: with Redis gone, the other processes reap our users after the TTL anyway.
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.flush(), CLOSE_FLUSH_SECONDS)
@@ -155,7 +154,7 @@ class RedisFanout:
             confirmed = self.steps.subscribe(self._user_channel(user_id))
             registered = self._queue_attach(user_id)
             await confirmed
-            await self._join(user_id, await registered)
+            await self._sharing.join(user_id, await registered)
         finally:
             attached.set_result(None)
             if self._attaching.get(user_id) is attached:
@@ -164,9 +163,7 @@ class RedisFanout:
     def detach(self, conn: Connection) -> None:
         if self._local.remove(conn):
             assert conn.user_id is not None
-            for process_id in self._sharing.forget_user(conn.user_id):
-                self._tell(process_id, LEAVE, conn.user_id)
-            self._queue_detach(conn.user_id)
+            self._leave(conn.user_id)
 
     async def online(self, user_ids: Iterable[str]) -> set[str]:
         wanted = list(user_ids)
@@ -237,38 +234,14 @@ class RedisFanout:
         process holds the user too, or may (this process's handshake is not over)."""
         return self._sharing.shared(user_id) or user_id in self._attaching
 
-    async def _join(self, user_id: str, holders: Any) -> None:
-        """Tell each other holder of the user that this process holds it now, and wait
-        (bounded) until they have answered, so they publish its frames from here on."""
-        if not isinstance(holders, list):  # the script failed: Redis is down, sockets close
-            return
-        others = [h.decode() if isinstance(h, bytes) else str(h) for h in holders]
-        others = [pid for pid in others if pid != self.process_id]
-        if not others:
-            return
-        answers = []
-        for process_id in others:
-            self._sharing.add(user_id, process_id)
-            answers.append(self._sharing.expect_ack(user_id, process_id))
-            self._tell(process_id, JOIN, user_id)
-        _done, late = await asyncio.wait(answers, timeout=self._join_timeout)
-        if late:
-            log.warning("holders did not answer a join", extra={"user_id": user_id})
-            self._sharing.stop_waiting(user_id, others)
+    def _leave(self, user_id: str) -> None:
+        """The user's last socket here is gone: tell the other holders, then unregister."""
+        self._sharing.leave(user_id)
+        self._queue_detach(user_id)
 
     def _tell(self, process_id: str, kind: bytes, user_id: str) -> None:
         message = control(kind, user_id, self.process_id)
         self.steps.command("PUBLISH", self._k("proc:" + process_id), message)
-
-    def _on_control(self, kind: bytes, user_id: str, process_id: str) -> None:
-        if kind == JOIN:
-            if self._local.has(user_id):
-                self._sharing.add(user_id, process_id)
-            self._tell(process_id, ACK, user_id)  # after the add: frames from now on go out
-        elif kind == LEAVE:
-            self._sharing.remove(user_id, process_id)
-        elif kind == ACK:
-            self._sharing.acked(user_id, process_id)
 
     # -- queued steps (redis_steps.py) ------------------------------------------------------
 
@@ -334,7 +307,9 @@ class RedisFanout:
                 elif channel == own_channel:
                     control_message = decode_control(data)
                     if control_message is not None:
-                        self._on_control(*control_message)
+                        kind, user_id, process_id = control_message
+                        held = self._local.has(user_id)
+                        self._sharing.on_control(kind, user_id, process_id, held)
                         continue
                     arrived = self._barriers.get(data)
                     if arrived is not None and not arrived.done():
@@ -376,7 +351,7 @@ class RedisFanout:
             # A process that attached one of them meanwhile did not know about this one.
             await asyncio.gather(
                 *(
-                    self._join(user_id, holders)
+                    self._sharing.join(user_id, holders)
                     for user_id, holders in zip(users, answers)
                     if isinstance(holders, list) and self._local.has(user_id)
                 )

@@ -22,7 +22,15 @@ subscribes to and where an older version ignores anything that is not its barrie
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from whatsapp_client.server.logs import get_logger
+
+log = get_logger("redis_fanout")
+
+# (process, kind, user): send a control message to that process's channel, in order.
+Tell = Callable[[str, bytes, str], None]
 
 JOIN = b"join\n"
 LEAVE = b"leave\n"
@@ -49,9 +57,48 @@ class Sharing:
     """Per local user, the other processes holding sockets of that user; and the acks a
     joining attach is waiting for."""
 
-    def __init__(self) -> None:
+    def __init__(self, process_id: str, tell: Tell, join_timeout: float) -> None:
+        self._process_id = process_id
+        self._tell = tell
+        self._join_timeout = join_timeout
         self._others: dict[str, set[str]] = {}
         self._waiting: dict[tuple[str, str], asyncio.Future[None]] = {}
+
+    async def join(self, user_id: str, holders: Any) -> None:
+        """This process now holds the user: tell each other holder (``holders``, the
+        ATTACH script's answer) and wait, bounded, until they have answered, so that they
+        publish the user's frames from here on."""
+        if not isinstance(holders, list):  # the script failed: Redis is down, sockets close
+            return
+        others = [h.decode() if isinstance(h, bytes) else str(h) for h in holders]
+        others = [pid for pid in others if pid != self._process_id]
+        if not others:
+            return
+        answers = []
+        for process_id in others:
+            self.add(user_id, process_id)
+            answers.append(self.expect_ack(user_id, process_id))
+            self._tell(process_id, JOIN, user_id)
+        _done, late = await asyncio.wait(answers, timeout=self._join_timeout)
+        if late:
+            log.warning("holders did not answer a join", extra={"user_id": user_id})
+            self.stop_waiting(user_id, others)
+
+    def leave(self, user_id: str) -> None:
+        """The user's last socket here is gone: tell the holders we knew of."""
+        for process_id in self.forget_user(user_id):
+            self._tell(process_id, LEAVE, user_id)
+
+    def on_control(self, kind: bytes, user_id: str, process_id: str, held_here: bool) -> None:
+        """A control message from ``process_id``; ``held_here``: we hold the user."""
+        if kind == JOIN:
+            if held_here:
+                self.add(user_id, process_id)
+            self._tell(process_id, ACK, user_id)  # after the add: frames from now on go out
+        elif kind == LEAVE:
+            self.remove(user_id, process_id)
+        elif kind == ACK:
+            self.acked(user_id, process_id)
 
     def shared(self, user_id: str) -> bool:
         return bool(self._others.get(user_id))
