@@ -21,8 +21,8 @@ import pytest
 from whatsapp_client import AttachmentCorruptError, ValidationError, WhatsAppClient, _core
 from whatsapp_client.client.attachment_files import cache_directory
 
+from .attachment_support import blobs_left, ids_of, inbox
 from .conftest import Registered, eventually
-from .test_attachments import blobs_left, ids_of, inbox
 
 MiB = 1024 * 1024
 _RealSealer = _core.AttachmentSealer
