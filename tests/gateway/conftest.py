@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.gateway._api_support import BACKEND, GatewayHandle, Receiver, running_gateway
+from tests.gateway._service_world import World
 from tests.pg_support import PostgresCluster, create_database, postgres_cluster
 from tests.support import reference_server
 from whatsapp_client.server.testing import ServerHandle
@@ -98,3 +99,15 @@ async def gateway(tmp_path: Path, gateway_backend: str) -> AsyncIterator[Gateway
     """The gateway on a loopback port with data under ``tmp_path / "gateway"``."""
     async with running_gateway(tmp_path / "gateway") as handle:
         yield handle
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    """The Gateway service on SQLite with the wac1 engine, against a reference server."""
+    async with reference_server(tmp_path) as server:
+        w = World(server, tmp_path)
+        await w.gateway.start()
+        try:
+            yield w
+        finally:
+            await w.gateway.close()
