@@ -13,6 +13,7 @@ mod conversation;
 mod fuzz_corpus;
 mod prekey_grace;
 mod rules;
+mod rules_keys;
 mod serialization;
 mod vectors;
 mod wire_codec;

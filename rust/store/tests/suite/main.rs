@@ -6,6 +6,7 @@ mod alloc_spy;
 mod batch;
 mod common;
 mod damage;
+mod failures;
 mod kdf;
 mod lifecycle;
 mod poison;
