@@ -156,24 +156,12 @@ class PostgresStorage(SqlFacade):
         await self._read(lambda c: c.fetchval("SELECT 1"))
         return self._writer is not None
 
-    # -- direct messages -----------------------------------------------------------------
+    # -- direct messages (the rest is SqlFacade's) ----------------------------------------
 
-    def submit_message(
-        self,
-        sender: str,
-        message_id: str,
-        recipient: str,
-        content: str,
-        max_pending: int,
-        on_commit: Callable[[Any], None],
-        *,
-        max_pending_bytes: int | None = None,
-    ) -> None:
+    def _store_message(self, request: StoreRequest, on_commit: Callable[[Any], None]) -> None:
+        # Consecutive messages share one statement (a group commit), atomic on its own.
         if self._writer is None:
             raise RuntimeError("storage is closed")
-        request = StoreRequest(
-            sender, message_id, recipient, content, max_pending, max_pending_bytes
-        )
         self._writer.submit_merged(_store_messages, request, on_commit, one_statement=True)
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:

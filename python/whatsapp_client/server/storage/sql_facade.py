@@ -4,8 +4,9 @@ Each method runs one of the backend's SQL functions (:mod:`.sql_modules`) in a r
 write. What a backend class adds is only what differs: opening and closing, ``ping``, how a
 function runs (SQLite: a reader thread or the group-committing writer thread; PostgreSQL:
 the pool, or the writer task for the ordered writes, where the function's coroutine is
-awaited), storing and acknowledging direct messages, and its SQL modules (the class
-attributes ``_acc``, ``_msg``, ``_grp`` and ``_att``).
+awaited), how direct messages are stored (merged, each writer its own way) and
+acknowledged, and its SQL modules (the class attributes ``_acc``, ``_msg``, ``_grp`` and
+``_att``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from whatsapp_client.server.storage.records import (
     UserRecord,
     VerificationRecord,
 )
+from whatsapp_client.server.storage.sql_messages import StoreRequest
 from whatsapp_client.server.storage.sql_modules import (
     AccountsSql,
     AttachmentsSql,
@@ -70,6 +72,11 @@ class SqlFacade:
     def _submit(self, fn: Callable[[Conn], object], on_commit: Callable[[Any], None]) -> None:
         """Queues ``fn`` in call order with the other submitted writes; ``on_commit`` gets
         its result (or exception) on the loop after the commit."""
+        raise NotImplementedError
+
+    def _store_message(self, request: StoreRequest, on_commit: Callable[[Any], None]) -> None:
+        """Queues a direct message to store, merged with the ones queued beside it the
+        backend's way; ``on_commit`` as for :meth:`_submit`."""
         raise NotImplementedError
 
     def _advisory(self, fn: Callable[[Conn], None]) -> None:
@@ -159,7 +166,23 @@ class SqlFacade:
     def set_last_seen(self, user_id: str, when: int) -> None:
         self._advisory(lambda c: self._acc.set_last_seen(c, user_id, when))
 
-    # --- direct messages (storing and acknowledging are the backend's) --------------------
+    # --- direct messages (acknowledging is the backend's) ---------------------------------
+    def submit_message(
+        self,
+        sender: str,
+        message_id: str,
+        recipient: str,
+        content: str,
+        max_pending: int,
+        on_commit: Callable[[Any], None],
+        *,
+        max_pending_bytes: int | None = None,
+    ) -> None:
+        request = StoreRequest(
+            sender, message_id, recipient, content, max_pending, max_pending_bytes
+        )
+        self._store_message(request, on_commit)
+
     async def pending(
         self, recipient: str, limit: int, after_seq: int = 0
     ) -> list[tuple[int, StoredMessage]]:

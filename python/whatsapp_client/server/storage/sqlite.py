@@ -175,22 +175,9 @@ class SqliteStorage(SqlFacade):
 
     # -- direct messages (the rest is SqlFacade's) ----------------------------------------
 
-    def submit_message(
-        self,
-        sender: str,
-        message_id: str,
-        recipient: str,
-        content: str,
-        max_pending: int,
-        on_commit: Callable[[Any], None],
-        *,
-        max_pending_bytes: int | None = None,
-    ) -> None:
+    def _store_message(self, request: msg.StoreRequest, on_commit: Callable[[Any], None]) -> None:
         if self._writer is None:
             raise RuntimeError("storage is closed")
-        request = msg.StoreRequest(
-            sender, message_id, recipient, content, max_pending, max_pending_bytes
-        )
         self._writer.submit_merged(_store_messages, request, on_commit)
 
     async def acknowledge(self, recipient: str, ids: Sequence[str]) -> AckOutcome:
