@@ -13,13 +13,16 @@ function drifts out of the protocols unnoticed.
 from __future__ import annotations
 
 import inspect
-import typing
-from collections.abc import Callable
 from types import ModuleType
-from typing import Any
 
 import pytest
 
+from tests.sql_module_support import (
+    facade_roles,
+    mismatches,
+    protocol_functions,
+    protocols_in,
+)
 from whatsapp_client.server.storage import sql_modules
 from whatsapp_client.server.storage.postgres import PostgresStorage
 from whatsapp_client.server.storage.sql_facade import SqlFacade
@@ -35,20 +38,6 @@ BACKEND_ONLY = {
 }
 
 
-def _roles() -> dict[str, type]:
-    """The facade's SQL module attributes and their protocols (``_acc``: AccountsSql...)."""
-    roles = {}
-    for name, hint in typing.get_type_hints(SqlFacade).items():
-        if typing.get_origin(hint) is typing.ClassVar:
-            (protocol,) = typing.get_args(hint)
-            roles[name] = protocol
-    return roles
-
-
-def _functions(protocol: type) -> list[str]:
-    return sorted(n for n, v in vars(protocol).items() if inspect.isfunction(v) and n[0] != "_")
-
-
 def _module_functions(module: ModuleType) -> set[str]:
     """The public functions defined in ``module`` (not those it imports)."""
     return {
@@ -58,24 +47,12 @@ def _module_functions(module: ModuleType) -> set[str]:
     }
 
 
-def _shape(fn: Callable[..., Any], *, method: bool) -> tuple[object, ...]:
-    sig = inspect.signature(fn)
-    conn, *rest = list(sig.parameters.values())[1 if method else 0 :]
-    params = [(p.name, p.kind, p.default, p.annotation) for p in rest]
-    return conn.name, params, sig.return_annotation
-
-
-ROLES = _roles()
+ROLES = facade_roles(SqlFacade)
 
 
 def test_the_facade_names_one_module_per_protocol() -> None:
-    protocols = {
-        v
-        for v in vars(sql_modules).values()
-        if isinstance(v, type) and v.__module__ == sql_modules.__name__
-    }
     assert set(ROLES) == {"_acc", "_msg", "_grp", "_att"}
-    assert set(ROLES.values()) == protocols
+    assert set(ROLES.values()) == protocols_in(sql_modules)
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -83,15 +60,8 @@ def test_the_facade_names_one_module_per_protocol() -> None:
 def test_backend_sql_functions_have_the_protocol_signatures(backend: str, role: str) -> None:
     module = vars(BACKENDS[backend])[role]
     assert isinstance(module, ModuleType), f"{backend}.{role} is not a module"
-    protocol = ROLES[role]
-    names = _functions(protocol)
-    assert names, f"{protocol.__name__} lists no function"
-    for name in names:
-        fn = getattr(module, name, None)
-        assert fn is not None, f"{module.__name__} has no {name}"
-        assert inspect.iscoroutinefunction(fn) is (backend == "postgres"), f"{name} of {backend}"
-        expected = _shape(getattr(protocol, name), method=True)
-        assert _shape(fn, method=False) == expected, f"{module.__name__}.{name}"
+    assert protocol_functions(ROLES[role]), f"{ROLES[role].__name__} lists no function"
+    assert mismatches(module, ROLES[role], coroutines=backend == "postgres") == []
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
@@ -100,7 +70,7 @@ def test_backend_sql_modules_have_no_function_outside_the_protocols(
     backend: str, role: str
 ) -> None:
     module = vars(BACKENDS[backend])[role]
-    extra = _module_functions(module) - set(_functions(ROLES[role]))
+    extra = _module_functions(module) - set(protocol_functions(ROLES[role]))
     assert extra == BACKEND_ONLY[backend].get(role, set()), module.__name__
 
 
