@@ -10,65 +10,31 @@ defaults, annotations; the connection's annotation is the backend's own) and res
 
 from __future__ import annotations
 
-import inspect
-import typing
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
+from tests.sql_module_support import (
+    facade_roles,
+    mismatches,
+    protocol_functions,
+    protocols_in,
+)
 from whatsapp_client.gateway import _sql_modules
 from whatsapp_client.gateway._pg import PostgresStorage
 from whatsapp_client.gateway._sql_facade import SqlFacade
 from whatsapp_client.gateway._sqlite import SqliteStorage
 
 BACKENDS = {"sqlite": SqliteStorage, "postgres": PostgresStorage}
-
-
-def _roles() -> dict[str, type]:
-    """The facade's SQL module attributes and their protocols (``_ses``: SessionsSql...)."""
-    roles = {}
-    for name, hint in typing.get_type_hints(SqlFacade).items():
-        if typing.get_origin(hint) is typing.ClassVar:
-            (protocol,) = typing.get_args(hint)
-            roles[name] = protocol
-    return roles
-
-
-def _functions(protocol: type) -> list[str]:
-    return sorted(n for n, v in vars(protocol).items() if inspect.isfunction(v) and n[0] != "_")
-
-
-def _shape(fn: Callable[..., Any], *, method: bool) -> tuple[object, ...]:
-    sig = inspect.signature(fn)
-    conn, *rest = list(sig.parameters.values())[1 if method else 0 :]
-    params = [(p.name, p.kind, p.default, p.annotation) for p in rest]
-    return conn.name, params, sig.return_annotation
-
-
-ROLES = _roles()
+ROLES = facade_roles(SqlFacade)
 
 
 def test_the_facade_names_one_module_per_protocol() -> None:
-    protocols = {
-        v
-        for v in vars(_sql_modules).values()
-        if isinstance(v, type) and v.__module__ == _sql_modules.__name__
-    }
     assert set(ROLES) == {"_ses", "_msg", "_ev", "_stats", "_users", "_leases"}
-    assert set(ROLES.values()) == protocols
+    assert set(ROLES.values()) == protocols_in(_sql_modules)
 
 
 @pytest.mark.parametrize("role", sorted(ROLES))
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_backend_sql_functions_have_the_protocol_signatures(backend: str, role: str) -> None:
     module = vars(BACKENDS[backend])[role]
-    protocol = ROLES[role]
-    names = _functions(protocol)
-    assert names, f"{protocol.__name__} lists no function"
-    for name in names:
-        fn = getattr(module, name, None)
-        assert fn is not None, f"{module.__name__} has no {name}"
-        assert inspect.iscoroutinefunction(fn) is (backend == "postgres"), f"{name} of {backend}"
-        expected = _shape(getattr(protocol, name), method=True)
-        assert _shape(fn, method=False) == expected, f"{module.__name__}.{name}"
+    assert protocol_functions(ROLES[role]), f"{ROLES[role].__name__} lists no function"
+    assert mismatches(module, ROLES[role], coroutines=backend == "postgres") == []

@@ -27,7 +27,12 @@ _ROLE_ORDER = "CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END"
 _GROUP = "SELECT id, name, description, owner_id, created_at FROM groups WHERE id = $1"
 
 
-async def load_group(conn: Connection, group_id: str, share: bool = False) -> GroupRecord | None:
+async def load_group(conn: Connection, group_id: str) -> GroupRecord | None:
+    """The group and its members."""
+    return await _load_group(conn, group_id, share=False)
+
+
+async def _load_group(conn: Connection, group_id: str, *, share: bool) -> GroupRecord | None:
     """The group and its members; ``share`` keeps its row from changing until commit."""
     row = await conn.fetchrow(_GROUP + " FOR SHARE" if share else _GROUP, group_id)
     if row is None:
@@ -214,7 +219,7 @@ async def remove_member(conn: Connection, group_id: str, actor: str, user_id: st
 async def store_group_message(
     conn: Connection, sender: str, message_id: str, group_id: str, content: str, now: int
 ) -> GroupStoreOutcome:
-    group = await load_group(conn, group_id, share=True)
+    group = await _load_group(conn, group_id, share=True)
     if group is None or group.role_of(sender) is None:
         return GroupStoreOutcome(0, False, "", (), "group_not_found")
     members = tuple(member.user_id for member in group.members)
