@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 from tests.support import eventually
@@ -83,3 +84,18 @@ def redis_factory(
         )
 
     return make
+
+
+@contextlib.asynccontextmanager
+async def redis_nodes(
+    url: str, prefix: str, *, ttl: float, join_timeout: float = 1.0, count: int = 3
+) -> AsyncIterator[list[Node]]:
+    """``count`` started Redis nodes on one server and prefix, closed on exit."""
+    made = [Node(redis_factory(url, prefix, ttl, join_timeout)) for _ in range(count)]
+    for node in made:
+        await node.fanout.start()
+    try:
+        yield made
+    finally:
+        for node in made:
+            await node.fanout.close()

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from tests.server.fanout_support import FakeConn, Node, redis_factory, settle, until
+from tests.server.fanout_support import FakeConn, Node, redis_nodes, settle, until
 from whatsapp_client.server.redis_envelope import decode_envelope, encode_envelope
 from whatsapp_client.server.redis_fanout import RedisFanout
 
@@ -22,14 +22,8 @@ TTL = 0.6  # seconds: short, so a "crashed" node is reaped quickly
 
 @pytest.fixture
 async def nodes(redis_server: str, key_prefix: str) -> AsyncIterator[list[Node]]:
-    made = [Node(redis_factory(redis_server, key_prefix, ttl=TTL)) for _ in range(3)]
-    for node in made:
-        await node.fanout.start()
-    try:
+    async with redis_nodes(redis_server, key_prefix, ttl=TTL) as made:
         yield made
-    finally:
-        for node in made:
-            await node.fanout.close()
 
 
 def user() -> str:

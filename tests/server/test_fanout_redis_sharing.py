@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from tests.server.fanout_support import FakeConn, Node, redis_factory, settle, until
+from tests.server.fanout_support import FakeConn, Node, redis_nodes, settle, until
 from whatsapp_client.server.redis_fanout import RedisFanout
 from whatsapp_client.server.redis_sharing import ACK, JOIN, LEAVE, decode_control, encode_control
 
@@ -21,17 +21,8 @@ JOIN_TIMEOUT = 0.4  # seconds: short, so the test of a silent holder is quick
 
 @pytest.fixture
 async def nodes(redis_server: str, key_prefix: str) -> AsyncIterator[list[Node]]:
-    made = [
-        Node(redis_factory(redis_server, key_prefix, ttl=0.6, join_timeout=JOIN_TIMEOUT))
-        for _ in range(3)
-    ]
-    for node in made:
-        await node.fanout.start()
-    try:
+    async with redis_nodes(redis_server, key_prefix, ttl=0.6, join_timeout=JOIN_TIMEOUT) as made:
         yield made
-    finally:
-        for node in made:
-            await node.fanout.close()
 
 
 class Spy:
