@@ -40,7 +40,7 @@ from tests.pg_support import PostgresCluster, create_database, postgres_cluster
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server_load import latency, throughput
-from server_load.harness import Server, server
+from server_load.harness import Server, process_cpu_seconds, server
 
 SETUPS = ("sqlite", "pg", "pg2")
 
@@ -114,20 +114,16 @@ async def _measure(setup: str, procs: list[Server], args: argparse.Namespace) ->
 def _backend_cpu() -> dict[str, float]:
     """User + system CPU seconds so far of every PostgreSQL and Redis process on the host,
     and of this process (the load generator); Linux only, empty elsewhere."""
-    tick = os.sysconf("SC_CLK_TCK")
     totals = {"postgres": 0.0, "redis": 0.0}
     for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not pid.isdigit():
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
-            with open(f"/proc/{pid}/stat") as stat:
-                line = stat.read()
-            name = line[line.index("(") + 1 : line.rindex(")")]
-            fields = line[line.rindex(")") + 2 :].split()
-            seconds = (int(fields[11]) + int(fields[12])) / tick
+            with open(f"/proc/{pid}/comm") as comm:
+                name = comm.read()
             for backend in totals:
                 if name.startswith(backend):
-                    totals[backend] += seconds
+                    totals[backend] += process_cpu_seconds(int(pid))
     own = os.times()
     totals["load_generator"] = own.user + own.system
     return totals

@@ -20,6 +20,13 @@ encode = msgspec.json.Encoder().encode
 decode = msgspec.json.Decoder().decode
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     def __init__(self, url: str, pid: Optional[int]) -> None:
         self.url = url
@@ -28,12 +35,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (Linux), 0 if not ours."""
-        if self.pid is None:
-            return 0.0
-        with open(f"/proc/{self.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        return 0.0 if self.pid is None else process_cpu_seconds(self.pid)
 
     def rss_bytes(self) -> int:
         """Resident memory of the server process (Linux), 0 when it is not ours."""

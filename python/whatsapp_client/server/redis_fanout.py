@@ -191,12 +191,13 @@ class RedisFanout:
         self.steps.command("PUBLISH", self._user_channel(user_id), data)
 
     async def deliver(self, user_id: str, payload: bytes) -> int:
-        data = encode_envelope(payload, None, self.process_id)
         here = self._local.send(user_id, payload)
+        if here and not self._elsewhere(user_id):
+            return here
+        data = encode_envelope(payload, None, self.process_id)
         if here:
             # Taken here already: no need to wait for Redis to say how many others did.
-            if self._elsewhere(user_id):
-                self.steps.command("PUBLISH", self._user_channel(user_id), data)
+            self.steps.command("PUBLISH", self._user_channel(user_id), data)
             return here
         count = await self.steps.call("PUBLISH", self._user_channel(user_id), data)
         # An error reached nobody: the caller keeps the frame durably instead.

@@ -103,9 +103,6 @@ class Sharing:
     def shared(self, user_id: str) -> bool:
         return bool(self._others.get(user_id))
 
-    def others(self, user_id: str) -> set[str]:
-        return set(self._others.get(user_id, ()))
-
     def add(self, user_id: str, process_id: str) -> None:
         self._others.setdefault(user_id, set()).add(process_id)
 

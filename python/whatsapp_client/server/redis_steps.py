@@ -74,9 +74,6 @@ class RedisSteps:
             if not waiters:
                 del self._confirm[channel]
 
-    def pending(self) -> bool:
-        return bool(self._ops) or not self._idle.is_set()
-
     async def flush(self) -> None:
         """Wait until every step queued so far has been sent to Redis."""
         while self._ops or not self._idle.is_set():
